@@ -1,0 +1,56 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers (imports point down only):
+//   portal (CLI) → Portal (features) → Web → HTTP
+//                                    ↘ Database → CSQLite
+let package = Package(
+    name: "Portal",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "portal", targets: ["portal"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+    ],
+    targets: [
+        // System libraries: a module map each, nothing else.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLinux"), // epoll, eventfd (no library to link)
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // Sockets, epoll, HTTP/1.1. Knows nothing of the portal.
+        .target(name: "HTTP", dependencies: [
+            "CLinux",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // SQLite connections, statements, transactions, migrations. Knows no portal table.
+        .target(name: "Database", dependencies: [
+            "CSQLite",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Router, middleware, forms, cookies, templates, static files, error pages. Knows no feature.
+        .target(name: "Web", dependencies: [
+            "HTTP", "CZlib",
+            .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The features.
+        .target(name: "Portal", dependencies: [
+            "Web", "HTTP", "Database",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "portal", dependencies: [
+            "Portal",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
+        .testTarget(name: "DatabaseTests", dependencies: ["Database"]),
+        .testTarget(name: "WebTests", dependencies: ["Web", "HTTP", "CZlib"]),
+        .testTarget(name: "PortalTests", dependencies: ["Portal", "Web", "HTTP", "Database", "CZlib"]),
+    ]
+)
