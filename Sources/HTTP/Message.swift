@@ -1,0 +1,282 @@
+/// The plain values that cross the HTTP layer's boundary: methods, versions, statuses,
+/// headers, requests and responses. Everything here is a value type and `Sendable`.
+
+/// A request method token. Only the methods the server is willing to route are
+/// recognised; any other well-formed token is answered with 501 (and TRACE with 405).
+public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    public static let GET = HTTPMethod(rawValue: "GET")
+    public static let HEAD = HTTPMethod(rawValue: "HEAD")
+    public static let POST = HTTPMethod(rawValue: "POST")
+    public static let PUT = HTTPMethod(rawValue: "PUT")
+    public static let PATCH = HTTPMethod(rawValue: "PATCH")
+    public static let DELETE = HTTPMethod(rawValue: "DELETE")
+    public static let OPTIONS = HTTPMethod(rawValue: "OPTIONS")
+
+    /// Methods a route may be registered for.
+    public static let supported: [HTTPMethod] = [.GET, .HEAD, .POST, .PUT, .PATCH, .DELETE, .OPTIONS]
+
+    public var description: String { rawValue }
+}
+
+public struct HTTPVersion: Hashable, Sendable, CustomStringConvertible {
+    public let major: Int
+    public let minor: Int
+    public init(major: Int, minor: Int) { self.major = major; self.minor = minor }
+    public static let http1_0 = HTTPVersion(major: 1, minor: 0)
+    public static let http1_1 = HTTPVersion(major: 1, minor: 1)
+    public var description: String { "HTTP/\(major).\(minor)" }
+}
+
+/// A response status code with its reason phrase.
+public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible {
+    public let code: Int
+    public let reason: String
+    public init(_ code: Int, _ reason: String? = nil) {
+        self.code = code
+        self.reason = reason ?? HTTPStatus.reasons[code] ?? "Status \(code)"
+    }
+    public var description: String { "\(code) \(reason)" }
+
+    public static let `continue` = HTTPStatus(100)
+    public static let ok = HTTPStatus(200)
+    public static let created = HTTPStatus(201)
+    public static let noContent = HTTPStatus(204)
+    public static let movedPermanently = HTTPStatus(301)
+    public static let found = HTTPStatus(302)
+    public static let seeOther = HTTPStatus(303)
+    public static let notModified = HTTPStatus(304)
+    public static let badRequest = HTTPStatus(400)
+    public static let unauthorized = HTTPStatus(401)
+    public static let forbidden = HTTPStatus(403)
+    public static let notFound = HTTPStatus(404)
+    public static let methodNotAllowed = HTTPStatus(405)
+    public static let requestTimeout = HTTPStatus(408)
+    public static let conflict = HTTPStatus(409)
+    public static let gone = HTTPStatus(410)
+    public static let lengthRequired = HTTPStatus(411)
+    public static let payloadTooLarge = HTTPStatus(413)
+    public static let uriTooLong = HTTPStatus(414)
+    public static let unsupportedMediaType = HTTPStatus(415)
+    public static let expectationFailed = HTTPStatus(417)
+    public static let unprocessableContent = HTTPStatus(422)
+    public static let tooManyRequests = HTTPStatus(429)
+    public static let headerFieldsTooLarge = HTTPStatus(431)
+    public static let internalServerError = HTTPStatus(500)
+    public static let notImplemented = HTTPStatus(501)
+    public static let serviceUnavailable = HTTPStatus(503)
+    public static let httpVersionNotSupported = HTTPStatus(505)
+
+    static let reasons: [Int: String] = [
+        100: "Continue", 200: "OK", 201: "Created", 202: "Accepted", 204: "No Content",
+        206: "Partial Content", 301: "Moved Permanently", 302: "Found", 303: "See Other",
+        304: "Not Modified", 307: "Temporary Redirect", 308: "Permanent Redirect",
+        400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+        405: "Method Not Allowed", 406: "Not Acceptable", 408: "Request Timeout", 409: "Conflict",
+        410: "Gone", 411: "Length Required", 412: "Precondition Failed", 413: "Content Too Large",
+        414: "URI Too Long", 415: "Unsupported Media Type", 416: "Range Not Satisfiable",
+        417: "Expectation Failed", 422: "Unprocessable Content", 429: "Too Many Requests",
+        431: "Request Header Fields Too Large", 500: "Internal Server Error", 501: "Not Implemented",
+        502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
+        505: "HTTP Version Not Supported",
+    ]
+}
+
+/// An ordered list of header fields. Names compare case-insensitively; order and
+/// repetitions are kept as received.
+public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, CustomStringConvertible {
+    public typealias Element = (name: String, value: String)
+    @usableFromInline var fields: [Element]
+
+    public init() { fields = [] }
+    public init(_ fields: [(String, String)]) { self.fields = fields.map { (name: $0.0, value: $0.1) } }
+    public init(dictionaryLiteral elements: (String, String)...) { self.init(elements) }
+
+    public var count: Int { fields.count }
+    public var isEmpty: Bool { fields.isEmpty }
+    public func makeIterator() -> IndexingIterator<[Element]> { fields.makeIterator() }
+
+    /// The first value for `name`, if any.
+    public subscript(name: String) -> String? {
+        for f in fields where asciiCaseInsensitiveEquals(f.name, name) { return f.value }
+        return nil
+    }
+
+    /// Every value for `name`, in order.
+    public func values(_ name: String) -> [String] {
+        fields.compactMap { asciiCaseInsensitiveEquals($0.name, name) ? $0.value : nil }
+    }
+
+    public func contains(_ name: String) -> Bool { self[name] != nil }
+
+    public mutating func add(_ name: String, _ value: String) { fields.append((name: name, value: value)) }
+
+    /// Replaces every field called `name` with one field, or adds it.
+    public mutating func set(_ name: String, _ value: String) {
+        remove(name)
+        fields.append((name: name, value: value))
+    }
+
+    /// Adds the field only when no field of that name is present.
+    public mutating func setIfAbsent(_ name: String, _ value: String) {
+        if !contains(name) { fields.append((name: name, value: value)) }
+    }
+
+    public mutating func remove(_ name: String) {
+        fields.removeAll { asciiCaseInsensitiveEquals($0.name, name) }
+    }
+
+    /// True when a comma-separated list header (such as `Connection`) has `token`.
+    public func hasToken(_ token: String, in name: String) -> Bool {
+        for v in values(name) {
+            for part in v.split(separator: ",") {
+                if asciiCaseInsensitiveEquals(part.trimmingSpaces, token) { return true }
+            }
+        }
+        return false
+    }
+
+    public var description: String { fields.map { "\($0.name): \($0.value)" }.joined(separator: "\n") }
+}
+
+/// The part of a request known once its header section has been read: enough to
+/// route it and decide how large a body it may have.
+public struct HTTPRequestHead: Sendable {
+    public var method: HTTPMethod
+    /// The request target as sent (origin-form `/a?b`, or absolute-form `http://h/a?b`).
+    public var target: String
+    /// The path component, still percent-encoded, always starting with `/` (or `*`).
+    public var path: String
+    /// The query component without `?`, if present.
+    public var query: String?
+    public var version: HTTPVersion
+    public var headers: HTTPHeaders
+
+    public init(method: HTTPMethod, target: String, version: HTTPVersion = .http1_1, headers: HTTPHeaders = HTTPHeaders()) {
+        self.method = method
+        self.target = target
+        self.version = version
+        self.headers = headers
+        let (p, q) = splitTarget(target)
+        self.path = p
+        self.query = q
+    }
+
+    /// Whether the connection stays open after this request (RFC 9112 §9.3).
+    public var keepAlive: Bool {
+        if headers.hasToken("close", in: "Connection") { return false }
+        if version.major == 1 && version.minor == 0 { return headers.hasToken("keep-alive", in: "Connection") }
+        return true
+    }
+}
+
+/// A complete request, body included, handed to the application on a worker thread.
+public struct HTTPRequest: Sendable {
+    public var head: HTTPRequestHead
+    public var body: [UInt8]
+    /// The peer's address, e.g. `127.0.0.1`.
+    public var remoteAddress: String
+
+    public init(head: HTTPRequestHead, body: [UInt8] = [], remoteAddress: String = "") {
+        self.head = head
+        self.body = body
+        self.remoteAddress = remoteAddress
+    }
+
+    public var method: HTTPMethod { head.method }
+    public var path: String { head.path }
+    public var query: String? { head.query }
+    public var headers: HTTPHeaders { head.headers }
+    public var version: HTTPVersion { head.version }
+}
+
+/// Writes a streamed response body chunk by chunk. `write` blocks the calling worker
+/// thread while the connection's output buffer is full (back-pressure), and throws
+/// once the client has gone away.
+public protocol BodyWriter: Sendable {
+    func write(_ bytes: [UInt8]) throws
+}
+
+public enum HTTPBody: Sendable {
+    /// A body held in memory, sent with `Content-Length`.
+    case bytes([UInt8])
+    /// A body produced while it is sent, with chunked transfer coding (HTTP/1.1) or
+    /// until close (HTTP/1.0). The closure runs on a worker thread.
+    case stream(@Sendable (any BodyWriter) throws -> Void)
+
+    public static let empty = HTTPBody.bytes([])
+}
+
+/// A response as a plain value.
+public struct HTTPResponse: Sendable {
+    public var status: HTTPStatus
+    public var headers: HTTPHeaders
+    public var body: HTTPBody
+
+    public init(status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders(), body: HTTPBody = .empty) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    public init(status: HTTPStatus = .ok, contentType: String, body: String) {
+        self.init(status: status, headers: ["Content-Type": contentType], body: .bytes(Array(body.utf8)))
+    }
+
+    /// The body bytes if buffered, else nil.
+    public var bufferedBody: [UInt8]? {
+        if case .bytes(let b) = body { return b }
+        return nil
+    }
+}
+
+// MARK: - small helpers shared inside the module
+
+@inlinable
+func asciiCaseInsensitiveEquals<A: StringProtocol, B: StringProtocol>(_ a: A, _ b: B) -> Bool {
+    let au = a.utf8, bu = b.utf8
+    guard au.count == bu.count else { return false }
+    var i = bu.makeIterator()
+    for x in au {
+        let y = i.next()!
+        if x == y { continue }
+        if (x | 0x20) != (y | 0x20) { return false }
+        let l = x | 0x20
+        if l < 0x61 || l > 0x7A { return false }
+    }
+    return true
+}
+
+extension StringProtocol {
+    /// The string without leading and trailing spaces and tabs.
+    var trimmingSpaces: Substring {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
+        return s
+    }
+}
+
+/// Splits a request target into its path and query, turning the absolute form
+/// (`http://host/p?q`) into the path it names.
+func splitTarget(_ target: String) -> (path: String, query: String?) {
+    var rest = Substring(target)
+    if !rest.hasPrefix("/") && rest != "*" {
+        // absolute-form: scheme://authority/path?query
+        if let r = rest.firstRange(of: "://") {
+            rest = rest[r.upperBound...]
+            if let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) {
+                rest = rest[slash...]
+            } else {
+                rest = ""
+            }
+        }
+        if !rest.hasPrefix("/") { rest = Substring("/" + rest) }
+    }
+    if let q = rest.firstIndex(of: "?") {
+        return (String(rest[..<q]), String(rest[rest.index(after: q)...]))
+    }
+    return (String(rest), nil)
+}

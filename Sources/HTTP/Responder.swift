@@ -1,0 +1,41 @@
+/// What the server asks of the application. The HTTP layer knows nothing else about it.
+public protocol HTTPResponder: Sendable {
+    /// The largest body, in bytes, that this request may carry. Called on the event-loop
+    /// thread as soon as the header section is parsed, so it must be quick and must not
+    /// block: a declared body over the limit is refused with 413 before it is read.
+    func bodyLimit(for head: HTTPRequestHead) -> Int
+
+    /// Produces the response. Called on a worker thread, never on the event loop; it may
+    /// block (database, hashing). It must not throw: errors become error responses.
+    func respond(to request: HTTPRequest) -> HTTPResponse
+
+    /// The response for a request the server refused before it reached `respond`
+    /// (malformed framing, limits, timeouts, overload). `head` is the request's head when
+    /// it was parsed far enough. Called on a worker thread; the connection is closed after.
+    func errorResponse(status: HTTPStatus, head: HTTPRequestHead?) -> HTTPResponse
+}
+
+extension HTTPResponder {
+    public func errorResponse(status: HTTPStatus, head: HTTPRequestHead?) -> HTTPResponse {
+        HTTPResponse(status: status, contentType: "text/plain; charset=utf-8", body: "\(status)\n")
+    }
+}
+
+/// A responder built from closures, handy in tests.
+public struct ClosureResponder: HTTPResponder {
+    let limit: @Sendable (HTTPRequestHead) -> Int
+    let handler: @Sendable (HTTPRequest) -> HTTPResponse
+
+    public init(bodyLimit: Int = 1 << 20, _ handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse) {
+        self.limit = { _ in bodyLimit }
+        self.handler = handler
+    }
+
+    public init(bodyLimit: @escaping @Sendable (HTTPRequestHead) -> Int, _ handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse) {
+        self.limit = bodyLimit
+        self.handler = handler
+    }
+
+    public func bodyLimit(for head: HTTPRequestHead) -> Int { limit(head) }
+    public func respond(to request: HTTPRequest) -> HTTPResponse { handler(request) }
+}

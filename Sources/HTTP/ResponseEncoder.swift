@@ -1,0 +1,135 @@
+import Foundation
+import Synchronization
+
+/// Turns a response value into bytes on the wire: status line, `Date`, framing headers
+/// (`Content-Length`, or chunked for streamed bodies), `Connection`, then the body.
+/// Runs on worker threads, so the event loop only copies bytes to sockets.
+enum ResponseEncoder {
+    /// Encodes the head of `response`. `bodyLength` nil means a streamed body.
+    static func head(_ response: HTTPResponse, version: HTTPVersion, keepAlive: Bool,
+                     bodyLength: Int?, chunked: Bool, into out: inout [UInt8]) {
+        out.append(contentsOf: version.minor == 0 ? http10 : http11)
+        appendDecimal(response.status.code, to: &out)
+        out.append(0x20)
+        out.append(contentsOf: response.status.reason.utf8)
+        out.append(contentsOf: crlf)
+        for f in response.headers {
+            // Framing is ours to decide; a handler's own framing fields are dropped,
+            // except an explicit Content-Length on a HEAD/304 answer (body-less).
+            if asciiCaseInsensitiveEquals(f.name, "Transfer-Encoding") || asciiCaseInsensitiveEquals(f.name, "Connection") { continue }
+            if asciiCaseInsensitiveEquals(f.name, "Content-Length") && bodyLength != nil { continue }
+            if asciiCaseInsensitiveEquals(f.name, "Date") { continue }
+            appendField(f.name, f.value, to: &out)
+        }
+        out.append(contentsOf: HTTPDate.shared.fieldBytes())
+        if let bodyLength {
+            out.append(contentsOf: contentLengthPrefix)
+            appendDecimal(bodyLength, to: &out)
+            out.append(contentsOf: crlf)
+        } else if chunked {
+            out.append(contentsOf: chunkedField)
+        }
+        if !keepAlive {
+            out.append(contentsOf: closeField)
+        } else if version.minor == 0 {
+            out.append(contentsOf: keepAliveField)
+        }
+        out.append(contentsOf: crlf)
+    }
+
+    /// Appends a field, dropping CR, LF and NUL so a handler can never split a response.
+    static func appendField(_ name: String, _ value: String, to out: inout [UInt8]) {
+        for b in name.utf8 where isTokenByte(b) { out.append(b) }
+        out.append(0x3A); out.append(0x20)
+        for b in value.utf8 where b != 0x0D && b != 0x0A && b != 0x00 { out.append(b) }
+        out.append(contentsOf: crlf)
+    }
+
+    static func appendDecimal(_ n: Int, to out: inout [UInt8]) {
+        if n < 10 { out.append(UInt8(0x30 + n)); return }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var v = n
+        withUnsafeMutableBytes(of: &digits) { d in
+            while v > 0 && count < 20 {
+                d[19 - count] = UInt8(0x30 + v % 10)
+                v /= 10
+                count += 1
+            }
+            out.append(contentsOf: d[(20 - count)...])
+        }
+    }
+
+    static func chunkHeader(_ size: Int, into out: inout [UInt8]) {
+        out.append(contentsOf: Array(String(size, radix: 16).utf8))
+        out.append(contentsOf: crlf)
+    }
+
+    static let http11 = Array("HTTP/1.1 ".utf8)
+    static let http10 = Array("HTTP/1.0 ".utf8)
+    static let crlf: [UInt8] = [0x0D, 0x0A]
+    static let contentLengthPrefix = Array("Content-Length: ".utf8)
+    static let chunkedField = Array("Transfer-Encoding: chunked\r\n".utf8)
+    static let closeField = Array("Connection: close\r\n".utf8)
+    static let keepAliveField = Array("Connection: keep-alive\r\n".utf8)
+    static let lastChunk = Array("0\r\n\r\n".utf8)
+    static let continueResponse = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+}
+
+/// The IMF-fixdate for `Date` headers, formatted at most once a second.
+final class HTTPDate: Sendable {
+    static let shared = HTTPDate()
+    private let cache = Mutex<(second: Int, bytes: [UInt8])>((-1, []))
+
+    /// `Date: <IMF-fixdate>\r\n`
+    func fieldBytes() -> [UInt8] {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME_COARSE, &ts)
+        let now = ts.tv_sec
+        return cache.withLock { c in
+            if c.second != now {
+                c = (now, Array("Date: \(HTTPDate.format(time_t(now)))\r\n".utf8))
+            }
+            return c.bytes
+        }
+    }
+
+    static let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    /// Formats a UNIX time as an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
+    static func format(_ t: time_t) -> String {
+        var t = t
+        var tm = tm()
+        gmtime_r(&t, &tm)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(days[Int(tm.tm_wday)]), \(two(tm.tm_mday)) \(months[Int(tm.tm_mon)]) \(tm.tm_year + 1900) \(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec)) GMT"
+    }
+
+    /// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`); nil when malformed.
+    static func parse(_ s: String) -> time_t? {
+        let parts = s.split(separator: " ")
+        guard parts.count == 6, parts[0].count == 4, parts[0].hasSuffix(","), parts[5] == "GMT",
+              let day = Int32(parts[1]), let month = months.firstIndex(of: String(parts[2])),
+              let year = Int32(parts[3]) else { return nil }
+        let hms = parts[4].split(separator: ":")
+        guard hms.count == 3, let h = Int32(hms[0]), let m = Int32(hms[1]), let sec = Int32(hms[2]),
+              (1...31).contains(day), (0...23).contains(h), (0...59).contains(m), (0...60).contains(sec) else { return nil }
+        var tm = tm()
+        tm.tm_year = year - 1900
+        tm.tm_mon = Int32(month)
+        tm.tm_mday = day
+        tm.tm_hour = h
+        tm.tm_min = m
+        tm.tm_sec = sec
+        return timegm(&tm)
+    }
+}
+
+/// Public formatting helpers for other layers (Last-Modified, If-Modified-Since).
+public enum HTTPDateFormat {
+    public static func string(from unixTime: Int) -> String { HTTPDate.format(time_t(unixTime)) }
+    public static func unixTime(from string: String) -> Int? { HTTPDate.parse(string).map { Int($0) } }
+}

@@ -1,0 +1,140 @@
+import CLinux
+import Foundation
+
+/// A pool of worker threads that run request handlers, so the event loop never blocks.
+///
+/// Jobs wait in a FIFO queue guarded by a pthread mutex and condition variable. The pool
+/// starts `minimum` threads; `grow()` adds one while the oldest job has waited too long
+/// (every worker blocked in a slow handler), up to `maximum`, so a slow handler cannot hold
+/// up other connections for long. Threads above the minimum exit after idling a while.
+final class WorkerPool: @unchecked Sendable {
+    // All mutable state below is guarded by `mutex`; that is what makes the class Sendable.
+    private var mutex = pthread_mutex_t()
+    private var cond = pthread_cond_t()
+    private var jobs: [() -> Void] = []
+    private var jobsHead = 0
+    private var enqueuedAt: [UInt64] = []
+    private var threads = 0
+    private var idle = 0
+    /// Signals sent to idle workers that have not woken yet.
+    private var pendingWakes = 0
+    /// CPUs this process may run on (its affinity mask), so `taskset -c 0` means one.
+    let cpus: Int = {
+        let n = Int(clinux_affinity_cpus())
+        return n > 0 ? n : ProcessInfo.processInfo.activeProcessorCount
+    }()
+    private var stopping = false
+    let minimum: Int
+    let maximum: Int
+    private let idleExit: TimeInterval = 30
+
+    init(minimum: Int, maximum: Int) {
+        self.minimum = max(1, minimum)
+        self.maximum = max(self.minimum, maximum)
+        pthread_mutex_init(&mutex, nil)
+        var attr = pthread_condattr_t()
+        pthread_condattr_init(&attr)
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
+        pthread_cond_init(&cond, &attr)
+        pthread_condattr_destroy(&attr)
+        for _ in 0..<self.minimum { spawnLocked() }
+    }
+
+    deinit {
+        pthread_cond_destroy(&cond)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    /// Queues a job. An idle worker is woken only while fewer workers are awake than there
+    /// are CPUs to run them: on one core, one worker draining a batch beats four taking turns.
+    /// Workers blocked in slow handlers count as awake; `growIfStalled` covers for them.
+    func submit(_ job: @escaping () -> Void) {
+        pthread_mutex_lock(&mutex)
+        jobs.append(job)
+        enqueuedAt.append(monotonicMillis())
+        let wake = idle > 0 && threads - idle + pendingWakes < cpus
+        if wake { pendingWakes += 1 }
+        pthread_mutex_unlock(&mutex)
+        if wake { pthread_cond_signal(&cond) }
+    }
+
+    /// Called by the event loop now and then: when the oldest queued job has waited longer
+    /// than `after` milliseconds (every awake worker busy, probably blocked), wakes an idle
+    /// worker or, if none, adds a thread.
+    func growIfStalled(after ms: UInt64) {
+        pthread_mutex_lock(&mutex)
+        guard jobsHead < jobs.count, monotonicMillis() - enqueuedAt[jobsHead] >= ms else {
+            pthread_mutex_unlock(&mutex)
+            return
+        }
+        if idle > pendingWakes {
+            pendingWakes += 1
+            pthread_mutex_unlock(&mutex)
+            pthread_cond_signal(&cond)
+            return
+        }
+        if threads < maximum { spawnLocked() }
+        pthread_mutex_unlock(&mutex)
+    }
+
+    var threadCount: Int {
+        pthread_mutex_lock(&mutex); defer { pthread_mutex_unlock(&mutex) }
+        return threads
+    }
+
+    /// Lets running jobs finish; queued jobs still run; then threads exit.
+    func stop() {
+        pthread_mutex_lock(&mutex)
+        stopping = true
+        pthread_mutex_unlock(&mutex)
+        pthread_cond_broadcast(&cond)
+    }
+
+    private func spawnLocked() {
+        threads += 1
+        let t = Thread { [self] in run() }
+        t.stackSize = 1 << 20
+        t.name = "http-worker"
+        t.start()
+    }
+
+    private func run() {
+        pthread_mutex_lock(&mutex)
+        while true {
+            if jobsHead < jobs.count {
+                let job = jobs[jobsHead]
+                jobsHead += 1
+                if jobsHead == jobs.count {
+                    jobs.removeAll(keepingCapacity: true)
+                    enqueuedAt.removeAll(keepingCapacity: true)
+                    jobsHead = 0
+                } else if jobsHead > 1024 && jobsHead * 2 > jobs.count {
+                    jobs.removeFirst(jobsHead)
+                    enqueuedAt.removeFirst(jobsHead)
+                    jobsHead = 0
+                }
+                pthread_mutex_unlock(&mutex)
+                job()
+                pthread_mutex_lock(&mutex)
+                continue
+            }
+            if stopping { break }
+            idle += 1
+            var deadline = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &deadline)
+            deadline.tv_sec += Int(idleExit)
+            let rc = pthread_cond_timedwait(&cond, &mutex, &deadline)
+            idle -= 1
+            if pendingWakes > 0 { pendingWakes -= 1 }
+            if rc == ETIMEDOUT && threads > minimum && jobsHead >= jobs.count { break }
+        }
+        threads -= 1
+        pthread_mutex_unlock(&mutex)
+    }
+}
+
+@inline(__always) func monotonicMillis() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts)
+    return UInt64(ts.tv_sec) &* 1000 &+ UInt64(ts.tv_nsec / 1_000_000)
+}

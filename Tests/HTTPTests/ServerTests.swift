@@ -1,0 +1,406 @@
+import Foundation
+import Testing
+@testable import HTTP
+
+/// A blocking test client on a raw socket, so tests can send exactly the bytes they mean.
+final class RawClient {
+    let fd: Int32
+    var buffer: [UInt8] = []
+
+    init(port: Int, timeout: Double = 5) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = UInt16(port).bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        if rc != 0 { Glibc.close(fd); throw POSIXError(.ECONNREFUSED) }
+    }
+
+    deinit { Glibc.close(fd) }
+
+    func send(_ s: String) { send(Array(s.utf8)) }
+    func send(_ b: [UInt8]) {
+        var off = 0
+        while off < b.count {
+            let n = b.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + off, b.count - off, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return }
+            off += n
+        }
+    }
+
+    /// Reads more bytes; false on EOF, error or timeout.
+    @discardableResult
+    func fill() -> Bool {
+        var tmp = [UInt8](repeating: 0, count: 65536)
+        let n = recv(fd, &tmp, tmp.count, 0)
+        if n <= 0 { return false }
+        buffer += tmp[0..<n]
+        return true
+    }
+
+    /// True when the server closed the connection (EOF or reset) within the timeout.
+    func isClosedByServer() -> Bool {
+        var tmp = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = recv(fd, &tmp, tmp.count, 0)
+            if n == 0 { return true }
+            if n < 0 { return errno == ECONNRESET }
+            buffer += tmp[0..<n]
+        }
+    }
+
+    struct Response {
+        let status: Int
+        let headers: [(String, String)]
+        let body: [UInt8]
+        func header(_ n: String) -> String? { headers.first { $0.0.lowercased() == n.lowercased() }?.1 }
+        var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    /// Reads one response (Content-Length, chunked, or until close).
+    func readResponse(headRequest: Bool = false) -> Response? {
+        func findHeadEnd() -> Int? {
+            guard buffer.count >= 4 else { return nil }
+            for i in 0...(buffer.count - 4) where buffer[i] == 13 && buffer[i + 1] == 10 && buffer[i + 2] == 13 && buffer[i + 3] == 10 { return i }
+            return nil
+        }
+        var end = findHeadEnd()
+        while end == nil {
+            guard fill() else { return nil }
+            end = findHeadEnd()
+        }
+        let head = String(decoding: buffer[0..<end!], as: UTF8.self)
+        buffer.removeFirst(end! + 4)
+        var lines = head.components(separatedBy: "\r\n")
+        let statusLine = lines.removeFirst()
+        let status = Int(statusLine.split(separator: " ")[1])!
+        let headers = lines.map { l -> (String, String) in
+            let i = l.firstIndex(of: ":")!
+            return (String(l[..<i]), l[l.index(after: i)...].trimmingCharacters(in: .whitespaces))
+        }
+        let r = Response(status: status, headers: headers, body: [])
+        if headRequest || status == 204 || status == 304 || status < 200 { return r }
+        if let cl = r.header("Content-Length").flatMap({ Int($0) }) {
+            while buffer.count < cl { guard fill() else { return nil } }
+            let body = Array(buffer[0..<cl])
+            buffer.removeFirst(cl)
+            return Response(status: status, headers: headers, body: body)
+        }
+        if r.header("Transfer-Encoding")?.lowercased() == "chunked" {
+            var body: [UInt8] = []
+            while true {
+                var lineEnd: Int? = nil
+                while lineEnd == nil {
+                    lineEnd = buffer.indices.dropLast().first { buffer[$0] == 13 && buffer[$0 + 1] == 10 }
+                    if lineEnd == nil { guard fill() else { return nil } }
+                }
+                let size = Int(String(decoding: buffer[0..<lineEnd!], as: UTF8.self), radix: 16)!
+                buffer.removeFirst(lineEnd! + 2)
+                while buffer.count < size + 2 { guard fill() else { return nil } }
+                body += buffer[0..<size]
+                buffer.removeFirst(size + 2)
+                if size == 0 { return Response(status: status, headers: headers, body: body) }
+            }
+        }
+        while fill() {}
+        let body = buffer
+        buffer = []
+        return Response(status: status, headers: headers, body: body)
+    }
+}
+
+/// Starts a server on an ephemeral port for the duration of `body`.
+func withServer(_ configure: (inout HTTPServer.Configuration) -> Void = { _ in },
+                responder: any HTTPResponder,
+                _ body: (HTTPServer) throws -> Void) throws {
+    var cfg = HTTPServer.Configuration()
+    cfg.port = 0
+    cfg.minWorkers = 2
+    configure(&cfg)
+    let server = HTTPServer(configuration: cfg, responder: responder)
+    try server.start()
+    defer {
+        server.shutdown()
+        server.waitUntilStopped()
+    }
+    try body(server)
+}
+
+let echo = ClosureResponder(bodyLimit: 1024) { req in
+    switch req.path {
+    case "/slow":
+        usleep(600_000)
+        return HTTPResponse(contentType: "text/plain", body: "slow")
+    case "/stream":
+        return HTTPResponse(headers: ["Content-Type": "text/plain"], body: .stream { w in
+            for i in 0..<2000 { try w.write(Array(String(repeating: "\(i % 10)", count: 1000).utf8)) }
+        })
+    default:
+        let body = "\(req.method) \(req.path) \(req.body.count) \(String(decoding: req.body, as: UTF8.self))"
+        return HTTPResponse(contentType: "text/plain", body: body)
+    }
+}
+
+@Suite("HTTP server over real sockets")
+struct ServerTests {
+    @Test func keepAliveServesSeveralRequestsOnOneConnection() throws {
+        try withServer(responder: echo) { server in
+            let c = try RawClient(port: server.port)
+            for i in 0..<3 {
+                c.send("GET /k\(i) HTTP/1.1\r\nHost: t\r\n\r\n")
+                let r = try #require(c.readResponse())
+                #expect(r.status == 200)
+                #expect(r.text == "GET /k\(i) 0 ")
+                #expect(r.header("Date") != nil)
+                #expect(r.header("Connection") == nil)
+            }
+        }
+    }
+
+    @Test func http10ClosesByDefaultAndKeepsAliveOnRequest() throws {
+        try withServer(responder: echo) { server in
+            let c = try RawClient(port: server.port)
+            c.send("GET /a HTTP/1.0\r\n\r\n")
+            let r = try #require(c.readResponse())
+            #expect(r.status == 200)
+            #expect(r.header("Connection") == "close")
+            #expect(c.isClosedByServer())
+
+            let k = try RawClient(port: server.port)
+            k.send("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            let r1 = try #require(k.readResponse())
+            #expect(r1.header("Connection") == "keep-alive")
+            k.send("GET /b HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            #expect(k.readResponse()?.text == "GET /b 0 ")
+        }
+    }
+
+    @Test func connectionCloseIsHonoured() throws {
+        try withServer(responder: echo) { server in
+            let c = try RawClient(port: server.port)
+            c.send("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            let r = try #require(c.readResponse())
+            #expect(r.header("Connection") == "close")
+            #expect(c.isClosedByServer())
+        }
+    }
+
+    @Test func pipelinedRequestsAreAnsweredInOrder() throws {
+        try withServer(responder: echo) { server in
+            let c = try RawClient(port: server.port)
+            // The first is slow; the second and third must still come after it.
+            c.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\nPOST /two HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabcGET /three HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(c.readResponse()?.text == "slow")
+            #expect(c.readResponse()?.text == "POST /two 3 abc")
+            #expect(c.readResponse()?.text == "GET /three 0 ")
+        }
+    }
+
+    @Test func chunkedRequestBody() throws {
+        try withServer(responder: echo) { server in
+            let c = try RawClient(port: server.port)
+            c.send("POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nTrailer: 1\r\n\r\n")
+            #expect(c.readResponse()?.text == "POST /c 5 abcde")
+        }
+    }
+
+    @Test func expectContinueGetsInterimResponseBeforeBody() throws {
+        try withServer(responder: echo) { server in
+            let c = try RawClient(port: server.port)
+            c.send("PUT /u HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
+            let interim = try #require(c.readResponse())
+            #expect(interim.status == 100)
+            c.send("data")
+            let r = try #require(c.readResponse())
+            #expect(r.status == 200)
+            #expect(r.text == "PUT /u 4 data")
+        }
+    }
+
+    @Test func oversizeBodyIsRefusedBeforeItIsSent() throws {
+        try withServer(responder: echo) { server in
+            let c = try RawClient(port: server.port)
+            // Only the head is sent: the 413 must arrive without the body.
+            c.send("POST /big HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5000000\r\n\r\n")
+            let r = try #require(c.readResponse())
+            #expect(r.status == 413)
+            #expect(r.header("Connection") == "close")
+            #expect(c.isClosedByServer())
+        }
+    }
+
+    @Test func chunkedBodyGrowingPastTheLimitGets413() throws {
+        try withServer(responder: echo) { server in
+            let c = try RawClient(port: server.port)
+            c.send("POST /big HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n")
+            for _ in 0..<3 { c.send("200\r\n" + String(repeating: "x", count: 512) + "\r\n") }
+            let r = try #require(c.readResponse())
+            #expect(r.status == 413)
+            #expect(c.isClosedByServer())
+        }
+    }
+
+    @Test(arguments: [
+        ("GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nHost: t\r\nHost: u\r\n\r\n", 400),
+        ("GET /a b HTTP/1.1\r\nHost: t\r\n\r\n", 400),
+        ("TRACE / HTTP/1.1\r\nHost: t\r\n\r\n", 405),
+        ("FOO / HTTP/1.1\r\nHost: t\r\n\r\n", 501),
+        ("GET /\(String(repeating: "a", count: 9000)) HTTP/1.1\r\nHost: t\r\n\r\n", 414),
+        ("GET / HTTP/1.1\r\nHost: t\r\n\(String(repeating: "X-Big: \(String(repeating: "b", count: 1000))\r\n", count: 40))\r\n", 431),
+    ])
+    func rejectionsCloseTheConnectionAndIgnoreWhatFollows(raw: String, status: Int) throws {
+        try withServer(responder: echo) { server in
+            let c = try RawClient(port: server.port)
+            // A valid request follows the bad one: it must never be answered.
+            c.send(raw + "GET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n")
+            let r = try #require(c.readResponse())
+            #expect(r.status == status)
+            #expect(r.header("Connection") == "close")
+            #expect(c.isClosedByServer())
+            #expect(!String(decoding: c.buffer, as: UTF8.self).contains("smuggled"))
+        }
+    }
+
+    @Test func headRequestHasLengthButNoBody() throws {
+        try withServer(responder: echo) { server in
+            let c = try RawClient(port: server.port)
+            c.send("HEAD /h HTTP/1.1\r\nHost: t\r\n\r\nGET /after HTTP/1.1\r\nHost: t\r\n\r\n")
+            let r = try #require(c.readResponse(headRequest: true))
+            #expect(r.status == 200)
+            #expect(r.header("Content-Length") == "\("HEAD /h 0 ".utf8.count)")
+            // The next response starts right away: no body bytes were sent for HEAD.
+            #expect(c.readResponse()?.text == "GET /after 0 ")
+        }
+    }
+
+    @Test func streamedBodyIsChunkedAndComplete() throws {
+        try withServer(responder: echo) { server in
+            let c = try RawClient(port: server.port, timeout: 10)
+            c.send("GET /stream HTTP/1.1\r\nHost: t\r\n\r\n")
+            let r = try #require(c.readResponse())
+            #expect(r.header("Transfer-Encoding") == "chunked")
+            #expect(r.body.count == 2_000_000)
+            #expect(r.body[999] == UInt8(ascii: "0") && r.body[1000] == UInt8(ascii: "1"))
+            // keep-alive still works afterwards
+            c.send("GET /x HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(c.readResponse()?.text == "GET /x 0 ")
+        }
+    }
+
+    @Test func slowHandlerDoesNotDelayOtherConnections() throws {
+        let gate = DispatchSemaphore(value: 0)
+        let responder = ClosureResponder { req in
+            if req.path == "/block" { gate.wait() }
+            return HTTPResponse(contentType: "text/plain", body: "ok")
+        }
+        try withServer({ $0.minWorkers = 1; $0.workerStallMillis = 10 }, responder: responder) { server in
+            // Occupy every worker with requests that block until released.
+            var blocked: [RawClient] = []
+            for _ in 0..<3 {
+                let b = try RawClient(port: server.port)
+                b.send("GET /block HTTP/1.1\r\nHost: t\r\n\r\n")
+                blocked.append(b)
+            }
+            let start = Date()
+            let c = try RawClient(port: server.port)
+            c.send("GET /fast HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(c.readResponse()?.status == 200)
+            #expect(Date().timeIntervalSince(start) < 2)
+            for _ in 0..<3 { gate.signal() }
+            for b in blocked { #expect(b.readResponse()?.status == 200) }
+        }
+    }
+
+    @Test func slowlorisHeadIsCutOffAtTheDeadline() throws {
+        try withServer({ $0.headerTimeout = 1 }, responder: echo) { server in
+            let c = try RawClient(port: server.port, timeout: 5)
+            let start = Date()
+            c.send("GET / HTTP/1.1\r\nHost: t\r\n")
+            usleep(400_000)
+            c.send("X-A: 1\r\n") // still trickling, never finishing
+            let r = try #require(c.readResponse())
+            #expect(r.status == 408)
+            #expect(c.isClosedByServer())
+            #expect(Date().timeIntervalSince(start) < 3)
+        }
+    }
+
+    @Test func slowBodyIsCutOffAtTheDeadline() throws {
+        try withServer({ $0.headerTimeout = 0.5; $0.bodyTimeout = 0.5 }, responder: echo) { server in
+            let c = try RawClient(port: server.port, timeout: 5)
+            c.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
+            let r = try #require(c.readResponse())
+            #expect(r.status == 408)
+            #expect(c.isClosedByServer())
+        }
+    }
+
+    @Test func idleKeepAliveConnectionIsClosed() throws {
+        try withServer({ $0.idleTimeout = 1 }, responder: echo) { server in
+            let c = try RawClient(port: server.port, timeout: 5)
+            c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(c.readResponse()?.status == 200)
+            let start = Date()
+            #expect(c.isClosedByServer())
+            let waited = Date().timeIntervalSince(start)
+            #expect(waited > 0.5 && waited < 3)
+        }
+    }
+
+    @Test func connectionsAboveTheCapGet503() throws {
+        try withServer({ $0.maxConnections = 2 }, responder: echo) { server in
+            let a = try RawClient(port: server.port)
+            let b = try RawClient(port: server.port)
+            a.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            b.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(a.readResponse()?.status == 200)
+            #expect(b.readResponse()?.status == 200)
+            let c = try RawClient(port: server.port)
+            let r = try #require(c.readResponse())
+            #expect(r.status == 503)
+            #expect(c.isClosedByServer())
+            // The held connections still work.
+            a.send("GET /again HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(a.readResponse()?.text == "GET /again 0 ")
+        }
+    }
+
+    @Test func gracefulShutdownFinishesInFlightRequests() throws {
+        var cfg = HTTPServer.Configuration()
+        cfg.port = 0
+        cfg.minWorkers = 2
+        let server = HTTPServer(configuration: cfg, responder: echo)
+        try server.start()
+        let c = try RawClient(port: server.port, timeout: 5)
+        let idle = try RawClient(port: server.port, timeout: 5)
+        idle.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(idle.readResponse()?.status == 200)
+        c.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
+        usleep(100_000)
+        server.shutdown()
+        let r = try #require(c.readResponse())
+        #expect(r.text == "slow")
+        #expect(r.header("Connection") == "close")
+        #expect(idle.isClosedByServer())
+        server.waitUntilStopped()
+        #expect(throws: (any Error).self) { _ = try RawClient(port: server.port) }
+    }
+
+    @Test func responseHeadersCannotBeSplit() throws {
+        let responder = ClosureResponder { _ in
+            HTTPResponse(headers: ["X-Evil": "a\r\nSet-Cookie: pwned=1"], body: .bytes(Array("x".utf8)))
+        }
+        try withServer(responder: responder) { server in
+            let c = try RawClient(port: server.port)
+            c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            let r = try #require(c.readResponse())
+            #expect(r.header("Set-Cookie") == nil)
+            #expect(r.header("X-Evil") == "aSet-Cookie: pwned=1")
+        }
+    }
+}
