@@ -1,0 +1,140 @@
+import CSQLite
+
+/// Column names of a result set and the SQL that produced it: shared, never copied, by
+/// every ``Row`` of one query.
+final class RowLayout: Sendable {
+    let names: [String]
+    let sql: String
+
+    init(names: [String], sql: String) {
+        self.names = names
+        self.sql = sql
+    }
+}
+
+/// How a column is addressed when reading a row: by 0-based index (`Int`) or by name (`String`).
+public protocol ColumnKey {
+    /// The column's index among `names`, or `nil` when there is no such column.
+    func columnIndex(in names: [String]) -> Int?
+}
+
+extension Int: ColumnKey {
+    public func columnIndex(in names: [String]) -> Int? {
+        names.indices.contains(self) ? self : nil
+    }
+}
+
+extension String: ColumnKey {
+    /// Exact match first, then ASCII case-insensitive (SQLite's own rule for identifiers).
+    public func columnIndex(in names: [String]) -> Int? {
+        if let i = names.firstIndex(of: self) { return i }
+        let wanted = lowercased()
+        return names.firstIndex { $0.lowercased() == wanted }
+    }
+}
+
+/// Typed reads shared by ``Row`` (a materialized row) and ``RowView`` (the live row of a
+/// ``Connection/forEach(_:_:body:)`` loop).
+///
+/// Every read takes a column index or name. Non-optional reads (`int`, `string`, ...) throw a
+/// ``DatabaseError`` (`SQLITE_MISMATCH`) when the value is NULL or of another storage class;
+/// the `optional…` variants return `nil` for NULL and still throw on a mismatch. An unknown
+/// column throws `SQLITE_RANGE`. See ``SQLDecodable`` for which storage classes each Swift
+/// type accepts.
+public protocol RowReading {
+    /// The result's column names, in order.
+    var columnNames: [String] { get }
+    /// The statement that produced the row (for error messages).
+    var sql: String { get }
+    /// The value at a column index, which must be in `0..<columnCount` (prefer the checked
+    /// ``value(_:)``).
+    func value(at index: Int) -> SQLValue
+}
+
+extension RowReading {
+    public var columnCount: Int { columnNames.count }
+
+    /// The raw value of a column (any storage class, NULL included).
+    public func value<K: ColumnKey>(_ column: K) throws -> SQLValue {
+        value(at: try index(of: column))
+    }
+
+    /// Reads a column as any ``SQLDecodable`` type: `let n: Int? = try row.decode("count")`.
+    public func decode<T: SQLDecodable, K: ColumnKey>(_ column: K, as type: T.Type = T.self) throws -> T {
+        let i = try index(of: column)
+        let v = value(at: i)
+        if let decoded = T.decode(v) { return decoded }
+        let name = columnNames[i]
+        let problem = v.isNull
+            ? "is NULL; read it with an optional accessor if NULL is allowed"
+            : "holds \(v.typeName), which cannot be read as \(T.self)"
+        throw DatabaseError(code: SQLITE_MISMATCH, message: "column '\(name)' (index \(i)) \(problem)", sql: sql)
+    }
+
+    public func isNull<K: ColumnKey>(_ column: K) throws -> Bool { try value(column).isNull }
+
+    public func int<K: ColumnKey>(_ column: K) throws -> Int { try decode(column) }
+    public func int64<K: ColumnKey>(_ column: K) throws -> Int64 { try decode(column) }
+    public func double<K: ColumnKey>(_ column: K) throws -> Double { try decode(column) }
+    public func string<K: ColumnKey>(_ column: K) throws -> String { try decode(column) }
+    public func blob<K: ColumnKey>(_ column: K) throws -> [UInt8] { try decode(column) }
+    public func bool<K: ColumnKey>(_ column: K) throws -> Bool { try decode(column) }
+
+    public func optionalInt<K: ColumnKey>(_ column: K) throws -> Int? { try decode(column) }
+    public func optionalInt64<K: ColumnKey>(_ column: K) throws -> Int64? { try decode(column) }
+    public func optionalDouble<K: ColumnKey>(_ column: K) throws -> Double? { try decode(column) }
+    public func optionalString<K: ColumnKey>(_ column: K) throws -> String? { try decode(column) }
+    public func optionalBlob<K: ColumnKey>(_ column: K) throws -> [UInt8]? { try decode(column) }
+    public func optionalBool<K: ColumnKey>(_ column: K) throws -> Bool? { try decode(column) }
+
+    private func index<K: ColumnKey>(of column: K) throws -> Int {
+        if let i = column.columnIndex(in: columnNames) { return i }
+        throw DatabaseError(
+            code: SQLITE_RANGE,
+            message: "no column \(column is String ? "named '\(column)'" : "at index \(column)") in result with columns [\(columnNames.joined(separator: ", "))]",
+            sql: sql)
+    }
+}
+
+/// One row of a query result, copied out of SQLite, so it outlives the statement and may
+/// be sent to another thread.
+public struct Row: RowReading, Sendable {
+    let rowLayout: RowLayout
+    /// The row's values, in column order.
+    public let values: [SQLValue]
+
+    init(layout: RowLayout, values: [SQLValue]) {
+        self.rowLayout = layout
+        self.values = values
+    }
+
+    public var columnNames: [String] { rowLayout.names }
+    public var sql: String { rowLayout.sql }
+    public func value(at index: Int) -> SQLValue { values[index] }
+}
+
+/// The current row of a ``Connection/forEach(_:_:body:)`` loop, read straight from the
+/// statement without copying the row.
+///
+/// Valid only during the call of the loop's closure for that row: copy what you need out of
+/// it (or use ``Connection/query(_:_:)`` to get ``Row`` values). Reading a view after its
+/// statement moved on is a programming error and traps.
+///
+/// (It would be `~Copyable` to make escaping impossible, but the Swift 6.3 optimizer crashes
+/// inlining non-copyable temporaries here.)
+public struct RowView: RowReading {
+    let statement: Statement
+    let generation: UInt64
+
+    init(statement: Statement) {
+        self.statement = statement
+        self.generation = statement.generation
+    }
+
+    public var columnNames: [String] { statement.layout.names }
+    public var sql: String { statement.sql }
+    public func value(at index: Int) -> SQLValue {
+        precondition(statement.generation == generation, "RowView used after its row was left; copy values out inside the forEach body")
+        return statement.column(index)
+    }
+}
