@@ -1,0 +1,104 @@
+import HTTP
+
+/// Parsing of the request's `Cookie` header (RFC 6265 §5.4).
+public enum Cookies {
+    /// Cookies by name from every `Cookie` header. When a name repeats, the first wins
+    /// (browsers send the most specific path first). Values are returned as sent, minus
+    /// surrounding double quotes; nothing is percent-decoded.
+    public static func parse(_ headers: HTTPHeaders) -> [String: String] {
+        var result: [String: String] = [:]
+        for header in headers.values("Cookie") {
+            for pair in header.split(separator: ";") {
+                guard let eq = pair.firstIndex(of: "=") else { continue }
+                let name = pair[..<eq].trimmingSpacesAndTabs
+                var value = pair[pair.index(after: eq)...].trimmingSpacesAndTabs
+                if value.count >= 2, value.first == "\"", value.last == "\"" {
+                    value = value.dropFirst().dropLast()
+                }
+                guard !name.isEmpty, result[String(name)] == nil else { continue }
+                result[String(name)] = String(value)
+            }
+        }
+        return result
+    }
+}
+
+/// A `Set-Cookie` response header (RFC 6265 §4.1).
+///
+/// Defaults are the safe ones: `Path=/`, `HttpOnly`, `SameSite=Lax`. Set `secure` when
+/// the site is served over HTTPS. Characters not allowed in a cookie name or value
+/// (controls, whitespace, `"`, `,`, `;`, `\`) are dropped, so a value can never break
+/// out of its header; store base64url or hex tokens in cookies.
+///
+/// ```swift
+/// response.setCookie(SetCookie(name: "sid", value: token, maxAge: 86_400, secure: true))
+/// ```
+public struct SetCookie: Sendable, Equatable {
+    /// The `SameSite` attribute: `Lax` suits session cookies of a site with plain links in.
+    public enum SameSite: String, Sendable {
+        case strict = "Strict", lax = "Lax", none = "None"
+    }
+
+    public var name: String
+    public var value: String
+    public var path: String?
+    public var domain: String?
+    /// Lifetime in seconds; `0` deletes the cookie. Nil makes a session cookie.
+    public var maxAge: Int?
+    /// Absolute expiry as seconds since 1970 (for old clients; `maxAge` wins when both are set).
+    public var expires: Int?
+    public var secure: Bool
+    public var httpOnly: Bool
+    public var sameSite: SameSite?
+
+    public init(
+        name: String, value: String, path: String? = "/", domain: String? = nil, maxAge: Int? = nil,
+        expires: Int? = nil, secure: Bool = false, httpOnly: Bool = true, sameSite: SameSite? = .lax
+    ) {
+        self.name = name
+        self.value = value
+        self.path = path
+        self.domain = domain
+        self.maxAge = maxAge
+        self.expires = expires
+        self.secure = secure
+        self.httpOnly = httpOnly
+        self.sameSite = sameSite
+    }
+
+    /// A cookie that makes the browser delete `name` (same path and domain as when it was set).
+    public static func expired(_ name: String, path: String? = "/", domain: String? = nil, secure: Bool = false) -> SetCookie {
+        SetCookie(name: name, value: "", path: path, domain: domain, maxAge: 0, expires: 0, secure: secure)
+    }
+
+    /// The header value: `name=value; Path=/; Max-Age=60; HttpOnly; SameSite=Lax`.
+    public var headerValue: String {
+        var s = Self.clean(name, allowEquals: false) + "=" + Self.clean(value, allowEquals: true)
+        if let path { s += "; Path=" + Self.cleanAttribute(path) }
+        if let domain { s += "; Domain=" + Self.cleanAttribute(domain) }
+        if let maxAge { s += "; Max-Age=\(max(maxAge, 0))" }
+        if let expires { s += "; Expires=" + HTTPDate.format(expires) }
+        if secure || sameSite == SameSite.none { s += "; Secure" }
+        if httpOnly { s += "; HttpOnly" }
+        if let sameSite { s += "; SameSite=" + sameSite.rawValue }
+        return s
+    }
+
+    private static func clean(_ s: String, allowEquals: Bool) -> String {
+        String(String.UnicodeScalarView(s.unicodeScalars.filter { c in
+            c.value > 0x20 && c.value < 0x7F && c != "\"" && c != "," && c != ";" && c != "\\"
+                && (allowEquals || c != "=")
+        }))
+    }
+
+    private static func cleanAttribute(_ s: String) -> String {
+        String(String.UnicodeScalarView(s.unicodeScalars.filter { $0.value > 0x20 && $0.value < 0x7F && $0 != ";" }))
+    }
+}
+
+extension HTTPResponse {
+    /// Adds a `Set-Cookie` header.
+    public mutating func setCookie(_ cookie: SetCookie) {
+        headers.add("Set-Cookie", cookie.headerValue)
+    }
+}

@@ -1,0 +1,152 @@
+import HTTP
+import Logging
+
+/// A request as the Web layer's handlers and middleware see it: the ``HTTPRequest`` plus
+/// the route's path parameters, lazily decoded query and cookies, form decoding, a
+/// request id, a logger tagged with that id, and typed storage that middleware uses to
+/// hand values down the chain (the session, the signed-in user, flash state…).
+///
+/// `Request` is a class so that middleware can attach values that later code sees
+/// without threading copies around. It is `@unchecked Sendable` because it is created
+/// per request and used by one worker thread at a time: the server hands the request to
+/// a single worker, and the middleware chain and handler run synchronously on it. It is
+/// never shared between threads concurrently; don't stash it somewhere another thread
+/// can reach (spawned tasks, caches) while the request is running.
+public final class Request: @unchecked Sendable {
+    /// The request as the HTTP layer delivered it.
+    public let http: HTTPRequest
+    /// A short random identifier, in the log line and on the 500 page.
+    public let id: String
+    /// A logger whose metadata carries `request-id`. Middleware may add metadata.
+    public var logger: Logger
+    /// Path parameters of the matched route (`:org` → `parameters["org"]`).
+    public internal(set) var parameters: Parameters
+    /// Typed values attached by middleware: `req.storage[SessionKey.self]`.
+    public var storage: RequestStorage
+    /// Values merged into every template rendered for this request (e.g. `csrfToken`,
+    /// `currentUser`). Page view models take precedence over these names.
+    public var templateValues: [String: Any]
+
+    public init(_ http: HTTPRequest, id: String = Request.makeID(), logger: Logger = Logger(label: "web")) {
+        self.http = http
+        self.id = id
+        var logger = logger
+        logger[metadataKey: "request-id"] = .string(id)
+        self.logger = logger
+        self.parameters = Parameters()
+        self.storage = RequestStorage()
+        self.templateValues = [:]
+    }
+
+    public var method: HTTPMethod { http.head.method }
+    /// The path, still percent-encoded, without the query.
+    public var path: String { http.head.path }
+    public var headers: HTTPHeaders { http.head.headers }
+    public var body: [UInt8] { http.body }
+    public var remoteAddress: String { http.remoteAddress }
+
+    /// The decoded query parameters (leniently decoded; see ``URLEncodedForm/parseQuery(_:maxFields:)``).
+    public lazy var query: URLEncodedForm = http.head.query.map { URLEncodedForm.parseQuery($0) } ?? URLEncodedForm()
+
+    /// Cookies sent with the request, by name (the first wins when a name repeats).
+    public lazy var cookies: [String: String] = Cookies.parse(http.head.headers)
+
+    /// The media type of the body without parameters, lowercased (`multipart/form-data`).
+    public var mediaType: String? {
+        guard let ct = headers["Content-Type"] else { return nil }
+        return ct.split(separator: ";", maxSplits: 1).first.map { $0.trimmingSpacesAndTabs.lowercased() }
+    }
+
+    private var cachedForm: URLEncodedForm?
+    private var cachedMultipart: MultipartForm?
+
+    /// The body decoded as `application/x-www-form-urlencoded`.
+    ///
+    /// Throws ``FormError``, which the error pages answer with 400, 413 or 415.
+    public func form(limits: FormLimits = .default) throws -> URLEncodedForm {
+        if let f = cachedForm { return f }
+        guard mediaType == "application/x-www-form-urlencoded" else { throw FormError.unsupportedContentType }
+        let f = try URLEncodedForm.parse(http.body, limits: limits)
+        cachedForm = f
+        return f
+    }
+
+    /// The body decoded as `multipart/form-data`.
+    ///
+    /// Throws ``MultipartError``, which the error pages answer with 400, 413 or 415.
+    public func multipart(limits: MultipartLimits = .default) throws -> MultipartForm {
+        if let m = cachedMultipart { return m }
+        let m = try MultipartForm.parse(body: http.body, contentType: headers["Content-Type"], limits: limits)
+        cachedMultipart = m
+        return m
+    }
+
+    /// 64 random bits as 16 lowercase hex digits.
+    public static func makeID() -> String {
+        var g = SystemRandomNumberGenerator()
+        let n = g.next() as UInt64
+        let hex = Array("0123456789abcdef".utf8)
+        return String(unsafeUninitializedCapacity: 16) { buf in
+            for i in 0..<16 { buf[i] = hex[Int((n >> (60 - 4 * UInt64(i))) & 0xF)] }
+            return 16
+        }
+    }
+}
+
+/// The path parameters captured by a route pattern, already percent-decoded.
+public struct Parameters: Sendable {
+    var values: [(name: String, value: String)] = []
+    /// The segments matched by a trailing `*` in the pattern, decoded.
+    public internal(set) var wildcard: [String] = []
+
+    public init() {}
+
+    public subscript(name: String) -> String? {
+        for v in values where v.name == name { return v.value }
+        return nil
+    }
+
+    /// The parameter, or a 404 ``HTTPError`` when absent (a programming error in the pattern).
+    public func require(_ name: String) throws -> String {
+        guard let v = self[name] else { throw HTTPError(.notFound) }
+        return v
+    }
+
+    /// The parameter converted to an integer, or 404 when absent or not a number:
+    /// `/orgs/abc` is as missing as `/orgs/999`.
+    public func require(_ name: String, as: Int.Type) throws -> Int {
+        guard let v = self[name], let n = Int(v) else { throw HTTPError(.notFound) }
+        return n
+    }
+}
+
+/// A key for ``RequestStorage``: the key type names the value's type.
+///
+/// ```swift
+/// enum SessionKey: RequestStorageKey { typealias Value = Session }
+/// req.storage[SessionKey.self] = session
+/// ```
+public protocol RequestStorageKey {
+    associatedtype Value
+}
+
+/// Typed per-request values, keyed by ``RequestStorageKey`` types.
+public struct RequestStorage {
+    private var values: [ObjectIdentifier: Any] = [:]
+
+    public init() {}
+
+    public subscript<Key: RequestStorageKey>(key: Key.Type) -> Key.Value? {
+        get { values[ObjectIdentifier(key)] as? Key.Value }
+        set { values[ObjectIdentifier(key)] = newValue }
+    }
+}
+
+extension StringProtocol {
+    var trimmingSpacesAndTabs: Substring {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
+        return s
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import HTTP
+import Mustache
+
+/// The site's Mustache templates, loaded once at start-up, and page rendering.
+///
+/// Every `*.mustache` file under the directory is registered under its relative path
+/// without the extension: `Templates/orgs/show.mustache` is `orgs/show`, and any
+/// template can include another as a partial by that name (`{{> _layout/nav}}`).
+/// Mustache's template inheritance (`{{< parent}}{{$block}}…{{/block}}{{/parent}}`) also
+/// works. Values are HTML-escaped (`{{name}}`); `{{{name}}}` is raw and must only be used
+/// for HTML the code built itself.
+///
+/// `render(page:context:request:)` renders the page, then the layout (by default
+/// `_layout/layout`) with the page's HTML in `{{{content}}}`. Both see, besides the view
+/// model's own values:
+/// - `requestId`;
+/// - `flash`: the flash messages carried to this request (see ``FlashMiddleware``),
+///   each with `kind`, `text` and `isSuccess`/`isInfo`/`isWarning`/`isError`;
+/// - whatever middleware put in `request.templateValues` (e.g. `csrfToken`).
+/// The view model wins when a name exists in both.
+///
+/// View models: swift-mustache finds a struct's properties with `Mirror`, which is slow
+/// for large pages. Prefer dictionaries (`[String: Any]`) or conform view models to
+/// ``ViewModel`` (swift-mustache's `MustacheParent`: `func child(named:) -> Any?`).
+public struct Templates: Sendable {
+    public static let defaultLayout = "_layout/layout"
+
+    public let library: MustacheLibrary
+    private let pageWrapper: MustacheTemplate
+    private let layoutWrapper: MustacheTemplate
+
+    /// A missing template (a 500 when a handler asks for it) or a parse error at start-up.
+    public enum Error: Swift.Error, CustomStringConvertible {
+        case notFound(String)
+        case parse(file: String, message: String)
+        public var description: String {
+            switch self {
+            case .notFound(let name): "template not found: \(name)"
+            case .parse(let file, let message): "template \(file): \(message)"
+            }
+        }
+    }
+
+    /// Loads and parses every `*.mustache` file under `directory` (recursively).
+    /// Throws on a parse error, naming the file.
+    public init(directory: String) throws {
+        var sources: [String: String] = [:]
+        let base = URL(fileURLWithPath: directory, isDirectory: true).standardizedFileURL
+        guard let enumerator = FileManager.default.enumerator(atPath: base.path) else {
+            throw Error.notFound(directory)
+        }
+        for case let relative as String in enumerator where relative.hasSuffix(".mustache") {
+            let url = base.appendingPathComponent(relative)
+            let text = try String(contentsOf: url, encoding: .utf8)
+            sources[String(relative.dropLast(".mustache".count))] = text
+        }
+        try self.init(sources: sources)
+    }
+
+    /// Templates from strings, by name (handy in tests).
+    public init(sources: [String: String]) throws {
+        var library = MustacheLibrary()
+        for (name, text) in sources.sorted(by: { $0.key < $1.key }) {
+            do {
+                try library.register(text, named: name)
+            } catch {
+                throw Error.parse(file: name + ".mustache", message: String(describing: error))
+            }
+        }
+        self.library = library
+        // The view model is pushed on top of the globals so its names win; the dynamic
+        // partial (`{{>*name}}`) renders the requested template in that context.
+        self.pageWrapper = try MustacheTemplate(string: "{{#__page}}{{>*__template}}{{/__page}}")
+        self.layoutWrapper = try MustacheTemplate(string: "{{#__page}}{{#__content}}{{>*__template}}{{/__content}}{{/__page}}")
+    }
+
+    /// Whether a template called `name` exists.
+    public func contains(_ name: String) -> Bool {
+        library.getTemplate(named: name) != nil
+    }
+
+    /// Renders `page` (and the layout around it, unless `layout` is nil) into a string.
+    public func renderString(page: String, context: Any, request: Request? = nil, layout: String? = Templates.defaultLayout) throws -> String {
+        guard contains(page) else { throw Error.notFound(page) }
+        if let layout, !contains(layout) { throw Error.notFound(layout) }
+        var root: [String: Any] = request.map(Self.globals(for:)) ?? [:]
+        root["__page"] = context
+        root["__template"] = page
+        let html = pageWrapper.render(root, library: library)
+        guard let layout else { return html }
+        root["__template"] = layout
+        root["__content"] = ["content": html]
+        return layoutWrapper.render(root, library: library)
+    }
+
+    /// Renders a page as a `text/html; charset=utf-8` response.
+    public func render(
+        page: String, context: Any, request: Request? = nil, status: HTTPStatus = .ok,
+        layout: String? = Templates.defaultLayout
+    ) throws -> HTTPResponse {
+        let html = try renderString(page: page, context: context, request: request, layout: layout)
+        return HTTPResponse(status: status, contentType: "text/html; charset=utf-8", body: html)
+    }
+
+    static func globals(for request: Request) -> [String: Any] {
+        var g = request.templateValues
+        g["requestId"] = request.id
+        g["flash"] = request.flashMessages
+        return g
+    }
+}
+
+/// A view model whose values are found by name without `Mirror` reflection: implement
+/// `func child(named: String) -> Any?`. (This is swift-mustache's `MustacheParent`; feature
+/// code uses this name and need not import Mustache.) Dictionaries with `String` keys
+/// already conform.
+///
+/// ```swift
+/// struct KeyRow: ViewModel {
+///     let name: String, prefix: String, createdAt: String
+///     func child(named: String) -> Any? {
+///         switch named {
+///         case "name": name
+///         case "prefix": prefix
+///         case "createdAt": createdAt
+///         default: nil
+///         }
+///     }
+/// }
+/// ```
+public typealias ViewModel = MustacheParent

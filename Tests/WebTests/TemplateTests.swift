@@ -1,0 +1,75 @@
+import HTTP
+import Testing
+import Web
+
+struct RowModel {
+    var name: String
+    var amount: Int
+}
+
+struct PageModel {
+    var title: String
+    var rows: [RowModel]
+    var userName: String?
+}
+
+struct FastRow: ViewModel {
+    var name: String
+    var amount: Int
+    func child(named: String) -> Any? {
+        switch named {
+        case "name": name
+        case "amount": amount
+        default: nil
+        }
+    }
+}
+
+@Suite struct TemplateTests {
+    @Test func loadsDirectoryWithSubfoldersAndPartials() throws {
+        let dir = TempDir()
+        dir.write("Templates/_layout/layout.mustache", "<title>{{title}}</title>{{> _layout/nav}}<main>{{{content}}}</main>")
+        dir.write("Templates/_layout/nav.mustache", "<nav>{{#userName}}{{userName}}{{/userName}}{{^userName}}guest{{/userName}}</nav>")
+        dir.write("Templates/orgs/show.mustache", "<h1>{{title}}</h1>{{#rows}}<p>{{name}}={{amount}}</p>{{/rows}}")
+        dir.write("Templates/README.md", "not a template")
+        let templates = try Templates(directory: dir.path + "/Templates")
+        #expect(templates.contains("orgs/show"))
+        #expect(templates.contains("_layout/nav"))
+        #expect(!templates.contains("README"))
+
+        let model = PageModel(title: "Acme & <Co>", rows: [RowModel(name: "a", amount: 1), RowModel(name: "<b>", amount: 2)], userName: nil)
+        let res = try templates.render(page: "orgs/show", context: model)
+        #expect(res.status == .ok)
+        #expect(res.headers["Content-Type"] == "text/html; charset=utf-8")
+        #expect(res.bodyText == "<title>Acme &amp; &lt;Co&gt;</title><nav>guest</nav><main><h1>Acme &amp; &lt;Co&gt;</h1><p>a=1</p><p>&lt;b&gt;=2</p></main>")
+        let bare = try templates.renderString(page: "orgs/show", context: ["title": "T", "rows": [FastRow(name: "x", amount: 3)]], layout: nil)
+        #expect(bare == "<h1>T</h1><p>x=3</p>")
+    }
+
+    @Test func requestValuesAreVisibleButViewModelWins() throws {
+        let templates = try Templates(sources: [
+            "p": "{{csrfToken}}|{{requestId}}|{{userName}}|{{#flash}}x{{/flash}}{{^flash}}none{{/flash}}",
+        ])
+        let req = Request(request("/"), id: "req123")
+        req.templateValues["csrfToken"] = "tok\"en"
+        req.templateValues["userName"] = "global"
+        #expect(try templates.renderString(page: "p", context: ["userName": "page"], request: req, layout: nil) == "tok&quot;en|req123|page|none")
+        #expect(try templates.renderString(page: "p", context: [String: Any](), request: req, layout: nil) == "tok&quot;en|req123|global|none")
+    }
+
+    @Test func templateInheritanceWorks() throws {
+        let templates = try Templates(sources: [
+            "base": "<title>{{$title}}Portal{{/title}}</title><body>{{$body}}{{/body}}</body>",
+            "page": "{{<base}}{{$title}}Keys – {{org}}{{/title}}{{$body}}<p>{{org}}</p>{{/body}}{{/base}}",
+        ])
+        #expect(try templates.renderString(page: "page", context: ["org": "A&B"], layout: nil)
+            == "<title>Keys – A&amp;B</title><body><p>A&amp;B</p></body>")
+    }
+
+    @Test func missingTemplatesAndParseErrorsThrow() throws {
+        let templates = try Templates(sources: ["a": "x"])
+        #expect(throws: Templates.Error.self) { try templates.render(page: "nope", context: [:]) }
+        #expect(throws: Templates.Error.self) { try templates.render(page: "a", context: [:], layout: "missing/layout") }
+        #expect(throws: Templates.Error.self) { try Templates(sources: ["broken": "{{#open}}never closed"]) }
+    }
+}
