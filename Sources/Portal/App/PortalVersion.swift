@@ -1,0 +1,4 @@
+/// The version `portal --version` prints.
+public enum PortalVersion {
+    public static let current = "0.1.0"
+}

@@ -1,0 +1,168 @@
+import ArgumentParser
+import Database
+import Foundation
+import Logging
+import Portal
+
+/// `portal`: the command line. Each option can also come from an environment variable
+/// (`PORTAL_PORT`, …); a flag given on the command line wins.
+@main
+struct PortalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "portal",
+        abstract: "Portal, the developer portal for a payments API.",
+        version: PortalVersion.current,
+        subcommands: [Serve.self, Migrate.self],
+        defaultSubcommand: nil
+    )
+}
+
+/// Reads an environment variable, treating an empty value as unset.
+func env(_ name: String) -> String? {
+    guard let v = ProcessInfo.processInfo.environment[name], !v.isEmpty else { return nil }
+    return v
+}
+
+struct DatabaseOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("SQLite database file (env PORTAL_DB).", valueName: "path"))
+    var db: String = env("PORTAL_DB") ?? "var/portal.sqlite"
+
+    @Option(help: ArgumentHelp("Folder of numbered .sql migrations (env PORTAL_MIGRATIONS).", valueName: "dir"))
+    var migrations: String = env("PORTAL_MIGRATIONS") ?? "Migrations"
+
+    @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical (env PORTAL_LOG_LEVEL).", valueName: "level"))
+    var logLevel: String = env("PORTAL_LOG_LEVEL") ?? "info"
+
+    func level() throws -> Logger.Level {
+        guard let l = Logger.Level(rawValue: logLevel.lowercased()) else {
+            throw ValidationError("unknown log level '\(logLevel)'")
+        }
+        return l
+    }
+}
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apply pending migrations and serve HTTP until SIGINT or SIGTERM.")
+
+    @Option(help: ArgumentHelp("Address to listen on (env PORTAL_HOST).", valueName: "address"))
+    var host: String = env("PORTAL_HOST") ?? "127.0.0.1"
+
+    @Option(help: ArgumentHelp("Port to listen on (env PORTAL_PORT).", valueName: "port"))
+    var port: Int = env("PORTAL_PORT").flatMap(Int.init) ?? 8080
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(name: .customLong("public"), help: ArgumentHelp("Static files served under /static (env PORTAL_PUBLIC).", valueName: "dir"))
+    var publicDirectory: String = env("PORTAL_PUBLIC") ?? "Public"
+
+    @Option(help: ArgumentHelp("Mustache templates (env PORTAL_TEMPLATES).", valueName: "dir"))
+    var templates: String = env("PORTAL_TEMPLATES") ?? "Templates"
+
+    @Option(help: ArgumentHelp("Most open connections; above it new ones get 503 (env PORTAL_MAX_CONNECTIONS).", valueName: "n"))
+    var maxConnections: Int = env("PORTAL_MAX_CONNECTIONS").flatMap(Int.init) ?? 16_384
+
+    @Option(help: ArgumentHelp("Seconds allowed for a request's header section (env PORTAL_HEADER_TIMEOUT).", valueName: "s"))
+    var headerTimeout: Double = env("PORTAL_HEADER_TIMEOUT").flatMap(Double.init) ?? 10
+
+    @Option(help: ArgumentHelp("Seconds allowed for a request body (env PORTAL_BODY_TIMEOUT).", valueName: "s"))
+    var bodyTimeout: Double = env("PORTAL_BODY_TIMEOUT").flatMap(Double.init) ?? 30
+
+    @Option(help: ArgumentHelp("Seconds an idle keep-alive connection is kept (env PORTAL_IDLE_TIMEOUT).", valueName: "s"))
+    var idleTimeout: Double = env("PORTAL_IDLE_TIMEOUT").flatMap(Double.init) ?? 60
+
+    @Option(help: ArgumentHelp("Seconds in-flight requests get to finish on shutdown (env PORTAL_DRAIN_TIMEOUT).", valueName: "s"))
+    var drainTimeout: Double = env("PORTAL_DRAIN_TIMEOUT").flatMap(Double.init) ?? 10
+
+    @Option(help: ArgumentHelp("Worker threads kept ready for handlers; more are added while all are blocked (env PORTAL_WORKERS).", valueName: "n"))
+    var workers: Int = env("PORTAL_WORKERS").flatMap(Int.init) ?? max(4, ProcessInfo.processInfo.activeProcessorCount * 2)
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535") }
+        guard maxConnections > 0, workers > 0 else { throw ValidationError("--max-connections and --workers must be positive") }
+        for t in [headerTimeout, bodyTimeout, idleTimeout, drainTimeout] where t <= 0 {
+            throw ValidationError("timeouts must be positive")
+        }
+    }
+
+    func run() throws {
+        // Block the stop signals before any thread starts, so every thread inherits the mask
+        // and only `sigwait` below sees them.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+
+        let sink = LogSink()
+        let level = try database.level()
+        LoggingSystem.bootstrap { LogfmtHandler(label: $0, level: level, sink: sink) }
+        let logger = Logger(label: "portal")
+
+        var config = PortalConfig()
+        config.host = host
+        config.port = port
+        config.databasePath = database.db
+        config.migrationsDirectory = database.migrations
+        config.publicDirectory = publicDirectory
+        config.templatesDirectory = templates
+        config.logLevel = level
+        config.server.maxConnections = maxConnections
+        config.server.headerTimeout = headerTimeout
+        config.server.bodyTimeout = bodyTimeout
+        config.server.idleTimeout = idleTimeout
+        config.server.drainTimeout = drainTimeout
+        config.server.minWorkers = workers
+
+        let app: PortalApp
+        do {
+            app = try PortalApp(config: config, logger: logger)
+            try app.start()
+        } catch {
+            logger.critical("cannot start", metadata: ["error": "\(error)"])
+            sink.stop()
+            throw ExitCode.failure
+        }
+
+        var received: Int32 = 0
+        sigwait(&signals, &received)
+        logger.info("stopping", metadata: ["signal": "\(received == SIGINT ? "SIGINT" : "SIGTERM")", "drain_timeout_s": "\(drainTimeout)"])
+        // A second signal while draining stops at once.
+        let stopSignals = signals
+        Thread.detachNewThread {
+            var s = stopSignals
+            var again: Int32 = 0
+            sigwait(&s, &again)
+            sink.stop()
+            Glibc.exit(1)
+        }
+        app.shutdown()
+        app.waitUntilStopped()
+        sink.stop()
+    }
+}
+
+struct Migrate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending migrations and exit.")
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() throws {
+        let sink = LogSink()
+        let level = try database.level()
+        LoggingSystem.bootstrap { LogfmtHandler(label: $0, level: level, sink: sink) }
+        defer { sink.stop() }
+        let dir = (database.db as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        do {
+            let db = try Database(path: database.db)
+            defer { db.close() }
+            let applied = try Migrator(directory: database.migrations).migrate(db)
+            print(applied.isEmpty ? "Database is up to date." : "Applied: \(applied.joined(separator: ", "))")
+        } catch {
+            sink.stop()
+            FileHandle.standardError.write(Data("portal migrate: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import HTTP
+import Logging
+@testable import Portal
+
+/// The repository root, found from this file's path, for Templates/, Public/, Migrations/.
+let repoRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.path
+}()
+
+/// A running Portal on an ephemeral port with a database in a fresh temporary folder.
+final class TestPortal {
+    let app: PortalApp
+    let dir: String
+    var port: Int { app.server.port }
+
+    init(configure: (inout PortalConfig) -> Void = { _ in }) throws {
+        dir = NSTemporaryDirectory() + "portal-test-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var config = PortalConfig()
+        config.port = 0
+        config.databasePath = dir + "/var/portal.sqlite"
+        config.templatesDirectory = repoRoot + "/Templates"
+        config.publicDirectory = repoRoot + "/Public"
+        config.migrationsDirectory = repoRoot + "/Migrations"
+        config.server.minWorkers = 2
+        configure(&config)
+        var logger = Logger(label: "portal-test")
+        logger.logLevel = .critical
+        app = try PortalApp(config: config, logger: logger)
+        try app.start()
+    }
+
+    deinit {
+        app.shutdown()
+        app.waitUntilStopped()
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    /// One request on a new connection; returns status, headers (lower-cased names) and body.
+    func request(_ method: String = "GET", _ path: String, headers: [String: String] = [:], body: String? = nil) throws -> TestResponse {
+        let c = try Socket(port: port)
+        var raw = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        for (k, v) in headers { raw += "\(k): \(v)\r\n" }
+        if let body { raw += "Content-Length: \(body.utf8.count)\r\n" }
+        raw += "\r\n" + (body ?? "")
+        c.send(Array(raw.utf8))
+        return try TestResponse(parsing: c.readAll(), headRequest: method == "HEAD")
+    }
+
+    func raw(_ bytes: String) throws -> TestResponse {
+        let c = try Socket(port: port)
+        c.send(Array(bytes.utf8))
+        return try TestResponse(parsing: c.readAll(), headRequest: false)
+    }
+}
+
+struct TestResponse {
+    let status: Int
+    let headers: [String: String]
+    let body: [UInt8]
+    var text: String { String(decoding: body, as: UTF8.self) }
+    subscript(_ name: String) -> String? { headers[name.lowercased()] }
+
+    init(parsing data: [UInt8], headRequest: Bool) throws {
+        guard let end = data.firstRange(of: [13, 10, 13, 10]) else { throw TestError.malformed(String(decoding: data, as: UTF8.self)) }
+        let head = String(decoding: data[..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
+        status = Int(head[0].split(separator: " ")[1]) ?? 0
+        var h: [String: String] = [:]
+        for line in head.dropFirst() {
+            guard let i = line.firstIndex(of: ":") else { continue }
+            h[line[..<i].lowercased()] = line[line.index(after: i)...].trimmingCharacters(in: .whitespaces)
+        }
+        headers = h
+        body = Array(data[end.upperBound...])
+    }
+}
+
+enum TestError: Error { case malformed(String), connect }
+
+/// A blocking client socket that reads until the server closes.
+final class Socket {
+    let fd: Int32
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var tv = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = UInt16(port).bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        if rc != 0 { close(fd); throw TestError.connect }
+    }
+    deinit { close(fd) }
+    func send(_ b: [UInt8]) { _ = b.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
+    func readAll() -> [UInt8] {
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = recv(fd, &buf, buf.count, 0)
+            if n <= 0 { return out }
+            out += buf[0..<n]
+        }
+    }
+}
