@@ -27,8 +27,6 @@ public struct Templates: Sendable {
     public static let defaultLayout = "_layout/layout"
 
     public let library: MustacheLibrary
-    private let pageWrapper: MustacheTemplate
-    private let layoutWrapper: MustacheTemplate
 
     /// A missing template (a 500 when a handler asks for it) or a parse error at start-up.
     public enum Error: Swift.Error, CustomStringConvertible {
@@ -60,19 +58,16 @@ public struct Templates: Sendable {
 
     /// Templates from strings, by name (handy in tests).
     public init(sources: [String: String]) throws {
+        MustacheContentTypes.register(FastHTMLContentType(), named: FastHTMLContentType.name)
         var library = MustacheLibrary()
         for (name, text) in sources.sorted(by: { $0.key < $1.key }) {
             do {
-                try library.register(text, named: name)
+                try library.register(FastHTMLContentType.pragma + text, named: name)
             } catch {
                 throw Error.parse(file: name + ".mustache", message: String(describing: error))
             }
         }
         self.library = library
-        // The view model is pushed on top of the globals so its names win; the dynamic
-        // partial (`{{>*name}}`) renders the requested template in that context.
-        self.pageWrapper = try MustacheTemplate(string: "{{#__page}}{{>*__template}}{{/__page}}")
-        self.layoutWrapper = try MustacheTemplate(string: "{{#__page}}{{#__content}}{{>*__template}}{{/__content}}{{/__page}}")
     }
 
     /// Whether a template called `name` exists.
@@ -81,17 +76,22 @@ public struct Templates: Sendable {
     }
 
     /// Renders `page` (and the layout around it, unless `layout` is nil) into a string.
+    ///
+    /// Each template is rendered with one context object, ``RenderContext``, that answers
+    /// from the view model first and the request's globals second: swift-mustache then finds
+    /// every name at the top of its stack with one cast, instead of walking a stack of
+    /// wrappers, which roughly halves a page's render time.
     public func renderString(page: String, context: Any, request: Request? = nil, layout: String? = Templates.defaultLayout) throws -> String {
-        guard contains(page) else { throw Error.notFound(page) }
-        if let layout, !contains(layout) { throw Error.notFound(layout) }
-        var root: [String: Any] = request.map(Self.globals(for:)) ?? [:]
-        root["__page"] = context
-        root["__template"] = page
-        let html = pageWrapper.render(root, library: library)
-        guard let layout else { return html }
-        root["__template"] = layout
-        root["__content"] = ["content": html]
-        return layoutWrapper.render(root, library: library)
+        guard let pageTemplate = library.getTemplate(named: page) else { throw Error.notFound(page) }
+        let layoutTemplate = try layout.map { name in
+            guard let t = library.getTemplate(named: name) else { throw Error.notFound(name) }
+            return t
+        }
+        let root = RenderContext(viewModel: context, globals: request.map(Self.globals(for:)) ?? [:])
+        let html = pageTemplate.render(root, library: library)
+        guard let layoutTemplate else { return html }
+        root.content = html
+        return layoutTemplate.render(root, library: library)
     }
 
     /// Renders a page as a `text/html; charset=utf-8` response.
@@ -130,3 +130,46 @@ public struct Templates: Sendable {
 /// }
 /// ```
 public typealias ViewModel = MustacheParent
+
+/// HTML escaping for every template, the same five characters as swift-mustache's own but
+/// done on bytes, and free for strings that need none. swift-mustache's escaper looks each
+/// Character up in a dictionary, which was a fifth of a page render's time under load.
+/// Each template starts with this content-type pragma, which partials inherit.
+struct FastHTMLContentType: MustacheContentType {
+    static let name = "PORTAL_HTML"
+    static let pragma = "{{% CONTENT_TYPE: PORTAL_HTML}}"
+    func escapeText(_ text: String) -> String { htmlEscape(text) }
+}
+
+/// The one object a page and its layout are rendered with: the view model's values first,
+/// then the request's globals (`requestId`, `flash`, what middleware added), then the page's
+/// HTML as `content` for the layout.
+final class RenderContext: MustacheParent {
+    private let lookup: (String) -> Any?
+    private let globals: [String: Any]
+    var content: String?
+
+    init(viewModel: Any, globals: [String: Any]) {
+        self.globals = globals
+        if let dict = viewModel as? [String: Any] {
+            lookup = { dict[$0] }
+        } else if let parent = viewModel as? MustacheParent {
+            lookup = { parent.child(named: $0) }
+        } else {
+            // A plain struct: swift-mustache's own reflection, once per name.
+            let mirror = Mirror(reflecting: viewModel)
+            lookup = { name in
+                guard let value = mirror.children.first(where: { $0.label == name })?.value else { return nil }
+                let m = Mirror(reflecting: value)
+                guard m.displayStyle == .optional else { return value }
+                return m.children.first?.value // nil for .none
+            }
+        }
+    }
+
+    func child(named name: String) -> Any? {
+        if let v = lookup(name) { return v }
+        if name == "content", let content { return content }
+        return globals[name]
+    }
+}

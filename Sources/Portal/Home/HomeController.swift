@@ -14,20 +14,39 @@ struct HomeController {
     }
 }
 
-/// The home page's view model: fixed copy, built once.
-struct HomePage {
-    // Immutable after initialisation; `Any` only hides that from the compiler.
-    nonisolated(unsafe) static let shared: [String: Any] = [
-        "title": "Portal: the developer portal for our payments API",
-        "features": features,
+/// The home page's view model: fixed copy, built once. `ViewModel` conformances (not
+/// dictionaries or plain structs) keep swift-mustache's lookups to one cheap cast each.
+final class HomePage: ViewModel, @unchecked Sendable {
+    static let shared = HomePage()
+
+    let title = "Portal: the developer portal for our payments API"
+    let features: [Feature] = [
+        Feature("Secure by default", "Every account uses two-factor authentication from the first sign-in. Secrets are shown once and stored only as hashes."),
+        Feature("Your whole team", "Invite developers, operations and finance staff with exactly the permissions they need, and see who did what in the audit log."),
+        Feature("Sandbox and Production", "Build against the Sandbox at once; request Production access when your compliance details are reviewed."),
+        Feature("Keys, apps and webhooks", "Create API keys and app credentials, register webhooks and inspect every delivery."),
+        Feature("Money you can follow", "Balances, transactions with search and details, payouts with approval, and monthly CSV reports."),
+        Feature("People when it matters", "Name changes, offboarding and Production access go to our support staff, who approve with a reason."),
     ]
 
-    nonisolated(unsafe) static let features: [[String: Any]] = [
-        ["name": "Secure by default", "text": "Every account uses two-factor authentication from the first sign-in. Secrets are shown once and stored only as hashes."],
-        ["name": "Your whole team", "text": "Invite developers, operations and finance staff with exactly the permissions they need, and see who did what in the audit log."],
-        ["name": "Sandbox and Production", "text": "Build against the Sandbox at once; request Production access when your compliance details are reviewed."],
-        ["name": "Keys, apps and webhooks", "text": "Create API keys and app credentials, register webhooks and inspect every delivery."],
-        ["name": "Money you can follow", "text": "Balances, transactions with search and details, payouts with approval, and monthly CSV reports."],
-        ["name": "People when it matters", "text": "Name changes, offboarding and Production access go to our support staff, who approve with a reason."],
-    ]
+    func child(named name: String) -> Any? {
+        switch name {
+        case "title": title
+        case "features": features
+        default: nil
+        }
+    }
+
+    final class Feature: ViewModel, @unchecked Sendable {
+        let name: String
+        let text: String
+        init(_ name: String, _ text: String) { self.name = name; self.text = text }
+        func child(named key: String) -> Any? {
+            switch key {
+            case "name": name
+            case "text": text
+            default: nil
+            }
+        }
+    }
 }
