@@ -84,6 +84,8 @@ public final class HTTPServer: @unchecked Sendable {
     private let scratchSize = 64 * 1024
     private var overloadResponse: [UInt8] = []
     private var drainDeadline: UInt64 = 0
+    private var refusedSinceLog = 0
+    private var lastRefusalLog: UInt64 = 0
     private var now: UInt64 = monotonicMillis()
 
     private static let listenTag: UInt64 = .max
@@ -97,7 +99,12 @@ public final class HTTPServer: @unchecked Sendable {
         self.scratch = .allocate(capacity: 64 * 1024)
     }
 
-    deinit { scratch.deallocate() }
+    deinit {
+        scratch.deallocate()
+        // Closed only here: workers still finishing a job after the loop stopped may post
+        // (and wake) until the last of them lets go of the server.
+        if wakeFD >= 0 { Glibc.close(wakeFD) }
+    }
 
     /// The port the server listens on (useful with port 0).
     public var port: Int { boundPort.load(ordering: .acquiring) }
@@ -125,7 +132,7 @@ public final class HTTPServer: @unchecked Sendable {
         connections = Array(repeating: nil, count: Int(min(rl.rlim_cur, 1 << 20)) + 16)
 
         var overload = [UInt8]()
-        let resp = responder.errorResponse(status: .serviceUnavailable, head: nil)
+        let resp = responder.overloadResponse()
         let body = resp.bufferedBody ?? []
         ResponseEncoder.head(resp, version: .http1_1, keepAlive: false, bodyLength: body.count, chunked: false, into: &overload)
         overload.append(contentsOf: body)
@@ -284,7 +291,14 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     /// Answers 503 on a connection we will not serve, without reading it, and closes it.
+    /// Refusals are logged as a count, at most once a second.
     private func refuse(_ fd: Int32) {
+        refusedSinceLog += 1
+        if now >= lastRefusalLog + 1000 {
+            logger.warning("refusing connections", metadata: ["refused": "\(refusedSinceLog)", "open": "\(openCount)", "max": "\(configuration.maxConnections)"])
+            refusedSinceLog = 0
+            lastRefusalLog = now
+        }
         _ = overloadResponse.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         Glibc.shutdown(fd, Int32(SHUT_WR))
         Glibc.close(fd)
@@ -322,7 +336,7 @@ public final class HTTPServer: @unchecked Sendable {
             // A client that half-closed after a complete request still gets its answer.
             if c.outStart >= c.outbuf.count { close(c) }
         case .processing:
-            break // answered, then closed (keepAlive is off once peerClosed is set)
+            break // answered first; flush closes once nothing is left to answer
         case .closing:
             break
         case .lingering:
@@ -485,7 +499,9 @@ public final class HTTPServer: @unchecked Sendable {
             if comp.final {
                 c.stream = nil
                 c.streamUnacked = 0
-                let keep = comp.keepAlive && !c.mustClose && !c.peerClosed && !draining.load(ordering: .relaxed)
+                // A half-closed client still gets answers to requests it already sent;
+                // flush closes the connection once nothing is left to answer.
+                let keep = comp.keepAlive && !c.mustClose && !draining.load(ordering: .relaxed)
                 c.phase = keep ? .reading : .closing
             }
             flush(c)
@@ -535,7 +551,11 @@ public final class HTTPServer: @unchecked Sendable {
             s.written(c.streamUnacked)
             c.streamUnacked = 0
         }
-        if c.phase == .closing { startLinger(c) }
+        if c.phase == .closing {
+            startLinger(c)
+        } else if c.phase == .reading && c.peerClosed && c.inStart >= c.inbuf.count {
+            close(c) // the client half-closed and has had every answer
+        }
     }
 
     /// Half-closes after the last response and reads what the client still sends, for a

@@ -13,9 +13,17 @@ public protocol HTTPResponder: Sendable {
     /// (malformed framing, limits, timeouts, overload). `head` is the request's head when
     /// it was parsed far enough. Called on a worker thread; the connection is closed after.
     func errorResponse(status: HTTPStatus, head: HTTPRequestHead?) -> HTTPResponse
+
+    /// The 503 sent, without reading the request, to connections above the cap. Asked for
+    /// once at start-up and kept as bytes, so it must not depend on a request.
+    func overloadResponse() -> HTTPResponse
 }
 
 extension HTTPResponder {
+    public func overloadResponse() -> HTTPResponse {
+        errorResponse(status: .serviceUnavailable, head: nil)
+    }
+
     public func errorResponse(status: HTTPStatus, head: HTTPRequestHead?) -> HTTPResponse {
         HTTPResponse(status: status, contentType: "text/plain; charset=utf-8", body: "\(status)\n")
     }

@@ -39,10 +39,19 @@ enum ResponseEncoder {
 
     /// Appends a field, dropping CR, LF and NUL so a handler can never split a response.
     static func appendField(_ name: String, _ value: String, to out: inout [UInt8]) {
-        for b in name.utf8 where isTokenByte(b) { out.append(b) }
+        // Bulk copies in the usual case; byte-by-byte filtering only for a bad field.
+        if name.utf8.allSatisfy(isTokenByte) {
+            out.append(contentsOf: name.utf8)
+        } else {
+            for b in name.utf8 where isTokenByte(b) { out.append(b) }
+        }
         out.append(0x3A); out.append(0x20)
-        for b in value.utf8 where b != 0x0D && b != 0x0A && b != 0x00 { out.append(b) }
-        out.append(contentsOf: crlf)
+        if value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }) {
+            for b in value.utf8 where b != 0x0D && b != 0x0A && b != 0x00 { out.append(b) }
+        } else {
+            out.append(contentsOf: value.utf8)
+        }
+        out.append(0x0D); out.append(0x0A)
     }
 
     static func appendDecimal(_ n: Int, to out: inout [UInt8]) {

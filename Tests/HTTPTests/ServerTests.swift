@@ -391,6 +391,17 @@ struct ServerTests {
         #expect(throws: (any Error).self) { _ = try RawClient(port: server.port) }
     }
 
+    @Test func halfClosedClientStillGetsEveryPipelinedAnswer() throws {
+        try withServer(responder: echo) { server in
+            let c = try RawClient(port: server.port)
+            c.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\nGET /second HTTP/1.1\r\nHost: t\r\n\r\n")
+            shutdown(c.fd, Int32(SHUT_WR))
+            #expect(c.readResponse()?.text == "slow")
+            #expect(c.readResponse()?.text == "GET /second 0 ")
+            #expect(c.isClosedByServer())
+        }
+    }
+
     @Test func responseHeadersCannotBeSplit() throws {
         let responder = ClosureResponder { _ in
             HTTPResponse(headers: ["X-Evil": "a\r\nSet-Cookie: pwned=1"], body: .bytes(Array("x".utf8)))
