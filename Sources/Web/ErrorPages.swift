@@ -62,6 +62,7 @@ public struct ErrorPages: Sendable {
         context["message"] = message
         context["requestId"] = requestID
         context["isServerError"] = status.code >= 500
+        context["showRequestId"] = status.code >= 500 && !requestID.isEmpty
         let layout = self.layout.flatMap { templates.contains($0) ? $0 : nil }
         return try? templates.renderString(page: page, context: context, request: nil, layout: layout)
     }

@@ -33,9 +33,9 @@ public struct SecurityHeadersMiddleware: Middleware {
     /// Adds the headers to `response` (used for responses built outside the chain).
     public func apply(to response: inout HTTPResponse) {
         for (name, value) in headers { response.headers.setIfAbsent(name, value) }
-        if let type = response.headers["Content-Type"] {
+        if let type = response.headers["Content-Type"], type.utf8.starts(with: "text/".utf8) {
             let lower = type.lowercased()
-            if lower.hasPrefix("text/") && !lower.contains("charset=") {
+            if !lower.contains("charset=") {
                 response.headers.set("Content-Type", type + "; charset=utf-8")
             }
         }

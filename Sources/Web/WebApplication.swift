@@ -77,6 +77,14 @@ public final class WebApplication: HTTPResponder {
         return res
     }
 
+    /// The 503 page for connections over the cap: rendered once at start-up, not logged
+    /// (the server logs refusals itself).
+    public func overloadResponse() -> HTTPResponse {
+        var res = errorPages.response(status: .serviceUnavailable, message: nil, requestID: "")
+        securityHeaders.apply(to: &res)
+        return res
+    }
+
     public func errorResponse(status: HTTPStatus, head: HTTPRequestHead?) -> HTTPResponse {
         let id = Request.makeID()
         var log = logger
