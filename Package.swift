@@ -20,6 +20,9 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CLinux"), // epoll, eventfd (no library to link)
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CQRencode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // Sockets, epoll, HTTP/1.1. Knows nothing of the portal.
         .target(name: "HTTP", dependencies: [
@@ -31,15 +34,22 @@ let package = Package(
             "CSQLite",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Password hashing, TOTP, random tokens, HMAC, AES-GCM, QR codes. Knows no HTTP.
+        .target(name: "Security", dependencies: ["COpenSSL", "CQRencode"]),
         // Router, middleware, forms, cookies, templates, static files, error pages. Knows no feature.
         .target(name: "Web", dependencies: [
             "HTTP", "CZlib",
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The e-mail outbox, its delivery worker and transports (SMTP via libcurl, log).
+        .target(name: "Mail", dependencies: [
+            "Database", "Web", "CCurl",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // The features.
         .target(name: "Portal", dependencies: [
-            "Web", "HTTP", "Database",
+            "Web", "HTTP", "Database", "Security", "Mail",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "portal", dependencies: [
@@ -50,7 +60,9 @@ let package = Package(
 
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "DatabaseTests", dependencies: ["Database"]),
+        .testTarget(name: "SecurityTests", dependencies: ["Security"]),
+        .testTarget(name: "MailTests", dependencies: ["Mail", "Database", "Web"]),
         .testTarget(name: "WebTests", dependencies: ["Web", "HTTP", "CZlib"]),
-        .testTarget(name: "PortalTests", dependencies: ["Portal", "Web", "HTTP", "Database", "CZlib"]),
+        .testTarget(name: "PortalTests", dependencies: ["Portal", "Web", "HTTP", "Database", "Security", "Mail", "CZlib"]),
     ]
 )

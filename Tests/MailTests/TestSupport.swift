@@ -1,0 +1,247 @@
+import Database
+import Foundation
+import Logging
+import Synchronization
+import Web
+@testable import Mail
+
+/// The repository root, found from this file's path, for Templates/ and Migrations/.
+let repoRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.path
+}()
+
+/// The real templates of the repository.
+func realTemplates() throws -> Templates {
+    try Templates(directory: repoRoot + "/Templates")
+}
+
+/// A migrated database in a fresh temporary folder, removed (with the folder) on deinit.
+final class TestDatabase {
+    let directory: String
+    let database: Database
+
+    init() throws {
+        directory = NSTemporaryDirectory() + "portal-mail-tests-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        database = try Database(path: directory + "/portal.sqlite", readers: 2)
+        try Migrator(directory: repoRoot + "/Migrations").migrate(database)
+    }
+
+    deinit {
+        database.close()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    func outboxCount() throws -> Int {
+        try database.read { try $0.scalar("SELECT count(*) FROM outbox", as: Int.self) } ?? -1
+    }
+
+    func row(_ id: Int64) throws -> OutboxRow? {
+        try database.read { conn in
+            try conn.queryOne("SELECT * FROM outbox WHERE id = ?", id).map(OutboxRow.init)
+        }
+    }
+}
+
+/// One `outbox` row as the tests inspect it.
+struct OutboxRow {
+    let id: Int64
+    let sender: String
+    let recipient: String
+    let subject: String
+    let text: String
+    let html: String?
+    let messageID: String
+    let createdAt: Int64
+    let attempts: Int
+    let nextAttemptAt: Int64
+    let sentAt: Int64?
+    let failedAt: Int64?
+    let lastError: String?
+
+    init(_ row: Row) throws {
+        id = try row.int64("id")
+        sender = try row.string("sender")
+        recipient = try row.string("recipient")
+        subject = try row.string("subject")
+        text = try row.string("text_body")
+        html = try row.optionalString("html_body")
+        messageID = try row.string("message_id")
+        createdAt = try row.int64("created_at")
+        attempts = try row.int("attempts")
+        nextAttemptAt = try row.int64("next_attempt_at")
+        sentAt = try row.optionalInt64("sent_at")
+        failedAt = try row.optionalInt64("failed_at")
+        lastError = try row.optionalString("last_error")
+    }
+}
+
+let testSender = "Portal <no-reply@portal.test>"
+let testBaseURL = "http://127.0.0.1:8080"
+
+func unixSeconds(_ date: Date) -> Int64 { Int64(date.timeIntervalSince1970.rounded(.down)) }
+
+/// Collects log events for assertions.
+final class LogCapture: Sendable {
+    struct Line: Sendable {
+        var level: Logger.Level
+        var message: String
+        var metadata: Logger.Metadata
+        /// Everything, as one searchable string.
+        var rendered: String { "\(level) \(message) \(metadata.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " "))" }
+    }
+
+    private let storage = Mutex<[Line]>([])
+    var lines: [Line] { storage.withLock { $0 } }
+    var all: String { lines.map(\.rendered).joined(separator: "\n") }
+
+    var logger: Logger {
+        var l = Logger(label: "test") { _ in Handler(capture: self) }
+        l.logLevel = .trace
+        return l
+    }
+
+    func append(_ line: Line) { storage.withLock { $0.append(line) } }
+
+    struct Handler: LogHandler {
+        let capture: LogCapture
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            var all = metadata
+            for (k, v) in event.metadata ?? [:] { all[k] = v }
+            capture.append(Line(level: event.level, message: event.message.description, metadata: all))
+        }
+    }
+}
+
+/// Waits up to `seconds` for `condition`, polling every 20 ms.
+func eventually(within seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(20_000)
+    }
+    return condition()
+}
+
+// MARK: - Reading a received message
+
+// Careful: in Swift "\r\n" is ONE Character, so CRLF is removed on UTF-8 bytes here.
+
+/// `s` without one trailing CRLF.
+func withoutCRLF(_ s: String) -> String {
+    s.utf8.count >= 2 && s.utf8.suffix(2).elementsEqual([0x0D, 0x0A]) ? String(s.utf8.dropLast(2))! : s
+}
+
+/// `s` without one leading CRLF.
+func withoutLeadingCRLF(_ s: String) -> String {
+    s.utf8.count >= 2 && s.utf8.prefix(2).elementsEqual([0x0D, 0x0A]) ? String(s.utf8.dropFirst(2))! : s
+}
+
+/// A mail as received over SMTP, parsed the way a mail client would: headers unfolded,
+/// encoded-words decoded, MIME parts split and quoted-printable decoded.
+struct ParsedMail {
+    var headers: [(name: String, value: String)] = []
+    /// (content type, decoded body with `\n` line ends)
+    var parts: [(contentType: String, body: String)] = []
+
+    init(_ data: String) throws {
+        guard let split = data.range(of: "\r\n\r\n") else { throw ParseError("no blank line after the headers") }
+        headers = Self.parseHeaders(String(data[..<split.lowerBound]))
+        let body = String(data[split.upperBound...])
+        let contentType = header("Content-Type") ?? "text/plain"
+        if contentType.hasPrefix("multipart/") {
+            guard let b = contentType.range(of: "boundary=\"") else { throw ParseError("no boundary") }
+            let boundary = String(contentType[b.upperBound...].prefix { $0 != "\"" })
+            var segments = body.components(separatedBy: "\r\n--" + boundary)
+            guard segments.count >= 2, segments.last!.hasPrefix("--") else { throw ParseError("unterminated multipart") }
+            segments.removeFirst() // the preamble
+            segments.removeLast()  // "--" and the epilogue
+            for segment in segments {
+                let part = withoutLeadingCRLF(segment)
+                guard let s = part.range(of: "\r\n\r\n") else { throw ParseError("part without headers") }
+                let partHeaders = Self.parseHeaders(String(part[..<s.lowerBound]))
+                let type = partHeaders.first { $0.name.lowercased() == "content-type" }?.value ?? ""
+                let encoding = partHeaders.first { $0.name.lowercased() == "content-transfer-encoding" }?.value ?? ""
+                guard encoding == "quoted-printable" else { throw ParseError("unexpected encoding \(encoding)") }
+                parts.append((type, try Self.decodeQuotedPrintable(String(part[s.upperBound...]))))
+            }
+        } else {
+            parts.append((contentType, try Self.decodeQuotedPrintable(body)))
+        }
+    }
+
+    func header(_ name: String) -> String? {
+        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+    }
+
+    /// The header with RFC 2047 encoded-words decoded.
+    func decodedHeader(_ name: String) -> String? {
+        header(name).map(Self.decodeEncodedWords)
+    }
+
+    func part(_ type: String) -> String? {
+        parts.first { $0.contentType.hasPrefix(type) }?.body
+    }
+
+    struct ParseError: Error, CustomStringConvertible {
+        let description: String
+        init(_ d: String) { description = d }
+    }
+
+    static func parseHeaders(_ block: String) -> [(name: String, value: String)] {
+        // Unfolding: a CRLF followed by a space or tab is removed, the whitespace kept.
+        let unfolded = block.replacingOccurrences(of: "\r\n ", with: " ").replacingOccurrences(of: "\r\n\t", with: "\t")
+        return unfolded.components(separatedBy: "\r\n").compactMap { line in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            return (String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces))
+        }
+    }
+
+    static func decodeEncodedWords(_ value: String) -> String {
+        let tokens = value.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        var bytes: [UInt8] = []
+        var out: [String] = []
+        for token in tokens {
+            if token.hasPrefix("=?UTF-8?B?"), token.hasSuffix("?="),
+               let data = Data(base64Encoded: String(token.dropFirst(10).dropLast(2))) {
+                bytes += data
+            } else {
+                if !bytes.isEmpty { out.append(String(decoding: bytes, as: UTF8.self)); bytes = [] }
+                out.append(String(token))
+            }
+        }
+        if !bytes.isEmpty { out.append(String(decoding: bytes, as: UTF8.self)) }
+        return out.joined(separator: " ")
+    }
+
+    static func decodeQuotedPrintable(_ text: String) throws -> String {
+        var out: [UInt8] = []
+        let bytes = Array(text.replacingOccurrences(of: "=\r\n", with: "").utf8)
+        var i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == UInt8(ascii: "=") {
+                guard i + 2 < bytes.count, let v = UInt8(String(decoding: bytes[(i + 1)...(i + 2)], as: UTF8.self), radix: 16) else {
+                    throw ParseError("bad quoted-printable escape")
+                }
+                out.append(v)
+                i += 3
+            } else {
+                guard b < 0x80 else { throw ParseError("8-bit byte in quoted-printable") }
+                out.append(b)
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n")
+    }
+}
