@@ -1,0 +1,61 @@
+import Testing
+@testable import Security
+
+@Suite struct DigestTests {
+    @Test func sha256KnownAnswers() {
+        #expect(Digest.sha256Hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(Digest.sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(Digest.sha256(bytes("abc")) == hex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"))
+    }
+
+    @Test func hmacKnownAnswers() {
+        // RFC 2202 test case 2 and RFC 4231 test case 2.
+        let key = bytes("Jefe"), message = bytes("what do ya want for nothing?")
+        #expect(Digest.hmacSHA1(key: key, message: message) == hex("effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"))
+        #expect(Digest.hmacSHA256(key: key, message: message)
+                == hex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"))
+        #expect(Digest.hmacSHA512(key: key, message: message) == hex("""
+            164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554\
+            9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737
+            """))
+        // An empty key and message must work too (RFC 4231 has no such case; just no crash).
+        #expect(Digest.hmacSHA256(key: [], message: []).count == 32)
+    }
+
+    @Test func constantTimeEquals() {
+        #expect(Digest.constantTimeEquals([1, 2, 3], [1, 2, 3]))
+        #expect(!Digest.constantTimeEquals([1, 2, 3], [1, 2, 4]))
+        #expect(!Digest.constantTimeEquals([1, 2, 3], [1, 2]))
+        #expect(Digest.constantTimeEquals([], []))
+        #expect(!Digest.constantTimeEquals([], [0]))
+        #expect(Digest.constantTimeEquals("abc", "abc"))
+        #expect(!Digest.constantTimeEquals("abc", "abd"))
+    }
+}
+
+@Suite struct SecureRandomTests {
+    @Test func bytesAndTokens() {
+        #expect(SecureRandom.bytes(0).isEmpty)
+        #expect(SecureRandom.bytes(100).count == 100)
+        #expect(SecureRandom.bytes(32) != SecureRandom.bytes(32))
+        let token = SecureRandom.token()
+        #expect(token.count == 43)
+        #expect(Base64URL.decode(token)?.count == 32)
+        #expect(token.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+        let tokens = Set((0..<1000).map { _ in SecureRandom.token(bytes: 16) })
+        #expect(tokens.count == 1000)
+    }
+
+    @Test func uniformIndex() {
+        #expect(SecureRandom.index(below: 1) == 0)
+        let n = 31, draws = 31_000
+        var counts = [Int](repeating: 0, count: n)
+        for _ in 0..<draws { counts[SecureRandom.index(below: n)] += 1 }
+        // Expected 1000 each, standard deviation ≈ 31: ±250 is ~8 sigma.
+        #expect(counts.allSatisfy { (750...1250).contains($0) }, "\(counts)")
+        // Large bounds: no overflow, stays in range.
+        for _ in 0..<100 {
+            #expect((0..<Int.max).contains(SecureRandom.index(below: Int.max)))
+        }
+    }
+}
