@@ -206,6 +206,13 @@ public struct Router: Sendable {
         return route.bodyLimit
     }
 
+    /// Whether a route answers this method and path (so middleware can leave 404 and 405
+    /// to the router rather than, say, refusing a form first).
+    public func hasRoute(method: HTTPMethod, path: String) -> Bool {
+        guard let segments = Self.decodeSegments(path), case .found = match(method: method, segments: segments) else { return false }
+        return true
+    }
+
     /// Runs the matching route's handler, or throws 400/404/405 as an ``HTTPError``.
     public func respond(to req: Request) throws -> HTTPResponse {
         guard let segments = Self.decodeSegments(req.path) else {

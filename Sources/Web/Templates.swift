@@ -173,3 +173,26 @@ final class RenderContext: MustacheParent {
         return globals[name]
     }
 }
+
+/// A template value computed only if a template uses it, and then once: e.g. the CSRF
+/// token of a visitor without a session, whose cookie is set only for pages with a form.
+public final class LazyTemplateValue: MustacheCustomRenderable, @unchecked Sendable {
+    // Used by one request on one worker thread at a time.
+    private let make: () -> String
+    private var value: String?
+
+    public init(_ make: @escaping () -> String) { self.make = make }
+
+    /// Whether a template (or code) has asked for the value.
+    public var wasUsed: Bool { value != nil }
+
+    public var text: String {
+        if let value { return value }
+        let v = make()
+        value = v
+        return v
+    }
+
+    public var renderText: String { text }
+    public var isNull: Bool { false }
+}

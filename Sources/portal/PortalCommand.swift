@@ -77,7 +77,38 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp("Worker threads kept ready for handlers; more are added while all are blocked (env PORTAL_WORKERS).", valueName: "n"))
     var workers: Int = env("PORTAL_WORKERS").flatMap(Int.init) ?? max(4, ProcessInfo.processInfo.activeProcessorCount * 2)
 
+    @Option(help: ArgumentHelp("Address people use, for links in e-mails (env PORTAL_BASE_URL).", valueName: "url"))
+    var baseURL: String = env("PORTAL_BASE_URL") ?? "http://127.0.0.1:8080"
+
+    @Option(help: ArgumentHelp("Secure cookies with the __Host- prefix: auto (when --base-url is https), true or false (env PORTAL_SECURE_COOKIES).", valueName: "mode"))
+    var secureCookies: String = env("PORTAL_SECURE_COOKIES") ?? "auto"
+
+    @Option(help: ArgumentHelp("SMTP server as smtp://user:pass@host:port (STARTTLS when offered) or smtps://…; unset writes mails to the log (env PORTAL_SMTP_URL).", valueName: "url"))
+    var smtpURL: String = env("PORTAL_SMTP_URL") ?? ""
+
+    @Option(help: ArgumentHelp("Sender of the portal's mails (env PORTAL_MAIL_FROM).", valueName: "address"))
+    var mailFrom: String = env("PORTAL_MAIL_FROM") ?? "Portal <no-reply@portal.localhost>"
+
+    @Option(help: ArgumentHelp("Server key file, created 0600 on first start unless PORTAL_SECRET_KEY is set; default secret.key beside --db (env PORTAL_SECRET_KEY_FILE).", valueName: "path"))
+    var secretKeyFile: String = env("PORTAL_SECRET_KEY_FILE") ?? ""
+
+    @Option(help: ArgumentHelp("Minutes a session may sit idle (env PORTAL_SESSION_IDLE_MINUTES).", valueName: "min"))
+    var sessionIdleMinutes: Int = env("PORTAL_SESSION_IDLE_MINUTES").flatMap(Int.init) ?? 30
+
+    @Option(help: ArgumentHelp("Hours a session lasts at most (env PORTAL_SESSION_HOURS).", valueName: "h"))
+    var sessionHours: Int = env("PORTAL_SESSION_HOURS").flatMap(Int.init) ?? 12
+
+    @Option(help: ArgumentHelp("Issuer shown in authenticator apps (env PORTAL_TOTP_ISSUER).", valueName: "name"))
+    var totpIssuer: String = env("PORTAL_TOTP_ISSUER") ?? "Portal"
+
+    @Option(help: ArgumentHelp("scrypt cost as log2(N); 17 in production, lower only for tests (env PORTAL_SCRYPT_LOG_N).", valueName: "n"))
+    var scryptLogN: Int = env("PORTAL_SCRYPT_LOG_N").flatMap(Int.init) ?? 17
+
     func validate() throws {
+        guard baseURL.hasPrefix("http://") || baseURL.hasPrefix("https://") else { throw ValidationError("--base-url must start with http:// or https://") }
+        guard ["auto", "true", "false"].contains(secureCookies.lowercased()) else { throw ValidationError("--secure-cookies must be auto, true or false") }
+        guard (10...20).contains(scryptLogN) else { throw ValidationError("--scrypt-log-n must be 10-20") }
+        guard sessionIdleMinutes > 0, sessionHours > 0 else { throw ValidationError("session timeouts must be positive") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535") }
         guard maxConnections > 0, workers > 0 else { throw ValidationError("--max-connections and --workers must be positive") }
         for t in [headerTimeout, bodyTimeout, idleTimeout, drainTimeout] where t <= 0 {
@@ -113,6 +144,16 @@ struct Serve: ParsableCommand {
         config.server.idleTimeout = idleTimeout
         config.server.drainTimeout = drainTimeout
         config.server.minWorkers = workers
+        config.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        config.secureCookies = secureCookies.lowercased() == "auto" ? nil : secureCookies.lowercased() == "true"
+        config.smtpURL = smtpURL.isEmpty ? nil : smtpURL
+        config.mailFrom = mailFrom
+        config.secretKey = env("PORTAL_SECRET_KEY")
+        config.secretKeyFile = secretKeyFile.isEmpty ? nil : secretKeyFile
+        config.sessionIdleTimeout = Int64(sessionIdleMinutes) * 60
+        config.sessionAbsoluteTimeout = Int64(sessionHours) * 3600
+        config.totpIssuer = totpIssuer
+        config.scryptLogN = scryptLogN
 
         let app: PortalApp
         do {

@@ -1,5 +1,6 @@
 import Foundation
 import HTTP
+import Synchronization
 import Logging
 @testable import Portal
 
@@ -14,6 +15,7 @@ let repoRoot: String = {
 final class TestPortal {
     let app: PortalApp
     let dir: String
+    let clock = TestClock()
     var port: Int { app.server.port }
 
     init(configure: (inout PortalConfig) -> Void = { _ in }) throws {
@@ -26,6 +28,8 @@ final class TestPortal {
         config.publicDirectory = repoRoot + "/Public"
         config.migrationsDirectory = repoRoot + "/Migrations"
         config.server.minWorkers = 2
+        config.scryptLogN = 10
+        config.clock = clock.portalClock
         configure(&config)
         var logger = Logger(label: "portal-test")
         logger.logLevel = .critical
@@ -60,20 +64,27 @@ final class TestPortal {
 struct TestResponse {
     let status: Int
     let headers: [String: String]
+    /// Every header line in order (several `Set-Cookie` lines stay apart).
+    let fields: [(String, String)]
     let body: [UInt8]
     var text: String { String(decoding: body, as: UTF8.self) }
     subscript(_ name: String) -> String? { headers[name.lowercased()] }
+    func all(_ name: String) -> [String] { fields.filter { $0.0 == name.lowercased() }.map(\.1) }
 
     init(parsing data: [UInt8], headRequest: Bool) throws {
         guard let end = data.firstRange(of: [13, 10, 13, 10]) else { throw TestError.malformed(String(decoding: data, as: UTF8.self)) }
         let head = String(decoding: data[..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
         status = Int(head[0].split(separator: " ")[1]) ?? 0
         var h: [String: String] = [:]
+        var f: [(String, String)] = []
         for line in head.dropFirst() {
             guard let i = line.firstIndex(of: ":") else { continue }
-            h[line[..<i].lowercased()] = line[line.index(after: i)...].trimmingCharacters(in: .whitespaces)
+            let name = line[..<i].lowercased(), value = line[line.index(after: i)...].trimmingCharacters(in: .whitespaces)
+            h[name] = value
+            f.append((name, value))
         }
         headers = h
+        fields = f
         body = Array(data[end.upperBound...])
     }
 }
@@ -105,4 +116,12 @@ final class Socket {
             out += buf[0..<n]
         }
     }
+}
+
+/// Real time plus an offset a test can move forward.
+final class TestClock: Sendable {
+    private let offset = Atomic<Int64>(0)
+    func advance(seconds: Int64) { offset.add(seconds, ordering: .relaxed) }
+    var now: Int64 { Int64(Date().timeIntervalSince1970) + offset.load(ordering: .relaxed) }
+    var portalClock: PortalClock { PortalClock { [self] in now } }
 }

@@ -2,18 +2,23 @@ import Database
 import Foundation
 import HTTP
 import Logging
+import Mail
+import Security
 import Web
 
-/// Puts Portal together: database (migrated), templates, routes, middleware, HTTP server.
+/// Puts Portal together: database (migrated), server key, templates, mail, routes,
+/// middleware, HTTP server.
 ///
 /// `PortalApp(config:)` does all the work that can fail (opening the database, applying
-/// migrations, loading templates) before anything listens, so a bad start is a clear error
-/// and not a half-running server.
+/// migrations, reading the server key, loading templates and the password list) before
+/// anything listens, so a bad start is a clear error and not a half-running server.
 public final class PortalApp: Sendable {
     public let config: PortalConfig
     public let database: Database
     public let web: WebApplication
     public let server: HTTPServer
+    public let mailDelivery: MailDelivery
+    let accounts: Accounts
     let logger: Logger
 
     public init(config: PortalConfig, logger: Logger = Logger(label: "portal")) throws {
@@ -25,16 +30,39 @@ public final class PortalApp: Sendable {
         let applied = try Migrator(directory: config.migrationsDirectory, logger: logger).migrate(database)
         if !applied.isEmpty { logger.info("migrations applied", metadata: ["names": "\(applied.joined(separator: ","))"]) }
 
+        // One server key; each use gets its own key derived from it.
+        let master = try SecretBox.loadKey(environmentValue: config.secretKey, keyFile: config.resolvedSecretKeyFile)
+        func subkey(_ purpose: String) -> [UInt8] { Digest.hmacSHA256(key: master, message: Array(purpose.utf8)) }
+
         let templates = try Templates(directory: config.templatesDirectory)
+        let transport: any MailTransport = try config.smtpURL.map { try SMTPTransport(url: $0, logger: logger) } ?? LogTransport(logger: logger)
+        let mailer = try Mailer(templates: templates, baseURL: config.baseURL, from: config.mailFrom)
+        mailDelivery = MailDelivery(database: database, transport: transport, logger: logger)
+        mailer.onEnqueue = { [mailDelivery] in mailDelivery.notify() }
+
+        let sessions = Sessions(database: database, clock: config.clock, idleTimeout: config.sessionIdleTimeout,
+                                absoluteTimeout: config.sessionAbsoluteTimeout, secureCookies: config.resolvedSecureCookies)
+        accounts = Accounts(
+            database: database, clock: config.clock, sessions: sessions, mailer: mailer,
+            hasher: PasswordHasher(parameters: ScryptParameters(logN: config.scryptLogN, r: 8, p: 1)),
+            policy: try PasswordPolicy(commonPasswordsFile: config.commonPasswordsFile),
+            box: try SecretBox(key: subkey("portal secret box v1")), enrolmentKey: subkey("portal totp enrolment v1"),
+            issuer: config.totpIssuer, logger: logger)
+
         var router = Router()
         HomeController(templates: templates).register(on: &router)
         HealthController(database: database).register(on: &router)
+        AccountsController(accounts: accounts, templates: templates).register(on: &router)
 
         web = WebApplication(
             router: router,
             templates: templates,
             staticFiles: try StaticFiles(urlPrefix: "/static", directory: config.publicDirectory),
-            middleware: [FlashMiddleware()],
+            middleware: [
+                FlashMiddleware(store: CookieFlashStore(secure: config.resolvedSecureCookies)),
+                AuthMiddleware(sessions: sessions, accounts: AccountsStore(), csrfKey: subkey("portal csrf v1"),
+                               baseOrigin: config.baseOrigin, hasRoute: { [router] in router.hasRoute(method: $0, path: $1) }),
+            ],
             logger: logger
         )
         var serverConfig = config.server
@@ -43,14 +71,18 @@ public final class PortalApp: Sendable {
         server = HTTPServer(configuration: serverConfig, responder: web, logger: logger)
     }
 
-    /// Starts listening; returns once connections are accepted.
-    public func start() throws { try server.start() }
+    /// Starts listening and delivering mail; returns once connections are accepted.
+    public func start() throws {
+        mailDelivery.start()
+        try server.start()
+    }
 
     /// Stops accepting and lets in-flight requests finish (bounded by the drain timeout).
     public func shutdown() { server.shutdown() }
 
     public func waitUntilStopped() {
         server.waitUntilStopped()
+        mailDelivery.stop()
         database.close()
     }
 }

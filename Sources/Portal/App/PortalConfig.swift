@@ -1,3 +1,4 @@
+import Foundation
 import HTTP
 import Logging
 
@@ -15,5 +16,40 @@ public struct PortalConfig: Sendable {
     /// WAL reader connections beside the one writer.
     public var databaseReaders = 4
 
+    /// The address people use, for links in e-mails and the Origin check.
+    public var baseURL = "http://127.0.0.1:8080"
+    /// `Secure` cookies with the `__Host-` prefix; nil means "when the base URL is https".
+    public var secureCookies: Bool?
+    /// The server key (hex or base64 of 32 bytes) from `PORTAL_SECRET_KEY`; else the file.
+    public var secretKey: String?
+    /// Where the server key lives when not given; created 0600 on first start.
+    /// Nil means `secret.key` beside the database.
+    public var secretKeyFile: String?
+    public var sessionIdleTimeout: Int64 = 30 * 60
+    public var sessionAbsoluteTimeout: Int64 = 12 * 3600
+    /// scrypt cost: N = 2^logN. Tests lower it.
+    public var scryptLogN = 17
+    public var totpIssuer = "Portal"
+    /// `smtp://user:pass@host:port` (STARTTLS when offered) or `smtps://…`; nil logs mails.
+    public var smtpURL: String?
+    public var mailFrom = "Portal <no-reply@portal.localhost>"
+    /// Common passwords refused at sign-up (Debian's cracklib list).
+    public var commonPasswordsFile = "/usr/share/dict/cracklib-small"
+    public var clock = PortalClock.system
+
     public init() {}
+
+    var resolvedSecureCookies: Bool { secureCookies ?? baseURL.lowercased().hasPrefix("https://") }
+
+    var resolvedSecretKeyFile: String {
+        if let secretKeyFile { return secretKeyFile }
+        let dir = (databasePath as NSString).deletingLastPathComponent
+        return (dir.isEmpty ? "." : dir) + "/secret.key"
+    }
+
+    /// `scheme://host[:port]` of the base URL, as browsers send it in `Origin`.
+    var baseOrigin: String {
+        guard let url = URL(string: baseURL), let scheme = url.scheme, let host = url.host else { return baseURL }
+        return "\(scheme)://\(host)" + (url.port.map { ":\($0)" } ?? "")
+    }
 }

@@ -1,0 +1,580 @@
+import Database
+import Foundation
+import Logging
+import Mail
+import Security
+
+/// The identity rules: sign-up, e-mail verification, login with a mandatory second factor,
+/// TOTP enrolment, recovery codes, password reset, account settings, sessions.
+///
+/// Every change and every authentication event is audited in the same transaction as the
+/// change. Passwords are hashed on the caller's (worker) thread, at most two at a time (the
+/// hasher's limit), never inside a write transaction. Answers never tell whether an address
+/// is registered: an unknown address costs the same hash as a known one and gets the same
+/// words.
+final class Accounts: Sendable {
+    let database: Database
+    let clock: PortalClock
+    let sessions: Sessions
+    let audit: Audit
+    let mailer: Mailer
+    let hasher: PasswordHasher
+    let policy: PasswordPolicy
+    let box: SecretBox
+    /// Derives per-session enrolment secrets, so showing the QR code writes nothing.
+    let enrolmentKey: [UInt8]
+    let issuer: String
+    let store = AccountsStore()
+    let accountThrottle = Throttle()
+    /// Looser per address: many people may share one.
+    let ipThrottle = Throttle(freeFailures: 20, lockAfter: 100)
+    let logger: Logger
+
+    static let verifyLinkLifetime: Int64 = 48 * 3600
+    static let resetLinkLifetime: Int64 = 3600
+    static let emailChangeLifetime: Int64 = 24 * 3600
+
+    init(database: Database, clock: PortalClock, sessions: Sessions, mailer: Mailer, hasher: PasswordHasher,
+         policy: PasswordPolicy, box: SecretBox, enrolmentKey: [UInt8], issuer: String, logger: Logger) {
+        self.database = database
+        self.clock = clock
+        self.sessions = sessions
+        self.audit = Audit(clock: clock)
+        self.mailer = mailer
+        self.hasher = hasher
+        self.policy = policy
+        self.box = box
+        self.enrolmentKey = enrolmentKey
+        self.issuer = issuer
+        self.logger = logger
+    }
+
+    // MARK: - errors
+
+    /// What went wrong, in words for the person at the form.
+    enum Problem: Error, Equatable {
+        /// Field name → message; the form is shown again with what was typed.
+        case invalid([String: String])
+        /// The same words for an unknown address and a wrong password.
+        case badCredentials
+        case badCode
+        case throttled(seconds: Int64)
+        case linkInvalid
+    }
+
+    // MARK: - sign-up and verification
+
+    struct SignUp {
+        var name: String
+        var email: String
+        var password: String
+    }
+
+    /// Creates the account and mails a verification link. When the address is already
+    /// registered, its owner gets a mail saying so instead; the caller shows the same page
+    /// either way.
+    func signUp(_ input: SignUp, by actor: Actor) throws {
+        let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        let email = Self.normalizeEmail(input.email)
+        var problems: [String: String] = [:]
+        if name.isEmpty { problems["name"] = "Enter your name." } else if name.count > 100 { problems["name"] = "Use at most 100 characters." }
+        if let p = Self.emailProblem(email) { problems["email"] = p }
+        if let p = policy.check(input.password, context: [email, name])?.message { problems["password"] = p }
+        guard problems.isEmpty else { throw Problem.invalid(problems) }
+
+        // Hash first, whatever happens next, so a known address costs the same time.
+        let hash = try hasher.hash(input.password)
+        let now = clock.now()
+        try database.write { db in
+            if let existing = try store.user(email: email, on: db) {
+                try mailer.enqueue(template: "account_exists", to: existing.email, subject: "You already have a Portal account",
+                                   context: ["name": existing.name, "loginLink": mailer.url(path: "/login"),
+                                             "resetLink": mailer.url(path: "/forgot-password")], on: db)
+                try audit.record("signup.existing_address", by: actor.with(userID: existing.id), subject: existing.email, on: db)
+                return
+            }
+            let userID = try store.insertUser(email: email, name: name, passwordHash: hash, now: now, on: db)
+            try audit.record("signup", by: actor.with(userID: userID), subject: email, on: db)
+            try sendVerification(userID: userID, email: email, name: name, now: now, on: db)
+        }
+    }
+
+    private func sendVerification(userID: Int64, email: String, name: String, now: Int64, on db: Connection) throws {
+        let token = SecureRandom.token(bytes: 32)
+        try store.voidTokens(userID: userID, purpose: "verify_email", now: now, on: db)
+        try store.insertToken(userID: userID, purpose: "verify_email", hash: Sessions.hash(token), newEmail: nil,
+                              now: now, expiresAt: now + Self.verifyLinkLifetime, on: db)
+        try mailer.enqueue(template: "verify_email", to: email, subject: "Confirm your e-mail address",
+                           context: ["name": name, "link": mailer.url(path: "/verify-email?token=\(token)")], on: db)
+    }
+
+    /// Sends a new verification link to a signed-in but unverified user (at most a few an hour).
+    func resendVerification(user: UserRecord, by actor: Actor) throws {
+        guard !user.isVerified else { return }
+        let now = clock.now()
+        let key = "verify-mail:acct:\(user.id)"
+        try database.write { db in
+            let limit = Throttle(freeFailures: 3, lockAfter: 10, lockSeconds: 3600)
+            guard try limit.check([key], now: now, on: db) == .allowed else { throw Problem.throttled(seconds: 60) }
+            try limit.fail([key], now: now, on: db)
+            try sendVerification(userID: user.id, email: user.email, name: user.name, now: now, on: db)
+            try audit.record("email.verification_resent", by: actor, subject: user.email, on: db)
+        }
+    }
+
+    /// The account a verification link is for, if the link is still good (read only).
+    func checkLink(_ token: String, purpose: String) throws -> (AccountsStore.Token, UserRecord) {
+        let now = clock.now()
+        guard token.utf8.count == 43,
+              let found = try database.read({ db -> (AccountsStore.Token, UserRecord)? in
+                  guard let t = try store.token(hash: Sessions.hash(token), purpose: purpose, on: db),
+                        let u = try store.user(id: t.userID, on: db) else { return nil }
+                  return (t, u)
+              }),
+              found.0.usedAt == nil, found.0.expiresAt > now
+        else { throw Problem.linkInvalid }
+        return found
+    }
+
+    /// Confirms the address. Returns the user; the caller moves a matching `verify` session on.
+    func verifyEmail(token: String, by actor: Actor) throws -> UserRecord {
+        let (t, user) = try checkLink(token, purpose: "verify_email")
+        let now = clock.now()
+        try database.write { db in
+            guard try store.consumeToken(id: t.id, now: now, on: db) else { throw Problem.linkInvalid }
+            try store.markVerified(userID: user.id, now: now, on: db)
+            try audit.record("email.verified", by: actor.with(userID: user.id), subject: user.email, on: db)
+        }
+        return user
+    }
+
+    // MARK: - login
+
+    enum Next: Equatable {
+        case verifyEmail, enrol, secondFactor, done
+    }
+
+    /// Checks e-mail and password. On success starts a session one step short of signed in
+    /// (verify, enrol or mfa) and returns its cookie token.
+    func logIn(email rawEmail: String, password: String, current: SessionRecord?, by actor: Actor) throws -> (token: String, next: Next) {
+        let email = Self.normalizeEmail(rawEmail)
+        let accountKey = "pw:acct:\(email.lowercased())"
+        let ipKey = "pw:ip:\(actor.ip)"
+        let now = clock.now()
+        try enforceThrottle(accountKey: accountKey, ipKey: ipKey, now: now, action: "login.throttled", subject: email, actor: actor)
+
+        let user = try database.read { try store.user(email: email, on: $0) }
+        let ok: Bool
+        if let user {
+            ok = (try? hasher.verify(password, encoded: user.passwordHash)) ?? false
+        } else {
+            hasher.dummyVerify()
+            ok = false
+        }
+        guard ok, let user else {
+            try recordFailure(accountKey: accountKey, ipKey: ipKey, now: now, action: "login.failed",
+                              subject: email, actor: actor.with(userID: user?.id))
+            throw Problem.badCredentials
+        }
+        let next: Next = !user.isVerified ? .verifyEmail : !user.hasTOTP ? .enrol : .secondFactor
+        let stage: SessionRecord.Stage = next == .verifyEmail ? .verify : next == .enrol ? .enrol : .mfa
+        let token = try database.write { db -> String in
+            try accountThrottle.clear(accountKey, on: db)
+            try audit.record("login.password_accepted", by: actor.with(userID: user.id), subject: user.email, on: db)
+            return try sessions.start(userID: user.id, stage: stage, ip: actor.ip, userAgent: actor.userAgent,
+                                      replacing: current, on: db).token
+        }
+        return (token, next)
+    }
+
+    /// The second step: a TOTP code or a recovery code. Returns the new, fully signed-in token.
+    func completeSecondFactor(session: SessionRecord, user: UserRecord, code rawCode: String, by actor: Actor) throws -> (token: String, usedRecoveryCode: Bool) {
+        let accountKey = "mfa:acct:\(user.id)"
+        let ipKey = "mfa:ip:\(actor.ip)"
+        let now = clock.now()
+        try enforceThrottle(accountKey: accountKey, ipKey: ipKey, now: now, action: "login.mfa_throttled", subject: user.email, actor: actor)
+
+        let digits = rawCode.filter { !$0.isWhitespace }
+        if digits.count == 6, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber),
+           let sealed = user.totpSecret, let secret = try? box.open(sealed, associatedData: Self.totpAD(user.id)),
+           let step = TOTP.verify(code: digits, secret: secret, at: now, window: 1, lastAcceptedStep: user.totpLastStep) {
+            let token = try database.write { db -> String? in
+                // The step is recorded only if newer than the last one: a code raced twice works once.
+                guard try store.advanceTOTPStep(userID: user.id, step: step, on: db) else { return nil }
+                try accountThrottle.clear(accountKey, on: db)
+                try audit.record("login.succeeded", by: actor, subject: user.email, details: "totp", on: db)
+                return try sessions.start(userID: user.id, stage: .active, ip: actor.ip, userAgent: actor.userAgent,
+                                          replacing: session, on: db).token
+            }
+            if let token { return (token, false) }
+        } else if let normalized = RecoveryCodes.normalize(rawCode) {
+            let hash = RecoveryCodes.hash(normalized)
+            let token = try database.write { db -> String? in
+                guard try store.useRecoveryCode(userID: user.id, hash: hash, now: now, on: db) else { return nil }
+                try accountThrottle.clear(accountKey, on: db)
+                let left = try store.remainingRecoveryCodes(userID: user.id, on: db)
+                try audit.record("login.succeeded", by: actor, subject: user.email, details: "recovery code; \(left) left", on: db)
+                if left <= 3 {
+                    try mailer.enqueue(template: "security_alert", to: user.email, subject: "A recovery code was used",
+                                       context: ["name": user.name, "what": "A recovery code was used to sign in. \(left) remain.",
+                                                 "when": Self.formatTime(now, zone: user.timeZone), "ip": actor.ip], on: db)
+                }
+                return try sessions.start(userID: user.id, stage: .active, ip: actor.ip, userAgent: actor.userAgent,
+                                          replacing: session, on: db).token
+            }
+            if let token { return (token, true) }
+        }
+        try recordFailure(accountKey: accountKey, ipKey: ipKey, now: now, action: "login.mfa_failed", subject: user.email, actor: actor)
+        throw Problem.badCode
+    }
+
+    func logOut(session: SessionRecord, by actor: Actor) throws {
+        try database.write { db in
+            try sessions.store.revoke(id: session.id, now: clock.now(), on: db)
+            try audit.record("logout", by: actor, on: db)
+        }
+    }
+
+    private func enforceThrottle(accountKey: String, ipKey: String, now: Int64, action: String, subject: String, actor: Actor) throws {
+        let (a, i) = try database.read { db in
+            (try accountThrottle.check([accountKey], now: now, on: db), try ipThrottle.check([ipKey], now: now, on: db))
+        }
+        for verdict in [a, i] {
+            switch verdict {
+            case .allowed: continue
+            case .wait(let s), .locked(let s):
+                try database.write { try audit.record(action, by: actor, subject: subject, details: "retry in \(s)s", on: $0) }
+                throw Problem.throttled(seconds: s)
+            }
+        }
+    }
+
+    private func recordFailure(accountKey: String, ipKey: String, now: Int64, action: String, subject: String, actor: Actor) throws {
+        try database.write { db in
+            let locked = try accountThrottle.fail([accountKey], now: now, on: db)
+            let ipLocked = try ipThrottle.fail([ipKey], now: now, on: db)
+            try audit.record(action, by: actor, subject: subject, on: db)
+            if locked || ipLocked {
+                try audit.record("login.locked", by: actor, subject: subject, details: locked ? "account" : "address", on: db)
+            }
+        }
+    }
+
+    // MARK: - TOTP enrolment
+
+    /// The secret shown while enrolling: derived from the session, so it stays the same
+    /// across page loads and the confirming POST, and nothing is written until then.
+    func enrolmentSecret(session: SessionRecord) -> [UInt8] {
+        Array(Digest.hmacSHA256(key: enrolmentKey, message: Array("totp-enrol:\(session.id):\(session.csrfToken)".utf8)).prefix(20))
+    }
+
+    struct Enrolment {
+        let otpauthURL: String
+        let groupedSecret: String
+        let qrSVG: String
+    }
+
+    func enrolment(session: SessionRecord, user: UserRecord) throws -> Enrolment {
+        let secret = enrolmentSecret(session: session)
+        let url = TOTP.otpauthURL(secret: secret, account: user.email, issuer: issuer)
+        return Enrolment(otpauthURL: url, groupedSecret: TOTP.groupedSecret(Base32.encode(secret)), qrSVG: try QRCode.svg(for: url))
+    }
+
+    /// Confirms enrolment with a current code: stores the secret sealed, makes 10 recovery
+    /// codes and starts a fully signed-in session that holds them (sealed) until shown.
+    func confirmEnrolment(session: SessionRecord, user: UserRecord, code: String, by actor: Actor) throws -> (token: String, codes: [String]) {
+        let secret = enrolmentSecret(session: session)
+        let digits = code.filter { !$0.isWhitespace }
+        let now = clock.now()
+        guard let step = TOTP.verify(code: digits, secret: secret, at: now, window: 1, lastAcceptedStep: nil) else {
+            try database.write { try audit.record("mfa.enrol_failed", by: actor, subject: user.email, on: $0) }
+            throw Problem.invalid(["code": "That code did not match. Check the time on your device and enter the current code."])
+        }
+        let codes = RecoveryCodes.generate()
+        let sealedSecret = try box.seal(secret, associatedData: Self.totpAD(user.id))
+        let sealedCodes = try box.seal(Array(codes.joined(separator: "\n").utf8), associatedData: Self.codesAD(user.id))
+        let token = try database.write { db -> String in
+            try store.enableTOTP(userID: user.id, sealed: sealedSecret, step: step, now: now, on: db)
+            try store.replaceRecoveryCodes(userID: user.id, hashes: codes.map { RecoveryCodes.hash(RecoveryCodes.normalize($0)!) }, now: now, on: db)
+            let started = try sessions.start(userID: user.id, stage: .active, ip: actor.ip, userAgent: actor.userAgent, replacing: session, on: db)
+            try sessions.store.setPendingRecoveryCodes(id: started.session.id, sealed: sealedCodes, on: db)
+            try audit.record("mfa.enrolled", by: actor, subject: user.email, on: db)
+            return started.token
+        }
+        return (token, codes)
+    }
+
+    /// Recovery codes waiting to be shown in this session, if any.
+    func pendingRecoveryCodes(session: SessionRecord) throws -> [String]? {
+        guard let sealed = try database.read({ try sessions.store.pendingRecoveryCodes(id: session.id, on: $0) }) else { return nil }
+        let plain = try box.open(sealed, associatedData: Self.codesAD(session.userID))
+        return String(decoding: plain, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+
+    func dismissRecoveryCodes(session: SessionRecord) throws {
+        try database.write { try sessions.store.setPendingRecoveryCodes(id: session.id, sealed: nil, on: $0) }
+    }
+
+    /// New recovery codes (the old ones stop working), after password and TOTP.
+    func regenerateRecoveryCodes(session: SessionRecord, user: UserRecord, password: String, code: String, by actor: Actor) throws {
+        try reauthenticate(user: user, password: password, code: code, actor: actor)
+        let codes = RecoveryCodes.generate()
+        let sealed = try box.seal(Array(codes.joined(separator: "\n").utf8), associatedData: Self.codesAD(user.id))
+        let now = clock.now()
+        try database.write { db in
+            try store.replaceRecoveryCodes(userID: user.id, hashes: codes.map { RecoveryCodes.hash(RecoveryCodes.normalize($0)!) }, now: now, on: db)
+            try sessions.store.setPendingRecoveryCodes(id: session.id, sealed: sealed, on: db)
+            try audit.record("mfa.recovery_codes_regenerated", by: actor, subject: user.email, on: db)
+        }
+    }
+
+    func remainingRecoveryCodes(user: UserRecord) throws -> Int {
+        try database.read { try store.remainingRecoveryCodes(userID: user.id, on: $0) }
+    }
+
+    /// Password and a current TOTP code, for changes that need both. Throttled like login.
+    private func reauthenticate(user: UserRecord, password: String, code: String, actor: Actor) throws {
+        let accountKey = "reauth:acct:\(user.id)"
+        let ipKey = "pw:ip:\(actor.ip)"
+        let now = clock.now()
+        try enforceThrottle(accountKey: accountKey, ipKey: ipKey, now: now, action: "reauth.throttled", subject: user.email, actor: actor)
+        var problems: [String: String] = [:]
+        if !((try? hasher.verify(password, encoded: user.passwordHash)) ?? false) {
+            problems["password"] = "That is not your current password."
+        }
+        let digits = code.filter { !$0.isWhitespace }
+        var step: Int64?
+        if let sealed = user.totpSecret, let secret = try? box.open(sealed, associatedData: Self.totpAD(user.id)) {
+            step = TOTP.verify(code: digits, secret: secret, at: now, window: 1, lastAcceptedStep: user.totpLastStep)
+        }
+        if step == nil { problems["code"] = "That code did not match your authenticator." }
+        if !problems.isEmpty {
+            try recordFailure(accountKey: accountKey, ipKey: ipKey, now: now, action: "reauth.failed", subject: user.email, actor: actor)
+            throw Problem.invalid(problems)
+        }
+        let fresh = try database.write { db -> Bool in
+            try accountThrottle.clear(accountKey, on: db)
+            return try store.advanceTOTPStep(userID: user.id, step: step!, on: db)
+        }
+        guard fresh else { throw Problem.invalid(["code": "That code was already used. Wait for the next one."]) }
+    }
+
+    // MARK: - lost authenticator
+
+    func reportLostAuthenticator(user: UserRecord, note rawNote: String, by actor: Actor) throws {
+        let note = rawNote.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !note.isEmpty else { throw Problem.invalid(["note": "Tell us how we can confirm it is you."]) }
+        guard note.count <= 2000 else { throw Problem.invalid(["note": "Use at most 2,000 characters."]) }
+        let now = clock.now()
+        try database.write { db in
+            guard try store.openSupportRequests(userID: user.id, kind: "mfa_reset", on: db) < 3 else {
+                throw Problem.invalid(["note": "You already have open requests; our support team will contact you."])
+            }
+            let id = try store.insertSupportRequest(kind: "mfa_reset", userID: user.id, email: user.email, note: note, now: now, on: db)
+            try audit.record("support.mfa_reset_requested", by: actor, subject: "support_request:\(id)", on: db)
+        }
+    }
+
+    // MARK: - forgotten password
+
+    /// Mails a reset link if the address has an account. Same answer, and nearly the same
+    /// work (a write), either way.
+    func requestPasswordReset(email rawEmail: String, by actor: Actor) throws {
+        let email = Self.normalizeEmail(rawEmail)
+        guard Self.emailProblem(email) == nil else { throw Problem.invalid(["email": "Enter a valid e-mail address."]) }
+        let now = clock.now()
+        let limit = Throttle(freeFailures: 3, lockAfter: 10, lockSeconds: 3600)
+        try database.write { db in
+            let keys = ["reset-mail:\(email.lowercased())", "reset-mail:ip:\(actor.ip)"]
+            let allowed = try limit.check(keys, now: now, on: db) == .allowed
+            try limit.fail(keys, now: now, on: db)
+            guard allowed, let user = try store.user(email: email, on: db) else { return }
+            let token = SecureRandom.token(bytes: 32)
+            try store.voidTokens(userID: user.id, purpose: "reset_password", now: now, on: db)
+            try store.insertToken(userID: user.id, purpose: "reset_password", hash: Sessions.hash(token), newEmail: nil,
+                                  now: now, expiresAt: now + Self.resetLinkLifetime, on: db)
+            try mailer.enqueue(template: "reset_password", to: user.email, subject: "Reset your Portal password",
+                               context: ["name": user.name, "link": mailer.url(path: "/reset-password?token=\(token)"), "expiresIn": "1 hour"], on: db)
+            try audit.record("password.reset_requested", by: actor.with(userID: user.id), subject: user.email, on: db)
+        }
+    }
+
+    /// Sets a new password from a reset link; every session of the account ends.
+    func resetPassword(token: String, password: String, by actor: Actor) throws {
+        let (t, user) = try checkLink(token, purpose: "reset_password")
+        if let p = policy.check(password, context: [user.email, user.name])?.message { throw Problem.invalid(["password": p]) }
+        let hash = try hasher.hash(password)
+        let now = clock.now()
+        try database.write { db in
+            guard try store.consumeToken(id: t.id, now: now, on: db) else { throw Problem.linkInvalid }
+            try store.setPassword(userID: user.id, hash: hash, now: now, on: db)
+            try sessions.store.revokeAll(userID: user.id, now: now, on: db)
+            try accountThrottle.clear("pw:acct:\(user.email.lowercased())", on: db)
+            try audit.record("password.reset", by: actor.with(userID: user.id), subject: user.email, on: db)
+            try mailer.enqueue(template: "security_alert", to: user.email, subject: "Your Portal password was changed",
+                               context: ["name": user.name, "what": "Your password was reset and every session was signed out.",
+                                         "when": Self.formatTime(now, zone: user.timeZone), "ip": actor.ip], on: db)
+        }
+    }
+
+    // MARK: - account settings
+
+    struct Profile {
+        var name: String
+        var phone: String
+        var timeZone: String
+    }
+
+    func updateProfile(user: UserRecord, _ p: Profile, by actor: Actor) throws {
+        let name = p.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        let phone = p.phone.trimmingCharacters(in: .whitespacesAndNewlines)
+        var problems: [String: String] = [:]
+        if name.isEmpty { problems["name"] = "Enter your name." } else if name.count > 100 { problems["name"] = "Use at most 100 characters." }
+        if !phone.isEmpty && (phone.count > 30 || !phone.allSatisfy({ $0.isNumber || " +-().".contains($0) }) || phone.filter(\.isNumber).count < 5) {
+            problems["phone"] = "Enter a phone number with digits, spaces, +, - or brackets."
+        }
+        if TimeZone(identifier: p.timeZone) == nil || !Self.timeZones.contains(p.timeZone) { problems["timeZone"] = "Choose a time zone from the list." }
+        guard problems.isEmpty else { throw Problem.invalid(problems) }
+        try database.write { db in
+            try store.updateProfile(userID: user.id, name: name, phone: phone, timeZone: p.timeZone, now: clock.now(), on: db)
+            try audit.record("account.profile_updated", by: actor, subject: user.email,
+                             details: Self.changes([("name", user.name, name), ("phone", user.phone, phone), ("time zone", user.timeZone, p.timeZone)]), on: db)
+        }
+    }
+
+    func updatePreferences(user: UserRecord, productNews: Bool, reportReady: Bool, by actor: Actor) throws {
+        try database.write { db in
+            try store.updatePreferences(userID: user.id, productNews: productNews, reportReady: reportReady, now: clock.now(), on: db)
+            try audit.record("account.preferences_updated", by: actor, subject: user.email,
+                             details: "product news \(productNews ? "on" : "off"), report ready \(reportReady ? "on" : "off")", on: db)
+        }
+    }
+
+    /// Changes the password (the current one is required); other sessions end.
+    func changePassword(session: SessionRecord, user: UserRecord, current: String, new: String, by actor: Actor) throws {
+        let accountKey = "reauth:acct:\(user.id)"
+        let ipKey = "pw:ip:\(actor.ip)"
+        let now = clock.now()
+        try enforceThrottle(accountKey: accountKey, ipKey: ipKey, now: now, action: "reauth.throttled", subject: user.email, actor: actor)
+        guard (try? hasher.verify(current, encoded: user.passwordHash)) ?? false else {
+            try recordFailure(accountKey: accountKey, ipKey: ipKey, now: now, action: "password.change_failed", subject: user.email, actor: actor)
+            throw Problem.invalid(["currentPassword": "That is not your current password."])
+        }
+        if let p = policy.check(new, context: [user.email, user.name])?.message { throw Problem.invalid(["newPassword": p]) }
+        let hash = try hasher.hash(new)
+        try database.write { db in
+            try store.setPassword(userID: user.id, hash: hash, now: now, on: db)
+            let ended = try sessions.store.revokeAll(userID: user.id, except: session.id, now: now, on: db)
+            try accountThrottle.clear(accountKey, on: db)
+            try audit.record("password.changed", by: actor, subject: user.email, details: "\(ended) other sessions ended", on: db)
+            try mailer.enqueue(template: "security_alert", to: user.email, subject: "Your Portal password was changed",
+                               context: ["name": user.name, "what": "Your password was changed and your other sessions were signed out.",
+                                         "when": Self.formatTime(now, zone: user.timeZone), "ip": actor.ip], on: db)
+        }
+    }
+
+    /// Starts an e-mail change (password and TOTP required): the new address gets a link,
+    /// the old one a warning.
+    func requestEmailChange(user: UserRecord, newEmail rawEmail: String, password: String, code: String, by actor: Actor) throws {
+        let newEmail = Self.normalizeEmail(rawEmail)
+        if let p = Self.emailProblem(newEmail) { throw Problem.invalid(["newEmail": p]) }
+        if newEmail.lowercased() == user.email.lowercased() { throw Problem.invalid(["newEmail": "That is already your address."]) }
+        try reauthenticate(user: user, password: password, code: code, actor: actor)
+        let now = clock.now()
+        try database.write { db in
+            let token = SecureRandom.token(bytes: 32)
+            try store.voidTokens(userID: user.id, purpose: "change_email", now: now, on: db)
+            try store.insertToken(userID: user.id, purpose: "change_email", hash: Sessions.hash(token), newEmail: newEmail,
+                                  now: now, expiresAt: now + Self.emailChangeLifetime, on: db)
+            try mailer.enqueue(template: "verify_new_email", to: newEmail, subject: "Confirm your new e-mail address",
+                               context: ["name": user.name, "link": mailer.url(path: "/account/email/confirm?token=\(token)")], on: db)
+            try mailer.enqueue(template: "email_changed_alert", to: user.email, subject: "Your Portal e-mail address is being changed",
+                               context: ["name": user.name, "newEmail": newEmail], on: db)
+            try audit.record("email.change_requested", by: actor, subject: user.email, details: "to \(newEmail)", on: db)
+        }
+    }
+
+    /// Completes an e-mail change from the link sent to the new address.
+    func confirmEmailChange(token: String, by actor: Actor) throws -> UserRecord {
+        let (t, user) = try checkLink(token, purpose: "change_email")
+        guard let newEmail = t.newEmail else { throw Problem.linkInvalid }
+        let now = clock.now()
+        try database.write { db in
+            guard try store.consumeToken(id: t.id, now: now, on: db) else { throw Problem.linkInvalid }
+            if try store.user(email: newEmail, on: db) != nil {
+                throw Problem.invalid(["email": "That address now belongs to another account."])
+            }
+            try store.setEmail(userID: user.id, email: newEmail, now: now, on: db)
+            try audit.record("email.changed", by: actor.with(userID: user.id), subject: newEmail, details: "from \(user.email)", on: db)
+            try mailer.enqueue(template: "security_alert", to: user.email, subject: "Your Portal e-mail address was changed",
+                               context: ["name": user.name, "what": "The e-mail address of your account is now \(newEmail).",
+                                         "when": Self.formatTime(now, zone: user.timeZone), "ip": actor.ip], on: db)
+        }
+        return user
+    }
+
+    // MARK: - sessions
+
+    func activeSessions(user: UserRecord) throws -> [SessionRecord] {
+        try database.read { try sessions.store.active(userID: user.id, now: clock.now(), idleTimeout: sessions.idleTimeout, on: $0) }
+    }
+
+    /// Ends one of the user's own sessions; false if it is not theirs (or already over).
+    func revokeSession(id: Int64, user: UserRecord, by actor: Actor) throws -> Bool {
+        try database.write { db -> Bool in
+            guard let s = try sessions.store.active(userID: user.id, now: clock.now(), idleTimeout: sessions.idleTimeout, on: db)
+                .first(where: { $0.id == id }) else { return false }
+            try sessions.store.revoke(id: s.id, now: clock.now(), on: db)
+            try audit.record("session.revoked", by: actor, subject: "session:\(id)", details: "\(s.ip) \(s.userAgent)", on: db)
+            return true
+        }
+    }
+
+    func revokeOtherSessions(current: SessionRecord, user: UserRecord, by actor: Actor) throws -> Int {
+        try database.write { db -> Int in
+            let n = try sessions.store.revokeAll(userID: user.id, except: current.id, now: clock.now(), on: db)
+            try audit.record("session.revoked_others", by: actor, subject: user.email, details: "\(n) sessions", on: db)
+            return n
+        }
+    }
+
+    func recentEvents(user: UserRecord, limit: Int = 20) throws -> [AuditEvent] {
+        try database.read { try audit.store.forUser(user.id, limit: limit, on: $0) }
+    }
+
+    // MARK: - helpers
+
+    static func totpAD(_ userID: Int64) -> [UInt8] { Array("totp:\(userID)".utf8) }
+    static func codesAD(_ userID: Int64) -> [UInt8] { Array("recovery-codes:\(userID)".utf8) }
+
+    static func normalizeEmail(_ s: String) -> String {
+        s.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A light check: one @, something on both sides, a dot in the domain, no spaces or
+    /// controls, at most 254 characters. The verification mail is the real test.
+    static func emailProblem(_ email: String) -> String? {
+        if email.isEmpty { return "Enter your e-mail address." }
+        if email.utf8.count > 254 { return "That address is too long." }
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
+              !email.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F || "<>\"(),;:\\[]".unicodeScalars.contains($0) && $0 != "@" })
+        else { return "Enter a valid e-mail address, like name@example.com." }
+        return nil
+    }
+
+    static let timeZones: Set<String> = Set(TimeZone.knownTimeZoneIdentifiers + ["UTC"])
+
+    /// "12 Jan 2027, 14:05 (Europe/Amsterdam)" in the user's time zone.
+    static func formatTime(_ t: Int64, zone: String) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_GB")
+        f.timeZone = TimeZone(identifier: zone) ?? TimeZone(identifier: "UTC")
+        f.dateFormat = "d MMM yyyy, HH:mm"
+        return "\(f.string(from: Date(timeIntervalSince1970: TimeInterval(t)))) (\(f.timeZone.identifier))"
+    }
+
+    static func changes(_ fields: [(String, String, String)]) -> String {
+        fields.filter { $0.1 != $0.2 }.map { "\($0.0): \($0.1.isEmpty ? "—" : $0.1) → \($0.2.isEmpty ? "—" : $0.2)" }.joined(separator: "; ")
+    }
+}

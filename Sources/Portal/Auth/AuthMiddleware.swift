@@ -1,0 +1,163 @@
+import Database
+import HTTP
+import Security
+import Web
+
+/// Who is asking: the session (if any) and its user, found once per request.
+struct AuthContext {
+    var session: SessionRecord?
+    var user: UserRecord?
+    /// The masked CSRF token for forms on this page (per session, or a signed cookie for
+    /// visitors without one).
+    var csrf: LazyTemplateValue
+}
+
+enum AuthKey: RequestStorageKey { typealias Value = AuthContext }
+
+extension Request {
+    var auth: AuthContext? { storage[AuthKey.self] }
+
+    /// The signed-in user of an `active` session. Routes behind ``Gate`` can rely on it.
+    func activeUser() throws -> (SessionRecord, UserRecord) {
+        guard let a = auth, let s = a.session, s.stage == .active, let u = a.user else { throw HTTPError(.unauthorized) }
+        return (s, u)
+    }
+
+    func actor() -> Actor { Actor(self, userID: auth?.user?.id) }
+}
+
+/// Finds the session from its cookie, checks CSRF on every unsafe request, and marks
+/// signed-in pages `Cache-Control: no-store`.
+///
+/// CSRF: every form carries `_csrf`. With a session, it is the session's token; without
+/// one (sign-up, login, password reset), it is an HMAC of a random `portal_csrf` cookie
+/// under the server key, so a cookie planted by a neighbour site cannot be paired with a
+/// forged field. Either way the field is masked with a fresh random pad on each page, so
+/// a compressed page does not leak it (BREACH). POSTs also need `Sec-Fetch-Site` to be
+/// same-origin (or absent, or `none`) and any `Origin` to be this site's.
+struct AuthMiddleware: Middleware {
+    let sessions: Sessions
+    let accounts: AccountsStore
+    let csrfKey: [UInt8]
+    let baseOrigin: String
+    /// Whether a route exists: requests for none are left to the router's 404/405.
+    let hasRoute: @Sendable (HTTPMethod, String) -> Bool
+    static let anonymousCookie = "portal_csrf"
+
+    func handle(_ req: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse {
+        var session: SessionRecord?
+        var user: UserRecord?
+        if let token = req.cookies[sessions.cookieName], let s = try sessions.find(token: token) {
+            if let u = try sessions.database.read({ try accounts.user(id: s.userID, on: $0) }) {
+                session = s
+                user = u
+            }
+        }
+        // Visitors without a session get a CSRF cookie only when a page renders a form.
+        let existingAnon = req.cookies[Self.anonymousCookie].flatMap { $0.utf8.count == 43 ? $0 : nil }
+        var newAnon: String?
+        let secret: () -> [UInt8]
+        if let session {
+            secret = { Array(session.csrfToken.utf8) }
+        } else if let existingAnon {
+            secret = { [csrfKey] in Digest.hmacSHA256(key: csrfKey, message: Array(existingAnon.utf8)) }
+        } else {
+            let fresh = SecureRandom.token(bytes: 32)
+            newAnon = fresh
+            secret = { [csrfKey] in Digest.hmacSHA256(key: csrfKey, message: Array(fresh.utf8)) }
+        }
+        let csrf = LazyTemplateValue { CSRFToken.mask(secret()) }
+        req.storage[AuthKey.self] = AuthContext(session: session, user: user, csrf: csrf)
+        req.templateValues["csrfToken"] = csrf
+        if let user, session?.stage == .active {
+            req.templateValues["currentUser"] = ["name": user.name, "email": user.email] as [String: Any]
+        }
+
+        if req.method != .GET && req.method != .HEAD && req.method != .OPTIONS && hasRoute(req.method, req.path) {
+            try checkOrigin(req)
+            // An unsafe request without the anonymous cookie cannot carry a valid token.
+            if session == nil && existingAnon == nil { throw HTTPError(.forbidden, "Your form expired. Go back, reload the page and try again.") }
+            let field = try req.formField("_csrf")
+            guard let field, CSRFToken.verify(masked: field, secret: secret()) else {
+                throw HTTPError(.forbidden, "Your form expired. Go back, reload the page and try again.")
+            }
+        }
+
+        var res = try next(req)
+        if let newAnon, csrf.wasUsed {
+            res.setCookie(SetCookie(name: Self.anonymousCookie, value: newAnon, path: "/", secure: sessions.secureCookies, httpOnly: true, sameSite: .lax))
+        }
+        if session != nil { res.headers.set("Cache-Control", "no-store") }
+        return res
+    }
+
+    private func checkOrigin(_ req: Request) throws {
+        if let site = req.headers["Sec-Fetch-Site"]?.lowercased(), site != "same-origin" && site != "none" {
+            throw HTTPError(.forbidden, "This form was sent from another site.")
+        }
+        if let origin = req.headers["Origin"], origin != "null" {
+            let host = req.headers["Host"] ?? ""
+            let matchesHost = origin == "http://\(host)" || origin == "https://\(host)"
+            guard origin == baseOrigin || matchesHost else { throw HTTPError(.forbidden, "This form was sent from another site.") }
+        } else if req.headers["Origin"] == "null" {
+            throw HTTPError(.forbidden, "This form was sent from another site.")
+        }
+    }
+}
+
+/// CSRF tokens as they travel in forms: `base64url(pad ‖ pad⊕secret)` with a fresh pad each
+/// time, so the field differs on every page while the secret stays the same.
+enum CSRFToken {
+    static func mask(_ secret: [UInt8]) -> String {
+        let pad = SecureRandom.bytes(secret.count)
+        return Base64URL.encode(pad + zip(pad, secret).map { $0 ^ $1 })
+    }
+
+    static func verify(masked: String, secret: [UInt8]) -> Bool {
+        guard let raw = Base64URL.decode(masked), raw.count == secret.count * 2 else { return false }
+        let pad = raw[..<secret.count], body = raw[secret.count...]
+        let unmasked = zip(pad, body).map { $0 ^ $1 }
+        return Digest.constantTimeEquals(unmasked, secret)
+    }
+}
+
+extension Request {
+    /// A field of an urlencoded or multipart body (nil when absent or the body is neither).
+    func formField(_ name: String) throws -> String? {
+        switch mediaType ?? "" {
+        case "multipart/form-data": return try multipart()[name]
+        case "application/x-www-form-urlencoded": return try form()[name]
+        default: return nil
+        }
+    }
+}
+
+/// Lets a request through only at the session stage a route needs, and sends everyone else
+/// to the step they are at: no session → login, unverified → check-your-inbox, not enrolled
+/// → TOTP set-up, second factor pending → the code page.
+struct Gate: Middleware {
+    let allowed: Set<SessionRecord.Stage>
+
+    func handle(_ req: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse {
+        guard let auth = req.auth, let session = auth.session, auth.user != nil else {
+            if req.method == .GET {
+                let target = req.http.head.target
+                return .redirect(to: "/login?next=" + PercentEncoding.encode(target), status: .seeOther)
+            }
+            throw HTTPError(.unauthorized, "Please log in again.")
+        }
+        guard allowed.contains(session.stage) else {
+            return .redirect(to: Gate.home(for: session.stage), status: .seeOther)
+        }
+        return try next(req)
+    }
+
+    static func home(for stage: SessionRecord.Stage) -> String {
+        switch stage {
+        case .verify: "/verify-email/pending"
+        case .enrol: "/mfa/setup"
+        case .mfa: "/login/mfa"
+        case .active: "/account"
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import Database
+
+/// A session row as the rest of the portal sees it.
+struct SessionRecord: Sendable {
+    enum Stage: String, Sendable {
+        /// Signed up, e-mail address not verified yet.
+        case verify
+        /// Must set up TOTP before anything else.
+        case enrol
+        /// Password accepted; the second factor is pending.
+        case mfa
+        /// Fully signed in.
+        case active
+    }
+
+    let id: Int64
+    let userID: Int64
+    let stage: Stage
+    let csrfToken: String
+    let ip: String
+    let userAgent: String
+    let createdAt: Int64
+    let lastSeenAt: Int64
+    let expiresAt: Int64
+}
+
+/// The SQL for sessions, and nothing else.
+struct SessionStore {
+    static let columns = "id, user_id, stage, csrf_token, ip, user_agent, created_at, last_seen_at, expires_at"
+
+    static func record(_ row: some RowReading) throws -> SessionRecord {
+        SessionRecord(
+            id: try row.int64(0), userID: try row.int64(1),
+            stage: SessionRecord.Stage(rawValue: try row.string(2)) ?? .mfa,
+            csrfToken: try row.string(3), ip: try row.string(4), userAgent: try row.string(5),
+            createdAt: try row.int64(6), lastSeenAt: try row.int64(7), expiresAt: try row.int64(8))
+    }
+
+    /// The live session with this token hash, if it is neither revoked nor expired.
+    func find(tokenHash: String, now: Int64, idleTimeout: Int64, on db: Connection) throws -> SessionRecord? {
+        try db.queryOne(
+            "SELECT \(Self.columns) FROM sessions WHERE token_hash = ? AND revoked_at IS NULL AND expires_at > ? AND last_seen_at > ?",
+            tokenHash, now, now - idleTimeout
+        ).map(Self.record)
+    }
+
+    func insert(tokenHash: String, userID: Int64, stage: SessionRecord.Stage, csrfToken: String, ip: String,
+                userAgent: String, now: Int64, expiresAt: Int64, on db: Connection) throws -> Int64 {
+        try db.execute(
+            """
+            INSERT INTO sessions (token_hash, user_id, stage, csrf_token, ip, user_agent, created_at, last_seen_at, expires_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            tokenHash, userID, stage.rawValue, csrfToken, ip, userAgent, now, now, expiresAt)
+        return db.lastInsertRowID
+    }
+
+    func touch(id: Int64, now: Int64, on db: Connection) throws {
+        try db.execute("UPDATE sessions SET last_seen_at = ? WHERE id = ?", now, id)
+    }
+
+    @discardableResult
+    func revoke(id: Int64, now: Int64, on db: Connection) throws -> Int {
+        try db.execute("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", now, id)
+    }
+
+    /// Ends every session of a user, optionally keeping one.
+    @discardableResult
+    func revokeAll(userID: Int64, except keep: Int64? = nil, now: Int64, on db: Connection) throws -> Int {
+        try db.execute(
+            "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id != ?",
+            now, userID, keep ?? -1)
+    }
+
+    /// The user's live sessions, most recent first.
+    func active(userID: Int64, now: Int64, idleTimeout: Int64, on db: Connection) throws -> [SessionRecord] {
+        try db.query(
+            """
+            SELECT \(Self.columns) FROM sessions
+            WHERE user_id = ? AND revoked_at IS NULL AND stage = 'active' AND expires_at > ? AND last_seen_at > ?
+            ORDER BY last_seen_at DESC, id DESC
+            """,
+            userID, now, now - idleTimeout
+        ).map(Self.record)
+    }
+
+    func setPendingRecoveryCodes(id: Int64, sealed: [UInt8]?, on db: Connection) throws {
+        try db.execute("UPDATE sessions SET pending_recovery_codes = ? WHERE id = ?", sealed, id)
+    }
+
+    func pendingRecoveryCodes(id: Int64, on db: Connection) throws -> [UInt8]? {
+        try db.scalar("SELECT pending_recovery_codes FROM sessions WHERE id = ?", id, as: [UInt8].self)
+    }
+
+    /// Removes rows that can no longer be used, so the table does not grow without end.
+    @discardableResult
+    func purge(before cutoff: Int64, on db: Connection) throws -> Int {
+        try db.execute("DELETE FROM sessions WHERE expires_at < ? OR revoked_at < ?", cutoff, cutoff)
+    }
+}
