@@ -1,5 +1,6 @@
 import COpenSSL
 import Dispatch
+import Foundation
 import Synchronization
 
 /// The cost parameters of scrypt (RFC 7914): `N = 2^logN` (CPU and memory cost), `r` (block
@@ -106,6 +107,8 @@ public final class PasswordHasher: Sendable {
     static let maximumStoredKeyLength = 64
 
     private let permits: DispatchSemaphore
+    /// Background threads that run derivations at a lower priority, when asked for.
+    private let lanes: HashingLanes?
     private let gauge = Mutex<(active: Int, maximum: Int)>((0, 0))
     /// A salt for `dummyVerify`, random per process.
     private let dummySalt: [UInt8]
@@ -114,13 +117,14 @@ public final class PasswordHasher: Sendable {
     ///
     /// - Precondition: `parameters.isWithinLimits` and `maximumConcurrentHashes >= 1`
     ///   (both are configuration chosen by the programmer, not input).
-    public init(parameters: ScryptParameters = .default, maximumConcurrentHashes: Int = 2) {
+    public init(parameters: ScryptParameters = .default, maximumConcurrentHashes: Int = 2, lowPriority: Bool = false) {
         precondition(parameters.isWithinLimits, "PasswordHasher: scrypt parameters \(parameters) are outside the supported limits")
         precondition(maximumConcurrentHashes >= 1, "PasswordHasher: maximumConcurrentHashes must be at least 1")
         self.parameters = parameters
         self.maximumConcurrentHashes = maximumConcurrentHashes
         self.permits = DispatchSemaphore(value: maximumConcurrentHashes)
         self.dummySalt = SecureRandom.bytes(Self.saltLength)
+        self.lanes = lowPriority ? HashingLanes(threads: maximumConcurrentHashes, nice: 10) : nil
     }
 
     /// The encoded scrypt hash of `password` with the current parameters and a fresh salt.
@@ -199,10 +203,27 @@ public final class PasswordHasher: Sendable {
         return try body()
     }
 
+    /// One derivation under the concurrency limit. With `lowPriority`, it runs on one of the
+    /// hasher's own threads at a lower CPU priority while the caller waits, so pages keep
+    /// being served while logins hash.
     private func derive(_ password: [UInt8], salt: [UInt8], parameters: ScryptParameters, length: Int) throws -> [UInt8] {
         try withPermit {
-            try Self.scrypt(password: password, salt: salt, parameters: parameters, length: length)
+            guard let lanes else { return try Self.scrypt(password: password, salt: salt, parameters: parameters, length: length) }
+            let outcome = Outcome()
+            let done = DispatchSemaphore(value: 0)
+            lanes.run {
+                outcome.result = Result { try Self.scrypt(password: password, salt: salt, parameters: parameters, length: length) }
+                done.signal()
+            }
+            done.wait()
+            return try outcome.result!.get()
         }
+    }
+
+    /// Carries a lane's result back to the waiting caller (written before the semaphore is
+    /// signalled, read after it is waited on).
+    private final class Outcome: @unchecked Sendable {
+        var result: Result<[UInt8], any Error>?
     }
 
     struct Stored {
@@ -249,5 +270,44 @@ public final class PasswordHasher: Sendable {
             throw PasswordHasherError.malformedHash
         }
         return Stored(parameters: parameters, salt: salt, key: key)
+    }
+}
+
+/// A few threads that run password derivations at a raised nice value. On Linux the nice
+/// value belongs to the thread, and any thread may lower its own priority, so each lane
+/// does that once at start; the scheduler then gives request handling the CPU first and
+/// the hashes what is left, instead of an equal share.
+final class HashingLanes: @unchecked Sendable {
+    // `jobs` is guarded by `condition`.
+    private let condition = NSCondition()
+    private var jobs: [() -> Void] = []
+
+    init(threads: Int, nice: Int32) {
+        for i in 0..<threads {
+            let t = Thread { [self] in
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, nice) // this thread only (Linux)
+                loop()
+            }
+            t.name = "password-hash-\(i)"
+            t.stackSize = 1 << 20
+            t.start()
+        }
+    }
+
+    func run(_ job: @escaping () -> Void) {
+        condition.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty { condition.wait() }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job()
+        }
     }
 }

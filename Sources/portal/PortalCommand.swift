@@ -12,7 +12,7 @@ struct PortalCommand: ParsableCommand {
         commandName: "portal",
         abstract: "Portal, the developer portal for a payments API.",
         version: PortalVersion.current,
-        subcommands: [Serve.self, Migrate.self],
+        subcommands: [Serve.self, Migrate.self, SeedDemo.self],
         defaultSubcommand: nil
     )
 }
@@ -203,6 +203,64 @@ struct Migrate: ParsableCommand {
         } catch {
             sink.stop()
             FileHandle.standardError.write(Data("portal migrate: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}
+
+struct SeedDemo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seed-demo",
+        abstract: "Create a verified demo account with TOTP set up, and print how to sign in as it.",
+        discussion: "Prints the TOTP secret and recovery codes of the new account: for trying Portal out and for benchmarks, never for real users.")
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "Templates folder (env PORTAL_TEMPLATES).")
+    var templates: String = env("PORTAL_TEMPLATES") ?? "Templates"
+
+    @Option(name: .customLong("public"), help: "Static files folder (env PORTAL_PUBLIC).")
+    var publicDirectory: String = env("PORTAL_PUBLIC") ?? "Public"
+
+    @Option(help: "Server key file; default secret.key beside --db (env PORTAL_SECRET_KEY_FILE).")
+    var secretKeyFile: String = env("PORTAL_SECRET_KEY_FILE") ?? ""
+
+    @Option(help: "scrypt cost as log2(N) (env PORTAL_SCRYPT_LOG_N).")
+    var scryptLogN: Int = env("PORTAL_SCRYPT_LOG_N").flatMap(Int.init) ?? 17
+
+    @Option var name = "Demo Developer"
+    @Option var email = "demo@portal.localhost"
+    @Option var password = "demo portal passphrase"
+
+    @Option(help: "Also start an active session with this cookie token (43 base64url characters).")
+    var sessionToken: String?
+
+    func run() throws {
+        let sink = LogSink()
+        LoggingSystem.bootstrap { LogfmtHandler(label: $0, level: .warning, sink: sink) }
+        defer { sink.stop() }
+        var config = PortalConfig()
+        config.databasePath = database.db
+        config.migrationsDirectory = database.migrations
+        config.templatesDirectory = templates
+        config.publicDirectory = publicDirectory
+        config.secretKey = env("PORTAL_SECRET_KEY")
+        config.secretKeyFile = secretKeyFile.isEmpty ? nil : secretKeyFile
+        config.scryptLogN = scryptLogN
+        do {
+            let app = try PortalApp(config: config)
+            defer { app.database.close() }
+            let demo = try app.seedDemoAccount(name: name, email: email, password: password, sessionToken: sessionToken)
+            print("""
+                E-mail:      \(demo.email)
+                Password:    \(password)
+                TOTP secret: \(demo.totpSecretBase32)
+                Setup link:  \(demo.otpauthURL)
+                Recovery codes: \(demo.recoveryCodes.joined(separator: " "))
+                """)
+        } catch {
+            sink.stop()
+            FileHandle.standardError.write(Data("portal seed-demo: \(error)\n".utf8))
             throw ExitCode.failure
         }
     }

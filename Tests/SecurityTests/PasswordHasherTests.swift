@@ -46,6 +46,19 @@ import Testing
         #expect(try hasher.hash("correct horse battery staple") != encoded)
     }
 
+    @Test func lowPriorityLanesGiveTheSameAnswersWithinTheLimit() throws {
+        let hasher = PasswordHasher(parameters: Self.cheap, maximumConcurrentHashes: 2, lowPriority: true)
+        let encoded = try hasher.hash("lanes and lanes")
+        #expect(try hasher.verify("lanes and lanes", encoded: encoded))
+        #expect(try !hasher.verify("lanes and lane", encoded: encoded))
+        // Many callers at once: all answered, never more than two derivations running.
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            #expect((try? hasher.verify("lanes and lanes", encoded: encoded)) == true)
+        }
+        #expect(hasher.maxObservedConcurrency <= 2)
+        #expect(throws: (any Error).self) { try hasher.verify("x", encoded: "$scrypt$ln=30,r=8,p=1$AAAA$AAAA") }
+    }
+
     @Test func passwordsAreHashedWhole() throws {
         // No truncation at 72 bytes (bcrypt's limit) or at a NUL, no normalisation.
         let long = String(repeating: "a", count: 100)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Web
 
 /// The account page's view model. A `ViewModel` class (not a dictionary or a plain struct)
@@ -17,9 +18,10 @@ final class AccountPage: ViewModel {
         self.values = values
         self.errors = errors
         let zone = user.timeZone
-        self.sessions = try accounts.activeSessions(user: user).map { SessionRow($0, current: $0.id == session.id, zone: zone) }
-        self.recoveryCodesLeft = try accounts.remainingRecoveryCodes(user: user)
-        self.events = try accounts.recentEvents(user: user, limit: 10).map { EventRow($0, zone: zone) }
+        let (sessions, left, events) = try accounts.accountOverview(user: user)
+        self.sessions = sessions.map { SessionRow($0, current: $0.id == session.id, zone: zone) }
+        self.recoveryCodesLeft = left
+        self.events = events.map { EventRow($0, zone: zone) }
     }
 
     func child(named name: String) -> Any? {
@@ -40,19 +42,33 @@ final class AccountPage: ViewModel {
         case "recoveryCodesLow": recoveryCodesLeft <= 3
         case "events": events
         case "memberSince": Accounts.formatTime(user.createdAt, zone: user.timeZone)
-        default: nil
+        default:
+            // `{{error_field}}`: one flat lookup per field, no dotted path to split and walk.
+            name.hasPrefix("error_") ? errors[String(name.dropFirst(6))] : nil
         }
     }
 
-    /// `<option>`s for every time zone, built once; the selected one is marked per request.
-    static let allTimeZoneOptions: String = Accounts.timeZones.sorted().map { z in
-        "<option value=\"\(htmlEscape(z))\">\(htmlEscape(z.replacingOccurrences(of: "_", with: " ")))</option>"
-    }.joined(separator: "\n")
+    /// `<option>`s for every time zone, built once; the variant with a zone selected is
+    /// built the first time that zone is asked for, then reused.
+    static let allTimeZoneOptions: [(zone: String, html: String)] = Accounts.timeZones.sorted().map { z in
+        (z, "<option value=\"\(htmlEscape(z))\">\(htmlEscape(z.replacingOccurrences(of: "_", with: " ")))</option>\n")
+    }
+    private static let optionsBySelection = Mutex<[String: String]>([:])
 
     static func timeZoneOptions(selected: String) -> String {
-        let needle = "<option value=\"\(htmlEscape(selected))\">"
-        guard let r = allTimeZoneOptions.range(of: needle) else { return allTimeZoneOptions }
-        return allTimeZoneOptions.replacingCharacters(in: r, with: "<option value=\"\(htmlEscape(selected))\" selected>")
+        if let cached = optionsBySelection.withLock({ $0[selected] }) { return cached }
+        var html = ""
+        html.reserveCapacity(allTimeZoneOptions.count * 48)
+        for o in allTimeZoneOptions {
+            if o.zone == selected {
+                html += "<option value=\"\(htmlEscape(o.zone))\" selected>\(htmlEscape(o.zone.replacingOccurrences(of: "_", with: " ")))</option>\n"
+            } else {
+                html += o.html
+            }
+        }
+        // Only real zones are cached (a typed-in value is not), so the cache stays bounded.
+        if Accounts.timeZones.contains(selected) { optionsBySelection.withLock { $0[selected] = html } }
+        return html
     }
 
     final class SessionRow: ViewModel {
@@ -113,6 +129,7 @@ final class AccountPage: ViewModel {
     static func describeAction(_ action: String) -> String {
         switch action {
         case "signup": "Account created"
+        case "signup.demo": "Demo account created"
         case "email.verified": "E-mail address confirmed"
         case "login.password_accepted": "Password accepted"
         case "login.succeeded": "Signed in"

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Mail
 import Security
+import Synchronization
 
 /// The identity rules: sign-up, e-mail verification, login with a mandatory second factor,
 /// TOTP enrolment, recovery codes, password reset, account settings, sessions.
@@ -538,6 +539,18 @@ final class Accounts: Sendable {
         }
     }
 
+    /// What the account page shows, read in one transaction (one consistent snapshot).
+    func accountOverview(user: UserRecord) throws -> (sessions: [SessionRecord], recoveryCodesLeft: Int, events: [AuditEvent]) {
+        let now = clock.now()
+        return try database.read { db in
+            try db.transaction(.deferred) {
+                (try sessions.store.active(userID: user.id, now: now, idleTimeout: sessions.idleTimeout, on: db),
+                 try store.remainingRecoveryCodes(userID: user.id, on: db),
+                 try audit.store.forUser(user.id, limit: 10, on: db))
+            }
+        }
+    }
+
     func recentEvents(user: UserRecord, limit: Int = 20) throws -> [AuditEvent] {
         try database.read { try audit.store.forUser(user.id, limit: limit, on: $0) }
     }
@@ -565,13 +578,25 @@ final class Accounts: Sendable {
 
     static let timeZones: Set<String> = Set(TimeZone.knownTimeZoneIdentifiers + ["UTC"])
 
-    /// "12 Jan 2027, 14:05 (Europe/Amsterdam)" in the user's time zone.
+    /// "12 Jan 2027, 14:05 (Europe/Amsterdam)" in the user's time zone. Formatted by hand
+    /// from the zone's offset: a DateFormatter per call cost more than the rest of a page.
     static func formatTime(_ t: Int64, zone: String) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_GB")
-        f.timeZone = TimeZone(identifier: zone) ?? TimeZone(identifier: "UTC")
-        f.dateFormat = "d MMM yyyy, HH:mm"
-        return "\(f.string(from: Date(timeIntervalSince1970: TimeInterval(t)))) (\(f.timeZone.identifier))"
+        let tz = timeZone(zone)
+        var local = time_t(t + Int64(tz.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t)))))
+        var tm = tm()
+        gmtime_r(&local, &tm)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][Int(tm.tm_mon)]
+        return "\(tm.tm_mday) \(month) \(tm.tm_year + 1900), \(two(tm.tm_hour)):\(two(tm.tm_min)) (\(tz.identifier == "GMT" ? "UTC" : tz.identifier))"
+    }
+
+    private static let zoneCache = Mutex<[String: TimeZone]>([:])
+
+    static func timeZone(_ identifier: String) -> TimeZone {
+        if let tz = zoneCache.withLock({ $0[identifier] }) { return tz }
+        let tz = TimeZone(identifier: identifier) ?? TimeZone(identifier: "UTC")!
+        if timeZones.contains(identifier) { zoneCache.withLock { $0[identifier] = tz } }
+        return tz
     }
 
     static func changes(_ fields: [(String, String, String)]) -> String {

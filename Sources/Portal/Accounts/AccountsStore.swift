@@ -28,23 +28,23 @@ struct AccountsStore {
         totp_secret, totp_pending_secret, totp_enabled_at, totp_last_step, created_at
         """
 
-    static func user(_ r: some RowReading) throws -> UserRecord {
+    static func user(_ r: some RowReading, offset o: Int = 0) throws -> UserRecord {
         UserRecord(
-            id: try r.int64(0), email: try r.string(1), name: try r.string(2), passwordHash: try r.string(3),
-            emailVerifiedAt: try r.optionalInt64(4), phone: try r.string(5), timeZone: try r.string(6),
-            productNews: try r.bool(7), reportReady: try r.bool(8), totpSecret: try r.optionalBlob(9),
-            totpPendingSecret: try r.optionalBlob(10), totpEnabledAt: try r.optionalInt64(11),
-            totpLastStep: try r.optionalInt64(12), createdAt: try r.int64(13))
+            id: try r.int64(o), email: try r.string(o + 1), name: try r.string(o + 2), passwordHash: try r.string(o + 3),
+            emailVerifiedAt: try r.optionalInt64(o + 4), phone: try r.string(o + 5), timeZone: try r.string(o + 6),
+            productNews: try r.bool(o + 7), reportReady: try r.bool(o + 8), totpSecret: try r.optionalBlob(o + 9),
+            totpPendingSecret: try r.optionalBlob(o + 10), totpEnabledAt: try r.optionalInt64(o + 11),
+            totpLastStep: try r.optionalInt64(o + 12), createdAt: try r.int64(o + 13))
     }
 
     // MARK: users
 
     func user(id: Int64, on db: Connection) throws -> UserRecord? {
-        try db.queryOne("SELECT \(Self.userColumns) FROM users WHERE id = ?", id).map(Self.user)
+        try db.queryOne("SELECT \(Self.userColumns) FROM users WHERE id = ?", id).map { try Self.user($0) }
     }
 
     func user(email: String, on db: Connection) throws -> UserRecord? {
-        try db.queryOne("SELECT \(Self.userColumns) FROM users WHERE email = ?", email).map(Self.user)
+        try db.queryOne("SELECT \(Self.userColumns) FROM users WHERE email = ?", email).map { try Self.user($0) }
     }
 
     func insertUser(email: String, name: String, passwordHash: String, now: Int64, on db: Connection) throws -> Int64 {

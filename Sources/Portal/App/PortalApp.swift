@@ -44,7 +44,7 @@ public final class PortalApp: Sendable {
                                 absoluteTimeout: config.sessionAbsoluteTimeout, secureCookies: config.resolvedSecureCookies)
         accounts = Accounts(
             database: database, clock: config.clock, sessions: sessions, mailer: mailer,
-            hasher: PasswordHasher(parameters: ScryptParameters(logN: config.scryptLogN, r: 8, p: 1)),
+            hasher: PasswordHasher(parameters: ScryptParameters(logN: config.scryptLogN, r: 8, p: 1), lowPriority: true),
             policy: try PasswordPolicy(commonPasswordsFile: config.commonPasswordsFile),
             box: try SecretBox(key: subkey("portal secret box v1")), enrolmentKey: subkey("portal totp enrolment v1"),
             issuer: config.totpIssuer, logger: logger)

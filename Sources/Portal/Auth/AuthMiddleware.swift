@@ -47,11 +47,9 @@ struct AuthMiddleware: Middleware {
     func handle(_ req: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse {
         var session: SessionRecord?
         var user: UserRecord?
-        if let token = req.cookies[sessions.cookieName], let s = try sessions.find(token: token) {
-            if let u = try sessions.database.read({ try accounts.user(id: s.userID, on: $0) }) {
-                session = s
-                user = u
-            }
+        if let token = req.cookies[sessions.cookieName], let (s, u) = try sessions.find(token: token) {
+            session = s
+            user = u
         }
         // Visitors without a session get a CSRF cookie only when a page renders a form.
         let existingAnon = req.cookies[Self.anonymousCookie].flatMap { $0.utf8.count == 43 ? $0 : nil }

@@ -1,4 +1,5 @@
 import Database
+import Foundation
 
 /// A session row as the rest of the portal sees it.
 struct SessionRecord: Sendable {
@@ -28,12 +29,12 @@ struct SessionRecord: Sendable {
 struct SessionStore {
     static let columns = "id, user_id, stage, csrf_token, ip, user_agent, created_at, last_seen_at, expires_at"
 
-    static func record(_ row: some RowReading) throws -> SessionRecord {
+    static func record(_ row: some RowReading, offset o: Int = 0) throws -> SessionRecord {
         SessionRecord(
-            id: try row.int64(0), userID: try row.int64(1),
-            stage: SessionRecord.Stage(rawValue: try row.string(2)) ?? .mfa,
-            csrfToken: try row.string(3), ip: try row.string(4), userAgent: try row.string(5),
-            createdAt: try row.int64(6), lastSeenAt: try row.int64(7), expiresAt: try row.int64(8))
+            id: try row.int64(o), userID: try row.int64(o + 1),
+            stage: SessionRecord.Stage(rawValue: try row.string(o + 2)) ?? .mfa,
+            csrfToken: try row.string(o + 3), ip: try row.string(o + 4), userAgent: try row.string(o + 5),
+            createdAt: try row.int64(o + 6), lastSeenAt: try row.int64(o + 7), expiresAt: try row.int64(o + 8))
     }
 
     /// The live session with this token hash, if it is neither revoked nor expired.
@@ -41,7 +42,20 @@ struct SessionStore {
         try db.queryOne(
             "SELECT \(Self.columns) FROM sessions WHERE token_hash = ? AND revoked_at IS NULL AND expires_at > ? AND last_seen_at > ?",
             tokenHash, now, now - idleTimeout
-        ).map(Self.record)
+        ).map { try Self.record($0) }
+    }
+
+    /// The live session and its user in one statement (one read lock, not two): the
+    /// lookup every signed-in request starts with.
+    func findWithUser(tokenHash: String, now: Int64, idleTimeout: Int64, on db: Connection) throws -> (SessionRecord, UserRecord)? {
+        let sessionColumns = Self.columns.split(separator: ",").map { "s." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
+        let userColumns = AccountsStore.userColumns.split(separator: ",").map { "u." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")
+        return try db.queryOne(
+            """
+            SELECT \(sessionColumns), \(userColumns) FROM sessions s JOIN users u ON u.id = s.user_id
+            WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND s.last_seen_at > ?
+            """, tokenHash, now, now - idleTimeout
+        ).map { row in (try Self.record(row), try AccountsStore.user(row, offset: 9)) }
     }
 
     func insert(tokenHash: String, userID: Int64, stage: SessionRecord.Stage, csrfToken: String, ip: String,
@@ -81,7 +95,7 @@ struct SessionStore {
             ORDER BY last_seen_at DESC, id DESC
             """,
             userID, now, now - idleTimeout
-        ).map(Self.record)
+        ).map { try Self.record($0) }
     }
 
     func setPendingRecoveryCodes(id: Int64, sealed: [UInt8]?, on db: Connection) throws {

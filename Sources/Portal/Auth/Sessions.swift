@@ -35,18 +35,18 @@ final class Sessions: Sendable {
 
     static func hash(_ token: String) -> String { Digest.sha256Hex(Array(token.utf8)) }
 
-    /// The live session for a cookie token, or nil.
-    func find(token: String) throws -> SessionRecord? {
+    /// The live session for a cookie token and its user, or nil.
+    func find(token: String) throws -> (SessionRecord, UserRecord)? {
         guard token.utf8.count == 43 else { return nil } // 32 bytes, base64url
         let now = clock.now()
         let hash = Self.hash(token)
-        guard let session = try database.read({ try store.find(tokenHash: hash, now: now, idleTimeout: idleTimeout, on: $0) }) else {
+        guard let found = try database.read({ try store.findWithUser(tokenHash: hash, now: now, idleTimeout: idleTimeout, on: $0) }) else {
             return nil
         }
-        if now - session.lastSeenAt >= Self.touchInterval {
-            try database.write { try store.touch(id: session.id, now: now, on: $0) }
+        if now - found.0.lastSeenAt >= Self.touchInterval {
+            try database.write { try store.touch(id: found.0.id, now: now, on: $0) }
         }
-        return session
+        return found
     }
 
     /// Starts a session (ending `replacing`, if given, in the same transaction) and returns
