@@ -23,6 +23,26 @@ struct IdentityTests {
         for a in ["signup", "email.verified", "login.password_accepted", "mfa.enrolled"] { #expect(actions.contains(a), "audit lacks \(a)") }
     }
 
+    @Test func loggingInBeforeVerifyingWaitsForTheLinkThenGoesToEnrolment() throws {
+        let portal = try TestPortal()
+        let b = Browser(portal)
+        let email = "early-\(UUID().uuidString.prefix(6))@example.com"
+        try b.submit("/signup", to: "/signup", [("name", "Early Bird"), ("email", email), ("password", "patience is a virtue")])
+        let login = try b.submit("/login", to: "/login", [("email", email), ("password", "patience is a virtue")])
+        #expect(login["Location"] == "/verify-email/pending")
+        #expect(try b.get("/account")["Location"] == "/verify-email/pending")
+        #expect(try b.get("/mfa/setup")["Location"] == "/verify-email/pending")
+        let resent = try b.submit("/verify-email/pending", to: "/verify-email/resend", [])
+        #expect(resent.status == 303)
+        #expect(try portal.mailCount(to: email) == 2)
+        // Only the newest link works; it moves this browser on to TOTP set-up.
+        let link = try #require(try portal.link(inMailTo: email))
+        let opened = try b.get(link)
+        #expect(opened["Location"] == "/mfa/setup")
+        #expect(try b.get("/mfa/setup").text.contains("otpauth://totp/Portal:"))
+        #expect(try b.get(link).status == 404) // single use
+    }
+
     @Test func cookiesAreHttpOnlyAndLax() throws {
         let portal = try TestPortal()
         let b = Browser(portal)
