@@ -41,6 +41,33 @@ struct DatabaseOptions: ParsableArguments {
     }
 }
 
+/// Options every command that builds the whole portal (serve, seed-demo) shares.
+struct AppOptions: ParsableArguments {
+    @Option(name: .customLong("public"), help: ArgumentHelp("Static files served under /static (env PORTAL_PUBLIC).", valueName: "dir"))
+    var publicDirectory: String = env("PORTAL_PUBLIC") ?? "Public"
+
+    @Option(help: ArgumentHelp("Mustache templates (env PORTAL_TEMPLATES).", valueName: "dir"))
+    var templates: String = env("PORTAL_TEMPLATES") ?? "Templates"
+
+    @Option(help: ArgumentHelp("Server key file, created 0600 on first start unless PORTAL_SECRET_KEY is set; default secret.key beside --db (env PORTAL_SECRET_KEY_FILE).", valueName: "path"))
+    var secretKeyFile: String = env("PORTAL_SECRET_KEY_FILE") ?? ""
+
+    @Option(help: ArgumentHelp("scrypt cost as log2(N); 17 in production, lower only for tests (env PORTAL_SCRYPT_LOG_N).", valueName: "n"))
+    var scryptLogN: Int = env("PORTAL_SCRYPT_LOG_N").flatMap(Int.init) ?? 17
+
+    func validate() throws {
+        guard (10...20).contains(scryptLogN) else { throw ValidationError("--scrypt-log-n must be 10-20") }
+    }
+
+    func apply(to config: inout PortalConfig) {
+        config.publicDirectory = publicDirectory
+        config.templatesDirectory = templates
+        config.secretKey = env("PORTAL_SECRET_KEY")
+        config.secretKeyFile = secretKeyFile.isEmpty ? nil : secretKeyFile
+        config.scryptLogN = scryptLogN
+    }
+}
+
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Apply pending migrations and serve HTTP until SIGINT or SIGTERM.")
@@ -52,12 +79,7 @@ struct Serve: ParsableCommand {
     var port: Int = env("PORTAL_PORT").flatMap(Int.init) ?? 8080
 
     @OptionGroup var database: DatabaseOptions
-
-    @Option(name: .customLong("public"), help: ArgumentHelp("Static files served under /static (env PORTAL_PUBLIC).", valueName: "dir"))
-    var publicDirectory: String = env("PORTAL_PUBLIC") ?? "Public"
-
-    @Option(help: ArgumentHelp("Mustache templates (env PORTAL_TEMPLATES).", valueName: "dir"))
-    var templates: String = env("PORTAL_TEMPLATES") ?? "Templates"
+    @OptionGroup var app: AppOptions
 
     @Option(help: ArgumentHelp("Most open connections; above it new ones get 503 (env PORTAL_MAX_CONNECTIONS).", valueName: "n"))
     var maxConnections: Int = env("PORTAL_MAX_CONNECTIONS").flatMap(Int.init) ?? 16_384
@@ -89,9 +111,6 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp("Sender of the portal's mails (env PORTAL_MAIL_FROM).", valueName: "address"))
     var mailFrom: String = env("PORTAL_MAIL_FROM") ?? "Portal <no-reply@portal.localhost>"
 
-    @Option(help: ArgumentHelp("Server key file, created 0600 on first start unless PORTAL_SECRET_KEY is set; default secret.key beside --db (env PORTAL_SECRET_KEY_FILE).", valueName: "path"))
-    var secretKeyFile: String = env("PORTAL_SECRET_KEY_FILE") ?? ""
-
     @Option(help: ArgumentHelp("Minutes a session may sit idle (env PORTAL_SESSION_IDLE_MINUTES).", valueName: "min"))
     var sessionIdleMinutes: Int = env("PORTAL_SESSION_IDLE_MINUTES").flatMap(Int.init) ?? 30
 
@@ -101,13 +120,9 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp("Issuer shown in authenticator apps (env PORTAL_TOTP_ISSUER).", valueName: "name"))
     var totpIssuer: String = env("PORTAL_TOTP_ISSUER") ?? "Portal"
 
-    @Option(help: ArgumentHelp("scrypt cost as log2(N); 17 in production, lower only for tests (env PORTAL_SCRYPT_LOG_N).", valueName: "n"))
-    var scryptLogN: Int = env("PORTAL_SCRYPT_LOG_N").flatMap(Int.init) ?? 17
-
     func validate() throws {
         guard baseURL.hasPrefix("http://") || baseURL.hasPrefix("https://") else { throw ValidationError("--base-url must start with http:// or https://") }
         guard ["auto", "true", "false"].contains(secureCookies.lowercased()) else { throw ValidationError("--secure-cookies must be auto, true or false") }
-        guard (10...20).contains(scryptLogN) else { throw ValidationError("--scrypt-log-n must be 10-20") }
         guard sessionIdleMinutes > 0, sessionHours > 0 else { throw ValidationError("session timeouts must be positive") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535") }
         guard maxConnections > 0, workers > 0 else { throw ValidationError("--max-connections and --workers must be positive") }
@@ -135,8 +150,7 @@ struct Serve: ParsableCommand {
         config.port = port
         config.databasePath = database.db
         config.migrationsDirectory = database.migrations
-        config.publicDirectory = publicDirectory
-        config.templatesDirectory = templates
+        app.apply(to: &config)
         config.logLevel = level
         config.server.maxConnections = maxConnections
         config.server.headerTimeout = headerTimeout
@@ -148,12 +162,9 @@ struct Serve: ParsableCommand {
         config.secureCookies = secureCookies.lowercased() == "auto" ? nil : secureCookies.lowercased() == "true"
         config.smtpURL = smtpURL.isEmpty ? nil : smtpURL
         config.mailFrom = mailFrom
-        config.secretKey = env("PORTAL_SECRET_KEY")
-        config.secretKeyFile = secretKeyFile.isEmpty ? nil : secretKeyFile
         config.sessionIdleTimeout = Int64(sessionIdleMinutes) * 60
         config.sessionAbsoluteTimeout = Int64(sessionHours) * 3600
         config.totpIssuer = totpIssuer
-        config.scryptLogN = scryptLogN
 
         let app: PortalApp
         do {
@@ -215,18 +226,7 @@ struct SeedDemo: ParsableCommand {
         discussion: "Prints the TOTP secret and recovery codes of the new account: for trying Portal out and for benchmarks, never for real users.")
 
     @OptionGroup var database: DatabaseOptions
-
-    @Option(help: "Templates folder (env PORTAL_TEMPLATES).")
-    var templates: String = env("PORTAL_TEMPLATES") ?? "Templates"
-
-    @Option(name: .customLong("public"), help: "Static files folder (env PORTAL_PUBLIC).")
-    var publicDirectory: String = env("PORTAL_PUBLIC") ?? "Public"
-
-    @Option(help: "Server key file; default secret.key beside --db (env PORTAL_SECRET_KEY_FILE).")
-    var secretKeyFile: String = env("PORTAL_SECRET_KEY_FILE") ?? ""
-
-    @Option(help: "scrypt cost as log2(N) (env PORTAL_SCRYPT_LOG_N).")
-    var scryptLogN: Int = env("PORTAL_SCRYPT_LOG_N").flatMap(Int.init) ?? 17
+    @OptionGroup var app: AppOptions
 
     @Option var name = "Demo Developer"
     @Option var email = "demo@portal.localhost"
@@ -242,15 +242,11 @@ struct SeedDemo: ParsableCommand {
         var config = PortalConfig()
         config.databasePath = database.db
         config.migrationsDirectory = database.migrations
-        config.templatesDirectory = templates
-        config.publicDirectory = publicDirectory
-        config.secretKey = env("PORTAL_SECRET_KEY")
-        config.secretKeyFile = secretKeyFile.isEmpty ? nil : secretKeyFile
-        config.scryptLogN = scryptLogN
+        app.apply(to: &config)
         do {
-            let app = try PortalApp(config: config)
-            defer { app.database.close() }
-            let demo = try app.seedDemoAccount(name: name, email: email, password: password, sessionToken: sessionToken)
+            let portal = try PortalApp(config: config)
+            defer { portal.database.close() }
+            let demo = try portal.seedDemoAccount(name: name, email: email, password: password, sessionToken: sessionToken)
             print("""
                 E-mail:      \(demo.email)
                 Password:    \(password)
