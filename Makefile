@@ -8,16 +8,27 @@ PORT     ?= 8080
 # System packages the build and the tests need (Debian names).
 DEPS       := libsqlite3-dev libssl-dev zlib1g-dev pkg-config libqrencode-dev libcurl4-openssl-dev cracklib-runtime
 BENCH_DEPS := wrk nginx-light curl bc python3
+# The browser tests (tests/browser): headless Chromium driven by Python selenium.
+BROWSER_DEPS := chromium chromium-driver fonts-liberation python3 python3-pip
+PYTHON     := python3
 
-.PHONY: deps bench-deps build run migrate test bench clean
+.PHONY: deps build-deps test-deps bench-deps build run migrate test bench clean
 
-deps:
+# Everything: what building and running need, and what the tests need (CI runs this).
+deps: build-deps test-deps
+
+build-deps:
 	@scripts/apt-install $(DEPS)
+
+test-deps:
+	@scripts/apt-install $(BROWSER_DEPS)
+	@PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 \
+		$(PYTHON) -m pip install -q -r tests/browser/requirements.txt
 
 bench-deps:
 	@scripts/apt-install $(BENCH_DEPS)
 
-build: deps
+build: build-deps
 	$(SWIFT) build -c release --product portal
 
 run: build
@@ -29,8 +40,9 @@ migrate: build
 
 test: deps
 	$(SWIFT) test
+	SWIFT=$(SWIFT) $(PYTHON) tests/browser/run.py
 
-bench: deps bench-deps build
+bench: build-deps bench-deps build
 	scripts/bench
 
 clean:
