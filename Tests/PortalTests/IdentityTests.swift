@@ -236,6 +236,22 @@ struct IdentityTests {
         #expect(try portal.mailCount(to: "grace@example.com") == 1)
     }
 
+    @Test func signUpsFromOneNetworkAreLimited() throws {
+        let portal = try TestPortal()
+        let b = Browser(portal)
+        for i in 0..<10 {
+            let r = try b.submit("/signup", to: "/signup", [("name", "Bulk \(i)"), ("email", "bulk\(i)@example.com"), ("password", "bulk sign up passphrase")])
+            #expect(r.status == 303)
+        }
+        let refused = try b.submit("/signup", to: "/signup", [("name", "Bulk 10"), ("email", "bulk10@example.com"), ("password", "bulk sign up passphrase")])
+        #expect(refused.status == 429)
+        #expect(refused.text.contains("Too many sign-ups"))
+        #expect(refused.text.contains("value=\"bulk10@example.com\""))
+        #expect(try portal.mailCount(to: "bulk10@example.com") == 0)
+        portal.clock.advance(seconds: 3601)
+        #expect(try b.submit("/signup", to: "/signup", [("name", "Bulk 10"), ("email", "bulk10@example.com"), ("password", "bulk sign up passphrase")]).status == 303)
+    }
+
     @Test func lockoutAfterRepeatedFailuresSurvivesARestartAndEnds() throws {
         let portal = try TestPortal()
         let b = Browser(portal)

@@ -31,6 +31,7 @@ final class Accounts: Sendable {
     let ipThrottle = Throttle(freeFailures: 20, lockAfter: 100)
     let logger: Logger
 
+    static let signupLimit = Throttle(freeFailures: 10, lockAfter: 10, lockSeconds: 3600)
     static let verifyLinkLifetime: Int64 = 48 * 3600
     static let resetLinkLifetime: Int64 = 3600
     static let emailChangeLifetime: Int64 = 24 * 3600
@@ -83,10 +84,17 @@ final class Accounts: Sendable {
         if let p = policy.check(input.password, context: [email, name])?.message { problems["password"] = p }
         guard problems.isEmpty else { throw Problem.invalid(problems) }
 
+        // A network may start a few sign-ups an hour (each one mails someone), whether or
+        // not the addresses exist.
+        let now = clock.now()
+        let signupKey = "signup:ip:\(actor.ip)"
+        if case .allowed = try database.read({ try Self.signupLimit.check([signupKey], now: now, on: $0) }) {} else {
+            throw Problem.throttled(seconds: 3600)
+        }
         // Hash first, whatever happens next, so a known address costs the same time.
         let hash = try hasher.hash(input.password)
-        let now = clock.now()
         try database.write { db in
+            try Self.signupLimit.fail([signupKey], now: now, on: db)
             if let existing = try store.user(email: email, on: db) {
                 try mailer.enqueue(template: "account_exists", to: existing.email, subject: "You already have a Portal account",
                                    context: ["name": existing.name, "loginLink": mailer.url(path: "/login"),

@@ -98,6 +98,9 @@ struct AccountsController {
         } catch Accounts.Problem.invalid(let errors) {
             return try page(req, "auth/signup", title: "Create your account", values: ["name": input.name, "email": input.email],
                             errors: errors, status: .unprocessableContent)
+        } catch Accounts.Problem.throttled {
+            return try page(req, "auth/signup", title: "Create your account", values: ["name": input.name, "email": input.email],
+                            errors: ["form": "Too many sign-ups from your network. Please try again later."], status: .tooManyRequests)
         }
         return .redirect(to: "/signup/check-email")
     }
