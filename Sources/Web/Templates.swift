@@ -1,6 +1,7 @@
 import Foundation
 import HTTP
 import Mustache
+import Synchronization
 
 /// The site's Mustache templates, loaded once at start-up, and page rendering.
 ///
@@ -27,6 +28,7 @@ public struct Templates: Sendable {
     public static let defaultLayout = "_layout/layout"
 
     public let library: MustacheLibrary
+    private let fragments = FragmentCache()
 
     /// A missing template (a 500 when a handler asks for it) or a parse error at start-up.
     public enum Error: Swift.Error, CustomStringConvertible {
@@ -88,7 +90,19 @@ public struct Templates: Sendable {
             return t
         }
         let root = RenderContext(viewModel: context, globals: request.map(Self.globals(for:)) ?? [:])
-        let html = pageTemplate.render(root, library: library)
+        let html: String
+        if let fixed = context as? FixedViewModel {
+            // The page's own HTML depends on nothing but the view model: render it once.
+            let key = page + "\u{0}" + fixed.fragmentKey
+            if let cached = fragments.cache.withLock({ $0[key] }) {
+                html = cached
+            } else {
+                html = pageTemplate.render(root, library: library)
+                fragments.cache.withLock { $0[key] = html }
+            }
+        } else {
+            html = pageTemplate.render(root, library: library)
+        }
         guard let layoutTemplate else { return html }
         root.content = html
         return layoutTemplate.render(root, library: library)
@@ -195,4 +209,18 @@ public final class LazyTemplateValue: MustacheCustomRenderable, @unchecked Senda
 
     public var renderText: String { text }
     public var isNull: Bool { false }
+}
+
+/// A view model whose page renders to the same HTML every time, whoever asks: its page
+/// is rendered once and kept (the layout around it, with the flash messages and who is
+/// signed in, is still rendered per request). Its page template must use only the view
+/// model's values, never request values such as `csrfToken`, and `fragmentKey` must change
+/// whenever the values do.
+public protocol FixedViewModel {
+    var fragmentKey: String { get }
+}
+
+/// Rendered pages of ``FixedViewModel``s, by template and key.
+final class FragmentCache: Sendable {
+    let cache = Mutex<[String: String]>([:])
 }

@@ -25,7 +25,37 @@ struct FastRow: ViewModel {
     }
 }
 
+/// Counts how often the page asks it for values.
+final class CountingFixedPage: ViewModel, FixedViewModel, @unchecked Sendable {
+    var lookups = 0
+    let fragmentKey: String
+    init(key: String) { fragmentKey = key }
+    func child(named name: String) -> Any? {
+        guard name == "word" else { return nil } // the layout asks for other names
+        lookups += 1
+        return "fixed <copy>"
+    }
+}
+
 @Suite struct TemplateTests {
+    @Test func fixedViewModelsRenderTheirPageOnceButTheLayoutEveryTime() throws {
+        let templates = try Templates(sources: [
+            "_layout/layout": "<title>{{requestId}}</title><main>{{{content}}}</main>",
+            "home": "<p>{{word}}</p>",
+        ])
+        let model = CountingFixedPage(key: "v1")
+        let a = try templates.renderString(page: "home", context: model, request: Request(HTTPRequest(head: HTTPRequestHead(method: .GET, target: "/")), id: "first"))
+        let lookupsAfterFirst = model.lookups
+        let b = try templates.renderString(page: "home", context: model, request: Request(HTTPRequest(head: HTTPRequestHead(method: .GET, target: "/")), id: "second"))
+        #expect(a == "<title>first</title><main><p>fixed &lt;copy&gt;</p></main>")
+        #expect(b == "<title>second</title><main><p>fixed &lt;copy&gt;</p></main>")
+        #expect(model.lookups == lookupsAfterFirst) // the page was not rendered again
+        // A new key renders again.
+        let other = CountingFixedPage(key: "v2")
+        _ = try templates.renderString(page: "home", context: other)
+        #expect(other.lookups > 0)
+    }
+
     @Test func loadsDirectoryWithSubfoldersAndPartials() throws {
         let dir = TempDir()
         dir.write("Templates/_layout/layout.mustache", "<title>{{title}}</title>{{> _layout/nav}}<main>{{{content}}}</main>")

@@ -53,16 +53,15 @@ struct AuthMiddleware: Middleware {
         }
         // Visitors without a session get a CSRF cookie only when a page renders a form.
         let existingAnon = req.cookies[Self.anonymousCookie].flatMap { $0.utf8.count == 43 ? $0 : nil }
-        var newAnon: String?
+        // A visitor's new cookie value is made only if a page asks for a token.
+        let newAnon = LazyTemplateValue { SecureRandom.token(bytes: 32) }
         let secret: () -> [UInt8]
         if let session {
             secret = { Array(session.csrfToken.utf8) }
         } else if let existingAnon {
             secret = { [csrfKey] in Digest.hmacSHA256(key: csrfKey, message: Array(existingAnon.utf8)) }
         } else {
-            let fresh = SecureRandom.token(bytes: 32)
-            newAnon = fresh
-            secret = { [csrfKey] in Digest.hmacSHA256(key: csrfKey, message: Array(fresh.utf8)) }
+            secret = { [csrfKey] in Digest.hmacSHA256(key: csrfKey, message: Array(newAnon.text.utf8)) }
         }
         let csrf = LazyTemplateValue { CSRFToken.mask(secret()) }
         req.storage[AuthKey.self] = AuthContext(session: session, user: user, csrf: csrf)
@@ -82,8 +81,8 @@ struct AuthMiddleware: Middleware {
         }
 
         var res = try next(req)
-        if let newAnon, csrf.wasUsed {
-            res.setCookie(SetCookie(name: Self.anonymousCookie, value: newAnon, path: "/", secure: sessions.secureCookies, httpOnly: true, sameSite: .lax))
+        if newAnon.wasUsed {
+            res.setCookie(SetCookie(name: Self.anonymousCookie, value: newAnon.text, path: "/", secure: sessions.secureCookies, httpOnly: true, sameSite: .lax))
         }
         if session != nil { res.headers.set("Cache-Control", "no-store") }
         return res

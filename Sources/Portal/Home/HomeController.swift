@@ -16,7 +16,7 @@ struct HomeController {
 
 /// The home page's view model: fixed copy, built once. `ViewModel` conformances (not
 /// dictionaries or plain structs) keep swift-mustache's lookups to one cheap cast each.
-final class HomePage: ViewModel, @unchecked Sendable {
+final class HomePage: ViewModel, FixedViewModel, @unchecked Sendable {
     static let shared = HomePage()
 
     let title = "Portal: the developer portal for our payments API"
@@ -28,6 +28,9 @@ final class HomePage: ViewModel, @unchecked Sendable {
         Feature("Money you can follow", "Balances, transactions with search and details, payouts with approval, and monthly CSV reports."),
         Feature("People when it matters", "Name changes, offboarding and Production access go to our support staff, who approve with a reason."),
     ]
+
+    /// The copy is fixed, so its page is rendered once (the layout still per request).
+    let fragmentKey = "home"
 
     func child(named name: String) -> Any? {
         switch name {
