@@ -48,7 +48,9 @@ public final class HTTPServer: @unchecked Sendable {
         /// Seconds in-flight requests get to finish after `shutdown()`.
         public var drainTimeout: Double = 10
         public var limits = RequestDecoder.Limits()
-        public var minWorkers = max(4, ProcessInfo.processInfo.activeProcessorCount * 2)
+        // Idle workers cost nothing (only as many as there are CPUs are woken for a batch), and
+        // spares keep pages flowing while some workers wait on slow work such as password hashing.
+        public var minWorkers = 16
         public var maxWorkers = 256
         /// Milliseconds the oldest queued job may wait before the pool adds a worker.
         public var workerStallMillis: UInt64 = 20

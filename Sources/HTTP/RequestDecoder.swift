@@ -61,6 +61,8 @@ public struct RequestDecoder: Sendable {
     private var scanned = 0
     /// Where the request line ended (index of its LF), once seen.
     private var firstLineEnd = -1
+    /// Empty lines skipped before the current request line.
+    private var leadingEmptyLines = 0
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     private var limit = 0
@@ -189,13 +191,19 @@ public struct RequestDecoder: Sendable {
     // MARK: - head
 
     private mutating func decodeHead(_ buf: UnsafeBufferPointer<UInt8>) -> (consumed: Int, event: Event?) {
-        // Skip empty lines before the request line (RFC 9112 §2.2), a few at most.
-        var start = 0
-        while start + 1 < buf.count, buf[start] == 0x0D, buf[start + 1] == 0x0A, start < 8 { start += 2 }
-        if start > 0 {
-            scanned = max(0, scanned - start)
-            let r = decodeHead(UnsafeBufferPointer(rebasing: buf[start...]))
-            return (r.consumed + start, r.event)
+        // Skip empty lines before the request line (RFC 9112 §2.2), but only a few: a client
+        // that sends nothing else is refused rather than kept busy.
+        if scanned == 0 {
+            var start = 0
+            while start + 1 < buf.count, buf[start] == 0x0D, buf[start + 1] == 0x0A {
+                leadingEmptyLines += 1
+                if leadingEmptyLines > 4 { return (start, fail(.badRequest)) }
+                start += 2
+            }
+            if start > 0 {
+                let r = decodeHead(UnsafeBufferPointer(rebasing: buf[start...]))
+                return (r.consumed + start, r.event)
+            }
         }
         // Find CRLFCRLF, checking line endings as we go: every LF must follow a CR and
         // every CR must precede an LF.
@@ -229,6 +237,7 @@ public struct RequestDecoder: Sendable {
         }
         scanned = 0
         firstLineEnd = -1
+        leadingEmptyLines = 0
         switch parseHead(UnsafeBufferPointer(rebasing: buf[0..<end])) {
         case .failure(let status):
             return (end, fail(status))

@@ -62,12 +62,15 @@ public enum PasswordHasherError: Error, Equatable, Sendable, CustomStringConvert
     case unsupportedParameters(String)
     /// OpenSSL's scrypt failed (out of memory, for instance).
     case derivationFailed(String)
+    /// Too many callers are already waiting for a turn; try again shortly.
+    case busy
 
     public var description: String {
         switch self {
         case .malformedHash: "the stored password hash is malformed"
         case .unsupportedParameters(let p): "the stored password hash asks for unsupported scrypt parameters (\(p))"
         case .derivationFailed(let m): "scrypt failed: \(m)"
+        case .busy: "too many password hashes are waiting"
         }
     }
 }
@@ -109,7 +112,9 @@ public final class PasswordHasher: Sendable {
     private let permits: DispatchSemaphore
     /// Background threads that run derivations at a lower priority, when asked for.
     private let lanes: HashingLanes?
-    private let gauge = Mutex<(active: Int, maximum: Int)>((0, 0))
+    private let gauge = Mutex<(active: Int, maximum: Int, waiting: Int)>((0, 0, 0))
+    /// Callers allowed to wait for a turn before the next one is refused with `.busy`.
+    public let maximumWaiting: Int
     /// A salt for `dummyVerify`, random per process.
     private let dummySalt: [UInt8]
 
@@ -117,11 +122,12 @@ public final class PasswordHasher: Sendable {
     ///
     /// - Precondition: `parameters.isWithinLimits` and `maximumConcurrentHashes >= 1`
     ///   (both are configuration chosen by the programmer, not input).
-    public init(parameters: ScryptParameters = .default, maximumConcurrentHashes: Int = 2, lowPriority: Bool = false) {
+    public init(parameters: ScryptParameters = .default, maximumConcurrentHashes: Int = 2, lowPriority: Bool = false, maximumWaiting: Int = 64) {
         precondition(parameters.isWithinLimits, "PasswordHasher: scrypt parameters \(parameters) are outside the supported limits")
         precondition(maximumConcurrentHashes >= 1, "PasswordHasher: maximumConcurrentHashes must be at least 1")
         self.parameters = parameters
         self.maximumConcurrentHashes = maximumConcurrentHashes
+        self.maximumWaiting = maximumWaiting
         self.permits = DispatchSemaphore(value: maximumConcurrentHashes)
         self.dummySalt = SecureRandom.bytes(Self.saltLength)
         self.lanes = lowPriority ? HashingLanes(threads: maximumConcurrentHashes, nice: 10) : nil
@@ -188,11 +194,22 @@ public final class PasswordHasher: Sendable {
 
     /// The most derivations seen running at once (for tests of the concurrency limit).
     var maxObservedConcurrency: Int { gauge.withLock { $0.maximum } }
+    /// Callers waiting for a turn right now (for tests).
+    var waitingCount: Int { gauge.withLock { $0.waiting } }
 
     /// Runs `body` while holding one of the permits; exposed to tests through `@testable`.
-    func withPermit<R>(_ body: () throws -> R) rethrows -> R {
+    func withPermit<R>(_ body: () throws -> R) throws -> R {
+        // Bound the queue: past `maximumWaiting` callers, refuse at once rather than let a
+        // flood of logins hold every worker thread.
+        let admitted = gauge.withLock { state -> Bool in
+            guard state.waiting < maximumWaiting else { return false }
+            state.waiting += 1
+            return true
+        }
+        guard admitted else { throw PasswordHasherError.busy }
         permits.wait()
         gauge.withLock { state in
+            state.waiting -= 1
             state.active += 1
             state.maximum = max(state.maximum, state.active)
         }

@@ -97,7 +97,7 @@ struct Serve: ParsableCommand {
     var drainTimeout: Double = env("PORTAL_DRAIN_TIMEOUT").flatMap(Double.init) ?? 10
 
     @Option(help: ArgumentHelp("Worker threads kept ready for handlers; more are added while all are blocked (env PORTAL_WORKERS).", valueName: "n"))
-    var workers: Int = env("PORTAL_WORKERS").flatMap(Int.init) ?? max(4, ProcessInfo.processInfo.activeProcessorCount * 2)
+    var workers: Int = env("PORTAL_WORKERS").flatMap(Int.init) ?? 16
 
     @Option(help: ArgumentHelp("Address people use, for links in e-mails (env PORTAL_BASE_URL).", valueName: "url"))
     var baseURL: String = env("PORTAL_BASE_URL") ?? "http://127.0.0.1:8080"

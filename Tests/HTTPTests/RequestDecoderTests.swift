@@ -159,6 +159,7 @@ let invalidCases: [DecoderCase] = [
     DecoderCase("declared body over the limit", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n", [.error(413)], bodyLimit: 4),
     DecoderCase("chunked body growing over the limit", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n", [.error(413)], bodyLimit: 4),
     DecoderCase("unknown expectation", "POST / HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\nContent-Length: 1\r\n\r\nx", [.error(417)]),
+    DecoderCase("endless empty lines before a request", String(repeating: "\r\n", count: 100_000) + "GET / HTTP/1.1\r\nHost: a\r\n\r\n", [.error(400)]),
     // nothing after an error is parsed
     DecoderCase("valid request after a bad one is not parsed", "GET / HTTP/1.1\r\nHost : a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", [.error(400)]),
     DecoderCase("smuggled request after CL+TE is not parsed",

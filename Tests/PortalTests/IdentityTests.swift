@@ -57,7 +57,7 @@ struct IdentityTests {
     }
 
     @Test func secureCookiesUseTheHostPrefixBehindTLS() throws {
-        let portal = try TestPortal { $0.baseURL = "https://portal.example" }
+        let portal = try TestPortal { $0.baseURL = "https://portal.example"; $0.smtpURL = "smtp://127.0.0.1:9" }
         let b = Browser(portal)
         let signup = try b.get("/signup")
         #expect(signup.all("set-cookie").allSatisfy { $0.contains("Secure") })

@@ -12,7 +12,8 @@ let repoRoot: String = {
 }()
 
 /// A running Portal on an ephemeral port with a database in a fresh temporary folder.
-final class TestPortal {
+// Immutable after init; requests open their own sockets, so threads may share it.
+final class TestPortal: @unchecked Sendable {
     let app: PortalApp
     let dir: String
     let clock = TestClock()

@@ -157,19 +157,46 @@ import Testing
     @Test func permitsLimitOverlappingWork() {
         // Bodies that linger make overlap certain: the limit must hold at exactly 2…
         let limited = PasswordHasher(parameters: Self.cheap, maximumConcurrentHashes: 2)
-        runOnThreads(6) { _ in limited.withPermit { _ = usleep(30_000) } }
+        runOnThreads(6) { _ in _ = try? limited.withPermit { _ = usleep(30_000) } }
         #expect(limited.maxObservedConcurrency == 2)
 
         // …and the gauge would notice more: with 6 permits, all 6 bodies meet inside at once.
         let unlimited = PasswordHasher(parameters: Self.cheap, maximumConcurrentHashes: 6)
         let inside = Mutex(0)
         runOnThreads(6) { _ in
-            unlimited.withPermit {
+            _ = try? unlimited.withPermit {
                 inside.withLock { $0 += 1 }
                 let deadline = ContinuousClock.now + .seconds(10)
                 while inside.withLock({ $0 }) < 6 && ContinuousClock.now < deadline { usleep(1_000) }
             }
         }
         #expect(unlimited.maxObservedConcurrency == 6)
+    }
+
+    @Test func aFullQueueRefusesInsteadOfWaiting() {
+        // One turn at a time and room for one waiter: of three callers that overlap, the
+        // third is refused at once.
+        let hasher = PasswordHasher(parameters: Self.cheap, maximumConcurrentHashes: 1, maximumWaiting: 1)
+        let results = Mutex<[String]>([])
+        let inside = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let first = Thread {
+            _ = try? hasher.withPermit { inside.signal(); release.wait() }
+        }
+        first.start()
+        inside.wait()
+        let second = Thread {
+            do { try hasher.withPermit {}; results.withLock { $0.append("ok") } } catch { results.withLock { $0.append("\(error)") } }
+        }
+        second.start()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while hasher.waitingCount < 1 && ContinuousClock.now < deadline { usleep(1_000) }
+        #expect(hasher.waitingCount == 1)
+        if hasher.waitingCount == 1 { // (else the call below would wait behind the first)
+            #expect(throws: PasswordHasherError.busy) { try hasher.withPermit {} }
+        }
+        release.signal()
+        usleep(100_000)
+        #expect(results.withLock { $0 } == ["ok"])
     }
 }

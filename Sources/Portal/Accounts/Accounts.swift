@@ -4,6 +4,7 @@ import Logging
 import Mail
 import Security
 import Synchronization
+import Web
 
 /// The identity rules: sign-up, e-mail verification, login with a mandatory second factor,
 /// TOTP enrolment, recovery codes, password reset, account settings, sessions.
@@ -62,6 +63,10 @@ final class Accounts: Sendable {
         case badCode
         case throttled(seconds: Int64)
         case linkInvalid
+        /// The account got an authenticator from another session meanwhile.
+        case enrolmentSuperseded
+        /// Too many password checks are waiting; try again shortly.
+        case busy
     }
 
     // MARK: - sign-up and verification
@@ -87,12 +92,12 @@ final class Accounts: Sendable {
         // A network may start a few sign-ups an hour (each one mails someone), whether or
         // not the addresses exist.
         let now = clock.now()
-        let signupKey = "signup:ip:\(actor.ip)"
+        let signupKey = "signup:ip:\(actor.network)"
         if case .allowed = try database.read({ try Self.signupLimit.check([signupKey], now: now, on: $0) }) {} else {
             throw Problem.throttled(seconds: 3600)
         }
         // Hash first, whatever happens next, so a known address costs the same time.
-        let hash = try hasher.hash(input.password)
+        let hash = try hashNew(input.password)
         try database.write { db in
             try Self.signupLimit.fail([signupKey], now: now, on: db)
             if let existing = try store.user(email: email, on: db) {
@@ -157,6 +162,16 @@ final class Accounts: Sendable {
         return user
     }
 
+    /// The browser that logged in before verifying moves on to TOTP set-up, with a new
+    /// session id like every other step up.
+    func continueAfterVerification(session: SessionRecord, user: UserRecord, by actor: Actor) throws -> String {
+        try database.write { db in
+            try audit.record("login.continued_after_verification", by: actor, subject: user.email, on: db)
+            return try sessions.start(userID: user.id, stage: .enrol, ip: actor.ip, userAgent: actor.userAgent,
+                                      replacing: session, on: db).token
+        }
+    }
+
     // MARK: - login
 
     enum Next: Equatable {
@@ -168,27 +183,26 @@ final class Accounts: Sendable {
     func logIn(email rawEmail: String, password: String, current: SessionRecord?, by actor: Actor) throws -> (token: String, next: Next) {
         let email = Self.normalizeEmail(rawEmail)
         let accountKey = "pw:acct:\(email.lowercased())"
-        let ipKey = "pw:ip:\(actor.ip)"
+        let ipKey = "pw:ip:\(actor.network)"
         let now = clock.now()
-        try enforceThrottle(accountKey: accountKey, ipKey: ipKey, now: now, action: "login.throttled", subject: email, actor: actor)
+        try claimAttempt(accountKey: accountKey, ipKey: ipKey, now: now, action: "login.throttled", subject: email, actor: actor)
 
         let user = try database.read { try store.user(email: email, on: $0) }
         let ok: Bool
         if let user {
-            ok = (try? hasher.verify(password, encoded: user.passwordHash)) ?? false
+            ok = try passwordMatches(password, user.passwordHash, accountKey: accountKey, ipKey: ipKey)
         } else {
             hasher.dummyVerify()
             ok = false
         }
         guard ok, let user else {
-            try recordFailure(accountKey: accountKey, ipKey: ipKey, now: now, action: "login.failed",
-                              subject: email, actor: actor.with(userID: user?.id))
+            try recordFailure(action: "login.failed", subject: email, actor: actor.with(userID: user?.id))
             throw Problem.badCredentials
         }
         let next: Next = !user.isVerified ? .verifyEmail : !user.hasTOTP ? .enrol : .secondFactor
         let stage: SessionRecord.Stage = next == .verifyEmail ? .verify : next == .enrol ? .enrol : .mfa
         let token = try database.write { db -> String in
-            try accountThrottle.clear(accountKey, on: db)
+            try attemptSucceeded(accountKey: accountKey, ipKey: ipKey, on: db)
             try audit.record("login.password_accepted", by: actor.with(userID: user.id), subject: user.email, on: db)
             return try sessions.start(userID: user.id, stage: stage, ip: actor.ip, userAgent: actor.userAgent,
                                       replacing: current, on: db).token
@@ -199,9 +213,9 @@ final class Accounts: Sendable {
     /// The second step: a TOTP code or a recovery code. Returns the new, fully signed-in token.
     func completeSecondFactor(session: SessionRecord, user: UserRecord, code rawCode: String, by actor: Actor) throws -> (token: String, usedRecoveryCode: Bool) {
         let accountKey = "mfa:acct:\(user.id)"
-        let ipKey = "mfa:ip:\(actor.ip)"
+        let ipKey = "mfa:ip:\(actor.network)"
         let now = clock.now()
-        try enforceThrottle(accountKey: accountKey, ipKey: ipKey, now: now, action: "login.mfa_throttled", subject: user.email, actor: actor)
+        try claimAttempt(accountKey: accountKey, ipKey: ipKey, now: now, action: "login.mfa_throttled", subject: user.email, actor: actor)
 
         let digits = rawCode.filter { !$0.isWhitespace }
         if digits.count == 6, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber),
@@ -210,7 +224,7 @@ final class Accounts: Sendable {
             let token = try database.write { db -> String? in
                 // The step is recorded only if newer than the last one: a code raced twice works once.
                 guard try store.advanceTOTPStep(userID: user.id, step: step, on: db) else { return nil }
-                try accountThrottle.clear(accountKey, on: db)
+                try attemptSucceeded(accountKey: accountKey, ipKey: ipKey, on: db)
                 try audit.record("login.succeeded", by: actor, subject: user.email, details: "totp", on: db)
                 return try sessions.start(userID: user.id, stage: .active, ip: actor.ip, userAgent: actor.userAgent,
                                           replacing: session, on: db).token
@@ -220,7 +234,7 @@ final class Accounts: Sendable {
             let hash = RecoveryCodes.hash(normalized)
             let token = try database.write { db -> String? in
                 guard try store.useRecoveryCode(userID: user.id, hash: hash, now: now, on: db) else { return nil }
-                try accountThrottle.clear(accountKey, on: db)
+                try attemptSucceeded(accountKey: accountKey, ipKey: ipKey, on: db)
                 let left = try store.remainingRecoveryCodes(userID: user.id, on: db)
                 try audit.record("login.succeeded", by: actor, subject: user.email, details: "recovery code; \(left) left", on: db)
                 if left <= 3 {
@@ -233,7 +247,7 @@ final class Accounts: Sendable {
             }
             if let token { return (token, true) }
         }
-        try recordFailure(accountKey: accountKey, ipKey: ipKey, now: now, action: "login.mfa_failed", subject: user.email, actor: actor)
+        try recordFailure(action: "login.mfa_failed", subject: user.email, actor: actor)
         throw Problem.badCode
     }
 
@@ -244,29 +258,60 @@ final class Accounts: Sendable {
         }
     }
 
-    private func enforceThrottle(accountKey: String, ipKey: String, now: Int64, action: String, subject: String, actor: Actor) throws {
-        let (a, i) = try database.read { db in
-            (try accountThrottle.check([accountKey], now: now, on: db), try ipThrottle.check([ipKey], now: now, on: db))
-        }
-        for verdict in [a, i] {
-            switch verdict {
-            case .allowed: continue
-            case .wait(let s), .locked(let s):
-                try database.write { try audit.record(action, by: actor, subject: subject, details: "retry in \(s)s", on: $0) }
-                throw Problem.throttled(seconds: s)
+    /// Claims an attempt for these keys: refuses (and audits) when either is throttled,
+    /// otherwise counts it as a failure *before* the secret is checked, in the same write,
+    /// so a burst of parallel guesses cannot all slip past one check. A success gives it
+    /// back with ``attemptSucceeded``.
+    private func claimAttempt(accountKey: String, ipKey: String, now: Int64, action: String, subject: String, actor: Actor) throws {
+        let refusal = try database.write { db -> Int64? in
+            let a = try accountThrottle.check([accountKey], now: now, on: db)
+            let i = try ipThrottle.check([ipKey], now: now, on: db)
+            for verdict in [a, i] {
+                switch verdict {
+                case .allowed: continue
+                case .wait(let s), .locked(let s):
+                    try audit.record(action, by: actor, subject: subject, details: "retry in \(s)s", on: db)
+                    return s
+                }
             }
-        }
-    }
-
-    private func recordFailure(accountKey: String, ipKey: String, now: Int64, action: String, subject: String, actor: Actor) throws {
-        try database.write { db in
             let locked = try accountThrottle.fail([accountKey], now: now, on: db)
             let ipLocked = try ipThrottle.fail([ipKey], now: now, on: db)
-            try audit.record(action, by: actor, subject: subject, on: db)
             if locked || ipLocked {
                 try audit.record("login.locked", by: actor, subject: subject, details: locked ? "account" : "address", on: db)
             }
+            return nil
         }
+        if let refusal { throw Problem.throttled(seconds: refusal) }
+    }
+
+    /// Checks a password. A hasher too busy to take it is not the person's fault: the
+    /// claimed attempt is given back and they are asked to retry. A stored hash that cannot
+    /// be read counts as a mismatch.
+    private func passwordMatches(_ password: String, _ encoded: String, accountKey: String, ipKey: String) throws -> Bool {
+        do {
+            return try hasher.verify(password, encoded: encoded)
+        } catch PasswordHasherError.busy {
+            try database.write { db in
+                try accountThrottle.refund(accountKey, on: db)
+                try ipThrottle.refund(ipKey, on: db)
+            }
+            throw Problem.busy
+        } catch {
+            logger.error("unreadable password hash", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
+    /// The claimed attempt was right: the account's count starts again, and the address
+    /// gets its attempt back.
+    private func attemptSucceeded(accountKey: String, ipKey: String, on db: Connection) throws {
+        try accountThrottle.clear(accountKey, on: db)
+        try ipThrottle.refund(ipKey, on: db)
+    }
+
+    /// The claimed attempt was wrong: it is already counted, so only the audit remains.
+    private func recordFailure(action: String, subject: String, actor: Actor) throws {
+        try database.write { try audit.record(action, by: actor, subject: subject, on: $0) }
     }
 
     // MARK: - TOTP enrolment
@@ -303,10 +348,14 @@ final class Accounts: Sendable {
         let sealedSecret = try box.seal(secret, associatedData: Self.totpAD(user.id))
         let sealedCodes = try box.seal(Array(codes.joined(separator: "\n").utf8), associatedData: Self.codesAD(user.id))
         let token = try database.write { db -> String in
-            try store.enableTOTP(userID: user.id, sealed: sealedSecret, step: step, now: now, on: db)
+            guard try store.enableTOTP(userID: user.id, sealed: sealedSecret, step: step, now: now, on: db) else {
+                throw Problem.enrolmentSuperseded
+            }
             try store.replaceRecoveryCodes(userID: user.id, hashes: codes.map { RecoveryCodes.hash(RecoveryCodes.normalize($0)!) }, now: now, on: db)
             let started = try sessions.start(userID: user.id, stage: .active, ip: actor.ip, userAgent: actor.userAgent, replacing: session, on: db)
             try sessions.store.setPendingRecoveryCodes(id: started.session.id, sealed: sealedCodes, on: db)
+            // Any other half-finished sign-in of this account ends with the enrolment.
+            try sessions.store.revokeAll(userID: user.id, except: started.session.id, now: now, on: db)
             try audit.record("mfa.enrolled", by: actor, subject: user.email, on: db)
             return started.token
         }
@@ -344,25 +393,23 @@ final class Accounts: Sendable {
     /// Password and a current TOTP code, for changes that need both. Throttled like login.
     private func reauthenticate(user: UserRecord, password: String, code: String, actor: Actor) throws {
         let accountKey = "reauth:acct:\(user.id)"
-        let ipKey = "pw:ip:\(actor.ip)"
+        let ipKey = "pw:ip:\(actor.network)"
         let now = clock.now()
-        try enforceThrottle(accountKey: accountKey, ipKey: ipKey, now: now, action: "reauth.throttled", subject: user.email, actor: actor)
-        var problems: [String: String] = [:]
-        if !((try? hasher.verify(password, encoded: user.passwordHash)) ?? false) {
-            problems["password"] = "That is not your current password."
-        }
+        try claimAttempt(accountKey: accountKey, ipKey: ipKey, now: now, action: "reauth.throttled", subject: user.email, actor: actor)
+        let passwordOK = try passwordMatches(password, user.passwordHash, accountKey: accountKey, ipKey: ipKey)
         let digits = code.filter { !$0.isWhitespace }
         var step: Int64?
         if let sealed = user.totpSecret, let secret = try? box.open(sealed, associatedData: Self.totpAD(user.id)) {
             step = TOTP.verify(code: digits, secret: secret, at: now, window: 1, lastAcceptedStep: user.totpLastStep)
         }
-        if step == nil { problems["code"] = "That code did not match your authenticator." }
-        if !problems.isEmpty {
-            try recordFailure(accountKey: accountKey, ipKey: ipKey, now: now, action: "reauth.failed", subject: user.email, actor: actor)
+        // One message for either factor: a stolen session cannot test password guesses alone.
+        if !passwordOK || step == nil {
+            let problems = ["password": "Your password or authenticator code is not right."]
+            try recordFailure(action: "reauth.failed", subject: user.email, actor: actor)
             throw Problem.invalid(problems)
         }
         let fresh = try database.write { db -> Bool in
-            try accountThrottle.clear(accountKey, on: db)
+            try attemptSucceeded(accountKey: accountKey, ipKey: ipKey, on: db)
             return try store.advanceTOTPStep(userID: user.id, step: step!, on: db)
         }
         guard fresh else { throw Problem.invalid(["code": "That code was already used. Wait for the next one."]) }
@@ -394,7 +441,7 @@ final class Accounts: Sendable {
         let now = clock.now()
         let limit = Throttle(freeFailures: 3, lockAfter: 10, lockSeconds: 3600)
         try database.write { db in
-            let keys = ["reset-mail:\(email.lowercased())", "reset-mail:ip:\(actor.ip)"]
+            let keys = ["reset-mail:\(email.lowercased())", "reset-mail:ip:\(actor.network)"]
             let allowed = try limit.check(keys, now: now, on: db) == .allowed
             try limit.fail(keys, now: now, on: db)
             guard allowed, let user = try store.user(email: email, on: db) else { return }
@@ -412,7 +459,7 @@ final class Accounts: Sendable {
     func resetPassword(token: String, password: String, by actor: Actor) throws {
         let (t, user) = try checkLink(token, purpose: "reset_password")
         if let p = policy.check(password, context: [user.email, user.name])?.message { throw Problem.invalid(["password": p]) }
-        let hash = try hasher.hash(password)
+        let hash = try hashNew(password)
         let now = clock.now()
         try database.write { db in
             guard try store.consumeToken(id: t.id, now: now, on: db) else { throw Problem.linkInvalid }
@@ -462,19 +509,19 @@ final class Accounts: Sendable {
     /// Changes the password (the current one is required); other sessions end.
     func changePassword(session: SessionRecord, user: UserRecord, current: String, new: String, by actor: Actor) throws {
         let accountKey = "reauth:acct:\(user.id)"
-        let ipKey = "pw:ip:\(actor.ip)"
+        let ipKey = "pw:ip:\(actor.network)"
         let now = clock.now()
-        try enforceThrottle(accountKey: accountKey, ipKey: ipKey, now: now, action: "reauth.throttled", subject: user.email, actor: actor)
-        guard (try? hasher.verify(current, encoded: user.passwordHash)) ?? false else {
-            try recordFailure(accountKey: accountKey, ipKey: ipKey, now: now, action: "password.change_failed", subject: user.email, actor: actor)
+        try claimAttempt(accountKey: accountKey, ipKey: ipKey, now: now, action: "reauth.throttled", subject: user.email, actor: actor)
+        guard try passwordMatches(current, user.passwordHash, accountKey: accountKey, ipKey: ipKey) else {
+            try recordFailure(action: "password.change_failed", subject: user.email, actor: actor)
             throw Problem.invalid(["currentPassword": "That is not your current password."])
         }
         if let p = policy.check(new, context: [user.email, user.name])?.message { throw Problem.invalid(["newPassword": p]) }
-        let hash = try hasher.hash(new)
+        let hash = try hashNew(new)
         try database.write { db in
             try store.setPassword(userID: user.id, hash: hash, now: now, on: db)
             let ended = try sessions.store.revokeAll(userID: user.id, except: session.id, now: now, on: db)
-            try accountThrottle.clear(accountKey, on: db)
+            try attemptSucceeded(accountKey: accountKey, ipKey: ipKey, on: db)
             try audit.record("password.changed", by: actor, subject: user.email, details: "\(ended) other sessions ended", on: db)
             try mailer.enqueue(template: "security_alert", to: user.email, subject: "Your Portal password was changed",
                                context: ["name": user.name, "what": "Your password was changed and your other sessions were signed out.",
@@ -565,6 +612,10 @@ final class Accounts: Sendable {
 
     // MARK: - helpers
 
+    private func hashNew(_ password: String) throws -> String {
+        do { return try hasher.hash(password) } catch PasswordHasherError.busy { throw Problem.busy }
+    }
+
     static func totpAD(_ userID: Int64) -> [UInt8] { Array("totp:\(userID)".utf8) }
     static func codesAD(_ userID: Int64) -> [UInt8] { Array("recovery-codes:\(userID)".utf8) }
 
@@ -609,5 +660,17 @@ final class Accounts: Sendable {
 
     static func changes(_ fields: [(String, String, String)]) -> String {
         fields.filter { $0.1 != $0.2 }.map { "\($0.0): \($0.1.isEmpty ? "—" : $0.1) → \($0.2.isEmpty ? "—" : $0.2)" }.joined(separator: "; ")
+    }
+}
+
+extension Accounts.Problem: HTTPErrorConvertible {
+    /// Only `busy` is meant to travel this far; the others are answered on their forms.
+    var httpError: HTTPError {
+        switch self {
+        case .busy:
+            HTTPError(.serviceUnavailable, "Many people are signing in right now. Please try again in a few seconds.", headers: ["Retry-After": "5"])
+        default:
+            HTTPError(.badRequest)
+        }
     }
 }

@@ -125,10 +125,7 @@ struct AccountsController {
         }
         // The browser that signed in before verifying moves straight on to TOTP set-up.
         if let s = req.auth?.session, s.stage == .verify, s.userID == user.id {
-            let token = try accounts.database.write { db in
-                try accounts.sessions.start(userID: user.id, stage: .enrol, ip: req.remoteAddress,
-                                            userAgent: req.headers["User-Agent"] ?? "", replacing: s, on: db).token
-            }
+            let token = try accounts.continueAfterVerification(session: s, user: user, by: req.actor())
             req.flash(.success, "Thanks, your e-mail address is confirmed. Now set up two-factor authentication.")
             return redirectWithSession("/mfa/setup", token: token)
         }
@@ -238,6 +235,11 @@ struct AccountsController {
             return redirectWithSession("/mfa/recovery-codes", token: token)
         } catch Accounts.Problem.invalid(let errors) {
             return try enrolPage(req, errors: errors)
+        } catch Accounts.Problem.enrolmentSuperseded {
+            var res = HTTPResponse.redirect(to: "/login")
+            res.setCookie(accounts.sessions.clearingCookie)
+            req.flash(.warning, "Two-factor authentication was already set up for this account. Log in with your authenticator.")
+            return res
         }
     }
 

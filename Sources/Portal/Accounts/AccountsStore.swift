@@ -66,12 +66,14 @@ struct AccountsStore {
         try db.execute("UPDATE users SET totp_pending_secret = ? WHERE id = ?", sealed, userID)
     }
 
-    func enableTOTP(userID: Int64, sealed: [UInt8], step: Int64, now: Int64, on db: Connection) throws {
+    /// Turns TOTP on, only if it is not on yet: false means the account already has an
+    /// authenticator, and a stale enrolment session must not replace it.
+    func enableTOTP(userID: Int64, sealed: [UInt8], step: Int64, now: Int64, on db: Connection) throws -> Bool {
         try db.execute(
             """
             UPDATE users SET totp_secret = ?, totp_pending_secret = NULL, totp_enabled_at = ?, totp_last_step = ?, updated_at = ?
-            WHERE id = ?
-            """, sealed, now, step, now, userID)
+            WHERE id = ? AND totp_enabled_at IS NULL
+            """, sealed, now, step, now, userID) == 1
     }
 
     /// Records an accepted TOTP step, only if it is newer than the last one: false means

@@ -27,7 +27,7 @@ extension PortalApp {
             guard try accounts.store.user(email: email, on: db) == nil else { throw DemoSeedError.exists(email) }
             let id = try accounts.store.insertUser(email: email, name: name, passwordHash: hash, now: now, on: db)
             try accounts.store.markVerified(userID: id, now: now, on: db)
-            try accounts.store.enableTOTP(userID: id, sealed: try accounts.box.seal(secret, associatedData: Accounts.totpAD(id)),
+            _ = try accounts.store.enableTOTP(userID: id, sealed: try accounts.box.seal(secret, associatedData: Accounts.totpAD(id)),
                                           step: 0, now: now, on: db)
             try accounts.store.replaceRecoveryCodes(userID: id, hashes: codes.map { RecoveryCodes.hash(RecoveryCodes.normalize($0)!) }, now: now, on: db)
             if let sessionToken {

@@ -35,6 +35,11 @@ public final class PortalApp: Sendable {
         func subkey(_ purpose: String) -> [UInt8] { Digest.hmacSHA256(key: master, message: Array(purpose.utf8)) }
 
         let templates = try Templates(directory: config.templatesDirectory)
+        // The log transport writes reset and verification links to the log: fine on a
+        // developer's machine, never behind TLS where real people sign up.
+        if config.smtpURL == nil && config.baseURL.lowercased().hasPrefix("https://") {
+            throw PortalConfigError("--base-url is https but no --smtp-url is set: mails, with their sign-in links, would only be written to the log")
+        }
         let transport: any MailTransport = try config.smtpURL.map { try SMTPTransport(url: $0, logger: logger) } ?? LogTransport(logger: logger)
         let mailer = try Mailer(templates: templates, baseURL: config.baseURL, from: config.mailFrom)
         mailDelivery = MailDelivery(database: database, transport: transport, logger: logger)
@@ -44,7 +49,7 @@ public final class PortalApp: Sendable {
                                 absoluteTimeout: config.sessionAbsoluteTimeout, secureCookies: config.resolvedSecureCookies)
         accounts = Accounts(
             database: database, clock: config.clock, sessions: sessions, mailer: mailer,
-            hasher: PasswordHasher(parameters: ScryptParameters(logN: config.scryptLogN, r: 8, p: 1), lowPriority: true),
+            hasher: PasswordHasher(parameters: ScryptParameters(logN: config.scryptLogN, r: 8, p: 1), lowPriority: true, maximumWaiting: 8),
             policy: try PasswordPolicy(commonPasswordsFile: config.commonPasswordsFile),
             box: try SecretBox(key: subkey("portal secret box v1")), enrolmentKey: subkey("portal totp enrolment v1"),
             issuer: config.totpIssuer, logger: logger)
@@ -54,15 +59,19 @@ public final class PortalApp: Sendable {
         HealthController(database: database).register(on: &router)
         AccountsController(accounts: accounts, templates: templates).register(on: &router)
 
+        var headers = SecurityHeadersMiddleware.defaultHeaders
+        if config.resolvedSecureCookies { headers.append(("Strict-Transport-Security", "max-age=31536000")) }
         web = WebApplication(
             router: router,
             templates: templates,
             staticFiles: try StaticFiles(urlPrefix: "/static", directory: config.publicDirectory),
             middleware: [
-                FlashMiddleware(store: CookieFlashStore(secure: config.resolvedSecureCookies)),
+                FlashMiddleware(store: CookieFlashStore(cookieName: config.resolvedSecureCookies ? "__Host-flash" : "flash",
+                                                        secure: config.resolvedSecureCookies)),
                 AuthMiddleware(sessions: sessions, accounts: AccountsStore(), csrfKey: subkey("portal csrf v1"),
                                baseOrigin: config.baseOrigin, hasRoute: { [router] in router.hasRoute(method: $0, path: $1) }),
             ],
+            securityHeaders: SecurityHeadersMiddleware(headers: headers),
             logger: logger
         )
         var serverConfig = config.server
@@ -85,4 +94,10 @@ public final class PortalApp: Sendable {
         mailDelivery.stop()
         database.close()
     }
+}
+
+/// A setting that cannot work, found before anything starts.
+public struct PortalConfigError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ message: String) { description = message }
 }

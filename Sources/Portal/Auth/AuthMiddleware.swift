@@ -42,7 +42,8 @@ struct AuthMiddleware: Middleware {
     let baseOrigin: String
     /// Whether a route exists: requests for none are left to the router's 404/405.
     let hasRoute: @Sendable (HTTPMethod, String) -> Bool
-    static let anonymousCookie = "portal_csrf"
+    /// The visitor CSRF cookie: `__Host-` prefixed behind TLS, like the session cookie.
+    var anonymousCookie: String { sessions.secureCookies ? "__Host-portal_csrf" : "portal_csrf" }
 
     func handle(_ req: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse {
         var session: SessionRecord?
@@ -52,7 +53,7 @@ struct AuthMiddleware: Middleware {
             user = u
         }
         // Visitors without a session get a CSRF cookie only when a page renders a form.
-        let existingAnon = req.cookies[Self.anonymousCookie].flatMap { $0.utf8.count == 43 ? $0 : nil }
+        let existingAnon = req.cookies[anonymousCookie].flatMap { $0.utf8.count == 43 ? $0 : nil }
         // A visitor's new cookie value is made only if a page asks for a token.
         let newAnon = LazyTemplateValue { SecureRandom.token(bytes: 32) }
         let secret: () -> [UInt8]
@@ -82,7 +83,7 @@ struct AuthMiddleware: Middleware {
 
         var res = try next(req)
         if newAnon.wasUsed {
-            res.setCookie(SetCookie(name: Self.anonymousCookie, value: newAnon.text, path: "/", secure: sessions.secureCookies, httpOnly: true, sameSite: .lax))
+            res.setCookie(SetCookie(name: anonymousCookie, value: newAnon.text, path: "/", secure: sessions.secureCookies, httpOnly: true, sameSite: .lax))
         }
         if session != nil { res.headers.set("Cache-Control", "no-store") }
         return res
@@ -93,8 +94,10 @@ struct AuthMiddleware: Middleware {
             throw HTTPError(.forbidden, "This form was sent from another site.")
         }
         if let origin = req.headers["Origin"], origin != "null" {
+            // Behind TLS only the real origin will do (a network attacker could serve plain
+            // http under the same host); in development, the Host the browser used is fine.
             let host = req.headers["Host"] ?? ""
-            let matchesHost = origin == "http://\(host)" || origin == "https://\(host)"
+            let matchesHost = !sessions.secureCookies && (origin == "http://\(host)" || origin == "https://\(host)")
             guard origin == baseOrigin || matchesHost else { throw HTTPError(.forbidden, "This form was sent from another site.") }
         } else if req.headers["Origin"] == "null" {
             throw HTTPError(.forbidden, "This form was sent from another site.")

@@ -48,15 +48,21 @@ struct SessionStore {
     /// The live session and its user in one statement (one read lock, not two): the
     /// lookup every signed-in request starts with.
     func findWithUser(tokenHash: String, now: Int64, idleTimeout: Int64, on db: Connection) throws -> (SessionRecord, UserRecord)? {
-        let sessionColumns = Self.columns.split(separator: ",").map { "s." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
-        let userColumns = AccountsStore.userColumns.split(separator: ",").map { "u." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")
-        return try db.queryOne(
-            """
-            SELECT \(sessionColumns), \(userColumns) FROM sessions s JOIN users u ON u.id = s.user_id
-            WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND s.last_seen_at > ?
-            """, tokenHash, now, now - idleTimeout
-        ).map { row in (try Self.record(row), try AccountsStore.user(row, offset: 9)) }
+        try db.queryOne(Self.findWithUserSQL, tokenHash, now, now - idleTimeout)
+            .map { row in (try Self.record(row), try AccountsStore.user(row, offset: 9)) }
     }
+
+    /// Built once: the session's columns, then the user's, from one join.
+    static let findWithUserSQL: String = {
+        func qualified(_ columns: String, _ table: String) -> String {
+            columns.split(separator: ",").map { "\(table)." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")
+        }
+        return """
+            SELECT \(qualified(columns, "s")), \(qualified(AccountsStore.userColumns, "u"))
+            FROM sessions s JOIN users u ON u.id = s.user_id
+            WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND s.last_seen_at > ?
+            """
+    }()
 
     func insert(tokenHash: String, userID: Int64, stage: SessionRecord.Stage, csrfToken: String, ip: String,
                 userAgent: String, now: Int64, expiresAt: Int64, on db: Connection) throws -> Int64 {

@@ -71,6 +71,11 @@ struct Throttle: Sendable {
         return locked
     }
 
+    /// Takes back one counted failure (an attempt claimed up front that turned out right).
+    func refund(_ key: String, on db: Connection) throws {
+        try db.execute("UPDATE throttles SET failures = max(failures - 1, 0) WHERE key = ?", key)
+    }
+
     func clear(_ key: String, on db: Connection) throws {
         try db.execute("DELETE FROM throttles WHERE key = ?", key)
     }
