@@ -130,7 +130,7 @@ public final class PasswordHasher: Sendable {
         self.maximumWaiting = maximumWaiting
         self.permits = DispatchSemaphore(value: maximumConcurrentHashes)
         self.dummySalt = SecureRandom.bytes(Self.saltLength)
-        self.lanes = lowPriority ? HashingLanes(threads: maximumConcurrentHashes, nice: 10) : nil
+        self.lanes = lowPriority ? HashingLanes(threads: maximumConcurrentHashes, nice: 19) : nil
     }
 
     /// The encoded scrypt hash of `password` with the current parameters and a fresh salt.
