@@ -58,11 +58,13 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // Helpers shared by the test targets (a log capture); not part of the product.
+        .target(name: "TestSupport", dependencies: [.product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport"),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "DatabaseTests", dependencies: ["Database"]),
         .testTarget(name: "SecurityTests", dependencies: ["Security"]),
-        .testTarget(name: "MailTests", dependencies: ["Mail", "Database", "Web"]),
-        .testTarget(name: "WebTests", dependencies: ["Web", "HTTP", "CZlib"]),
+        .testTarget(name: "MailTests", dependencies: ["Mail", "Database", "Web", "TestSupport"]),
+        .testTarget(name: "WebTests", dependencies: ["Web", "HTTP", "CZlib", "TestSupport"]),
         .testTarget(name: "PortalTests", dependencies: ["Portal", "Web", "HTTP", "Database", "Security", "Mail", "CZlib"]),
     ]
 )

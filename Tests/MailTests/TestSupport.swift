@@ -1,3 +1,4 @@
+@_exported import TestSupport
 import Database
 import Foundation
 import Logging
@@ -83,47 +84,6 @@ let testBaseURL = "http://127.0.0.1:8080"
 
 func unixSeconds(_ date: Date) -> Int64 { Int64(date.timeIntervalSince1970.rounded(.down)) }
 
-/// Collects log events for assertions.
-final class LogCapture: Sendable {
-    struct Line: Sendable {
-        var level: Logger.Level
-        var message: String
-        var metadata: Logger.Metadata
-        /// Everything, as one searchable string.
-        var rendered: String { "\(level) \(message) \(metadata.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " "))" }
-    }
-
-    private let storage = Mutex<[Line]>([])
-    var lines: [Line] { storage.withLock { $0 } }
-    var all: String { lines.map(\.rendered).joined(separator: "\n") }
-
-    var logger: Logger {
-        var l = Logger(label: "test") { _ in Handler(capture: self) }
-        l.logLevel = .trace
-        return l
-    }
-
-    func append(_ line: Line) { storage.withLock { $0.append(line) } }
-
-    struct Handler: LogHandler {
-        let capture: LogCapture
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            var all = metadata
-            for (k, v) in event.metadata ?? [:] { all[k] = v }
-            capture.append(Line(level: event.level, message: event.message.description, metadata: all))
-        }
-    }
-}
-
-/// Waits up to `seconds` for `condition`, polling every 20 ms.
 func eventually(within seconds: Double = 10, _ condition: () -> Bool) -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
