@@ -204,6 +204,8 @@ public final class HTTPServer: @unchecked Sendable {
                     if e & EPOLLOUT.rawValue != 0 { flush(c) }
                     if !c.closed && e & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue) != 0 {
                         c.readable = true
+                        // The peer's FIN may sit behind the data: read on until EOF then.
+                        if e & (EPOLLRDHUP.rawValue | EPOLLHUP.rawValue) != 0 { c.finPending = true }
                         readAvailable(c)
                     }
                 }
@@ -316,7 +318,9 @@ public final class HTTPServer: @unchecked Sendable {
             if n > 0 {
                 c.lastActivity = now
                 feed(c, UnsafeBufferPointer(start: scratch, count: n))
-                if n < scratchSize { c.readable = false }
+                // A short read drained the socket, so skip the extra read that would only say
+                // EAGAIN, unless a FIN is known to follow the data.
+                if n < scratchSize && !c.finPending { c.readable = false }
             } else if n == 0 {
                 c.readable = false
                 peerClosed(c)
@@ -736,6 +740,8 @@ final class Connection {
     var outbuf: [UInt8] = []
     var outStart = 0
     var readable = true
+    /// epoll reported the peer's half-close: keep reading to the EOF behind the data.
+    var finPending = false
     var peerClosed = false
     var mustClose = false
     var closed = false
