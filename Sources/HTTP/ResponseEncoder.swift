@@ -117,28 +117,41 @@ final class HTTPDate: Sendable {
         return "\(days[Int(tm.tm_wday)]), \(two(tm.tm_mday)) \(months[Int(tm.tm_mon)]) \(tm.tm_year + 1900) \(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec)) GMT"
     }
 
-    /// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`); nil when malformed.
-    static func parse(_ s: String) -> time_t? {
-        let parts = s.split(separator: " ")
-        guard parts.count == 6, parts[0].count == 4, parts[0].hasSuffix(","), parts[5] == "GMT",
-              let day = Int32(parts[1]), let month = months.firstIndex(of: String(parts[2])),
-              let year = Int32(parts[3]) else { return nil }
-        let hms = parts[4].split(separator: ":")
-        guard hms.count == 3, let h = Int32(hms[0]), let m = Int32(hms[1]), let sec = Int32(hms[2]),
-              (1...31).contains(day), (0...23).contains(h), (0...59).contains(m), (0...60).contains(sec) else { return nil }
+    /// Parses an IMF-fixdate into seconds since 1970, or nil. The obsolete RFC 850 and
+    /// asctime forms are not accepted; callers treat nil as "no date".
+    static func parse(_ s: String) -> Int? {
+        // "Sun, 06 Nov 1994 08:49:37 GMT"
+        let u = Array(s.utf8)
+        guard u.count == 29, u[3] == UInt8(ascii: ","), u[4] == 32, u[7] == 32, u[11] == 32, u[16] == 32,
+            u[19] == UInt8(ascii: ":"), u[22] == UInt8(ascii: ":"), u[25] == 32,
+            String(decoding: u[26...], as: UTF8.self) == "GMT"
+        else { return nil }
+        func num(_ r: Range<Int>) -> Int? {
+            var n = 0
+            for i in r {
+                guard u[i] >= 48 && u[i] <= 57 else { return nil }
+                n = n * 10 + Int(u[i] - 48)
+            }
+            return n
+        }
+        let monthName = String(decoding: u[8..<11], as: UTF8.self)
+        guard let day = num(5..<7), let month = months.firstIndex(of: monthName), let year = num(12..<16),
+            let hour = num(17..<19), let minute = num(20..<22), let second = num(23..<25),
+            (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
         var tm = tm()
-        tm.tm_year = year - 1900
+        tm.tm_year = Int32(year - 1900)
         tm.tm_mon = Int32(month)
-        tm.tm_mday = day
-        tm.tm_hour = h
-        tm.tm_min = m
-        tm.tm_sec = sec
-        return timegm(&tm)
+        tm.tm_mday = Int32(day)
+        tm.tm_hour = Int32(hour)
+        tm.tm_min = Int32(minute)
+        tm.tm_sec = Int32(second)
+        return Int(timegm(&tm))
     }
 }
 
 /// Public formatting helpers for other layers (Last-Modified, If-Modified-Since).
 public enum HTTPDateFormat {
     public static func string(from unixTime: Int) -> String { HTTPDate.format(time_t(unixTime)) }
-    public static func unixTime(from string: String) -> Int? { HTTPDate.parse(string).map { Int($0) } }
+    public static func unixTime(from string: String) -> Int? { HTTPDate.parse(string) }
 }

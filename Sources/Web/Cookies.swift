@@ -77,7 +77,7 @@ public struct SetCookie: Sendable, Equatable {
         if let path { s += "; Path=" + Self.cleanAttribute(path) }
         if let domain { s += "; Domain=" + Self.cleanAttribute(domain) }
         if let maxAge { s += "; Max-Age=\(max(maxAge, 0))" }
-        if let expires { s += "; Expires=" + HTTPDate.format(expires) }
+        if let expires { s += "; Expires=" + HTTPDateFormat.string(from: expires) }
         if secure || sameSite == SameSite.none { s += "; Secure" }
         if httpOnly { s += "; HttpOnly" }
         if let sameSite { s += "; SameSite=" + sameSite.rawValue }

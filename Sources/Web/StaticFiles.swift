@@ -145,7 +145,7 @@ public final class StaticFiles: Middleware {
         let etag = version.etag
         var headers = HTTPHeaders()
         headers.add("ETag", etag)
-        headers.add("Last-Modified", HTTPDate.format(version.mtimeSeconds))
+        headers.add("Last-Modified", HTTPDateFormat.string(from: version.mtimeSeconds))
         headers.add("Cache-Control", "public, max-age=\(maxAge)")
         if isNotModified(req.headers, etags: [etag], mtime: version.mtimeSeconds) {
             return HTTPResponse(status: .notModified, headers: headers)
@@ -177,7 +177,7 @@ public final class StaticFiles: Middleware {
             }
             return false
         }
-        if let ims = headers["If-Modified-Since"], let since = HTTPDate.parse(ims) {
+        if let ims = headers["If-Modified-Since"], let since = HTTPDateFormat.unixTime(from: ims) {
             return mtime <= since
         }
         return false
@@ -240,7 +240,7 @@ public final class StaticFiles: Middleware {
         let etag = version.etag
         let gzipETag = String(etag.dropLast()) + "-gz\""
         var common = HTTPHeaders()
-        common.add("Last-Modified", HTTPDate.format(version.mtimeSeconds))
+        common.add("Last-Modified", HTTPDateFormat.string(from: version.mtimeSeconds))
         common.add("Cache-Control", "public, max-age=\(maxAge)")
         if compressible { common.add("Vary", "Accept-Encoding") }
         var identityNotModified = common
