@@ -393,6 +393,23 @@ struct IdentityTests {
         #expect(try portal.lastMail(to: user.email)?.subject == "Your Portal password was changed")
     }
 
+    @Test func endedSessionsAreClearedAwayAtTheNextSignIn() throws {
+        let portal = try TestPortal()
+        let b = Browser(portal)
+        let user = try TestUser.enrolled(portal, b)
+        for _ in 0..<3 {
+            try b.post("/logout", [], csrfFrom: try b.get("/account"))
+            _ = try user.logIn(portal, b)
+        }
+        func rows() throws -> Int {
+            try portal.app.database.read { try $0.scalar("SELECT count(*) FROM sessions", as: Int.self) ?? 0 }
+        }
+        #expect(try rows() >= 7) // every step and every logout left a revoked row
+        portal.clock.advance(seconds: 2 * 86_400)
+        _ = try user.logIn(portal, Browser(portal))
+        #expect(try rows() == 2) // the new session and the one before its MFA step
+    }
+
     @Test func signOutOneSessionOrAllOthers() throws {
         let portal = try TestPortal()
         let a = Browser(portal)

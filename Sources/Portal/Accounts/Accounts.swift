@@ -571,10 +571,6 @@ final class Accounts: Sendable {
 
     // MARK: - sessions
 
-    func activeSessions(user: UserRecord) throws -> [SessionRecord] {
-        try database.read { try sessions.store.active(userID: user.id, now: clock.now(), idleTimeout: sessions.idleTimeout, on: $0) }
-    }
-
     /// Ends one of the user's own sessions; false if it is not theirs (or already over).
     func revokeSession(id: Int64, user: UserRecord, by actor: Actor) throws -> Bool {
         try database.write { db -> Bool in
@@ -604,10 +600,6 @@ final class Accounts: Sendable {
                  try audit.store.forUser(user.id, limit: 10, on: db))
             }
         }
-    }
-
-    func recentEvents(user: UserRecord, limit: Int = 20) throws -> [AuditEvent] {
-        try database.read { try audit.store.forUser(user.id, limit: limit, on: $0) }
     }
 
     // MARK: - helpers

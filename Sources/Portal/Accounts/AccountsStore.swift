@@ -12,7 +12,6 @@ struct UserRecord: Sendable {
     let productNews: Bool
     let reportReady: Bool
     let totpSecret: [UInt8]?
-    let totpPendingSecret: [UInt8]?
     let totpEnabledAt: Int64?
     let totpLastStep: Int64?
     let createdAt: Int64
@@ -25,7 +24,7 @@ struct UserRecord: Sendable {
 struct AccountsStore {
     static let userColumns = """
         id, email, name, password_hash, email_verified_at, phone, time_zone, pref_product_news, pref_report_ready,
-        totp_secret, totp_pending_secret, totp_enabled_at, totp_last_step, created_at
+        totp_secret, totp_enabled_at, totp_last_step, created_at
         """
 
     static func user(_ r: some RowReading, offset o: Int = 0) throws -> UserRecord {
@@ -33,8 +32,7 @@ struct AccountsStore {
             id: try r.int64(o), email: try r.string(o + 1), name: try r.string(o + 2), passwordHash: try r.string(o + 3),
             emailVerifiedAt: try r.optionalInt64(o + 4), phone: try r.string(o + 5), timeZone: try r.string(o + 6),
             productNews: try r.bool(o + 7), reportReady: try r.bool(o + 8), totpSecret: try r.optionalBlob(o + 9),
-            totpPendingSecret: try r.optionalBlob(o + 10), totpEnabledAt: try r.optionalInt64(o + 11),
-            totpLastStep: try r.optionalInt64(o + 12), createdAt: try r.int64(o + 13))
+            totpEnabledAt: try r.optionalInt64(o + 10), totpLastStep: try r.optionalInt64(o + 11), createdAt: try r.int64(o + 12))
     }
 
     // MARK: users
@@ -62,16 +60,12 @@ struct AccountsStore {
         try db.execute("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?", hash, now, userID)
     }
 
-    func setPendingTOTP(userID: Int64, sealed: [UInt8]?, on db: Connection) throws {
-        try db.execute("UPDATE users SET totp_pending_secret = ? WHERE id = ?", sealed, userID)
-    }
-
     /// Turns TOTP on, only if it is not on yet: false means the account already has an
     /// authenticator, and a stale enrolment session must not replace it.
     func enableTOTP(userID: Int64, sealed: [UInt8], step: Int64, now: Int64, on db: Connection) throws -> Bool {
         try db.execute(
             """
-            UPDATE users SET totp_secret = ?, totp_pending_secret = NULL, totp_enabled_at = ?, totp_last_step = ?, updated_at = ?
+            UPDATE users SET totp_secret = ?, totp_enabled_at = ?, totp_last_step = ?, updated_at = ?
             WHERE id = ? AND totp_enabled_at IS NULL
             """, sealed, now, step, now, userID) == 1
     }

@@ -37,14 +37,6 @@ struct SessionStore {
             createdAt: try row.int64(o + 6), lastSeenAt: try row.int64(o + 7), expiresAt: try row.int64(o + 8))
     }
 
-    /// The live session with this token hash, if it is neither revoked nor expired.
-    func find(tokenHash: String, now: Int64, idleTimeout: Int64, on db: Connection) throws -> SessionRecord? {
-        try db.queryOne(
-            "SELECT \(Self.columns) FROM sessions WHERE token_hash = ? AND revoked_at IS NULL AND expires_at > ? AND last_seen_at > ?",
-            tokenHash, now, now - idleTimeout
-        ).map { try Self.record($0) }
-    }
-
     /// The live session and its user in one statement (one read lock, not two): the
     /// lookup every signed-in request starts with.
     func findWithUser(tokenHash: String, now: Int64, idleTimeout: Int64, on db: Connection) throws -> (SessionRecord, UserRecord)? {
@@ -112,9 +104,10 @@ struct SessionStore {
         try db.scalar("SELECT pending_recovery_codes FROM sessions WHERE id = ?", id, as: [UInt8].self)
     }
 
-    /// Removes rows that can no longer be used, so the table does not grow without end.
+    /// Removes a user's rows that can no longer be used (ended more than a day ago), so
+    /// the table does not grow with every sign-in. Uses the per-user index.
     @discardableResult
-    func purge(before cutoff: Int64, on db: Connection) throws -> Int {
-        try db.execute("DELETE FROM sessions WHERE expires_at < ? OR revoked_at < ?", cutoff, cutoff)
-    }
-}
+    func purge(userID: Int64, now: Int64, on db: Connection) throws -> Int {
+        let cutoff = now - 86_400
+        return try db.execute("DELETE FROM sessions WHERE user_id = ? AND (expires_at < ? OR revoked_at < ?)", userID, cutoff, cutoff)
+    }}

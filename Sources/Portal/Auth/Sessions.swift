@@ -55,6 +55,7 @@ final class Sessions: Sendable {
                replacing old: SessionRecord?, on db: Connection) throws -> (token: String, session: SessionRecord) {
         let now = clock.now()
         if let old { try store.revoke(id: old.id, now: now, on: db) }
+        try store.purge(userID: userID, now: now, on: db)
         let token = SecureRandom.token(bytes: 32)
         let csrf = SecureRandom.token(bytes: 32)
         // A step up keeps the original start, so the absolute lifetime is not extended.
