@@ -19,6 +19,10 @@ public final class Request: @unchecked Sendable {
     public let id: String
     /// A logger whose metadata carries `request-id`. Middleware may add metadata.
     public var logger: Logger
+    /// The path as the request log writes it, when it must differ from `path`: a route whose
+    /// path carries a secret (a mailed link's token) puts a placeholder there.
+    public var loggedPath: String?
+
     /// Path parameters of the matched route (`:org` → `parameters["org"]`).
     public internal(set) var parameters: Parameters
     /// Typed values attached by middleware: `req.storage[SessionKey.self]`.

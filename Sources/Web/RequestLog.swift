@@ -39,7 +39,7 @@ public struct RequestLogMiddleware: Middleware {
         let elapsed = Monotonic.nanoseconds() &- start
         var metadata: Logger.Metadata = [
             "method": .string(req.method.rawValue),
-            "path": .string(req.path),
+            "path": .string(req.loggedPath ?? req.path),
             "status": .stringConvertible(status.code),
             "duration_ms": .string(Self.milliseconds(elapsed)),
         ]

@@ -12,7 +12,7 @@ struct PortalCommand: ParsableCommand {
         commandName: "portal",
         abstract: "Portal, the developer portal for a payments API.",
         version: PortalVersion.current,
-        subcommands: [Serve.self, Migrate.self, SeedDemo.self],
+        subcommands: [Serve.self, Migrate.self, SeedDemo.self, CreateStaff.self],
         defaultSubcommand: nil
     )
 }
@@ -236,16 +236,7 @@ struct SeedDemo: ParsableCommand {
     var sessionToken: String?
 
     func run() throws {
-        let sink = LogSink()
-        LoggingSystem.bootstrap { LogfmtHandler(label: $0, level: .warning, sink: sink) }
-        defer { sink.stop() }
-        var config = PortalConfig()
-        config.databasePath = database.db
-        config.migrationsDirectory = database.migrations
-        app.apply(to: &config)
-        do {
-            let portal = try PortalApp(config: config)
-            defer { portal.database.close() }
+        try withOfflinePortal("seed-demo", database: database, app: app) { portal, config in
             let demo = try portal.seedDemoAccount(name: name, email: email, password: password, sessionToken: sessionToken)
             print("""
                 E-mail:      \(demo.email)
@@ -253,11 +244,75 @@ struct SeedDemo: ParsableCommand {
                 TOTP secret: \(demo.totpSecretBase32)
                 Setup link:  \(demo.otpauthURL)
                 Recovery codes: \(demo.recoveryCodes.joined(separator: " "))
+                Organization: \(config.baseURL)\(demo.organizationPath)
                 """)
-        } catch {
-            sink.stop()
-            FileHandle.standardError.write(Data("portal seed-demo: \(error)\n".utf8))
-            throw ExitCode.failure
         }
+    }
+}
+
+struct CreateStaff: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create-staff",
+        abstract: "Create a support staff account and print its single-use setup link.",
+        discussion: """
+            The link (valid 72 hours) lets the staff member choose a password; then they set up two-factor \
+            authentication like everyone else and reach the support queue at /support. An address that already \
+            has an account is refused, except a staff account that has not set its password yet: it gets a new \
+            link and the old one stops working.
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var app: AppOptions
+
+    @Option(help: ArgumentHelp("The staff member's e-mail address.", valueName: "address"))
+    var email: String
+
+    @Option(help: ArgumentHelp("The staff member's name.", valueName: "name"))
+    var name: String
+
+    @Option(help: ArgumentHelp("Address people use, for the printed link (env PORTAL_BASE_URL).", valueName: "url"))
+    var baseURL: String = env("PORTAL_BASE_URL") ?? "http://127.0.0.1:8080"
+
+    func validate() throws {
+        guard baseURL.hasPrefix("http://") || baseURL.hasPrefix("https://") else { throw ValidationError("--base-url must start with http:// or https://") }
+    }
+
+    func run() throws {
+        try withOfflinePortal("create-staff", database: database, app: app, configure: { config in
+            config.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+            // The link is printed, not mailed, and mail delivery is never started here. PortalApp
+            // refuses an https base URL without an SMTP server (that protects `serve`), so one is
+            // named even though nothing is sent through it.
+            config.smtpURL = env("PORTAL_SMTP_URL") ?? "smtp://127.0.0.1:25"
+        }) { portal, _ in
+            let link = try portal.createStaff(email: email, name: name)
+            print("""
+                Staff account: \(email)
+                Setup link (single use, valid 72 hours): \(link)
+                """)
+        }
+    }
+}
+
+/// Runs a one-shot command's `body` with a migrated PortalApp that does not serve, logging
+/// warnings only. An error is printed as `portal <command>: …` and exits with status 1.
+func withOfflinePortal(_ command: String, database: DatabaseOptions, app: AppOptions,
+                       configure: (inout PortalConfig) -> Void = { _ in }, _ body: (PortalApp, PortalConfig) throws -> Void) throws {
+    let sink = LogSink()
+    LoggingSystem.bootstrap { LogfmtHandler(label: $0, level: .warning, sink: sink) }
+    defer { sink.stop() }
+    var config = PortalConfig()
+    config.databasePath = database.db
+    config.migrationsDirectory = database.migrations
+    app.apply(to: &config)
+    configure(&config)
+    do {
+        let portal = try PortalApp(config: config)
+        defer { portal.database.close() }
+        try body(portal, config)
+    } catch {
+        sink.stop()
+        FileHandle.standardError.write(Data("portal \(command): \(error)\n".utf8))
+        throw ExitCode.failure
     }
 }

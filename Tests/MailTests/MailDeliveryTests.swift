@@ -1,3 +1,4 @@
+import TestSupport
 import Database
 import Dispatch
 import Foundation

@@ -84,15 +84,6 @@ let testBaseURL = "http://127.0.0.1:8080"
 
 func unixSeconds(_ date: Date) -> Int64 { Int64(date.timeIntervalSince1970.rounded(.down)) }
 
-func eventually(within seconds: Double = 10, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if condition() { return true }
-        usleep(20_000)
-    }
-    return condition()
-}
-
 // MARK: - Reading a received message
 
 // Careful: in Swift "\r\n" is ONE Character, so CRLF is removed on UTF-8 bytes here.

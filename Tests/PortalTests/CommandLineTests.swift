@@ -98,3 +98,30 @@ struct CommandLineTests {
         #expect(log.contains("path=/healthz"))
     }
 }
+
+extension CommandLineTests {
+    @Test func createStaffPrintsASingleUseSetupLinkWithTheBaseURL() throws {
+        let dir = NSTemporaryDirectory() + "portal-cli-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let db = dir + "/p.sqlite"
+        let args = ["create-staff", "--db", db, "--scrypt-log-n", "10", "--email", "sam@operator.example", "--name", "Sam Support",
+                    "--base-url", "https://portal.example.com/"]
+        let first = try run(args)
+        #expect(first.status == 0, "\(first.err)")
+        let link = first.out.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("https://") }.map(String.init)
+        #expect(link?.hasPrefix("https://portal.example.com/setup-account?token=") == true, "\(first.out)")
+        #expect(link.map { $0.count - "https://portal.example.com/setup-account?token=".count } == 43)
+        // Not set up yet: asking again replaces the link.
+        let second = try run(args)
+        #expect(second.status == 0, "\(second.err)")
+        let again = second.out.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("https://") }.map(String.init)
+        #expect(again != nil && again != link)
+        let bad = try run(["create-staff", "--db", db, "--scrypt-log-n", "10", "--email", "nope", "--name", "X"])
+        #expect(bad.status != 0)
+        #expect(bad.err.contains("valid e-mail address"))
+        #expect(!bad.out.contains("http"))
+        let missing = try run(["create-staff", "--db", db, "--email", "x@operator.example"])
+        #expect(missing.status != 0)
+        #expect(missing.err.contains("--name"))
+    }
+}

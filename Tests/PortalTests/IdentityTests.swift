@@ -18,7 +18,7 @@ struct IdentityTests {
         #expect(account.text.contains("10 of 10 unused"))
         #expect(account["Cache-Control"] == "no-store")
         // The codes were shown once: the page now sends you on.
-        #expect(try b.get("/mfa/recovery-codes")["Location"] == "/account")
+        #expect(try b.get("/mfa/recovery-codes")["Location"] == "/home")
         let actions = try portal.auditActions(for: user.email)
         for a in ["signup", "email.verified", "login.password_accepted", "mfa.enrolled"] { #expect(actions.contains(a), "audit lacks \(a)") }
     }
@@ -137,7 +137,7 @@ struct IdentityTests {
         let code = user.recoveryCodes[3]
         try b.submit("/login", to: "/login", [("email", user.email), ("password", user.password)])
         let first = try b.submit("/login/mfa", to: "/login/mfa", [("code", code.lowercased())])
-        #expect(first.status == 303 && first["Location"] == "/account")
+        #expect(first.status == 303 && first["Location"] == "/home")
         #expect(try b.get("/account").text.contains("9 of 10 unused"))
         try b.post("/logout", [], csrfFrom: try b.get("/account"))
         try b.submit("/login", to: "/login", [("email", user.email), ("password", user.password)])

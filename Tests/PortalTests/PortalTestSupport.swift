@@ -19,7 +19,8 @@ final class TestPortal: @unchecked Sendable {
     let clock = TestClock()
     var port: Int { app.server.port }
 
-    init(configure: (inout PortalConfig) -> Void = { _ in }) throws {
+    /// `logger`: where the portal logs (by default nowhere below critical).
+    init(logger: Logger? = nil, configure: (inout PortalConfig) -> Void = { _ in }) throws {
         dir = NSTemporaryDirectory() + "portal-test-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var config = PortalConfig()
@@ -32,9 +33,9 @@ final class TestPortal: @unchecked Sendable {
         config.scryptLogN = 10
         config.clock = clock.portalClock
         configure(&config)
-        var logger = Logger(label: "portal-test")
-        logger.logLevel = .critical
-        app = try PortalApp(config: config, logger: logger)
+        var quiet = Logger(label: "portal-test")
+        quiet.logLevel = .critical
+        app = try PortalApp(config: config, logger: logger ?? quiet)
         try app.start()
     }
 

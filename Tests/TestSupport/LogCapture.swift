@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Synchronization
 
@@ -43,3 +44,11 @@ public final class LogCapture: Sendable {
 }
 
 /// Waits up to `seconds` for `condition`, polling every 20 ms.
+public func eventually(within seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(20_000)
+    }
+    return condition()
+}

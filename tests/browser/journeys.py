@@ -54,6 +54,10 @@ class Journeys:
         except Exception:
             return None
 
+    def expect_landing(self):
+        """Where a signed-in person without an organization lands: its creation form."""
+        self.expect_page("/orgs/new", "Create an organization")
+
     def expect_flash(self, fragment: str):
         flashes = self.b.flashes()
         expect(any(fragment in f for f in flashes), f"expected a message containing {fragment!r}, page shows {flashes}")
@@ -218,17 +222,18 @@ class Journeys:
 
         def saved():
             b.press("I have saved my codes")
+            self.expect_landing()
+            self.expect_flash("Two-factor authentication is on")
+            b.follow(p.name, within="header")
             self.expect_page("/account", "Your account")
             expect(p.email in b.text_of("main .lead"), f"the account page does not show {p.email}: {b.text_of('main .lead')!r}")
-            self.expect_flash("Two-factor authentication is on")
             expect("10 of 10 unused." in b.main_text(), "the account page does not say '10 of 10 unused.'")
-            b.link(p.name, within="header")
-        s.check(f"{who}: 'I have saved my codes' lands on /account showing the e-mail address", saved)
+        s.check(f"{who}: 'I have saved my codes' leads to creating an organization; the header's name opens /account", saved)
 
         if full:
             def not_again():
                 b.open("/mfa/recovery-codes")
-                self.expect_page("/account", "Your account")
+                self.expect_landing()
                 status, _, _ = b.fetch(self.base + "/mfa/recovery-codes.txt")
                 expect(status == 404, f"the codes file still answers {status}")
             s.check(f"{who}: the recovery codes are not shown or downloadable again", not_again)
@@ -279,11 +284,12 @@ class Journeys:
         def totp_step():
             code, step = p.authenticator.fresh_code()
             self.enter_code(code)
-            self.expect_page("/account", "Your account")
-            expect(p.email in b.text_of("main .lead"), "the account page does not show the e-mail address")
             p.authenticator.used(step)
             p.last_totp_code = code
-        s.check(f"{who}: a fresh TOTP code (a step after the last one used) opens /account", totp_step)
+            self.expect_landing()
+            b.open("/account")
+            expect(p.email in b.text_of("main .lead"), "the account page does not show the e-mail address")
+        s.check(f"{who}: a fresh TOTP code (a step after the last one used) signs in", totp_step)
 
         def tampered_logout():
             self.tamper_csrf("header form[action='/logout']")
@@ -310,8 +316,9 @@ class Journeys:
 
         def use_recovery_code():
             self.enter_code(code)
-            self.expect_page("/account", "Your account")
+            self.expect_landing()
             self.expect_flash("You signed in with a recovery code. 9 remain")
+            b.open("/account")
             expect("9 of 10 unused." in b.main_text(), "the account page does not say '9 of 10 unused.'")
         s.check(f"{who}: an unused recovery code signs in; /account shows '9 of 10 unused'", use_recovery_code)
 
@@ -385,9 +392,9 @@ class Journeys:
         def totp():
             code, step = p.authenticator.fresh_code()
             self.enter_code(code)
-            self.expect_page("/account", "Your account")
             p.authenticator.used(step)
             p.last_totp_code = code
+            self.expect_landing()
         s.check(f"{who}: a fresh TOTP code completes the login", totp)
 
         s.check(f"{who}: logs out with the header's button", self.log_out_from_header)

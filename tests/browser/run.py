@@ -67,6 +67,7 @@ def main() -> int:
     try:
         from harness import Browser, JourneyAborted, Mailbox, PortalServer, Suite  # noqa: F401
         from journeys import Journeys, Person
+        from org_journeys import OrgJourneys
     except ImportError as e:
         return setup_failure("the Python packages are missing (make deps installs them)", str(e))
 
@@ -94,7 +95,7 @@ def main() -> int:
 
     suite = Suite(ARTIFACTS)
     workdir = Path(tempfile.mkdtemp(prefix="portal-browser-"))
-    mailbox = server = browser = None
+    mailbox = server = browser = second = None
     skipped = 0
     try:
         mailbox = Mailbox()
@@ -132,6 +133,20 @@ def main() -> int:
         needs(ada, "Log in with a recovery code, which then stops working (Ada)", lambda: j.recovery_code_login(ada))
         needs(grace, "Forgotten password through the mail (Grace)",
               lambda: j.forgotten_password(grace, f"punched-card-{secrets.token_hex(4)}"))
+
+        # The organization journey needs a second person at a second browser at the same time.
+        second = Browser(server.base_url, downloads, javascript=os.environ.get("BROWSER_JS") == "1")
+        linus = Person("Linus Torvalds", f"linus.{tag}@example.com", f"monolithic-kernel-{secrets.token_hex(4)}")
+        org = OrgJourneys(suite, j, Journeys(suite, second, mailbox, server.base_url), mailbox)
+        invitation = {}
+        needs(ada, "An Owner creates an organization and invites a Developer (Ada)",
+              lambda: invitation.update(link=org.owner_creates_and_invites(ada, linus)))
+        if invitation.get("link"):
+            suite.run_journey("The Developer signs up through the e-mailed link, enrols and joins (Linus)",
+                              lambda: org.member_joins(linus, invitation["link"]))
+        if linus.authenticator is not None:
+            suite.run_journey("The Owner changes the Developer's permissions; his navigation follows (Ada, Linus)",
+                              lambda: org.owner_changes_permissions(linus))
     except SuiteTimeout as e:
         suite.fail("suite", str(e))
         if browser:
@@ -144,6 +159,8 @@ def main() -> int:
         signal.alarm(0)
         if browser:
             browser.quit()
+        if second:
+            second.quit()
         if server:
             server.stop()
         if mailbox:

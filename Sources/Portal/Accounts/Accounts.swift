@@ -391,7 +391,7 @@ final class Accounts: Sendable {
     }
 
     /// Password and a current TOTP code, for changes that need both. Throttled like login.
-    private func reauthenticate(user: UserRecord, password: String, code: String, actor: Actor) throws {
+    func reauthenticate(user: UserRecord, password: String, code: String, actor: Actor) throws {
         let accountKey = "reauth:acct:\(user.id)"
         let ipKey = "pw:ip:\(actor.network)"
         let now = clock.now()

@@ -187,7 +187,7 @@ struct AccountsController {
                 let left = try accounts.remainingRecoveryCodes(user: user)
                 req.flash(left <= 3 ? .warning : .info, "You signed in with a recovery code. \(left) remain; you can make new ones on your account page.")
             }
-            return redirectWithSession(next.isEmpty ? "/account" : next, token: token)
+            return redirectWithSession(next.isEmpty ? "/home" : next, token: token)
         } catch Accounts.Problem.badCode {
             return try page(req, "auth/login_mfa", title: "Two-factor authentication", values: ["next": next],
                             errors: ["code": "That code did not work. Enter the current code from your app, or an unused recovery code."],
@@ -245,7 +245,7 @@ struct AccountsController {
 
     func recoveryCodesPage(_ req: Request) throws -> HTTPResponse {
         let (session, _) = try req.activeUser()
-        guard let codes = try accounts.pendingRecoveryCodes(session: session) else { return .redirect(to: "/account") }
+        guard let codes = try accounts.pendingRecoveryCodes(session: session) else { return .redirect(to: "/home") }
         return try page(req, "auth/recovery_codes", title: "Save your recovery codes", extra: ["codes": codes])
     }
 
@@ -264,7 +264,7 @@ struct AccountsController {
         let (session, _) = try req.activeUser()
         try accounts.dismissRecoveryCodes(session: session)
         req.flash(.success, "Two-factor authentication is on. Keep your recovery codes somewhere safe.")
-        return .redirect(to: "/account")
+        return .redirect(to: "/home")
     }
 
     // MARK: - forgotten password

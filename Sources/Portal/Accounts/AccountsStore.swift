@@ -15,6 +15,8 @@ struct UserRecord: Sendable {
     let totpEnabledAt: Int64?
     let totpLastStep: Int64?
     let createdAt: Int64
+    /// Support staff of the operator: they review requests and belong to no organization.
+    let isStaff: Bool
 
     var isVerified: Bool { emailVerifiedAt != nil }
     var hasTOTP: Bool { totpSecret != nil && totpEnabledAt != nil }
@@ -24,7 +26,7 @@ struct UserRecord: Sendable {
 struct AccountsStore {
     static let userColumns = """
         id, email, name, password_hash, email_verified_at, phone, time_zone, pref_product_news, pref_report_ready,
-        totp_secret, totp_enabled_at, totp_last_step, created_at
+        totp_secret, totp_enabled_at, totp_last_step, created_at, is_staff
         """
 
     static func user(_ r: some RowReading, offset o: Int = 0) throws -> UserRecord {
@@ -32,7 +34,8 @@ struct AccountsStore {
             id: try r.int64(o), email: try r.string(o + 1), name: try r.string(o + 2), passwordHash: try r.string(o + 3),
             emailVerifiedAt: try r.optionalInt64(o + 4), phone: try r.string(o + 5), timeZone: try r.string(o + 6),
             productNews: try r.bool(o + 7), reportReady: try r.bool(o + 8), totpSecret: try r.optionalBlob(o + 9),
-            totpEnabledAt: try r.optionalInt64(o + 10), totpLastStep: try r.optionalInt64(o + 11), createdAt: try r.int64(o + 12))
+            totpEnabledAt: try r.optionalInt64(o + 10), totpLastStep: try r.optionalInt64(o + 11), createdAt: try r.int64(o + 12),
+            isStaff: try r.bool(o + 13))
     }
 
     // MARK: users
@@ -153,8 +156,8 @@ struct AccountsStore {
 
     func insertSupportRequest(kind: String, userID: Int64?, email: String, note: String, now: Int64, on db: Connection) throws -> Int64 {
         try db.execute(
-            "INSERT INTO support_requests (kind, user_id, email, note, created_at) VALUES (?, ?, ?, ?, ?)",
-            kind, userID, email, note, now)
+            "INSERT INTO support_requests (public_id, kind, user_id, email, note, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            PublicID.make("req"), kind, userID, email, note, now)
         return db.lastInsertRowID
     }
 

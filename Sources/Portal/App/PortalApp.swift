@@ -19,6 +19,7 @@ public final class PortalApp: Sendable {
     public let server: HTTPServer
     public let mailDelivery: MailDelivery
     let accounts: Accounts
+    let organizations: Organizations
     let logger: Logger
 
     public init(config: PortalConfig, logger: Logger = Logger(label: "portal")) throws {
@@ -54,10 +55,17 @@ public final class PortalApp: Sendable {
             box: try SecretBox(key: subkey("portal secret box v1")), enrolmentKey: subkey("portal totp enrolment v1"),
             issuer: config.totpIssuer, logger: logger)
 
+        organizations = Organizations(database: database, clock: config.clock, accounts: accounts,
+                                      countries: try Countries(file: config.countriesFile), logger: logger)
+
         var router = Router()
         HomeController(templates: templates).register(on: &router)
         HealthController(database: database).register(on: &router)
         AccountsController(accounts: accounts, templates: templates).register(on: &router)
+        OrganizationsController(organizations: organizations, templates: templates).register(on: &router)
+        TeamController(team: Team(organizations: organizations), templates: templates).register(on: &router)
+        AuditLogController(auditLog: AuditLog(database: database, clock: config.clock), organizations: organizations, templates: templates).register(on: &router)
+        SupportController(support: Support(organizations: organizations, logger: logger), templates: templates).register(on: &router)
 
         var headers = SecurityHeadersMiddleware.defaultHeaders
         if config.resolvedSecureCookies { headers.append(("Strict-Transport-Security", "max-age=31536000")) }

@@ -68,7 +68,7 @@ struct AuthMiddleware: Middleware {
         req.storage[AuthKey.self] = AuthContext(session: session, user: user, csrf: csrf)
         req.templateValues["csrfToken"] = csrf
         if let user, session?.stage == .active {
-            req.templateValues["currentUser"] = ["name": user.name, "email": user.email] as [String: Any]
+            req.templateValues["currentUser"] = ["name": user.name, "email": user.email, "isStaff": user.isStaff] as [String: Any]
         }
 
         if req.method != .GET && req.method != .HEAD && req.method != .OPTIONS && hasRoute(req.method, req.path) {
@@ -157,7 +157,7 @@ struct Gate: Middleware {
         case .verify: "/verify-email/pending"
         case .enrol: "/mfa/setup"
         case .mfa: "/login/mfa"
-        case .active: "/account"
+        case .active: "/home"
         }
     }
 }

@@ -15,19 +15,19 @@ import Glibc
 /// The port is bound at init but nothing is accepted until ``listen()``: until then a
 /// connection is refused, as with a mail server that is down, and the port stays reserved.
 /// In ``Mode/refuse`` it answers `MAIL FROM` with `451` (a temporary failure).
-final class TestSMTPServer: Sendable {
-    struct Received: Sendable {
-        var mailFrom = ""
-        var recipients: [String] = []
+public final class TestSMTPServer: Sendable {
+    public struct Received: Sendable {
+        public var mailFrom = ""
+        public var recipients: [String] = []
         /// The message as the client meant it: CRLF line ends, dot-stuffing undone.
-        var data = ""
-        var username: String?
-        var password: String?
+        public var data = ""
+        public var username: String?
+        public var password: String?
     }
 
-    enum Mode: Sendable { case accept, refuse }
+    public enum Mode: Sendable { case accept, refuse }
 
-    let port: Int
+    public let port: Int
     private let listener: Int32
     private let state = Mutex<State>(State())
 
@@ -41,7 +41,7 @@ final class TestSMTPServer: Sendable {
         var authentications: [(String, String)] = []
     }
 
-    init() throws {
+    public init() throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
         var one: Int32 = 1
@@ -65,17 +65,17 @@ final class TestSMTPServer: Sendable {
         port = Int(UInt16(bigEndian: address.sin_port))
     }
 
-    var mode: Mode {
+    public var mode: Mode {
         get { state.withLock { $0.mode } }
         set { state.withLock { $0.mode = newValue } }
     }
 
-    var received: [Received] { state.withLock { $0.received } }
-    var connections: Int { state.withLock { $0.connections } }
-    var authentications: [(String, String)] { state.withLock { $0.authentications } }
+    public var received: [Received] { state.withLock { $0.received } }
+    public var connections: Int { state.withLock { $0.connections } }
+    public var authentications: [(String, String)] { state.withLock { $0.authentications } }
 
     /// Starts accepting connections.
-    func listen() {
+    public func listen() {
         let start = state.withLock { s -> Bool in
             guard !s.listening, !s.closed else { return false }
             s.listening = true
@@ -89,7 +89,7 @@ final class TestSMTPServer: Sendable {
     }
 
     /// Stops accepting and closes the listening socket.
-    func stop() {
+    public func stop() {
         let wasOpen = state.withLock { s -> Bool in
             defer { s.closed = true }
             return !s.closed

@@ -1,0 +1,81 @@
+import HTTP
+import Web
+
+enum OrgAccessKey: RequestStorageKey { typealias Value = OrgAccess }
+
+extension Request {
+    /// The member's access to the organization in the URL. Routes behind ``OrgGate`` have it.
+    func orgAccess() throws -> OrgAccess {
+        guard let a = storage[OrgAccessKey.self] else { throw HTTPError(.notFound) }
+        return a
+    }
+}
+
+extension OrgProblem {
+    /// The page for a problem no form handled: 404 for anything not the member's, 403 with
+    /// the reason for a missing permission.
+    var httpError: HTTPError {
+        switch self {
+        case .notFound: HTTPError(.notFound)
+        case .forbidden(let message): HTTPError(.forbidden, message)
+        case .invalid(let errors): HTTPError(.unprocessableContent, errors.sorted { $0.key < $1.key }.map(\.value).joined(separator: " "))
+        case .conflict(let message): HTTPError(.conflict, message)
+        }
+    }
+}
+
+/// For every route under `/orgs/:org`: finds the signed-in member's access to that
+/// organization (404 when it is not theirs, 403 when their access is disabled), keeps it on
+/// the request for the controllers and services, and gives the layout the organization's
+/// navigation, showing only what the member may use. Any ``OrgProblem`` a handler lets
+/// through becomes its error page.
+struct OrgGate: Middleware {
+    let organizations: Organizations
+
+    func handle(_ req: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse {
+        do {
+            let (_, user) = try req.activeUser()
+            let access = try organizations.access(user: user, organization: req.parameters["org"] ?? "")
+            req.storage[OrgAccessKey.self] = access
+            req.templateValues["org"] = try OrgNav(access: access, others: organizations.organizations(for: user), path: req.path)
+            return try next(req)
+        } catch let problem as OrgProblem {
+            throw problem.httpError
+        }
+    }
+}
+
+/// The organization bar above an organization's pages: its name, a switcher to the member's
+/// other organizations, and the sections the member may open.
+struct OrgNav: ViewModel {
+    let access: OrgAccess
+    let others: [[String: Any]]
+    let base: String
+    let path: String
+
+    init(access: OrgAccess, others: [(OrganizationRecord, MembershipRecord)], path: String) {
+        self.access = access
+        self.base = "/orgs/\(access.org.publicID)"
+        self.path = path
+        self.others = others.filter { $0.0.id != access.org.id }.map { ["name": $0.0.displayName, "url": "/orgs/\($0.0.publicID)"] }
+    }
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "name": access.org.displayName
+        case "url": base
+        case "publicId": access.org.publicID
+        case "role": access.member.role.title
+        case "others": others
+        case "hasOthers": !others.isEmpty
+        case "canTeam": access.can(.rolesRead)
+        case "canLogs": access.can(.logsRead)
+        case "hasProduction": access.org.hasProduction
+        case "atDashboard": path == base
+        case "atTeam": path.hasPrefix(base + "/team")
+        case "atLogs": path.hasPrefix(base + "/logs")
+        case "atSettings": path.hasPrefix(base + "/settings")
+        default: nil
+        }
+    }
+}

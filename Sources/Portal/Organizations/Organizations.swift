@@ -1,0 +1,280 @@
+import Database
+import Foundation
+import Logging
+import Mail
+
+/// A member's way into one organization, found afresh on every request: the organization
+/// (active), the membership (active) and the user. Services take it and check the permission
+/// each action needs, so a disabled member or a removed permission stops at the next request.
+struct OrgAccess: Sendable {
+    let org: OrganizationRecord
+    let member: MembershipRecord
+    let user: UserRecord
+
+    var isOwner: Bool { member.role == .owner }
+    var permissions: Set<Permission> { member.effectivePermissions }
+    func can(_ p: Permission) -> Bool { permissions.contains(p) }
+
+    /// Throws ``OrgProblem/forbidden`` unless the member holds `p`.
+    func require(_ p: Permission) throws {
+        guard can(p) else { throw OrgProblem.forbidden("Your role in \(org.displayName) does not include “\(p.title)”. Ask an administrator if you need it.") }
+    }
+
+    func requireOwner(_ what: String) throws {
+        guard isOwner else { throw OrgProblem.forbidden("Only the Owner of \(org.displayName) can \(what).") }
+    }
+}
+
+/// What went wrong in an organization-scoped action.
+enum OrgProblem: Error, Equatable {
+    /// No such organization or object, or one the user does not belong to: the same answer.
+    case notFound
+    /// A member without the permission (the message says which).
+    case forbidden(String)
+    /// Field → message; the form is shown again with what was typed.
+    case invalid([String: String])
+    /// Someone changed the object since the form was shown, or a request is already open.
+    case conflict(String)
+}
+
+/// The two environments every organization has. Pages that show environment data carry it in
+/// the URL (`/orgs/:org/sandbox/…`, `/orgs/:org/production/…`).
+enum Environment: String, CaseIterable, Sendable {
+    case sandbox, production
+    var title: String { self == .sandbox ? "Sandbox" : "Production" }
+}
+
+/// Organizations: creating one, finding a member's access, and the requests that change an
+/// organization only after support reviews them (details, name, offboarding, Production
+/// access), plus the Owner's transfer of ownership.
+final class Organizations: Sendable {
+    let database: Database
+    let clock: PortalClock
+    let audit: Audit
+    let accounts: Accounts
+    let countries: Countries
+    let store = OrganizationsStore()
+    let support = SupportStore()
+    let logger: Logger
+
+    /// How many organizations one person may create (each one is reviewed work for support).
+    static let maximumOwned = 20
+    static let touchInterval: Int64 = 60
+
+    init(database: Database, clock: PortalClock, accounts: Accounts, countries: Countries, logger: Logger) {
+        self.database = database
+        self.clock = clock
+        self.audit = Audit(clock: clock)
+        self.accounts = accounts
+        self.countries = countries
+        self.logger = logger
+    }
+
+    // MARK: - access
+
+    /// The user's access to the organization with this public id. An unknown, closed or foreign
+    /// organization is ``OrgProblem/notFound``; a disabled membership is refused with a reason.
+    func access(user: UserRecord, organization publicID: String) throws -> OrgAccess {
+        guard PublicID.isWellFormed(publicID, prefix: "org"),
+              let (org, member) = try database.read({ try store.access(userID: user.id, organizationPublicID: publicID, on: $0) }),
+              org.isActive
+        else { throw OrgProblem.notFound }
+        guard member.isActive else {
+            throw OrgProblem.forbidden("Your access to \(org.displayName) has been disabled by one of its administrators.")
+        }
+        let now = clock.now()
+        if now - (member.lastActiveAt ?? 0) >= Self.touchInterval {
+            try database.write { try store.touchMembership(id: member.id, now: now, on: $0) }
+        }
+        return OrgAccess(org: org, member: member, user: user)
+    }
+
+    /// The organizations the user can open, by name.
+    func organizations(for user: UserRecord) throws -> [(OrganizationRecord, MembershipRecord)] {
+        try database.read { try store.organizations(forUser: user.id, on: $0) }
+    }
+
+    // MARK: - creating
+
+    static let detailFields = ["legal_name", "trading_name", "country", "registration_number", "address", "website", "industry", "compliance_email"]
+    static let nameFields = ["legal_name", "trading_name"]
+
+    /// Checks and tidies submitted organization details; returns the clean values or throws
+    /// ``OrgProblem/invalid`` with a message per field.
+    func validate(_ raw: [String: String], fields: [String] = Organizations.detailFields) throws -> [String: String] {
+        var clean: [String: String] = [:]
+        var errors: [String: String] = [:]
+        for field in fields {
+            let value = (raw[field] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            switch field {
+            case "legal_name":
+                if value.count < 2 { errors[field] = "Enter the organization's registered legal name." }
+                else if value.count > 200 { errors[field] = "Use at most 200 characters." }
+            case "trading_name":
+                if value.count > 200 { errors[field] = "Use at most 200 characters." }
+            case "country":
+                if !countries.contains(value) { errors[field] = "Choose the country where the organization is registered." }
+            case "registration_number":
+                if value.isEmpty { errors[field] = "Enter the company registration number." }
+                else if value.count > 50 || !value.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || " -./".unicodeScalars.contains($0) }) {
+                    errors[field] = "Use letters, digits, spaces, dots, dashes and slashes (at most 50)."
+                }
+            case "address":
+                if value.count < 5 { errors[field] = "Enter the registered address." }
+                else if value.count > 500 { errors[field] = "Use at most 500 characters." }
+            case "website":
+                if let url = Self.normalizeWebsite(value) { clean[field] = url; continue }
+                errors[field] = value.isEmpty ? "Enter the organization's website." : "Enter a web address like https://example.com."
+            case "industry":
+                if !Industries.all.contains(value) { errors[field] = "Choose the industry closest to what the organization does." }
+            case "compliance_email":
+                let email = Accounts.normalizeEmail(value)
+                if let p = Accounts.emailProblem(email) { errors[field] = p } else { clean[field] = email; continue }
+            default:
+                continue
+            }
+            if errors[field] == nil { clean[field] = value }
+        }
+        guard errors.isEmpty else { throw OrgProblem.invalid(errors) }
+        return clean
+    }
+
+    /// `https://example.com` from `example.com` or `http(s)://example.com/…`; nil when it is
+    /// not a web address.
+    static func normalizeWebsite(_ raw: String) -> String? {
+        var s = raw
+        if !s.lowercased().hasPrefix("http://") && !s.lowercased().hasPrefix("https://") { s = "https://" + s }
+        guard s.count <= 200, !s.contains(where: { $0.isWhitespace }),
+              let url = URL(string: s), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              let host = url.host, host.contains("."), !host.hasPrefix("."), !host.hasSuffix("."), url.user == nil
+        else { return nil }
+        return s
+    }
+
+    /// Creates an organization with the user as its Owner; Sandbox is usable at once.
+    func create(_ raw: [String: String], by user: UserRecord, actor: Actor) throws -> OrganizationRecord {
+        guard !user.isStaff else { throw OrgProblem.forbidden("Staff accounts cannot create organizations.") }
+        let details = try validate(raw)
+        let now = clock.now()
+        let id = try database.write { db -> Int64 in
+            let owned = try db.scalar("SELECT count(*) FROM memberships WHERE user_id = ? AND role = 'owner'", user.id, as: Int.self) ?? 0
+            guard owned < Self.maximumOwned else {
+                throw OrgProblem.invalid(["legal_name": "You already own \(owned) organizations, the most one person may create. Contact support for more."])
+            }
+            let orgID = try store.insertOrganization(publicID: PublicID.make("org"), details: details, createdBy: user.id, now: now, on: db)
+            _ = try store.insertMembership(publicID: PublicID.make("mem"), organizationID: orgID, userID: user.id, role: .owner,
+                                           permissions: Set(Permission.allCases), now: now, on: db)
+            try audit.record("org.created", by: actor, organization: orgID, subject: details["legal_name"] ?? "",
+                             details: Self.describe(details, countries: countries), on: db)
+            return orgID
+        }
+        guard let org = try database.read({ try store.organization(id: id, on: $0) }) else { throw OrgProblem.notFound }
+        return org
+    }
+
+    /// "legal_name: Acme Ltd; country: NL; …" for the audit log.
+    static func describe(_ values: [String: String], countries: Countries? = nil) -> String {
+        detailFields.compactMap { f in values[f].map { "\(f): \($0)" } }.joined(separator: "; ")
+    }
+
+    // MARK: - requests reviewed by support
+
+    /// The organization's support requests, newest first (any member may see them on the
+    /// settings page).
+    func requests(_ access: OrgAccess) throws -> [SupportRequestRecord] {
+        try database.read { try support.requests(organizationID: access.org.id, on: $0) }
+    }
+
+    /// Asks support to change the details or the name. Only changed fields are kept; a
+    /// reason is required; one open request of a kind at a time.
+    func requestChange(_ access: OrgAccess, kind: SupportRequestRecord.Kind, proposed raw: [String: String], reason rawReason: String,
+                       actor: Actor) throws {
+        try access.requireOwner("ask for changes to the organization")
+        precondition(kind == .orgDetails || kind == .orgName)
+        let fields = kind == .orgName ? Self.nameFields : Self.detailFields.filter { !Self.nameFields.contains($0) }
+        let reason = rawReason.trimmingCharacters(in: .whitespacesAndNewlines)
+        var errors: [String: String] = [:]
+        var clean: [String: String] = [:]
+        do { clean = try validate(raw, fields: fields) } catch OrgProblem.invalid(let e) { errors = e }
+        if reason.isEmpty { errors["reason"] = "Tell support why this change is needed." } else if reason.count > 2000 { errors["reason"] = "Use at most 2,000 characters." }
+        guard errors.isEmpty else { throw OrgProblem.invalid(errors) }
+        let current = access.org.details
+        let changes = clean.filter { current[$0.key] != $0.value }
+        guard !changes.isEmpty else { throw OrgProblem.invalid(["form": "Nothing is different from the current details. Change at least one field."]) }
+        try fileRequest(access, kind: kind, note: reason, changes: changes, actor: actor,
+                        auditDetails: changes.keys.sorted().map { "\($0): \(current[$0] ?? "") → \(changes[$0]!)" }.joined(separator: "; "))
+    }
+
+    /// Asks support to close the organization for good. The Owner types the organization's
+    /// name to confirm.
+    func requestOffboarding(_ access: OrgAccess, reason rawReason: String, confirmation: String, actor: Actor) throws {
+        try access.requireOwner("ask to close the organization")
+        let reason = rawReason.trimmingCharacters(in: .whitespacesAndNewlines)
+        var errors: [String: String] = [:]
+        if reason.isEmpty { errors["reason"] = "Tell support why the organization is leaving." } else if reason.count > 2000 { errors["reason"] = "Use at most 2,000 characters." }
+        if confirmation.trimmingCharacters(in: .whitespaces) != access.org.displayName {
+            errors["confirmation"] = "Type the organization's name, \(access.org.displayName), to confirm."
+        }
+        guard errors.isEmpty else { throw OrgProblem.invalid(errors) }
+        try fileRequest(access, kind: .offboarding, note: reason, changes: ["status": "closed"], actor: actor, auditDetails: "")
+    }
+
+    /// Asks support to open Production; they check the compliance details first.
+    func requestProduction(_ access: OrgAccess, note rawNote: String, actor: Actor) throws {
+        try access.requireOwner("request Production access")
+        guard !access.org.hasProduction else { throw OrgProblem.conflict("Production is already enabled for \(access.org.displayName).") }
+        let note = rawNote.trimmingCharacters(in: .whitespacesAndNewlines)
+        if note.isEmpty { throw OrgProblem.invalid(["note": "Describe what you will use Production for (products, expected volumes, go-live date)."]) }
+        if note.count > 2000 { throw OrgProblem.invalid(["note": "Use at most 2,000 characters."]) }
+        try fileRequest(access, kind: .productionAccess, note: note, changes: ["production": "enabled"], actor: actor, auditDetails: "")
+    }
+
+    private func fileRequest(_ access: OrgAccess, kind: SupportRequestRecord.Kind, note: String, changes: [String: String],
+                             actor: Actor, auditDetails: String) throws {
+        let now = clock.now()
+        try database.write { db in
+            if try support.openRequest(organizationID: access.org.id, kind: kind, on: db) != nil {
+                throw OrgProblem.conflict("A “\(kind.title)” request is already waiting for support. You will get an e-mail when it is decided.")
+            }
+            let id = PublicID.make("req")
+            _ = try support.insert(publicID: id, kind: kind, userID: access.user.id, email: access.user.email, note: note,
+                                   organizationID: access.org.id, changes: changes, now: now, on: db)
+            try audit.record("request.\(kind.rawValue)", by: actor, organization: access.org.id,
+                             environment: kind == .productionAccess ? Environment.production.rawValue : "",
+                             subject: id, details: auditDetails, on: db)
+        }
+    }
+
+    // MARK: - ownership
+
+    /// The members ownership can go to: every other active member.
+    func transferCandidates(_ access: OrgAccess) throws -> [MemberRow] {
+        try access.requireOwner("transfer ownership")
+        return try database.read { try store.members(organizationID: access.org.id, on: $0) }
+            .filter { $0.member.isActive && $0.member.id != access.member.id }
+    }
+
+    /// The Owner hands the organization to another active member, confirming with password
+    /// and authenticator code; the old Owner becomes an Admin.
+    func transferOwnership(_ access: OrgAccess, to memberPublicID: String, password: String, code: String, actor: Actor) throws {
+        try access.requireOwner("transfer ownership")
+        let target = try database.read { try store.membership(publicID: memberPublicID, organizationID: access.org.id, on: $0) }
+        guard let target, target.id != access.member.id, target.isActive else {
+            throw OrgProblem.invalid(["member": "Choose an active member of \(access.org.displayName)."])
+        }
+        do {
+            try accounts.reauthenticate(user: access.user, password: password, code: code, actor: actor)
+        } catch Accounts.Problem.invalid(let errors) {
+            throw OrgProblem.invalid(errors)
+        }
+        let now = clock.now()
+        try database.write { db in
+            guard let newOwner = try AccountsStore().user(id: target.userID, on: db),
+                  try store.transferOwnership(from: access.member, to: target, now: now, on: db) else {
+                throw OrgProblem.conflict("The team changed while you were confirming. Check the members and try again.")
+            }
+            try audit.record("org.owner_changed", by: actor, organization: access.org.id, subject: newOwner.email,
+                             details: "from \(access.user.email) to \(newOwner.email); \(access.user.email) is now Admin", on: db)
+        }
+    }
+}

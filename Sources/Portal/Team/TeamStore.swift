@@ -1,0 +1,187 @@
+import Database
+
+/// An invitation to join an organization. The link's token is kept only as its SHA-256.
+struct InvitationRecord: Sendable {
+    let id: Int64
+    let publicID: String
+    let organizationID: Int64
+    let email: String
+    let name: String
+    let role: Role
+    let permissions: Set<Permission>
+    let invitedBy: Int64?
+    let status: String
+    let createdAt: Int64
+    let sentAt: Int64
+    let expiresAt: Int64
+    let respondedAt: Int64?
+    let acceptedUserID: Int64?
+
+    /// What a person sees: a pending invitation past its expiry is expired.
+    func state(now: Int64) -> InvitationState {
+        switch status {
+        case "accepted": .accepted
+        case "declined": .declined
+        case "revoked": .revoked
+        default: expiresAt <= now ? .expired : .pending
+        }
+    }
+}
+
+enum InvitationState: String, Sendable {
+    case pending, expired, accepted, declined, revoked
+
+    var title: String { rawValue.capitalized }
+}
+
+/// An invitation as the team page lists it, with the name of whoever sent it.
+struct InvitationRow: Sendable {
+    let invitation: InvitationRecord
+    let sentBy: String?
+}
+
+/// The SQL for invitations and for the membership changes the team pages make.
+struct TeamStore {
+    static let invitationColumns = """
+        i.id, i.public_id, i.organization_id, i.email, i.name, i.role, i.permissions, i.invited_by, i.status,
+        i.created_at, i.sent_at, i.expires_at, i.responded_at, i.accepted_user_id
+        """
+
+    static func invitation(_ r: some RowReading, offset o: Int = 0) throws -> InvitationRecord {
+        InvitationRecord(
+            id: try r.int64(o), publicID: try r.string(o + 1), organizationID: try r.int64(o + 2), email: try r.string(o + 3),
+            name: try r.string(o + 4), role: Role(rawValue: try r.string(o + 5)) ?? .custom,
+            permissions: Permission.parse(stored: try r.string(o + 6)), invitedBy: try r.optionalInt64(o + 7),
+            status: try r.string(o + 8), createdAt: try r.int64(o + 9), sentAt: try r.int64(o + 10),
+            expiresAt: try r.int64(o + 11), respondedAt: try r.optionalInt64(o + 12), acceptedUserID: try r.optionalInt64(o + 13))
+    }
+
+    // MARK: invitations
+
+    func insertInvitation(publicID: String, organizationID: Int64, email: String, name: String, role: Role,
+                          permissions: Set<Permission>, tokenHash: String, invitedBy: Int64, now: Int64, expiresAt: Int64,
+                          on db: Connection) throws -> Int64 {
+        try db.execute(
+            """
+            INSERT INTO invitations (public_id, organization_id, email, name, role, permissions, token_hash, invited_by,
+                                     created_at, sent_at, expires_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, publicID, organizationID, email, name, role.rawValue, Permission.store(permissions), tokenHash, invitedBy,
+            now, now, expiresAt)
+        return db.lastInsertRowID
+    }
+
+    /// Re-sends a pending invitation, possibly with a new name, role and permissions: a new
+    /// token (the old link stops working) and a new expiry. False if it is no longer pending.
+    func refreshInvitation(id: Int64, name: String, role: Role, permissions: Set<Permission>, tokenHash: String, invitedBy: Int64,
+                           now: Int64, expiresAt: Int64, on db: Connection) throws -> Bool {
+        try db.execute(
+            """
+            UPDATE invitations SET name = ?, role = ?, permissions = ?, token_hash = ?, invited_by = ?, sent_at = ?, expires_at = ?
+            WHERE id = ? AND status = 'pending'
+            """, name, role.rawValue, Permission.store(permissions), tokenHash, invitedBy, now, expiresAt, id) == 1
+    }
+
+    /// Ends a pending invitation (`accepted`, `declined` or `revoked`). False if it was not
+    /// pending any more (someone answered or revoked it first).
+    func respond(invitationID: Int64, status: String, userID: Int64?, now: Int64, on db: Connection) throws -> Bool {
+        try db.execute(
+            "UPDATE invitations SET status = ?, responded_at = ?, accepted_user_id = ? WHERE id = ? AND status = 'pending'",
+            status, now, userID, invitationID) == 1
+    }
+
+    func invitation(tokenHash: String, on db: Connection) throws -> InvitationRecord? {
+        try db.queryOne("SELECT \(Self.invitationColumns) FROM invitations i WHERE i.token_hash = ?", tokenHash)
+            .map { try Self.invitation($0) }
+    }
+
+    func invitation(publicID: String, on db: Connection) throws -> InvitationRecord? {
+        try db.queryOne("SELECT \(Self.invitationColumns) FROM invitations i WHERE i.public_id = ?", publicID)
+            .map { try Self.invitation($0) }
+    }
+
+    func invitation(publicID: String, organizationID: Int64, on db: Connection) throws -> InvitationRecord? {
+        try db.queryOne("SELECT \(Self.invitationColumns) FROM invitations i WHERE i.public_id = ? AND i.organization_id = ?",
+                        publicID, organizationID).map { try Self.invitation($0) }
+    }
+
+    /// The organization's pending invitation (live or expired) for an address; there is at
+    /// most one, since inviting the address again refreshes it.
+    func pendingInvitation(organizationID: Int64, email: String, on db: Connection) throws -> InvitationRecord? {
+        try db.queryOne(
+            """
+            SELECT \(Self.invitationColumns) FROM invitations i
+            WHERE i.organization_id = ? AND i.email = ? AND i.status = 'pending' ORDER BY i.id DESC LIMIT 1
+            """, organizationID, email).map { try Self.invitation($0) }
+    }
+
+    /// Live invitations for an address to active organizations, oldest first.
+    func liveInvitations(email: String, now: Int64, on db: Connection) throws -> [InvitationRecord] {
+        try db.query(
+            """
+            SELECT \(Self.invitationColumns) FROM invitations i JOIN organizations o ON o.id = i.organization_id
+            WHERE i.email = ? AND i.status = 'pending' AND i.expires_at > ? AND o.status = 'active'
+            ORDER BY i.id
+            """, email, now).map { try Self.invitation($0) }
+    }
+
+    /// The organization's invitations: pending ones first, then the rest, newest first.
+    func invitations(organizationID: Int64, limit: Int = 200, on db: Connection) throws -> [InvitationRow] {
+        try db.query(
+            """
+            SELECT \(Self.invitationColumns), u.name FROM invitations i LEFT JOIN users u ON u.id = i.invited_by
+            WHERE i.organization_id = ?
+            ORDER BY i.status != 'pending', i.sent_at DESC, i.id DESC LIMIT ?
+            """, organizationID, limit
+        ).map { InvitationRow(invitation: try Self.invitation($0), sentBy: try $0.optionalString(14)) }
+    }
+
+    /// Invitation mails the organization sent since `since`, new ones and resends (counted from
+    /// the audit log: a resend reuses its invitation's row).
+    func invitationsSent(organizationID: Int64, since: Int64, on db: Connection) throws -> Int {
+        try db.scalar(
+            """
+            SELECT count(*) FROM audit_events
+            WHERE organization_id = ? AND action IN ('member.invited', 'invitation.resent') AND at > ?
+            """, organizationID, since, as: Int.self) ?? 0
+    }
+
+    /// Invitation mails any organization sent to `email` since `since`.
+    func invitationsSent(to email: String, since: Int64, on db: Connection) throws -> Int {
+        try db.scalar(
+            "SELECT count(*) FROM audit_events WHERE subject = ? AND action IN ('member.invited', 'invitation.resent') AND at > ?",
+            email, since, as: Int.self) ?? 0
+    }
+
+    // MARK: memberships
+
+    /// The member with the user's name and address, in this organization only.
+    func member(publicID: String, organizationID: Int64, on db: Connection) throws -> MemberRow? {
+        try db.queryOne(
+            """
+            SELECT \(OrganizationsStore.memberColumns), u.name, u.email, u.totp_enabled_at IS NOT NULL
+            FROM memberships m JOIN users u ON u.id = m.user_id
+            WHERE m.public_id = ? AND m.organization_id = ?
+            """, publicID, organizationID
+        ).map { MemberRow(member: try OrganizationsStore.membership($0), name: try $0.string(10), email: try $0.string(11), mfaEnabled: try $0.bool(12)) }
+    }
+
+    func membership(userID: Int64, organizationID: Int64, on db: Connection) throws -> MembershipRecord? {
+        try db.queryOne("SELECT \(OrganizationsStore.memberColumns) FROM memberships m WHERE m.user_id = ? AND m.organization_id = ?",
+                        userID, organizationID).map { try OrganizationsStore.membership($0) }
+    }
+
+    /// Sets a member's status (never the Owner's); false if nothing changed.
+    func setStatus(membershipID: Int64, status: String, now: Int64, on db: Connection) throws -> Bool {
+        try db.execute(
+            """
+            UPDATE memberships SET status = ?, version = version + 1, updated_at = ?
+            WHERE id = ? AND status != ? AND role != 'owner'
+            """, status, now, membershipID, status) == 1
+    }
+
+    /// Removes a member (never the Owner); false if already gone.
+    func delete(membershipID: Int64, on db: Connection) throws -> Bool {
+        try db.execute("DELETE FROM memberships WHERE id = ? AND role != 'owner'", membershipID) == 1
+    }
+}

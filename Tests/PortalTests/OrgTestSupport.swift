@@ -1,0 +1,44 @@
+import Foundation
+@testable import Portal
+
+/// Organization helpers shared by the organization, team, support and audit-log tests.
+extension TestUser {
+    /// Valid details for `POST /orgs/new`, with `overrides` replacing fields.
+    static func orgFields(_ overrides: [String: String] = [:]) -> [(String, String)] {
+        let base: [(String, String)] = [
+            ("legal_name", "Acme Payments B.V."), ("trading_name", "Acme"), ("country", "NL"),
+            ("registration_number", "KVK 12345678"), ("address", "Herengracht 1\n1015 BA Amsterdam"),
+            ("website", "https://acme.example"), ("industry", "E-commerce"), ("compliance_email", "compliance@acme.example"),
+        ]
+        return base.map { ($0.0, overrides[$0.0] ?? $0.1) }
+    }
+
+    /// Creates an organization as this (signed-in) user and returns its public id.
+    @discardableResult
+    func createOrganization(_ portal: TestPortal, _ browser: Browser, _ overrides: [String: String] = [:]) throws -> String {
+        let r = try browser.submit("/orgs/new", to: "/orgs/new", Self.orgFields(overrides))
+        guard r.status == 303, let location = r["Location"], location.hasPrefix("/orgs/org_") else {
+            throw TestFailure("create organization: \(r.status) \(r["Location"] ?? "")")
+        }
+        return String(location.dropFirst("/orgs/".count))
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+extension TestPortal {
+    /// The database id of an organization from its public id.
+    func orgRowID(_ publicID: String) throws -> Int64 {
+        try app.database.read { try $0.scalar("SELECT id FROM organizations WHERE public_id = ?", publicID, as: Int64.self) }!
+    }
+
+    func auditActions(organization publicID: String) throws -> [String] {
+        let id = try orgRowID(publicID)
+        return try app.database.read { db in
+            try db.query("SELECT action FROM audit_events WHERE organization_id = ? ORDER BY id", id).map { try $0.string(0) }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import Security
+import Testing
+@testable import Portal
+
+/// The permission matrix: for every organization route, a member holding exactly one
+/// permission gets through exactly the routes that permission names (and the routes open to
+/// every member), and a 403 page everywhere else; the Owner gets through everything. Later
+/// features add their routes to `routes`.
+@Suite("Permissions: each permission opens exactly its routes")
+struct PermissionMatrixTests {
+    enum Need: Equatable {
+        case anyMember
+        case owner
+        case permission(Permission)
+    }
+
+    struct Route {
+        let method: String
+        let path: String
+        let need: Need
+        var fields: [(String, String)] = []
+    }
+
+    /// `{org}` is the organization's public id, `{member}` the membership of a member with no
+    /// permissions (whom every holder of roles.write may manage).
+    static let routes: [Route] = [
+        Route(method: "GET", path: "/orgs/{org}", need: .anyMember),
+        Route(method: "GET", path: "/orgs/{org}/settings", need: .anyMember),
+        Route(method: "GET", path: "/orgs/{org}/settings/details", need: .owner),
+        Route(method: "POST", path: "/orgs/{org}/settings/details", need: .owner),
+        Route(method: "GET", path: "/orgs/{org}/settings/name", need: .owner),
+        Route(method: "POST", path: "/orgs/{org}/settings/name", need: .owner),
+        Route(method: "GET", path: "/orgs/{org}/settings/production", need: .owner),
+        Route(method: "POST", path: "/orgs/{org}/settings/production", need: .owner),
+        Route(method: "GET", path: "/orgs/{org}/settings/offboarding", need: .owner),
+        Route(method: "POST", path: "/orgs/{org}/settings/offboarding", need: .owner),
+        Route(method: "GET", path: "/orgs/{org}/settings/owner", need: .owner),
+        Route(method: "POST", path: "/orgs/{org}/settings/owner", need: .owner),
+        Route(method: "GET", path: "/orgs/{org}/team", need: .permission(.rolesRead)),
+        Route(method: "GET", path: "/orgs/{org}/team/invite", need: .permission(.rolesWrite)),
+        Route(method: "POST", path: "/orgs/{org}/team/invitations", need: .permission(.rolesWrite),
+              fields: [("name", "Matrix Probe"), ("email", "probe@example.com"), ("role", "custom")]),
+        Route(method: "GET", path: "/orgs/{org}/team/members/{member}", need: .permission(.rolesWrite)),
+        Route(method: "GET", path: "/orgs/{org}/logs", need: .permission(.logsRead)),
+        Route(method: "GET", path: "/orgs/{org}/logs.csv", need: .permission(.logsRead)),
+    ]
+
+    /// A signed-in member of `org` holding exactly `permissions` (as a Custom role).
+    static func member(_ portal: TestPortal, org: String, role: Role, permissions: Set<Permission>, tag: String) throws -> Browser {
+        let token = SecureRandom.token(bytes: 32)
+        let email = "matrix-\(tag)-\(UUID().uuidString.prefix(6))@example.com"
+        _ = try portal.app.seedDemoAccount(name: "Matrix \(tag)", email: email, password: "matrix probe passphrase", sessionToken: token)
+        try portal.app.database.write { db in
+            let userID = try db.scalar("SELECT id FROM users WHERE email = ?", email, as: Int64.self)!
+            _ = try OrganizationsStore().insertMembership(publicID: PublicID.make("mem"), organizationID: try portal.orgRowID(org),
+                                                          userID: userID, role: role, permissions: permissions, now: portal.clock.now, on: db)
+        }
+        let b = Browser(portal)
+        b.cookies["portal_session"] = token
+        return b
+    }
+
+    func allowed(_ need: Need, role: Role, permissions: Set<Permission>) -> Bool {
+        switch need {
+        case .anyMember: true
+        case .owner: role == .owner
+        case .permission(let p): role == .owner || permissions.contains(p)
+        }
+    }
+
+    @Test func eachPermissionOpensExactlyWhatItNames() throws {
+        let portal = try TestPortal()
+        let ob = Browser(portal)
+        let owner = try TestUser.enrolled(portal, ob)
+        let org = try owner.createOrganization(portal, ob)
+        _ = try Self.member(portal, org: org, role: .custom, permissions: [], tag: "target")
+        // (Each probe also owns the demo organization seed-demo makes: pick the membership in this one.)
+        let target = try portal.app.database.read {
+            try $0.scalar("""
+                SELECT m.public_id FROM memberships m JOIN users u ON u.id = m.user_id
+                WHERE u.email LIKE 'matrix-target-%' AND m.organization_id = ?
+                """, try portal.orgRowID(org), as: String.self)
+        }!
+
+        var members: [(String, Role, Set<Permission>, Browser)] = [("owner", .owner, Set(Permission.allCases), ob)]
+        members.append(("none", .custom, [], try Self.member(portal, org: org, role: .custom, permissions: [], tag: "none")))
+        for p in Permission.allCases {
+            members.append((p.rawValue, .custom, [p], try Self.member(portal, org: org, role: .custom, permissions: [p], tag: p.rawValue)))
+        }
+
+        for (label, role, permissions, browser) in members {
+            let home = try browser.get("/orgs/\(org)")
+            #expect(home.status == 200, "\(label) cannot open the dashboard")
+            for route in Self.routes {
+                let path = route.path.replacingOccurrences(of: "{org}", with: org).replacingOccurrences(of: "{member}", with: target)
+                let r = route.method == "GET" ? try browser.get(path) : try browser.post(path, route.fields, csrfFrom: home)
+                let ok = allowed(route.need, role: role, permissions: permissions)
+                if ok {
+                    #expect(r.status != 403 && r.status != 404 && r.status < 500, "\(label): \(route.method) \(path) answered \(r.status)")
+                } else {
+                    #expect(r.status == 403, "\(label): \(route.method) \(path) answered \(r.status), not 403")
+                }
+            }
+            // Navigation shows only what the member may open.
+            #expect(home.text.contains("/orgs/\(org)/team\"") == permissions.contains(.rolesRead), "\(label): Team link")
+            #expect(home.text.contains("/orgs/\(org)/logs\"") == permissions.contains(.logsRead), "\(label): Logs link")
+        }
+        // The refused posts changed nothing: the Owner's empty forms filed no request either,
+        // and the only invitations are from the Owner and the holder of roles.write.
+        #expect(try portal.app.database.read { try $0.scalar("SELECT count(*) FROM support_requests", as: Int.self) } == 0)
+        let inviters = try portal.app.database.read { db in
+            try db.query("SELECT DISTINCT u.email FROM invitations i JOIN users u ON u.id = i.invited_by").map { try $0.string(0) }
+        }
+        #expect(inviters.allSatisfy { $0 == owner.email || $0.hasPrefix("matrix-roles.write-") }, "\(inviters)")
+    }
+}
