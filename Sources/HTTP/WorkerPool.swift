@@ -7,6 +7,8 @@ import Foundation
 /// starts `minimum` threads; `grow()` adds one while the oldest job has waited too long
 /// (every worker blocked in a slow handler), up to `maximum`, so a slow handler cannot hold
 /// up other connections for long. Threads above the minimum exit after idling a while.
+/// A worker that says it is about to wait (``HTTPServer/waiting(_:)``) stops counting as
+/// awake until it is done, so queued jobs go to another worker at once.
 final class WorkerPool: @unchecked Sendable {
     // All mutable state below is guarded by `mutex`; that is what makes the class Sendable.
     private var mutex = pthread_mutex_t()
@@ -16,6 +18,8 @@ final class WorkerPool: @unchecked Sendable {
     private var enqueuedAt: [UInt64] = []
     private var threads = 0
     private var idle = 0
+    /// Workers inside ``HTTPServer/waiting(_:)``.
+    private var waiting = 0
     /// Signals sent to idle workers that have not woken yet.
     private var pendingWakes = 0
     /// CPUs this process may run on (its affinity mask), so `taskset -c 0` means one.
@@ -47,15 +51,56 @@ final class WorkerPool: @unchecked Sendable {
 
     /// Queues a job. An idle worker is woken only while fewer workers are awake than there
     /// are CPUs to run them: on one core, one worker draining a batch beats four taking turns.
-    /// Workers blocked in slow handlers count as awake; `growIfStalled` covers for them.
+    /// Workers that said they would wait do not count as awake (with none idle, a thread is
+    /// added for them); other workers blocked in slow handlers do, and `growIfStalled`
+    /// covers for those.
     func submit(_ job: @escaping () -> Void) {
         pthread_mutex_lock(&mutex)
         jobs.append(job)
         enqueuedAt.append(monotonicMillis())
-        let wake = idle > 0 && threads - idle + pendingWakes < cpus
-        if wake { pendingWakes += 1 }
+        let short = threads - idle - waiting + pendingWakes < cpus
+        let wake = short && idle > 0
+        if wake {
+            pendingWakes += 1
+        } else if short && waiting > 0 && threads < maximum {
+            spawnLocked()
+        }
         pthread_mutex_unlock(&mutex)
         if wake { pthread_cond_signal(&cond) }
+    }
+
+    /// The pool whose worker the calling thread is, if any.
+    static var current: WorkerPool? {
+        pthread_getspecific(currentKey).map { Unmanaged<WorkerPool>.fromOpaque($0).takeUnretainedValue() }
+    }
+    private static let currentKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// The calling worker is about to wait rather than compute: if jobs are queued and too
+    /// few workers remain awake, another one is woken (or added) to take them.
+    func beginWaiting() {
+        pthread_mutex_lock(&mutex)
+        waiting += 1
+        var wake = false
+        if jobsHead < jobs.count && threads - idle - waiting + pendingWakes < cpus {
+            if idle > pendingWakes {
+                pendingWakes += 1
+                wake = true
+            } else if threads < maximum {
+                spawnLocked()
+            }
+        }
+        pthread_mutex_unlock(&mutex)
+        if wake { pthread_cond_signal(&cond) }
+    }
+
+    func endWaiting() {
+        pthread_mutex_lock(&mutex)
+        waiting -= 1
+        pthread_mutex_unlock(&mutex)
     }
 
     /// Called by the event loop now and then: when the oldest queued job has waited longer
@@ -99,6 +144,7 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     private func run() {
+        pthread_setspecific(Self.currentKey, Unmanaged.passUnretained(self).toOpaque())
         pthread_mutex_lock(&mutex)
         while true {
             if jobsHead < jobs.count {

@@ -130,7 +130,7 @@ public final class PasswordHasher: Sendable {
         self.maximumWaiting = maximumWaiting
         self.permits = DispatchSemaphore(value: maximumConcurrentHashes)
         self.dummySalt = SecureRandom.bytes(Self.saltLength)
-        self.lanes = lowPriority ? HashingLanes(threads: maximumConcurrentHashes, nice: 19) : nil
+        self.lanes = lowPriority ? HashingLanes(threads: maximumConcurrentHashes) : nil
     }
 
     /// The encoded scrypt hash of `password` with the current parameters and a fresh salt.
@@ -221,8 +221,8 @@ public final class PasswordHasher: Sendable {
     }
 
     /// One derivation under the concurrency limit. With `lowPriority`, it runs on one of the
-    /// hasher's own threads at a lower CPU priority while the caller waits, so pages keep
-    /// being served while logins hash.
+    /// hasher's own idle-priority threads while the caller waits, so pages keep being served
+    /// while logins hash.
     private func derive(_ password: [UInt8], salt: [UInt8], parameters: ScryptParameters, length: Int) throws -> [UInt8] {
         try withPermit {
             guard let lanes else { return try Self.scrypt(password: password, salt: salt, parameters: parameters, length: length) }
@@ -290,19 +290,24 @@ public final class PasswordHasher: Sendable {
     }
 }
 
-/// A few threads that run password derivations at a raised nice value. On Linux the nice
-/// value belongs to the thread, and any thread may lower its own priority, so each lane
-/// does that once at start; the scheduler then gives request handling the CPU first and
-/// the hashes what is left, instead of an equal share.
+/// A few threads that run password derivations under Linux's `SCHED_IDLE` policy: they get
+/// a core only when no ordinary thread wants it, and a request-handling thread that wakes up
+/// takes it back at once (nice 19 still left them a small share of a busy core). Any thread
+/// may lower its own policy; each lane does so at start.
 final class HashingLanes: @unchecked Sendable {
     // `jobs` is guarded by `condition`.
     private let condition = NSCondition()
     private var jobs: [() -> Void] = []
+    /// `SCHED_IDLE` from <sched.h>, which Glibc's Swift module leaves out (it is _GNU_SOURCE).
+    static let schedIdle: Int32 = 5
 
-    init(threads: Int, nice: Int32) {
+    init(threads: Int) {
         for i in 0..<threads {
             let t = Thread { [self] in
-                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, nice) // this thread only (Linux)
+                var param = sched_param()
+                if sched_setscheduler(0, Self.schedIdle, &param) != 0 { // this thread only (Linux); if refused, nice 19
+                    _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
+                }
                 loop()
             }
             t.name = "password-hash-\(i)"

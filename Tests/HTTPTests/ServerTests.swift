@@ -316,6 +316,30 @@ struct ServerTests {
         }
     }
 
+    @Test func aWorkerThatWaitsHandsQueuedRequestsOnAtOnce() throws {
+        let gate = DispatchSemaphore(value: 0)
+        let responder = ClosureResponder { req in
+            if req.path == "/wait" { HTTPServer.waiting { gate.wait() } }
+            return HTTPResponse(contentType: "text/plain", body: "ok")
+        }
+        // No stall rescue during the test: only `waiting` can free the queue.
+        try withServer({ $0.minWorkers = 1; $0.workerStallMillis = 600_000 }, responder: responder) { server in
+            var waiting: [RawClient] = []
+            for _ in 0..<4 {
+                let w = try RawClient(port: server.port)
+                w.send("GET /wait HTTP/1.1\r\nHost: t\r\n\r\n")
+                waiting.append(w)
+            }
+            let start = Date()
+            let c = try RawClient(port: server.port)
+            c.send("GET /fast HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(c.readResponse()?.status == 200)
+            #expect(Date().timeIntervalSince(start) < 2)
+            for _ in 0..<4 { gate.signal() }
+            for w in waiting { #expect(w.readResponse()?.status == 200) }
+        }
+    }
+
     @Test func slowlorisHeadIsCutOffAtTheDeadline() throws {
         try withServer({ $0.headerTimeout = 1 }, responder: echo) { server in
             let c = try RawClient(port: server.port, timeout: 5)
