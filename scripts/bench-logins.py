@@ -24,7 +24,8 @@ db = os.path.join(tmp, "p.sqlite")
 token = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
 email, password = "bench@portal.localhost", "bench portal passphrase"
 common = ["--templates", f"{a.root}/Templates", "--migrations", f"{a.root}/Migrations"]
-subprocess.run([a.bin, "seed-demo", "--db", db, "--email", email, "--password", password, "--session-token", token] + common,
+# "--session-token=…": a token may begin with "-".
+subprocess.run([a.bin, "seed-demo", "--db", db, "--email", email, "--password", password, f"--session-token={token}"] + common,
                check=True, stdout=subprocess.DEVNULL)
 server = subprocess.Popen(["taskset", "-c", "0", a.bin, "serve", "--port", str(a.port), "--db", db, "--public", a.public,
                            "--log-level", "warning"] + common, stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "server.log"), "w"))

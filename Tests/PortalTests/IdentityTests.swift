@@ -15,8 +15,11 @@ struct IdentityTests {
         let account = try b.get("/account")
         #expect(account.status == 200)
         #expect(account.text.contains(user.email))
-        #expect(account.text.contains("10 of 10 unused"))
         #expect(account["Cache-Control"] == "no-store")
+        let security = try b.get("/account/security")
+        #expect(security.status == 200)
+        #expect(security.text.contains("10 of 10 unused"))
+        #expect(security["Cache-Control"] == "no-store")
         // The codes were shown once: the page now sends you on.
         #expect(try b.get("/mfa/recovery-codes")["Location"] == "/home")
         let actions = try portal.auditActions(for: user.email)
@@ -138,7 +141,7 @@ struct IdentityTests {
         try b.submit("/login", to: "/login", [("email", user.email), ("password", user.password)])
         let first = try b.submit("/login/mfa", to: "/login/mfa", [("code", code.lowercased())])
         #expect(first.status == 303 && first["Location"] == "/home")
-        #expect(try b.get("/account").text.contains("9 of 10 unused"))
+        #expect(try b.get("/account/security").text.contains("9 of 10 unused"))
         try b.post("/logout", [], csrfFrom: try b.get("/account"))
         try b.submit("/login", to: "/login", [("email", user.email), ("password", user.password)])
         #expect(try b.submit("/login/mfa", to: "/login/mfa", [("code", code)]).status == 401)
@@ -373,8 +376,9 @@ struct IdentityTests {
         #expect(good.status == 303)
         let page = try laptop.get("/account")
         #expect(page.text.contains("value=\"Ada King\""))
-        #expect(page.text.contains("<option value=\"Europe/Amsterdam\" selected>"))
-        #expect(page.text.contains("iPhone"))
+        #expect(page.text.contains("<option selected>Europe/Amsterdam</option>"))
+        #expect(page.text.contains("<option value=\"America/New_York\">America/New York</option>"))
+        #expect(try laptop.get("/account/security").text.contains("iPhone"))
 
         // Preferences.
         try laptop.submit("/account", to: "/account/preferences", [("productNews", "on")])
@@ -383,14 +387,41 @@ struct IdentityTests {
         #expect(!prefs.contains("name=\"reportReady\" checked"))
 
         // Change password needs the current one; then the phone is signed out.
-        let wrong = try laptop.submit("/account", to: "/account/password", [("currentPassword", "nope"), ("newPassword", "another good passphrase")])
+        let wrong = try laptop.submit("/account/security", to: "/account/password", [("currentPassword", "nope"), ("newPassword", "another good passphrase")])
         #expect(wrong.status == 422)
         #expect(wrong.text.contains("not your current password"))
-        let changed = try laptop.submit("/account", to: "/account/password", [("currentPassword", user.password), ("newPassword", "another good passphrase")])
-        #expect(changed.status == 303)
+        #expect(wrong.text.contains("Active sessions")) // shown again on the security page
+        let changed = try laptop.submit("/account/security", to: "/account/password", [("currentPassword", user.password), ("newPassword", "another good passphrase")])
+        #expect(changed.status == 303 && changed["Location"] == "/account/security#password")
         #expect(try phone.get("/account")["Location"]?.hasPrefix("/login") == true)
         #expect(try laptop.get("/account").status == 200)
         #expect(try portal.lastMail(to: user.email)?.subject == "Your Portal password was changed")
+    }
+
+    @Test func theAccountIsSplitIntoProfileAndSecurityPages() throws {
+        let portal = try TestPortal()
+        let b = Browser(portal)
+        _ = try TestUser.enrolled(portal, b)
+        let profile = try b.get("/account").text
+        let security = try b.get("/account/security").text
+        // Each page marks itself in the sub-navigation and links to the other.
+        #expect(profile.contains("<a href=\"/account\" aria-current=\"page\">Profile</a>"))
+        #expect(profile.contains("<a href=\"/account/security\">Security</a>"))
+        #expect(security.contains("<a href=\"/account/security\" aria-current=\"page\">Security</a>"))
+        #expect(security.contains("<a href=\"/account\">Profile</a>"))
+        // Each form lives on one page only.
+        for action in ["/account/profile", "/account/preferences"] {
+            #expect(profile.contains("action=\"\(action)\"") && !security.contains("action=\"\(action)\""))
+        }
+        for action in ["/account/password", "/account/email", "/account/recovery-codes", "/account/sessions/"] {
+            #expect(security.contains("action=\"\(action)") && !profile.contains("action=\"\(action)"))
+        }
+        #expect(security.contains("Recent security activity"))
+        // A rejected change comes back on the page that holds its form, message beside the field.
+        let bad = try b.submit("/account", to: "/account/profile", [("name", ""), ("phone", ""), ("timeZone", "UTC")])
+        #expect(bad.status == 422 && bad.text.contains("<p class=\"error\">Enter your name.</p>") && bad.text.contains("action=\"/account/profile\""))
+        let saved = try b.submit("/account", to: "/account/preferences", [("reportReady", "on")])
+        #expect(saved.status == 303 && saved["Location"] == "/account")
     }
 
     @Test func endedSessionsAreClearedAwayAtTheNextSignIn() throws {
@@ -417,7 +448,7 @@ struct IdentityTests {
         let b = Browser(portal), c = Browser(portal)
         _ = try user.logIn(portal, b)
         _ = try user.logIn(portal, c)
-        let page = try a.get("/account")
+        let page = try a.get("/account/security")
         let ids = page.text.components(separatedBy: "action=\"/account/sessions/").dropFirst().compactMap { Int($0.prefix { $0.isNumber }) }
         #expect(ids.count == 3)
         // Someone else's session id is not ours to end.
@@ -439,10 +470,11 @@ struct IdentityTests {
         let b = Browser(portal)
         let user = try TestUser.enrolled(portal, b)
         let newEmail = "ada.new-\(UUID().uuidString.prefix(6))@example.com"
-        let noCode = try b.submit("/account", to: "/account/email", [("newEmail", newEmail), ("password", user.password), ("code", "000000")])
+        let noCode = try b.submit("/account/security", to: "/account/email", [("newEmail", newEmail), ("password", user.password), ("code", "000000")])
         #expect(noCode.status == 422)
+        #expect(noCode.text.contains("value=\"\(newEmail)\"")) // what was typed is kept
         portal.clock.advance(seconds: 30)
-        let ok = try b.submit("/account", to: "/account/email", [("newEmail", newEmail), ("password", user.password), ("code", user.code(portal))])
+        let ok = try b.submit("/account/security", to: "/account/email", [("newEmail", newEmail), ("password", user.password), ("code", user.code(portal))])
         #expect(ok.status == 303)
         #expect(try portal.lastMail(to: user.email)?.subject.contains("being changed") == true)
         let link = try #require(try portal.link(inMailTo: newEmail))
@@ -458,14 +490,18 @@ struct IdentityTests {
         let b = Browser(portal)
         let user = try TestUser.enrolled(portal, b)
         portal.clock.advance(seconds: 30)
-        let r = try b.submit("/account", to: "/account/recovery-codes", [("password", user.password), ("code", user.code(portal))])
-        #expect(r["Location"] == "/mfa/recovery-codes")
-        let page = try b.get("/mfa/recovery-codes")
+        let r = try b.submit("/account/security", to: "/account/recovery-codes", [("password", user.password), ("code", user.code(portal))])
+        #expect(r["Location"] == "/mfa/recovery-codes?from=security")
+        let page = try b.get("/mfa/recovery-codes?from=security")
         #expect(page.status == 200)
+        #expect(page.text.contains("name=\"next\" value=\"/account/security\""))
         let file = try b.get("/mfa/recovery-codes.txt")
         #expect(file["Content-Disposition"]?.contains("attachment") == true)
         #expect(file.text.components(separatedBy: "\n").filter { $0.count == 11 }.count == 10)
-        try b.post("/logout", [], csrfFrom: page)
+        // Saving them leads back to the security page, not to the start.
+        let saved = try b.post("/mfa/recovery-codes/done", [("next", "/account/security")], csrfFrom: page)
+        #expect(saved["Location"] == "/account/security")
+        #expect(try b.post("/logout", [], csrfFrom: try b.get("/account"))["Location"] == "/")
         try b.submit("/login", to: "/login", [("email", user.email), ("password", user.password)])
         #expect(try b.submit("/login/mfa", to: "/login/mfa", [("code", user.recoveryCodes[0])]).status == 401)
     }

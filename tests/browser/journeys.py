@@ -227,8 +227,19 @@ class Journeys:
             b.follow(p.name, within="header")
             self.expect_page("/account", "Your account")
             expect(p.email in b.text_of("main .lead"), f"the account page does not show {p.email}: {b.text_of('main .lead')!r}")
-            expect("10 of 10 unused." in b.main_text(), "the account page does not say '10 of 10 unused.'")
         s.check(f"{who}: 'I have saved my codes' leads to creating an organization; the header's name opens /account", saved)
+
+        def security_page():
+            b.follow(p.name, within="header")
+            self.expect_page("/account", "Your account")
+            b.follow("Security", within="main nav.sub-nav")
+            self.expect_page("/account/security", "Your account")
+            expect("10 of 10 unused." in b.main_text(), "the security page does not say '10 of 10 unused.'")
+            expect("this device" in b.text_of("#sessions"), "the security page does not list this device among the sessions")
+            b.follow("Profile", within="main nav.sub-nav")
+            self.expect_page("/account", "Your account")
+        s.check(f"{who}: the account's sub-navigation leads to Security (10 of 10 codes unused, this device listed) and back",
+                security_page)
 
         if full:
             def not_again():
@@ -318,9 +329,9 @@ class Journeys:
             self.enter_code(code)
             self.expect_landing()
             self.expect_flash("You signed in with a recovery code. 9 remain")
-            b.open("/account")
-            expect("9 of 10 unused." in b.main_text(), "the account page does not say '9 of 10 unused.'")
-        s.check(f"{who}: an unused recovery code signs in; /account shows '9 of 10 unused'", use_recovery_code)
+            b.open("/account/security")
+            expect("9 of 10 unused." in b.main_text(), "the security page does not say '9 of 10 unused.'")
+        s.check(f"{who}: an unused recovery code signs in; /account/security shows '9 of 10 unused'", use_recovery_code)
 
         s.check(f"{who}: logs out with the header's button", self.log_out_from_header)
 

@@ -1,91 +1,144 @@
 import Foundation
-import Synchronization
 import Web
 
-/// The account page's view model. A `ViewModel` class (not a dictionary or a plain struct)
-/// so swift-mustache finds each value with one cast; the long time-zone list is HTML built
-/// once at start-up, with only the user's own zone marked per request.
-final class AccountPage: ViewModel {
+/// What both account pages show: the heading, and the messages beside the fields of a form
+/// that was sent back. Each page is a `ViewModel` class (not a dictionary or a plain struct),
+/// so swift-mustache finds its values without reflection. Every `{{tag}}` still costs a
+/// microsecond or two per request, so the templates keep to few: the sub-navigation is plain
+/// HTML in each page, and a field's error is one section (CSS marks the field around it).
+class AccountSettingsPage: ViewModel {
     let user: UserRecord
-    let values: [String: Any]
     let errors: [String: String]
-    let sessions: [SessionRow]
-    let recoveryCodesLeft: Int
-    let events: [EventRow]
 
-    init(accounts: Accounts, session: SessionRecord, user: UserRecord, values: [String: Any], errors: [String: String]) throws {
+    init(user: UserRecord, errors: [String: String]) {
         self.user = user
-        self.values = values
         self.errors = errors
-        let zone = user.timeZone
-        let (sessions, left, events) = try accounts.accountOverview(user: user)
-        self.sessions = sessions.map { SessionRow($0, current: $0.id == session.id, zone: zone) }
-        self.recoveryCodesLeft = left
-        self.events = events.map { EventRow($0, zone: zone) }
     }
 
     func child(named name: String) -> Any? {
         switch name {
+        case "email": user.email
+        case "memberSince": Accounts.formatTime(user.createdAt, zone: user.timeZone)
+        case "hasErrors": !errors.isEmpty
+        default:
+            // `{{#error_field}}`: one flat lookup per field, no dotted path to split and walk.
+            name.hasPrefix("error_") ? errors[String(name.dropFirst(6))] : nil
+        }
+    }
+}
+
+/// `/account`: personal details and communication preferences. Everything comes from the
+/// user record the session lookup already read; the long time-zone list arrives as HTML
+/// rendered once per selected zone (``TimeZoneOptions``).
+final class ProfilePage: AccountSettingsPage {
+    /// What was typed into a form that is shown again.
+    let values: [String: String]
+    let timeZoneOptions: String
+
+    init(user: UserRecord, values: [String: String], errors: [String: String], timeZoneOptions: String) {
+        self.values = values
+        self.timeZoneOptions = timeZoneOptions
+        super.init(user: user, errors: errors)
+    }
+
+    override func child(named name: String) -> Any? {
+        switch name {
         case "title": "Your account"
         case "name": values["name"] ?? user.name
-        case "email": user.email
         case "phone": values["phone"] ?? user.phone
-        case "timeZoneOptions": AccountPage.timeZoneOptions(selected: values["timeZone"] as? String ?? user.timeZone)
+        case "timeZoneOptions": timeZoneOptions
         case "productNews": user.productNews
         case "reportReady": user.reportReady
-        case "newEmail": values["newEmail"] ?? ""
-        case "errors": errors
-        case "hasErrors": !errors.isEmpty
+        default: super.child(named: name)
+        }
+    }
+}
+
+/// The `<option>`s of the time-zone list with one zone selected (none for a value that is
+/// not a zone): the same HTML for everyone who chose that zone, so the page is rendered once
+/// per zone and kept. An option carries a `value` only when its text differs from the zone's
+/// name ("America/New York"), which keeps the list, the bulk of the profile page, at 16 KB.
+final class TimeZoneOptions: ViewModel, FixedViewModel {
+    let fragmentKey: String
+    /// Made only when the page is rendered, not when it comes from the cache.
+    lazy var zones = Self.all.map { Zone(name: $0.name, label: $0.label, selected: $0.name == fragmentKey) }
+
+    init(selected: String) {
+        fragmentKey = Accounts.timeZones.contains(selected) ? selected : ""
+    }
+
+    func child(named name: String) -> Any? { name == "zones" ? zones : nil }
+
+    private static let all = Accounts.timeZones.sorted().map { (name: $0, label: $0.replacingOccurrences(of: "_", with: " ")) }
+
+    final class Zone: ViewModel {
+        let name: String
+        let label: String
+        let selected: Bool
+        init(name: String, label: String, selected: Bool) {
+            self.name = name
+            self.label = label
+            self.selected = selected
+        }
+        func child(named key: String) -> Any? {
+            switch key {
+            case "value": label == name ? nil : name
+            case "label": label
+            case "selected": selected
+            default: nil
+            }
+        }
+    }
+}
+
+/// `/account/security`: password, e-mail address, recovery codes, active sessions and recent
+/// security activity, read in one transaction.
+final class SecurityPage: AccountSettingsPage {
+    let newEmail: String
+    let sessions: [SessionRow]
+    let recoveryCodesLeft: Int
+    let events: [EventRow]
+
+    init(accounts: Accounts, session: SessionRecord, user: UserRecord, newEmail: String, errors: [String: String]) throws {
+        self.newEmail = newEmail
+        let zone = user.timeZone
+        let overview = try accounts.securityOverview(user: user)
+        self.sessions = overview.sessions.map { SessionRow($0, current: $0.id == session.id, zone: zone) }
+        self.recoveryCodesLeft = overview.recoveryCodesLeft
+        self.events = overview.events.map { EventRow($0, zone: zone) }
+        super.init(user: user, errors: errors)
+    }
+
+    override func child(named name: String) -> Any? {
+        switch name {
+        case "title": "Account security"
+        case "newEmail": newEmail
         case "sessions": sessions
         case "hasOtherSessions": sessions.count > 1
         case "recoveryCodesLeft": recoveryCodesLeft
         case "recoveryCodesLow": recoveryCodesLeft <= 3
         case "events": events
-        case "memberSince": Accounts.formatTime(user.createdAt, zone: user.timeZone)
-        default:
-            // `{{error_field}}`: one flat lookup per field, no dotted path to split and walk.
-            name.hasPrefix("error_") ? errors[String(name.dropFirst(6))] : nil
+        default: super.child(named: name)
         }
-    }
-
-    /// `<option>`s for every time zone, built once; the variant with a zone selected is
-    /// built the first time that zone is asked for, then reused.
-    static let allTimeZoneOptions: [(zone: String, html: String)] = Accounts.timeZones.sorted().map { z in
-        (z, "<option value=\"\(htmlEscape(z))\">\(htmlEscape(z.replacingOccurrences(of: "_", with: " ")))</option>\n")
-    }
-    private static let optionsBySelection = Mutex<[String: String]>([:])
-
-    static func timeZoneOptions(selected: String) -> String {
-        if let cached = optionsBySelection.withLock({ $0[selected] }) { return cached }
-        var html = ""
-        html.reserveCapacity(allTimeZoneOptions.count * 48)
-        for o in allTimeZoneOptions {
-            if o.zone == selected {
-                html += "<option value=\"\(htmlEscape(o.zone))\" selected>\(htmlEscape(o.zone.replacingOccurrences(of: "_", with: " ")))</option>\n"
-            } else {
-                html += o.html
-            }
-        }
-        // Only real zones are cached (a typed-in value is not), so the cache stays bounded.
-        if Accounts.timeZones.contains(selected) { optionsBySelection.withLock { $0[selected] = html } }
-        return html
     }
 
     final class SessionRow: ViewModel {
         let s: SessionRecord
         let current: Bool
+        let device: String
         let lastSeen: String
         let started: String
         init(_ s: SessionRecord, current: Bool, zone: String) {
             self.s = s
             self.current = current
+            self.device = SecurityPage.describeAgent(s.userAgent)
             self.lastSeen = Accounts.formatTime(s.lastSeenAt, zone: zone)
             self.started = Accounts.formatTime(s.createdAt, zone: zone)
         }
         func child(named name: String) -> Any? {
             switch name {
             case "id": s.id
-            case "device": AccountPage.describeAgent(s.userAgent)
+            case "device": device
             case "ip": s.ip
             case "lastSeen": lastSeen
             case "started": started
@@ -105,7 +158,7 @@ final class AccountPage: ViewModel {
         func child(named name: String) -> Any? {
             switch name {
             case "when": when
-            case "what": AccountPage.describeAction(e.action)
+            case "what": SecurityPage.describeAction(e.action)
             case "ip": e.ip
             case "details": e.details
             default: nil
@@ -121,8 +174,10 @@ final class AccountPage: ViewModel {
                                             ("Chrome/", "Chrome"), ("Safari/", "Safari"), ("curl/", "curl"), ("python", "Python")]
         let systems: [(String, String)] = [("Windows", "Windows"), ("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"),
                                            ("CrOS", "ChromeOS"), ("Mac OS X", "macOS"), ("Linux", "Linux")]
-        let browser = browsers.first { ua.contains($0.0) }?.1 ?? "Browser"
-        let os = systems.first { ua.contains($0.0) }?.1
+        // Searched as UTF-8 bytes: Foundation's `contains` goes through NSString.
+        func has(_ s: String) -> Bool { ua.utf8.firstRange(of: s.utf8) != nil }
+        let browser = browsers.first { has($0.0) }?.1 ?? "Browser"
+        let os = systems.first { has($0.0) }?.1
         return os.map { "\(browser) on \($0)" } ?? browser
     }
 

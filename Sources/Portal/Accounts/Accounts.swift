@@ -1,5 +1,6 @@
 import Database
 import Foundation
+import HTTP
 import Logging
 import Mail
 import Security
@@ -10,10 +11,10 @@ import Web
 /// TOTP enrolment, recovery codes, password reset, account settings, sessions.
 ///
 /// Every change and every authentication event is audited in the same transaction as the
-/// change. Passwords are hashed on the caller's (worker) thread, at most two at a time (the
-/// hasher's limit), never inside a write transaction. Answers never tell whether an address
-/// is registered: an unknown address costs the same hash as a known one and gets the same
-/// words.
+/// change. Passwords are hashed on the hasher's idle-priority threads while the worker waits
+/// (``HTTPServer/waiting(_:)``), at most two at a time (the hasher's limit), never inside a
+/// write transaction. Answers never tell whether an address is registered: an unknown address
+/// costs the same hash as a known one and gets the same words.
 final class Accounts: Sendable {
     let database: Database
     let clock: PortalClock
@@ -192,7 +193,7 @@ final class Accounts: Sendable {
         if let user {
             ok = try passwordMatches(password, user.passwordHash, accountKey: accountKey, ipKey: ipKey)
         } else {
-            hasher.dummyVerify()
+            HTTPServer.waiting { hasher.dummyVerify() }
             ok = false
         }
         guard ok, let user else {
@@ -289,7 +290,7 @@ final class Accounts: Sendable {
     /// be read counts as a mismatch.
     private func passwordMatches(_ password: String, _ encoded: String, accountKey: String, ipKey: String) throws -> Bool {
         do {
-            return try hasher.verify(password, encoded: encoded)
+            return try HTTPServer.waiting { try hasher.verify(password, encoded: encoded) }
         } catch PasswordHasherError.busy {
             try database.write { db in
                 try accountThrottle.refund(accountKey, on: db)
@@ -590,8 +591,8 @@ final class Accounts: Sendable {
         }
     }
 
-    /// What the account page shows, read in one transaction (one consistent snapshot).
-    func accountOverview(user: UserRecord) throws -> (sessions: [SessionRecord], recoveryCodesLeft: Int, events: [AuditEvent]) {
+    /// What the account's security page shows, read in one transaction (one consistent snapshot).
+    func securityOverview(user: UserRecord) throws -> (sessions: [SessionRecord], recoveryCodesLeft: Int, events: [AuditEvent]) {
         let now = clock.now()
         return try database.read { db in
             try db.transaction(.deferred) {
@@ -604,8 +605,10 @@ final class Accounts: Sendable {
 
     // MARK: - helpers
 
-    private func hashNew(_ password: String) throws -> String {
-        do { return try hasher.hash(password) } catch PasswordHasherError.busy { throw Problem.busy }
+    /// A hash for a new password. The worker only waits for it (the hasher's own threads
+    /// compute it), so it lets the server hand queued requests to another worker meanwhile.
+    func hashNew(_ password: String) throws -> String {
+        do { return try HTTPServer.waiting { try hasher.hash(password) } } catch PasswordHasherError.busy { throw Problem.busy }
     }
 
     static func totpAD(_ userID: Int64) -> [UInt8] { Array("totp:\(userID)".utf8) }

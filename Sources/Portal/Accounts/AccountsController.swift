@@ -43,7 +43,8 @@ struct AccountsController {
             r.get("/mfa/recovery-codes") { req in try recoveryCodesPage(req) }
             r.get("/mfa/recovery-codes.txt") { req in try recoveryCodesFile(req) }
             r.post("/mfa/recovery-codes/done") { req in try recoveryCodesDone(req) }
-            r.get("/account") { req in try accountPage(req) }
+            r.get("/account") { req in try profilePage(req) }
+            r.get("/account/security") { req in try securityPage(req) }
             r.post("/account/profile") { req in try updateProfile(req) }
             r.post("/account/preferences") { req in try updatePreferences(req) }
             r.post("/account/password") { req in try changePassword(req) }
@@ -185,7 +186,7 @@ struct AccountsController {
             let (token, usedRecovery) = try accounts.completeSecondFactor(session: session, user: user, code: f["code"] ?? "", by: req.actor())
             if usedRecovery {
                 let left = try accounts.remainingRecoveryCodes(user: user)
-                req.flash(left <= 3 ? .warning : .info, "You signed in with a recovery code. \(left) remain; you can make new ones on your account page.")
+                req.flash(left <= 3 ? .warning : .info, "You signed in with a recovery code. \(left) remain; you can make new ones under Security on your account page.")
             }
             return redirectWithSession(next.isEmpty ? "/home" : next, token: token)
         } catch Accounts.Problem.badCode {
@@ -246,7 +247,9 @@ struct AccountsController {
     func recoveryCodesPage(_ req: Request) throws -> HTTPResponse {
         let (session, _) = try req.activeUser()
         guard let codes = try accounts.pendingRecoveryCodes(session: session) else { return .redirect(to: "/home") }
-        return try page(req, "auth/recovery_codes", title: "Save your recovery codes", extra: ["codes": codes])
+        // New codes made from the security page lead back there; first ones lead on to /home.
+        let next = req.query["from"] == "security" ? "/account/security" : ""
+        return try page(req, "auth/recovery_codes", title: "Save your recovery codes", extra: ["codes": codes, "next": next])
     }
 
     func recoveryCodesFile(_ req: Request) throws -> HTTPResponse {
@@ -263,8 +266,10 @@ struct AccountsController {
     func recoveryCodesDone(_ req: Request) throws -> HTTPResponse {
         let (session, _) = try req.activeUser()
         try accounts.dismissRecoveryCodes(session: session)
-        req.flash(.success, "Two-factor authentication is on. Keep your recovery codes somewhere safe.")
-        return .redirect(to: "/home")
+        let next = safeNext(try form(req)["next"])
+        req.flash(.success, next.isEmpty ? "Two-factor authentication is on. Keep your recovery codes somewhere safe."
+                                         : "Your new recovery codes are active; the old ones no longer work.")
+        return .redirect(to: next.isEmpty ? "/home" : next)
     }
 
     // MARK: - forgotten password
@@ -304,12 +309,23 @@ struct AccountsController {
         return res
     }
 
-    // MARK: - account page
+    // MARK: - account pages
 
-    func accountPage(_ req: Request, values: [String: Any] = [:], errors: [String: String] = [:], status: HTTPStatus = .ok) throws -> HTTPResponse {
+    /// `/account`: personal details and preferences; `values` are what was typed into a form
+    /// that is shown again.
+    func profilePage(_ req: Request, values: [String: String] = [:], errors: [String: String] = [:], status: HTTPStatus = .ok) throws -> HTTPResponse {
+        let (_, user) = try req.activeUser()
+        let zones = try templates.renderString(page: "account/_time_zone_options", context: TimeZoneOptions(selected: values["timeZone"] ?? user.timeZone),
+                                               layout: nil)
+        return try templates.render(page: "account/index", context: ProfilePage(user: user, values: values, errors: errors, timeZoneOptions: zones),
+                                    request: req, status: status)
+    }
+
+    /// `/account/security`: password, e-mail address, recovery codes, sessions, activity.
+    func securityPage(_ req: Request, newEmail: String = "", errors: [String: String] = [:], status: HTTPStatus = .ok) throws -> HTTPResponse {
         let (session, user) = try req.activeUser()
-        let view = try AccountPage(accounts: accounts, session: session, user: user, values: values, errors: errors)
-        return try templates.render(page: "account/index", context: view, request: req, status: status)
+        let view = try SecurityPage(accounts: accounts, session: session, user: user, newEmail: newEmail, errors: errors)
+        return try templates.render(page: "account/security", context: view, request: req, status: status)
     }
 
     func updateProfile(_ req: Request) throws -> HTTPResponse {
@@ -319,10 +335,10 @@ struct AccountsController {
         do {
             try accounts.updateProfile(user: user, p, by: req.actor())
         } catch Accounts.Problem.invalid(let errors) {
-            return try accountPage(req, values: ["name": p.name, "phone": p.phone, "timeZone": p.timeZone], errors: errors, status: .unprocessableContent)
+            return try profilePage(req, values: ["name": p.name, "phone": p.phone, "timeZone": p.timeZone], errors: errors, status: .unprocessableContent)
         }
         req.flash(.success, "Your details are saved.")
-        return .redirect(to: "/account#profile")
+        return .redirect(to: "/account")
     }
 
     func updatePreferences(_ req: Request) throws -> HTTPResponse {
@@ -330,7 +346,7 @@ struct AccountsController {
         let f = try form(req)
         try accounts.updatePreferences(user: user, productNews: f["productNews"] == "on", reportReady: f["reportReady"] == "on", by: req.actor())
         req.flash(.success, "Your communication preferences are saved.")
-        return .redirect(to: "/account#preferences")
+        return .redirect(to: "/account")
     }
 
     func changePassword(_ req: Request) throws -> HTTPResponse {
@@ -339,12 +355,12 @@ struct AccountsController {
         do {
             try accounts.changePassword(session: session, user: user, current: f["currentPassword"] ?? "", new: f["newPassword"] ?? "", by: req.actor())
         } catch Accounts.Problem.invalid(let errors) {
-            return try accountPage(req, errors: errors, status: .unprocessableContent)
+            return try securityPage(req, errors: errors, status: .unprocessableContent)
         } catch Accounts.Problem.throttled(let s) {
-            return try accountPage(req, errors: ["currentPassword": throttledMessage(s)], status: .tooManyRequests)
+            return try securityPage(req, errors: ["currentPassword": throttledMessage(s)], status: .tooManyRequests)
         }
         req.flash(.success, "Your password is changed. Your other sessions were signed out.")
-        return .redirect(to: "/account#password")
+        return .redirect(to: "/account/security#password")
     }
 
     func changeEmail(_ req: Request) throws -> HTTPResponse {
@@ -354,12 +370,12 @@ struct AccountsController {
         do {
             try accounts.requestEmailChange(user: user, newEmail: newEmail, password: f["password"] ?? "", code: f["code"] ?? "", by: req.actor())
         } catch Accounts.Problem.invalid(let errors) {
-            return try accountPage(req, values: ["newEmail": newEmail], errors: errors.reduce(into: [:]) { $0["email_" + $1.key] = $1.value }, status: .unprocessableContent)
+            return try securityPage(req, newEmail: newEmail, errors: errors.reduce(into: [:]) { $0["email_" + $1.key] = $1.value }, status: .unprocessableContent)
         } catch Accounts.Problem.throttled(let s) {
-            return try accountPage(req, values: ["newEmail": newEmail], errors: ["email_password": throttledMessage(s)], status: .tooManyRequests)
+            return try securityPage(req, newEmail: newEmail, errors: ["email_password": throttledMessage(s)], status: .tooManyRequests)
         }
         req.flash(.success, "We sent a link to \(newEmail). Your address changes when you open it.")
-        return .redirect(to: "/account#email")
+        return .redirect(to: "/account/security#email")
     }
 
     func regenerateCodes(_ req: Request) throws -> HTTPResponse {
@@ -368,11 +384,11 @@ struct AccountsController {
         do {
             try accounts.regenerateRecoveryCodes(session: session, user: user, password: f["password"] ?? "", code: f["code"] ?? "", by: req.actor())
         } catch Accounts.Problem.invalid(let errors) {
-            return try accountPage(req, errors: errors.reduce(into: [:]) { $0["codes_" + $1.key] = $1.value }, status: .unprocessableContent)
+            return try securityPage(req, errors: errors.reduce(into: [:]) { $0["codes_" + $1.key] = $1.value }, status: .unprocessableContent)
         } catch Accounts.Problem.throttled(let s) {
-            return try accountPage(req, errors: ["codes_password": throttledMessage(s)], status: .tooManyRequests)
+            return try securityPage(req, errors: ["codes_password": throttledMessage(s)], status: .tooManyRequests)
         }
-        return .redirect(to: "/mfa/recovery-codes")
+        return .redirect(to: "/mfa/recovery-codes?from=security")
     }
 
     func revokeSession(_ req: Request) throws -> HTTPResponse {
@@ -381,14 +397,14 @@ struct AccountsController {
         if id == session.id { return try logOut(req) }
         guard try accounts.revokeSession(id: id, user: user, by: req.actor()) else { throw HTTPError(.notFound) }
         req.flash(.success, "That session is signed out.")
-        return .redirect(to: "/account#sessions")
+        return .redirect(to: "/account/security#sessions")
     }
 
     func revokeOthers(_ req: Request) throws -> HTTPResponse {
         let (session, user) = try req.activeUser()
         let n = try accounts.revokeOtherSessions(current: session, user: user, by: req.actor())
         req.flash(.success, n == 1 ? "1 other session was signed out." : "\(n) other sessions were signed out.")
-        return .redirect(to: "/account#sessions")
+        return .redirect(to: "/account/security#sessions")
     }
 
     // MARK: - e-mail change links
