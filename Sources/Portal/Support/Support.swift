@@ -121,8 +121,7 @@ final class Support: Sendable {
         guard errors.isEmpty else { throw SupportProblem.invalid(errors) }
 
         // A hash of 32 random bytes that are then forgotten: no password opens it.
-        let unusable: String
-        do { unusable = try accounts.hasher.hash(SecureRandom.token(bytes: 32)) } catch PasswordHasherError.busy { throw Accounts.Problem.busy }
+        let unusable = try accounts.hashNew(SecureRandom.token(bytes: 32))
         let token = SecureRandom.token(bytes: 32)
         let now = clock.now()
         let reissued = try database.write { db -> Bool in
@@ -170,8 +169,7 @@ final class Support: Sendable {
         do { (t, user) = try accounts.checkLink(token, purpose: "staff_setup") } catch Accounts.Problem.linkInvalid { throw SupportProblem.linkInvalid }
         guard user.isStaff else { throw SupportProblem.linkInvalid }
         if let p = accounts.policy.check(password, context: [user.email, user.name]) { throw SupportProblem.invalid(["password": p.message]) }
-        let hash: String
-        do { hash = try accounts.hasher.hash(password) } catch PasswordHasherError.busy { throw Accounts.Problem.busy }
+        let hash = try accounts.hashNew(password)
         let now = clock.now()
         return try database.write { db -> String in
             guard try accounts.store.consumeToken(id: t.id, now: now, on: db) else { throw SupportProblem.linkInvalid }

@@ -305,8 +305,7 @@ final class Team: Sendable {
         if case .allowed = try database.read({ try Accounts.signupLimit.check([key], now: now, on: $0) }) {} else {
             throw InvitationProblem.throttled
         }
-        let hash: String
-        do { hash = try accounts.hasher.hash(password) } catch PasswordHasherError.busy { throw Accounts.Problem.busy }
+        let hash = try accounts.hashNew(password)
         return try database.write { db -> String in
             try Accounts.signupLimit.fail([key], now: now, on: db)
             guard let inv = try store.invitation(tokenHash: Sessions.hash(token), on: db), inv.state(now: now) == .pending,
