@@ -106,6 +106,20 @@ struct PermissionMatrixTests {
             #expect(home.text.contains("/orgs/\(org)/team\"") == permissions.contains(.rolesRead), "\(label): Team link")
             #expect(home.text.contains("/orgs/\(org)/logs\"") == permissions.contains(.logsRead), "\(label): Logs link")
         }
+        // Someone from another organization (seed-demo gave them their own) gets the same 404
+        // on every route as for an organization that does not exist.
+        let strangerToken = SecureRandom.token(bytes: 32)
+        _ = try portal.app.seedDemoAccount(name: "Stranger", email: "stranger@example.com", password: "matrix probe passphrase",
+                                           sessionToken: strangerToken)
+        let stranger = Browser(portal)
+        stranger.cookies["portal_session"] = strangerToken
+        let strangerHome = try stranger.get("/orgs")
+        for route in Self.routes {
+            let path = route.path.replacingOccurrences(of: "{org}", with: org).replacingOccurrences(of: "{member}", with: target)
+            let r = route.method == "GET" ? try stranger.get(path) : try stranger.post(path, route.fields, csrfFrom: strangerHome)
+            #expect(r.status == 404, "a stranger: \(route.method) \(path) answered \(r.status), not 404")
+        }
+
         // The refused posts changed nothing: the Owner's empty forms filed no request either,
         // and the only invitations are from the Owner and the holder of roles.write.
         #expect(try portal.app.database.read { try $0.scalar("SELECT count(*) FROM support_requests", as: Int.self) } == 0)
