@@ -335,6 +335,8 @@ struct IdentityTests {
         }
         #expect(stored?.0 == "mfa_reset" && stored?.1 == user.email && stored?.3 == "open")
         #expect(stored?.2.contains("fell in the sea") == true)
+        // The address hears of it at once, before support decides.
+        #expect(try portal.lastMail(to: user.email)?.subject == "Someone asked to remove your two-factor authentication")
         // Still nothing else reachable.
         #expect(try b.get("/account")["Location"] == "/login/mfa")
     }

@@ -429,6 +429,12 @@ final class Accounts: Sendable {
             }
             let id = try store.insertSupportRequest(kind: "mfa_reset", userID: user.id, email: user.email, note: note, now: now, on: db)
             try audit.record("support.mfa_reset_requested", by: actor, subject: "support_request:\(id)", on: db)
+            // Whoever holds the password asked; the owner of the address hears of it at once,
+            // before support decides, and can object.
+            try mailer.enqueue(template: "security_alert", to: user.email, subject: "Someone asked to remove your two-factor authentication",
+                               context: ["name": user.name,
+                                         "what": "Someone who knows your password asked our support team to remove two-factor authentication from your account, saying the authenticator was lost. If this was not you, change your password now and reply to this mail: support will not approve the request.",
+                                         "when": Self.formatTime(now, zone: user.timeZone), "ip": actor.ip], on: db)
         }
     }
 
