@@ -201,7 +201,7 @@ extension SupportStore {
         let unused = try db.scalar("SELECT count(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL", userID, as: Int.self) ?? 0
         try db.execute(
             """
-            UPDATE users SET totp_secret = NULL, totp_pending_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL,
+            UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL,
                              updated_at = ?
             WHERE id = ?
             """, now, userID)
