@@ -101,10 +101,7 @@ struct AuditLogTests {
     }
 
     @Test func anEmptyLogSaysSo() throws {
-        let portal = try TestPortal()
-        let a = Browser(portal)
-        let ana = try TestUser.enrolled(portal, a)
-        let org = try ana.createOrganization(portal, a)
+        let (portal, a, _, org) = try TestPortal.withOwner()
         try portal.app.database.write { try $0.execute("DELETE FROM audit_events WHERE organization_id = ?", try portal.orgRowID(org)) }
         let page = try a.get("/orgs/\(org)/logs")
         #expect(page.status == 200)
@@ -117,10 +114,7 @@ struct AuditLogTests {
     // MARK: - pages
 
     @Test func fiftyEventsAPageWithOlderAndNewerLinksThatKeepTheFilters() throws {
-        let portal = try TestPortal()
-        let a = Browser(portal)
-        let ana = try TestUser.enrolled(portal, a)
-        let org = try ana.createOrganization(portal, a)
+        let (portal, a, ana, org) = try TestPortal.withOwner()
         let anaID = try portal.userID(ana.email)
         try portal.insertEvents(org, (0..<120).map { ("member.invited", anaID, "p\($0)@example.com", "role: Employee") })
         func invitees(_ r: TestResponse) -> [String] {
@@ -212,10 +206,7 @@ struct AuditLogTests {
     }
 
     @Test func filtersByActionFamilyOrExactAction() throws {
-        let portal = try TestPortal()
-        let a = Browser(portal)
-        let ana = try TestUser.enrolled(portal, a)
-        let org = try ana.createOrganization(portal, a)
+        let (portal, a, ana, org) = try TestPortal.withOwner()
         let anaID = try portal.userID(ana.email)
         try portal.insertEvents(org, [
             ("member.invited", anaID, "bo@example.com", "role: Developer"),
@@ -251,10 +242,7 @@ struct AuditLogTests {
     }
 
     @Test func datesAreDaysInTheReadersTimeZoneAndABadDateIsExplainedBesideItsField() throws {
-        let portal = try TestPortal()
-        let a = Browser(portal)
-        let ana = try TestUser.enrolled(portal, a)
-        let org = try ana.createOrganization(portal, a)
+        let (portal, a, ana, org) = try TestPortal.withOwner()
         let anaID = try portal.userID(ana.email)
         try portal.app.database.write { try $0.execute("UPDATE users SET time_zone = 'Asia/Tokyo' WHERE email = ?", ana.email) }
         // 2027-03-10 14:59 UTC is 23:59 on the 10th in Tokyo; 15:00 UTC is already the 11th there.
@@ -350,10 +338,7 @@ struct AuditLogTests {
     }
 
     @Test func csvExportStreamsLargeLogsInOrder() throws {
-        let portal = try TestPortal()
-        let a = Browser(portal)
-        let ana = try TestUser.enrolled(portal, a)
-        let org = try ana.createOrganization(portal, a)
+        let (portal, a, ana, org) = try TestPortal.withOwner()
         let anaID = try portal.userID(ana.email)
         // More than two batches.
         try portal.insertEvents(org, (0..<2_345).map { ("member.invited", anaID, "p\($0)@example.com", "role: Employee") })

@@ -30,6 +30,15 @@ struct TestFailure: Error, CustomStringConvertible {
 }
 
 extension TestPortal {
+    /// A fresh portal with a signed-in Owner (enrolled through the real pages) of one
+    /// organization: the portal, the Owner's browser, the Owner, the organization's public id.
+    static func withOwner() throws -> (TestPortal, Browser, TestUser, String) {
+        let portal = try TestPortal()
+        let browser = Browser(portal)
+        let owner = try TestUser.enrolled(portal, browser)
+        return (portal, browser, owner, try owner.createOrganization(portal, browser))
+    }
+
     /// The database id of an organization from its public id.
     func orgRowID(_ publicID: String) throws -> Int64 {
         try app.database.read { try $0.scalar("SELECT id FROM organizations WHERE public_id = ?", publicID, as: Int64.self) }!

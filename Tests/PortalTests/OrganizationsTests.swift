@@ -82,10 +82,7 @@ struct OrganizationsTests {
     }
 
     @Test func severalOrganizationsGetAListAndASwitcher() throws {
-        let portal = try TestPortal()
-        let b = Browser(portal)
-        let user = try TestUser.enrolled(portal, b)
-        let first = try user.createOrganization(portal, b)
+        let (portal, b, user, first) = try TestPortal.withOwner()
         let second = try user.createOrganization(portal, b, ["legal_name": "Beta Ltd", "trading_name": ""])
         #expect(try b.get("/home")["Location"] == "/orgs")
         let list = try b.get("/orgs")
@@ -96,10 +93,7 @@ struct OrganizationsTests {
     }
 
     @Test func detailChangesAreRequestsWithAReasonThatSupportReviews() throws {
-        let portal = try TestPortal()
-        let b = Browser(portal)
-        let user = try TestUser.enrolled(portal, b)
-        let org = try user.createOrganization(portal, b)
+        let (portal, b, _, org) = try TestPortal.withOwner()
         let base = "/orgs/\(org)/settings"
         // Nothing changed: refused, and the reason is required.
         let same = try b.submit("\(base)/details", to: "\(base)/details", [])
@@ -133,10 +127,7 @@ struct OrganizationsTests {
     }
 
     @Test func offboardingNeedsTheNameTypedAndAReason() throws {
-        let portal = try TestPortal()
-        let b = Browser(portal)
-        let user = try TestUser.enrolled(portal, b)
-        let org = try user.createOrganization(portal, b)
+        let (portal, b, _, org) = try TestPortal.withOwner()
         let path = "/orgs/\(org)/settings/offboarding"
         let page = try b.get(path)
         #expect(page.text.contains("This cannot be undone"))
@@ -152,10 +143,7 @@ struct OrganizationsTests {
     }
 
     @Test func productionAccessIsRequestedByTheOwnerOnce() throws {
-        let portal = try TestPortal()
-        let b = Browser(portal)
-        let user = try TestUser.enrolled(portal, b)
-        let org = try user.createOrganization(portal, b)
+        let (portal, b, _, org) = try TestPortal.withOwner()
         let path = "/orgs/\(org)/settings/production"
         let empty = try b.submit(path, to: path, [("note", "  ")])
         #expect(empty.status == 422)

@@ -70,10 +70,7 @@ struct PermissionMatrixTests {
     }
 
     @Test func eachPermissionOpensExactlyWhatItNames() throws {
-        let portal = try TestPortal()
-        let ob = Browser(portal)
-        let owner = try TestUser.enrolled(portal, ob)
-        let org = try owner.createOrganization(portal, ob)
+        let (portal, ob, owner, org) = try TestPortal.withOwner()
         _ = try Self.member(portal, org: org, role: .custom, permissions: [], tag: "target")
         // (Each probe also owns the demo organization seed-demo makes: pick the membership in this one.)
         let target = try portal.app.database.read {

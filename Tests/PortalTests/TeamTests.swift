@@ -103,10 +103,7 @@ struct TeamTests {
     // MARK: - the invitation lifecycle
 
     @Test func aNewPersonSignsUpThroughTheLinkEnrolsAndJoinsWithOnlyTheDevelopersPages() throws {
-        let portal = try TestPortal()
-        let a = Browser(portal)
-        let ana = try TestUser.enrolled(portal, a)
-        let org = try ana.createOrganization(portal, a)
+        let (portal, a, ana, org) = try TestPortal.withOwner()
         let email = "bo@example.com"
 
         // The form explains the roles and every permission in words.
@@ -262,10 +259,7 @@ struct TeamTests {
     }
 
     @Test func expiredRevokedDeclinedAndReplacedLinksAreRefusedAndResendGivesANewOne() throws {
-        let portal = try TestPortal()
-        let a = Browser(portal)
-        let ana = try TestUser.enrolled(portal, a)
-        let org = try ana.createOrganization(portal, a)
+        let (portal, a, ana, org) = try TestPortal.withOwner()
         #expect(try invite(portal, a, org: org, email: "late@example.com", role: "employee").status == 303)
         let oldLink = try invitationLink(portal, "late@example.com")
 
@@ -334,10 +328,7 @@ struct TeamTests {
     }
 
     @Test func theInvitationFormKeepsInputAndExplainsEachProblem() throws {
-        let portal = try TestPortal()
-        let a = Browser(portal)
-        let ana = try TestUser.enrolled(portal, a)
-        let org = try ana.createOrganization(portal, a)
+        let (portal, a, ana, org) = try TestPortal.withOwner()
         let bad = try invite(portal, a, org: org, email: "not an address", name: "  ", role: "wizard", permissions: ["logs.read"])
         #expect(bad.status == 422)
         #expect(bad.text.contains("value=\"not an address\""))
@@ -356,10 +347,7 @@ struct TeamTests {
     // MARK: - rules
 
     @Test func nobodyRaisesTheirOwnAccessOrTouchesTheOwnerOrSomeoneMorePowerful() throws {
-        let portal = try TestPortal()
-        let a = Browser(portal)
-        let ana = try TestUser.enrolled(portal, a)
-        let org = try ana.createOrganization(portal, a)
+        let (portal, a, ana, org) = try TestPortal.withOwner()
         let (dev, _) = try newMember(portal, a, org: org, role: "developer")
         let (hr, h) = try newMember(portal, a, org: org, role: "custom", permissions: ["roles.read", "roles.write"])
         let base = "/orgs/\(org)/team"
@@ -421,10 +409,7 @@ struct TeamTests {
     }
 
     @Test func changingPermissionsChangesTheMembersNavigationAtOnce() throws {
-        let portal = try TestPortal()
-        let a = Browser(portal)
-        let ana = try TestUser.enrolled(portal, a)
-        let org = try ana.createOrganization(portal, a)
+        let (portal, a, ana, org) = try TestPortal.withOwner()
         let (dev, d) = try newMember(portal, a, org: org, role: "developer")
         let id = try memberID(portal, dev.email, org: org)
         let edit = try a.get("/orgs/\(org)/team/members/\(id)")
@@ -447,10 +432,7 @@ struct TeamTests {
     }
 
     @Test func twoStaleFormsCannotOverwriteEachOther() throws {
-        let portal = try TestPortal()
-        let a = Browser(portal)
-        let ana = try TestUser.enrolled(portal, a)
-        let org = try ana.createOrganization(portal, a)
+        let (portal, a, ana, org) = try TestPortal.withOwner()
         let (_, x) = try newMember(portal, a, org: org, role: "admin")
         let (emp, _) = try newMember(portal, a, org: org, role: "employee")
         let path = "/orgs/\(org)/team/members/\(try memberID(portal, emp.email, org: org))"
@@ -479,10 +461,7 @@ struct TeamTests {
     }
 
     @Test func aDisabledMemberIsRefusedAtOnceAndARemovedOneGetsNotFoundWhileOtherOrganizationsWork() throws {
-        let portal = try TestPortal()
-        let a = Browser(portal)
-        let ana = try TestUser.enrolled(portal, a)
-        let org = try ana.createOrganization(portal, a)
+        let (portal, a, ana, org) = try TestPortal.withOwner()
         let (dev, d) = try newMember(portal, a, org: org, role: "developer")
         let own = try dev.createOrganization(portal, d, ["legal_name": "Bo Labs Ltd", "trading_name": ""])
         let id = try memberID(portal, dev.email, org: org)
@@ -515,10 +494,7 @@ struct TeamTests {
     }
 
     @Test func aMemberWithoutRolesReadGetsForbiddenAndNoTeamLink() throws {
-        let portal = try TestPortal()
-        let a = Browser(portal)
-        let ana = try TestUser.enrolled(portal, a)
-        let org = try ana.createOrganization(portal, a)
+        let (portal, a, ana, org) = try TestPortal.withOwner()
         let (_, e) = try newMember(portal, a, org: org, role: "employee")
         let dash = try e.get("/orgs/\(org)")
         #expect(!dash.text.contains("href=\"/orgs/\(org)/team\""))
@@ -587,10 +563,7 @@ extension TeamTests {
     /// Invitations are mails to an address someone typed: resends count too, so nobody can
     /// make the portal flood a mailbox, and a staff address is answered like any other.
     @Test func invitationMailsToOneAddressAreCappedResendsIncluded() throws {
-        let portal = try TestPortal()
-        let a = Browser(portal)
-        let ana = try TestUser.enrolled(portal, a)
-        let org = try ana.createOrganization(portal, a)
+        let (portal, a, ana, org) = try TestPortal.withOwner()
         let victim = "victim@example.com"
         #expect(try invite(portal, a, org: org, email: victim, role: "employee").status == 303)
         let inv = try portal.app.database.read { try $0.scalar("SELECT public_id FROM invitations", as: String.self) }!
@@ -614,10 +587,7 @@ extension TeamTests {
     }
 
     @Test func aStaffAddressIsAnsweredLikeAnyOtherButGetsNoMail() throws {
-        let portal = try TestPortal()
-        let a = Browser(portal)
-        let ana = try TestUser.enrolled(portal, a)
-        let org = try ana.createOrganization(portal, a)
+        let (portal, a, ana, org) = try TestPortal.withOwner()
         let staff = "sam@operator.example"
         _ = try portal.app.createStaff(email: staff, name: "Sam Support")
         let before = try portal.mailCount(to: staff)
