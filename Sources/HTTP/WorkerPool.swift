@@ -58,15 +58,22 @@ final class WorkerPool: @unchecked Sendable {
         pthread_mutex_lock(&mutex)
         jobs.append(job)
         enqueuedAt.append(monotonicMillis())
-        let short = threads - idle - waiting + pendingWakes < cpus
-        let wake = short && idle > 0
-        if wake {
-            pendingWakes += 1
-        } else if short && waiting > 0 && threads < maximum {
-            spawnLocked()
-        }
+        let wake = wakeForQueueLocked()
         pthread_mutex_unlock(&mutex)
         if wake { pthread_cond_signal(&cond) }
+    }
+
+    /// With jobs queued and fewer than `cpus` workers awake (waiting ones do not count): claims
+    /// an idle worker not yet signalled (the caller signals it after unlocking: true), or adds
+    /// a worker when the others are taken and some of them only wait.
+    private func wakeForQueueLocked() -> Bool {
+        guard jobsHead < jobs.count, threads - idle - waiting + pendingWakes < cpus else { return false }
+        if idle > pendingWakes {
+            pendingWakes += 1
+            return true
+        }
+        if waiting > 0 && threads < maximum { spawnLocked() }
+        return false
     }
 
     /// The pool whose worker the calling thread is, if any.
@@ -84,15 +91,7 @@ final class WorkerPool: @unchecked Sendable {
     func beginWaiting() {
         pthread_mutex_lock(&mutex)
         waiting += 1
-        var wake = false
-        if jobsHead < jobs.count && threads - idle - waiting + pendingWakes < cpus {
-            if idle > pendingWakes {
-                pendingWakes += 1
-                wake = true
-            } else if threads < maximum {
-                spawnLocked()
-            }
-        }
+        let wake = wakeForQueueLocked()
         pthread_mutex_unlock(&mutex)
         if wake { pthread_cond_signal(&cond) }
     }
