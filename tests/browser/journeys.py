@@ -83,6 +83,13 @@ class Journeys:
         self.b.fill("Code", code)
         self.b.press("Log in")
 
+    def enter_fresh_code(self, p: Person):
+        """Enters a code for a step after the last one used (codes are single-use)."""
+        code, step = p.authenticator.fresh_code()
+        self.enter_code(code)
+        p.authenticator.used(step)
+        p.last_totp_code = code
+
     def one_link(self, mail, path: str) -> str:
         links = mail.links()
         expect(len(links) == 1, f"expected exactly one absolute link in the text part, found {len(links)}: {links}\n"
@@ -293,10 +300,7 @@ class Journeys:
         s.check(f"{who}: logging in again asks for the authenticator code", password_step)
 
         def totp_step():
-            code, step = p.authenticator.fresh_code()
-            self.enter_code(code)
-            p.authenticator.used(step)
-            p.last_totp_code = code
+            self.enter_fresh_code(p)
             self.expect_landing()
             b.open("/account")
             expect(p.email in b.text_of("main .lead"), "the account page does not show the e-mail address")
@@ -401,10 +405,7 @@ class Journeys:
         s.check(f"{who}: the new password still leads to the authenticator step", still_totp)
 
         def totp():
-            code, step = p.authenticator.fresh_code()
-            self.enter_code(code)
-            p.authenticator.used(step)
-            p.last_totp_code = code
+            self.enter_fresh_code(p)
             self.expect_landing()
         s.check(f"{who}: a fresh TOTP code completes the login", totp)
 

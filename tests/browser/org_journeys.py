@@ -36,9 +36,7 @@ class OrgJourneys:
         def log_in():
             j.fresh_visit()
             j.log_in_with_password(ada)
-            code, step = ada.authenticator.fresh_code()
-            j.enter_code(code)
-            ada.authenticator.used(step)
+            j.enter_fresh_code(ada)
             j.expect_page("/orgs/new", "Create an organization")
         s.check("Ada: with no organization yet, logging in leads to 'Create an organization'", log_in)
 

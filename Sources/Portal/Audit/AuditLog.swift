@@ -488,11 +488,7 @@ enum AuditDescriber {
 
     static func possessive(_ name: String) -> String { name + "'s" }
 
-    static let fieldTitles: [String: String] = [
-        "legal_name": "Legal name", "trading_name": "Trading name", "country": "Country", "registration_number": "Registration number",
-        "address": "Registered address", "website": "Website", "industry": "Industry", "compliance_email": "Compliance contact",
-        "status": "Status", "production": "Production", "role": "Role", "permissions": "Permissions",
-    ]
+    static let fieldTitles = Organizations.fieldTitles.merging(["role": "Role", "permissions": "Permissions"]) { a, _ in a }
 
     /// The details as lines for the page, field names in words: "Role: Employee → Custom".
     static func detailLines(action: String, details: String) -> [String] {

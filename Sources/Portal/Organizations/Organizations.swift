@@ -165,7 +165,7 @@ final class Organizations: Sendable {
             _ = try store.insertMembership(publicID: PublicID.make("mem"), organizationID: orgID, userID: user.id, role: .owner,
                                            permissions: Set(Permission.allCases), now: now, on: db)
             try audit.record("org.created", by: actor, organization: orgID, subject: details["legal_name"] ?? "",
-                             details: Self.describe(details, countries: countries), on: db)
+                             details: Self.describe(details), on: db)
             return orgID
         }
         guard let org = try database.read({ try store.organization(id: id, on: $0) }) else { throw OrgProblem.notFound }
@@ -173,8 +173,26 @@ final class Organizations: Sendable {
     }
 
     /// "legal_name: Acme Ltd; country: NL; …" for the audit log.
-    static func describe(_ values: [String: String], countries: Countries? = nil) -> String {
+    static func describe(_ values: [String: String]) -> String {
         detailFields.compactMap { f in values[f].map { "\(f): \($0)" } }.joined(separator: "; ")
+    }
+
+    /// The fields of details and requests as people read them.
+    static let fieldTitles: [String: String] = [
+        "legal_name": "Legal name", "trading_name": "Trading name", "country": "Country", "registration_number": "Registration number",
+        "address": "Registered address", "website": "Website", "industry": "Industry", "compliance_email": "Compliance contact",
+        "status": "Status", "production": "Production",
+    ]
+
+    /// A detail as people read it: the country with its name, "—" for nothing.
+    func display(_ field: String, _ value: String) -> String {
+        if field == "country" { return countries.name(value).map { "\($0) (\(value))" } ?? value }
+        return value.isEmpty ? "—" : value
+    }
+
+    /// The details as label/value rows, in the form's order.
+    func detailRows(_ details: [String: String]) -> [[String: String]] {
+        Self.detailFields.map { ["label": Self.fieldTitles[$0] ?? $0, "value": display($0, details[$0] ?? "")] }
     }
 
     // MARK: - requests reviewed by support

@@ -130,7 +130,7 @@ struct OrganizationsController {
         }
         let ctx: [String: Any] = [
             "title": "Settings · \(org.displayName)", "base": "/orgs/\(org.publicID)", "isOwner": access.isOwner,
-            "details": detailRows(org.details), "publicId": org.publicID, "hasProduction": org.hasProduction,
+            "details": organizations.detailRows(org.details), "publicId": org.publicID, "hasProduction": org.hasProduction,
             "created": Accounts.formatTime(org.createdAt, zone: zone),
             "productionSince": org.productionEnabledAt.map { Accounts.formatTime($0, zone: zone) } ?? "",
             "requests": requests, "hasRequests": !requests.isEmpty,
@@ -138,24 +138,10 @@ struct OrganizationsController {
         return try templates.render(page: "orgs/settings", context: ctx, request: req)
     }
 
-    static let fieldTitles: [String: String] = [
-        "legal_name": "Legal name", "trading_name": "Trading name", "country": "Country", "registration_number": "Registration number",
-        "address": "Registered address", "website": "Website", "industry": "Industry", "compliance_email": "Compliance contact",
-        "status": "Status", "production": "Production",
-    ]
-
-    func displayValue(_ field: String, _ value: String) -> String {
-        if field == "country" { return organizations.countries.name(value).map { "\($0) (\(value))" } ?? value }
-        return value.isEmpty ? "—" : value
-    }
-
-    func detailRows(_ details: [String: String]) -> [[String: String]] {
-        Organizations.detailFields.map { ["label": Self.fieldTitles[$0] ?? $0, "value": displayValue($0, details[$0] ?? "")] }
-    }
-
     func describeChanges(_ changes: [String: String], current: [String: String]) -> [[String: String]] {
         changes.keys.sorted().map { k in
-            ["label": Self.fieldTitles[k] ?? k, "before": displayValue(k, current[k] ?? ""), "after": displayValue(k, changes[k] ?? "")]
+            ["label": Organizations.fieldTitles[k] ?? k, "before": organizations.display(k, current[k] ?? ""),
+             "after": organizations.display(k, changes[k] ?? "")]
         }
     }
 
@@ -197,7 +183,7 @@ struct OrganizationsController {
         try ownerOnly(access, "request Production access")
         let ctx: [String: Any] = [
             "title": "Request Production access", "base": "/orgs/\(access.org.publicID)", "values": values, "errors": errors,
-            "hasErrors": !errors.isEmpty, "hasProduction": access.org.hasProduction, "details": detailRows(access.org.details),
+            "hasErrors": !errors.isEmpty, "hasProduction": access.org.hasProduction, "details": organizations.detailRows(access.org.details),
         ]
         return try templates.render(page: "orgs/production", context: ctx, request: req, status: status)
     }

@@ -224,8 +224,8 @@ final class Support: Sendable {
                 case .orgDetails, .orgName:
                     let current = org?.details ?? [:]
                     changes = Organizations.detailFields.filter { r.changes[$0] != nil }.map { f in
-                        SupportChange(label: OrganizationsController.fieldTitles[f] ?? f, before: display(f, current[f] ?? ""),
-                                      after: display(f, r.changes[f] ?? ""))
+                        SupportChange(label: Organizations.fieldTitles[f] ?? f, before: organizations.display(f, current[f] ?? ""),
+                                      after: organizations.display(f, r.changes[f] ?? ""))
                     }
                 case .offboarding:
                     changes = [SupportChange(label: "Status", before: org?.status ?? "—", after: "closed")]
@@ -261,9 +261,7 @@ final class Support: Sendable {
                 let decidedBy = try r.resolvedBy.flatMap { try store.email(userID: $0, on: db) }
                 var blocked: String?
                 if r.isOpen {
-                    let owner = try org.flatMap { try orgStore.owner(organizationID: $0.id, on: db) }
-                    do { try approvable(r, organization: org, requester: requester, currentOwner: owner.flatMap { $0.isActive ? $0.userID : nil }) }
-                    catch SupportProblem.conflict(let why) { blocked = why }
+                    do { try approvable(r, organization: org, requester: requester, on: db) } catch SupportProblem.conflict(let why) { blocked = why }
                 }
                 return SupportReview(request: r, organization: org, requester: requester, changes: changes, consequences: consequences,
                                      history: history, decidedBy: decidedBy, approvalBlocked: blocked,
@@ -272,14 +270,8 @@ final class Support: Sendable {
         }
     }
 
-    /// A value as people read it: the country with its name, "—" for nothing.
-    func display(_ field: String, _ value: String) -> String {
-        if field == "country" { return organizations.countries.name(value).map { "\($0) (\(value))" } ?? value }
-        return value.isEmpty ? "—" : value
-    }
-
     /// Throws ``SupportProblem/conflict`` with the reason when approving `r` cannot work now.
-    func approvable(_ r: SupportRequestRecord, organization org: OrganizationRecord?, requester: UserRecord?, currentOwner: Int64?) throws {
+    func approvable(_ r: SupportRequestRecord, organization org: OrganizationRecord?, requester: UserRecord?, on db: Connection) throws {
         switch r.kind {
         case .orgDetails, .orgName, .offboarding, .productionAccess:
             guard let org else { throw SupportProblem.conflict("The organization of this request no longer exists. Reject the request.") }
@@ -288,7 +280,7 @@ final class Support: Sendable {
             }
             // Only the Owner may ask for these; one who has since handed the organization on
             // (or left it) no longer speaks for it.
-            guard let owner = currentOwner, owner == r.userID else {
+            guard let owner = try orgStore.owner(organizationID: org.id, on: db), owner.isActive, owner.userID == r.userID else {
                 throw SupportProblem.conflict("\(r.email) is no longer the Owner of \(org.displayName), so this request can no longer be approved. Reject it; the current Owner can ask again.")
             }
         case .mfaReset:
@@ -326,8 +318,7 @@ final class Support: Sendable {
             let org = try r.organizationID.flatMap { try orgStore.organization(id: $0, on: db) }
             let requester = try r.userID.flatMap { try accounts.store.user(id: $0, on: db) }
             if approve {
-                let owner = try org.flatMap { try orgStore.owner(organizationID: $0.id, on: db) }
-                try approvable(r, organization: org, requester: requester, currentOwner: owner.flatMap { $0.isActive ? $0.userID : nil })
+                try approvable(r, organization: org, requester: requester, on: db)
                 try apply(r, organization: org, requester: requester, actor: actor, now: now, on: db)
             }
             let status = approve ? "approved" : "rejected"

@@ -168,9 +168,7 @@ struct SupportController {
             ctx["orgClosedAt"] = org.closedAt.map { Accounts.formatTime($0, zone: zone) } ?? ""
             ctx["orgCreated"] = Accounts.formatTime(org.createdAt, zone: zone)
             ctx["production"] = org.productionEnabledAt.map { "Enabled since \(Accounts.formatTime($0, zone: zone))" } ?? "Not enabled"
-            ctx["details"] = Organizations.detailFields.map {
-                ["label": OrganizationsController.fieldTitles[$0] ?? $0, "value": support.display($0, org.details[$0] ?? "")]
-            }
+            ctx["details"] = support.organizations.detailRows(org.details)
         }
         if let u = review.requester, r.kind == .mfaReset {
             ctx["account"] = [
