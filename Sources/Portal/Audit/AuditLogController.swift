@@ -9,6 +9,9 @@ struct AuditLogController {
     let organizations: Organizations
     let templates: Templates
 
+    /// The audit log's entry in the organization bar.
+    static let menu: [OrgSection] = [OrgSection("Logs", path: "logs", permission: .logsRead, order: 70)]
+
     func register(on router: inout Router) {
         router.group("/orgs/:org", middleware: [Gate(allowed: [.active]), OrgGate(organizations: organizations)]) { r in
             r.get("/logs") { req in try page(req) }

@@ -8,6 +8,9 @@ struct TeamController {
     let team: Team
     let templates: Templates
 
+    /// The team's entry in the organization bar.
+    static let menu: [OrgSection] = [OrgSection("Team", path: "team", permission: .rolesRead, order: 60)]
+
     func register(on router: inout Router) {
         router.group("/orgs/:org", middleware: [Gate(allowed: [.active]), OrgGate(organizations: team.organizations)]) { r in
             r.get("/team") { req in try teamPage(req) }
