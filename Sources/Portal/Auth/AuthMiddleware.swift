@@ -69,6 +69,10 @@ struct AuthMiddleware: Middleware {
         req.templateValues["csrfToken"] = csrf
         if let user, session?.stage == .active {
             req.templateValues["currentUser"] = ["name": user.name, "email": user.email, "isStaff": user.isStaff] as [String: Any]
+        } else if let user, session != nil {
+            // Half-way through signing in (confirming the address, setting up or entering the
+            // second factor): the header says who, and offers the way out.
+            req.templateValues["signingIn"] = ["email": user.email]
         }
 
         if req.method != .GET && req.method != .HEAD && req.method != .OPTIONS && hasRoute(req.method, req.path) {

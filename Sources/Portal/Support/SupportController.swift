@@ -96,9 +96,9 @@ struct SupportController {
             return [
                 "url": "/support/requests/\(r.publicID)", "id": r.publicID, "kind": r.kind.title,
                 "org": row.organizationName ?? "", "hasOrg": row.organizationName != nil, "orgId": row.organizationPublicID ?? "",
-                "requester": r.email, "created": Accounts.formatTime(r.createdAt, zone: zone),
+                "requester": r.email, "created": PageTime.compact(r.createdAt, zone: zone),
                 "status": r.status.capitalized, "statusClass": r.status,
-                "resolved": r.resolvedAt.map { Accounts.formatTime($0, zone: zone) } ?? "", "hasResolved": r.resolvedAt != nil,
+                "resolved": r.resolvedAt.map { PageTime.compact($0, zone: zone) } ?? "", "hasResolved": r.resolvedAt != nil,
             ]
         }
         let totalOpen = page.openCounts.values.reduce(0, +)
@@ -153,7 +153,7 @@ struct SupportController {
             "reason": reason, "errors": errors, "hasErrors": !errors.isEmpty,
             "approveUrl": "/support/requests/\(r.publicID)/approve", "rejectUrl": "/support/requests/\(r.publicID)/reject",
             "history": review.history.map { e -> [String: Any] in
-                ["at": Accounts.formatTime(e.at, zone: zone), "actor": e.actorEmail ?? "Portal (command line or system)", "action": e.action,
+                ["at": PageTime.compact(e.at, zone: zone), "actor": e.actorEmail ?? "Portal (command line or system)", "action": e.action,
                  "environment": e.environment, "hasEnvironment": !e.environment.isEmpty, "subject": e.subject, "details": e.details]
             },
             "hasHistory": !review.history.isEmpty, "historyLimit": Support.historyLimit,

@@ -106,6 +106,11 @@ final class Team: Sendable {
             throw OrgProblem.invalid(["role": "Choose a role."])
         }
         let permissions = role.permissions(chosen: Permission.parse(chosen))
+        // A Custom role with nothing ticked is almost always a slip (the boxes were left as they
+        // were): say so rather than make a member who can open only the Dashboard.
+        if role == .custom && permissions.isEmpty {
+            throw OrgProblem.invalid(["permissions": "Tick at least one permission for a Custom role, or choose another role."])
+        }
         let missing = permissions.subtracting(access.permissions)
         guard missing.isEmpty else {
             if role.preset != nil {
@@ -137,7 +142,9 @@ final class Team: Sendable {
         let email = Accounts.normalizeEmail(input.email)
         var errors: [String: String] = [:]
         if name.isEmpty { errors["name"] = "Enter the person's name." } else if name.count > 100 { errors["name"] = "Use at most 100 characters." }
-        if let p = Accounts.emailProblem(email) { errors["email"] = p }
+        // The address is someone else's: not "Enter your e-mail address".
+        if email.isEmpty { errors["email"] = "Enter the e-mail address to send the invitation to." }
+        else if let p = Accounts.emailProblem(email) { errors["email"] = p }
         else if (try? MailAddress.validate(email)) == nil { errors["email"] = "Enter a valid e-mail address, like name@example.com." }
         var granted: (Role, Set<Permission>)?
         do { granted = try grant(role: input.role, chosen: input.permissions, by: access) } catch OrgProblem.invalid(let e) { errors.merge(e) { a, _ in a } }
