@@ -57,15 +57,28 @@ struct NewUserTests {
         #expect(r.status == 422)
         #expect(r.text.contains("Enter the e-mail address to send the invitation to."))
         #expect(!r.text.contains("Enter your e-mail address"))
+        // The message at the top leads to the first field in error.
+        #expect(r.text.contains("<a href=\"#email\">See the first one.</a>"))
+        let both = try TeamTests().invite(portal, a, org: org, email: "", name: "", role: "custom")
+        #expect(both.text.contains("<a href=\"#name\">See the first one.</a>"))
+    }
+
+    @Test func theFirstFieldInErrorFollowsTheFormsOrder() {
+        let form = FormState(values: [:], errors: ["permissions": "a", "email": "b"], order: ["name", "email", "role", "permissions"])
+        #expect(form.firstError == "email")
+        #expect(FormState(errors: ["zeta": "a", "alpha": "b"]).firstError == "alpha")
+        #expect(FormState(errors: ["form": "a"]).firstError == "form")
+        #expect(FormState().firstError == nil && !FormState().hasErrors)
+        #expect(FormState(values: ["a": "1"]).with(error: "Changed meanwhile").errors == ["form": "Changed meanwhile"])
     }
 
     @Test func thePermissionBoxesAreMarkedForCustomAndTheFieldsetsAreGroups() throws {
         let (_, a, _, org) = try TestPortal.withOwner()
         let form = try a.get("/orgs/\(org)/team/invite")
         // The stylesheet shows the boxes only for Custom; without it they keep their note.
-        #expect(form.text.contains("<fieldset class=\"field choices custom-permissions\""))
+        #expect(form.text.contains("<fieldset id=\"permissions\" class=\"field choices custom-permissions\""))
         #expect(form.text.contains("<legend>Permissions (used with Custom)</legend>"))
-        #expect(form.text.contains("<fieldset class=\"field choices\""))
+        #expect(form.text.contains("<fieldset id=\"role\" class=\"field choices\""))
         let css = try a.get("/static/css/portal.css").text
         #expect(css.contains(":not(:has(input[name=role][value=custom]:checked)) .custom-permissions { display: none; }"))
         #expect(css.contains("fieldset.choices { border: 0;"))
