@@ -175,48 +175,33 @@ struct TeamController {
             return try notFoundPage(req)
         }
         guard view.isLive else { return try gonePage(req, view) }
-        var ctx = describe(view)
-        ctx["title"] = "Join \(view.org.displayName)"
         let session = req.auth?.session
         let user = req.auth?.user
         guard let session, let user else {
-            ctx["chooseSignIn"] = true
-            ctx["signupURL"] = "/invitations/\(ref)/signup"
-            ctx["loginURL"] = "/login?next=" + PercentEncoding.encode("/invitations/\(ref)")
-            return try templates.render(page: "team/invitation", context: ctx, request: req)
+            let stage = InvitationPage.Stage.chooseSignIn(signupURL: "/invitations/\(ref)/signup",
+                                                          loginURL: "/login?next=" + PercentEncoding.encode("/invitations/\(ref)"))
+            return try templates.render(page: "team/invitation", context: InvitationPage(view, stage: stage), request: req)
         }
         guard session.stage == .active else {
-            ctx["finishSignIn"] = true
-            ctx["isEnrol"] = session.stage == .enrol
-            ctx["continueURL"] = session.stage == .mfa && byToken
-                ? "/login/mfa?next=" + PercentEncoding.encode("/invitations/\(ref)") : Gate.home(for: session.stage)
-            return try templates.render(page: "team/invitation", context: ctx, request: req)
+            let stage = InvitationPage.Stage.finishSignIn(
+                isEnrol: session.stage == .enrol,
+                continueURL: session.stage == .mfa && byToken ? "/login/mfa?next=" + PercentEncoding.encode("/invitations/\(ref)") : Gate.home(for: session.stage))
+            return try templates.render(page: "team/invitation", context: InvitationPage(view, stage: stage), request: req)
         }
         guard Team.sameAddress(user.email, view.invitation.email) else {
-            ctx["wrongAccount"] = true
-            ctx["signedInAs"] = user.email
-            return try templates.render(page: "team/invitation", context: ctx, request: req, status: .forbidden)
+            return try templates.render(page: "team/invitation", context: InvitationPage(view, stage: .wrongAccount(signedInAs: user.email)),
+                                        request: req, status: .forbidden)
         }
-        ctx["answer"] = true
-        ctx["acceptURL"] = "/invitations/\(view.invitation.publicID)/accept"
-        ctx["declineURL"] = "/invitations/\(view.invitation.publicID)/decline"
-        return try templates.render(page: "team/invitation", context: ctx, request: req)
-    }
-
-    func describe(_ v: InvitationView) -> [String: Any] {
-        let perms = v.invitation.permissions.sorted().map { ["title": $0.title, "explanation": $0.explanation] }
-        return [
-            "orgName": v.org.displayName, "inviterName": v.inviterName ?? "A member", "email": v.invitation.email,
-            "invitedName": v.invitation.name, "role": v.invitation.role.title, "permissions": perms, "hasPermissions": !perms.isEmpty,
-            "hasAccount": v.hasAccount,
-        ]
+        let stage = InvitationPage.Stage.answer(acceptURL: "/invitations/\(view.invitation.publicID)/accept",
+                                                declineURL: "/invitations/\(view.invitation.publicID)/decline")
+        return try templates.render(page: "team/invitation", context: InvitationPage(view, stage: stage), request: req)
     }
 
     func notFoundPage(_ req: Request) throws -> HTTPResponse {
-        try templates.render(page: "team/invitation_gone", context: [
-            "title": "Invitation not found", "heading": "This invitation link is not valid",
-            "message": "Check that you opened the whole link from the e-mail. If it still does not work, ask the person who invited you to send a new invitation.",
-        ], request: req, status: .notFound)
+        try templates.render(page: "team/invitation_gone", context: InvitationGonePage(
+            title: "Invitation not found", heading: "This invitation link is not valid",
+            message: "Check that you opened the whole link from the e-mail. If it still does not work, ask the person who invited you to send a new invitation."
+        ), request: req, status: .notFound)
     }
 
     func gonePage(_ req: Request, _ v: InvitationView) throws -> HTTPResponse {
@@ -233,10 +218,9 @@ struct TeamController {
             case .pending: message = "This invitation can no longer be used."
             }
         }
-        return try templates.render(page: "team/invitation_gone", context: [
-            "title": "Invitation no longer valid", "heading": "This invitation can no longer be used", "message": message,
-            "isAccepted": v.state == .accepted,
-        ], request: req, status: .gone)
+        return try templates.render(page: "team/invitation_gone", context: InvitationGonePage(
+            title: "Invitation no longer valid", heading: "This invitation can no longer be used", message: message,
+            isAccepted: v.state == .accepted), request: req, status: .gone)
     }
 
     /// The page for an invitation that could not be answered after all, with its real state.
@@ -253,14 +237,9 @@ struct TeamController {
         do { view = try team.open(token: ref) } catch InvitationProblem.notFound { return try notFoundPage(req) }
         guard view.isLive else { return try gonePage(req, view) }
         if req.auth?.session?.stage == .active { return .redirect(to: "/invitations/\(ref)") }
-        var ctx = describe(view)
-        ctx["title"] = "Create your account"
-        ctx["action"] = "/invitations/\(ref)/signup"
-        ctx["loginURL"] = "/login?next=" + PercentEncoding.encode("/invitations/\(ref)")
-        ctx["values"] = ["name": name ?? view.invitation.name]
-        ctx["errors"] = errors
-        ctx["hasErrors"] = !errors.isEmpty
-        return try templates.render(page: "team/invitation_signup", context: ctx, request: req, status: status)
+        let form = FormState(values: ["name": name ?? view.invitation.name], errors: errors, order: ["email", "name", "password"])
+        return try templates.render(page: "team/invitation_signup", context: InvitationSignUpPage(view: view, ref: ref, form: form),
+                                    request: req, status: status)
     }
 
     func signUp(_ req: Request) throws -> HTTPResponse {

@@ -242,3 +242,93 @@ struct MemberPage: ViewModel {
         }
     }
 }
+
+/// `/invitations/:ref`: an invitation as its invitee sees it, at whatever stage of signing in
+/// they are. Exactly one of the stages is set.
+struct InvitationPage: ViewModel {
+    enum Stage {
+        /// Not signed in: sign up through the link, or log in.
+        case chooseSignIn(signupURL: String, loginURL: String)
+        /// Signed in half-way (second factor to set up or enter).
+        case finishSignIn(isEnrol: Bool, continueURL: String)
+        /// Signed in with another address than the invited one.
+        case wrongAccount(signedInAs: String)
+        /// Signed in as the invitee: accept or decline.
+        case answer(acceptURL: String, declineURL: String)
+    }
+
+    let view: InvitationView
+    let stage: Stage
+    let permissions: [PermissionItem]
+
+    init(_ view: InvitationView, stage: Stage) {
+        self.view = view
+        self.stage = stage
+        self.permissions = view.invitation.permissions.sorted().map(PermissionItem.init)
+    }
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "title": return "Join \(view.org.displayName)"
+        case "orgName": return view.org.displayName
+        case "inviterName": return view.inviterName ?? "A member"
+        case "email": return view.invitation.email
+        case "invitedName": return view.invitation.name
+        case "role": return view.invitation.role.title
+        case "permissions": return permissions
+        case "hasPermissions": return !permissions.isEmpty
+        case "hasAccount": return view.hasAccount
+        default: break
+        }
+        switch (stage, name) {
+        case (.chooseSignIn, "chooseSignIn"), (.finishSignIn, "finishSignIn"), (.wrongAccount, "wrongAccount"), (.answer, "answer"): return true
+        case (.chooseSignIn(let signup, _), "signupURL"): return signup
+        case (.chooseSignIn(_, let login), "loginURL"): return login
+        case (.finishSignIn(let isEnrol, _), "isEnrol"): return isEnrol
+        case (.finishSignIn(_, let url), "continueURL"): return url
+        case (.wrongAccount(let who), "signedInAs"): return who
+        case (.answer(let url, _), "acceptURL"): return url
+        case (.answer(_, let url), "declineURL"): return url
+        default: return nil
+        }
+    }
+}
+
+/// `/invitations/:ref/signup`: creating an account through the mailed link.
+struct InvitationSignUpPage: ViewModel {
+    let view: InvitationView
+    let ref: String
+    let form: FormState
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "title": "Create your account"
+        case "orgName": view.org.displayName
+        case "inviterName": view.inviterName ?? "A member"
+        case "email": view.invitation.email
+        case "role": view.invitation.role.title
+        case "hasAccount": view.hasAccount
+        case "action": "/invitations/\(ref)/signup"
+        case "loginURL": "/login?next=" + PercentEncoding.encode("/invitations/\(ref)")
+        default: form.child(named: name)
+        }
+    }
+}
+
+/// An invitation link that leads nowhere (unknown, or no longer valid), with what to do.
+struct InvitationGonePage: ViewModel {
+    let title: String
+    let heading: String
+    let message: String
+    var isAccepted = false
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "title": title
+        case "heading": heading
+        case "message": message
+        case "isAccepted": isAccepted
+        default: nil
+        }
+    }
+}
