@@ -56,15 +56,12 @@ struct SupportController {
     }
 
     func setupForm(_ req: Request, token: String, user: UserRecord, errors: [String: String] = [:], status: HTTPStatus = .ok) throws -> HTTPResponse {
-        let ctx: [String: Any] = [
-            "title": "Set up your staff account", "valid": true, "token": token, "name": user.name, "email": user.email,
-            "errors": errors, "hasErrors": !errors.isEmpty,
-        ]
-        return try templates.render(page: "support/setup", context: ctx, request: req, status: status)
+        let page = StaffSetupPage(user: user, token: token, form: FormState(errors: errors))
+        return try templates.render(page: "support/setup", context: page, request: req, status: status)
     }
 
     func invalidLink(_ req: Request) throws -> HTTPResponse {
-        try templates.render(page: "support/setup", context: ["title": "This link does not work", "valid": false], request: req, status: .notFound)
+        try templates.render(page: "support/setup", context: StaffSetupPage(user: nil, token: "", form: .empty), request: req, status: .notFound)
     }
 
     func completeSetup(_ req: Request) throws -> HTTPResponse {
@@ -141,12 +138,12 @@ struct SupportController {
         let org = review.organization
         var ctx: [String: Any] = [
             "title": "\(r.kind.title) · Support", "id": r.publicID, "kind": r.kind.title, "status": r.status.capitalized,
-            "statusClass": r.status, "isOpen": r.isOpen, "created": Accounts.formatTime(r.createdAt, zone: zone),
+            "statusClass": r.status, "isOpen": r.isOpen, "created": PageTime.full(r.createdAt, zone: zone),
             "note": r.note, "requesterName": review.requester?.name ?? "—", "requesterEmail": review.requester?.email ?? r.email,
             "requesterGone": review.requester == nil,
             "changes": review.changes.map { ["label": $0.label, "before": $0.before, "after": $0.after, "same": $0.before == $0.after] as [String: Any] },
             "consequences": review.consequences, "hasConsequences": !review.consequences.isEmpty,
-            "decidedBy": review.decidedBy ?? "", "resolved": r.resolvedAt.map { Accounts.formatTime($0, zone: zone) } ?? "",
+            "decidedBy": review.decidedBy ?? "", "resolved": r.resolvedAt.map { PageTime.full($0, zone: zone) } ?? "",
             "resolution": r.resolutionNote ?? "",
             "canDecide": r.isOpen && !review.isOwnRequest, "isOwnRequest": r.isOpen && review.isOwnRequest,
             "canApprove": review.approvalBlocked == nil, "approvalBlocked": review.approvalBlocked ?? "",
@@ -165,15 +162,15 @@ struct SupportController {
             ctx["orgId"] = org.publicID
             ctx["orgStatus"] = org.isActive ? "Active" : "Closed"
             ctx["orgClosed"] = !org.isActive
-            ctx["orgClosedAt"] = org.closedAt.map { Accounts.formatTime($0, zone: zone) } ?? ""
-            ctx["orgCreated"] = Accounts.formatTime(org.createdAt, zone: zone)
-            ctx["production"] = org.productionEnabledAt.map { "Enabled since \(Accounts.formatTime($0, zone: zone))" } ?? "Not enabled"
+            ctx["orgClosedAt"] = org.closedAt.map { PageTime.full($0, zone: zone) } ?? ""
+            ctx["orgCreated"] = PageTime.full(org.createdAt, zone: zone)
+            ctx["production"] = org.productionEnabledAt.map { "Enabled since \(PageTime.full($0, zone: zone))" } ?? "Not enabled"
             ctx["details"] = support.organizations.detailRows(org.details)
         }
         if let u = review.requester, r.kind == .mfaReset {
             ctx["account"] = [
-                "created": Accounts.formatTime(u.createdAt, zone: zone), "verified": u.isVerified, "hasTOTP": u.hasTOTP,
-                "totpSince": u.totpEnabledAt.map { Accounts.formatTime($0, zone: zone) } ?? "", "phone": u.phone, "hasPhone": !u.phone.isEmpty,
+                "created": PageTime.full(u.createdAt, zone: zone), "verified": u.isVerified, "hasTOTP": u.hasTOTP,
+                "totpSince": u.totpEnabledAt.map { PageTime.full($0, zone: zone) } ?? "", "phone": u.phone, "hasPhone": !u.phone.isEmpty,
                 "isStaff": u.isStaff,
             ] as [String: Any]
         }
@@ -194,5 +191,24 @@ struct SupportController {
         }
         req.flash(.success, "\(decided.kind.title) request \(approve ? "approved" : "rejected"). \(decided.email) has been e-mailed the decision.")
         return .redirect(to: "/support/requests/\(decided.publicID)")
+    }
+}
+
+/// `/setup-account`: a new staff member sets a password from the mailed link (`user` is nil
+/// when the link does not work).
+struct StaffSetupPage: ViewModel {
+    let user: UserRecord?
+    let token: String
+    let form: FormState
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "title": user == nil ? "This link does not work" : "Set up your staff account"
+        case "valid": user != nil
+        case "token": token
+        case "name": user?.name
+        case "email": user?.email
+        default: form.child(named: name)
+        }
     }
 }
