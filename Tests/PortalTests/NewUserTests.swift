@@ -97,6 +97,24 @@ struct NewUserTests {
         #expect(try a.get("/static/css/portal.css").text.contains("td.when, .when, time { white-space: nowrap; }"))
     }
 
+    @Test func theSupportRequestsHistoryAndTheQueueUseCompactDatesToo() throws {
+        let (portal, ob, _, org) = try TestPortal.withOwner()
+        #expect(try ob.submit("/orgs/\(org)/settings/production", to: "/orgs/\(org)/settings/production", [("note", "Live in May")]).status == 303)
+        let sb = Browser(portal)
+        _ = try SupportTests.staff(portal, sb)
+        let id = try SupportTests.requestID(portal, kind: "production_access")
+        let full = PageTime.full(portal.clock.now, zone: "UTC")
+        let review = try sb.get("/support/requests/\(id)")
+        #expect(review.status == 200)
+        #expect(review.text.contains("<td class=\"when\"><time datetime=\""))
+        #expect(review.text.contains("title=\"\(full)\">"))
+        #expect(!review.text.contains("<td>\(full)</td>"))
+        let queue = try sb.get("/support")
+        #expect(queue.text.contains("<td class=\"when\"><time datetime=\""))
+        // The Owner's own list of requests, on the settings page.
+        #expect(try ob.get("/orgs/\(org)/settings").text.contains("<td class=\"when\"><time datetime=\""))
+    }
+
     @Test func compactTimesAreTheDayInTheViewersZone() {
         // 2026-12-04 23:30 UTC is already 5 December in Amsterdam.
         let t: Int64 = 1_796_427_000
