@@ -107,6 +107,20 @@ struct EnvironmentTests {
         #expect(owner.text.contains(">Team</a>") && owner.text.contains(">Logs</a>"))
     }
 
+    @Test func anEnvAccessForProductionCannotBeMadeBeforeItIsEnabled() throws {
+        let (portal, _, owner, org) = try TestPortal.withOwner()
+        func access() throws -> OrgAccess {
+            let user = try #require(try portal.app.database.read { try AccountsStore().user(email: owner.email, on: $0) })
+            return try portal.app.organizations.access(user: user, organization: org)
+        }
+        let sandbox = try EnvAccess(try access(), environment: .sandbox)
+        #expect(sandbox.environment == .sandbox && !sandbox.isProduction && sandbox.can(.apiKeysWrite))
+        #expect(throws: EnvironmentClosed.self) { try EnvAccess(try access(), environment: .production) }
+        try portal.app.database.write { _ = try $0.execute("UPDATE organizations SET production_enabled_at = ? WHERE public_id = ?", portal.clock.now, org) }
+        let production = try EnvAccess(try access(), environment: .production)
+        #expect(production.isProduction && production.org.publicID == org)
+    }
+
     // MARK: - the menu's rules
 
     static let menu = OrgMenu([
