@@ -9,6 +9,7 @@ import Testing
 struct EnvironmentTests {
     @Test func productionIsAPageThatSaysWhyUntilSupportEnablesItThenItOpens() throws {
         let (portal, ob, _, org) = try TestPortal.withOwner()
+        #expect(try ob.get("/orgs/\(org)").text.contains("<a href=\"/orgs/\(org)/sandbox\">Open Sandbox</a>"))
         let sandbox = try ob.get("/orgs/\(org)/sandbox")
         #expect(sandbox.status == 200)
         #expect(sandbox.text.contains("Test money only"))
@@ -38,6 +39,7 @@ struct EnvironmentTests {
         _ = try SupportTests.staff(portal, sb)
         let id = try SupportTests.requestID(portal, kind: "production_access")
         #expect(try SupportTests.decide(sb, id, approve: true, reason: "Compliance details verified")["Location"] != nil)
+        #expect(try ob.get("/orgs/\(org)").text.contains("<a href=\"/orgs/\(org)/production\">Open Production</a>"))
         let open = try ob.get("/orgs/\(org)/production")
         #expect(open.status == 200)
         #expect(open.text.contains("Live since"))
