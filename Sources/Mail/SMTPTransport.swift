@@ -41,14 +41,25 @@ public struct SMTPTransport: MailTransport, CustomDebugStringConvertible, Custom
     /// neither the password nor the mail's content.
     public enum Error: Swift.Error, CustomStringConvertible, Sendable {
         case invalidURL(String)
-        /// libcurl's error code and message (e.g. `Failed to connect to … port 25`,
-        /// `RCPT failed: 550`).
+        /// No answer to go by: libcurl's error code and message (e.g. `Failed to connect to
+        /// … port 25`, a timeout, a TLS failure).
         case failed(code: Int, message: String)
+        /// The server answered with an error reply: its code (4xx: try again later, 5xx:
+        /// refused for good) and its last reply line, e.g. `550 5.1.1 User unknown`.
+        case refused(reply: Int, answer: String)
+
+        /// Whether the server refused for good (a 5xx reply, RFC 5321 §4.2.1): sending the
+        /// same mail again cannot succeed.
+        public var isPermanent: Bool {
+            if case .refused(let reply, _) = self { return (500..<600).contains(reply) }
+            return false
+        }
 
         public var description: String {
             switch self {
             case .invalidURL(let why): "invalid SMTP URL: \(why)"
             case .failed(let code, let message): "SMTP error (curl \(code)): \(message)"
+            case .refused(let reply, let answer): "SMTP server refused the mail (\(reply)): \(answer)"
             }
         }
     }
@@ -180,8 +191,9 @@ public struct SMTPTransport: MailTransport, CustomDebugStringConvertible, Custom
         defer { curl_slist_free_all(recipients) }
         guard recipients != nil else { throw Error.failed(code: -1, message: "out of memory") }
         let reader = UploadReader(message)
+        let replies = ReplyRecorder()
 
-        try withExtendedLifetime(reader) {
+        try withExtendedLifetime((reader, replies)) {
             // Strings are copied by libcurl (since 7.17), so temporaries are fine.
             var code = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
             func check(_ c: CURLcode) { if code == CURLE_OK { code = c } }
@@ -204,8 +216,24 @@ public struct SMTPTransport: MailTransport, CustomDebugStringConvertible, Custom
                 return Unmanaged<UploadReader>.fromOpaque(userdata).takeUnretainedValue().read(into: buffer, capacity: size * count)
             })
             check(ccurl_setopt_pointer(handle, CURLOPT_READDATA, Unmanaged.passUnretained(reader).toOpaque()))
+            // The server's replies reach the debug callback; only they are kept (never what
+            // we send, which holds the AUTH exchange).
+            check(ccurl_setopt_long(handle, CURLOPT_VERBOSE, 1))
+            check(ccurl_setopt_debug_function(handle) { _, type, data, size, userdata in
+                guard type == CURLINFO_HEADER_IN, let data, let userdata else { return 0 }
+                Unmanaged<ReplyRecorder>.fromOpaque(userdata).takeUnretainedValue().record(data, count: size)
+                return 0
+            })
+            check(ccurl_setopt_pointer(handle, CURLOPT_DEBUGDATA, Unmanaged.passUnretained(replies).toOpaque()))
             if code == CURLE_OK { code = curl_easy_perform(handle) }
             guard code == CURLE_OK else {
+                // CURLINFO_RESPONSE_CODE is the last SMTP reply code, 0 if none came (the
+                // connection failed). A reply of 400 or more is the server saying no.
+                var reply = 0
+                _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &reply)
+                if reply >= 400 {
+                    throw Error.refused(reply: reply, answer: replies.last ?? String(reply))
+                }
                 var message = String(cString: errorBuffer)
                 if message.isEmpty { message = String(cString: curl_easy_strerror(code)) }
                 throw Error.failed(code: Int(code.rawValue), message: message)
@@ -219,6 +247,20 @@ public struct SMTPTransport: MailTransport, CustomDebugStringConvertible, Custom
 
     /// `curl_global_init`, once per process (a `static let` is initialised exactly once).
     private static let curlReady: Bool = curl_global_init(Int(CURL_GLOBAL_ALL)) == CURLE_OK
+}
+
+/// The server's last reply line, from libcurl's debug callback: printable ASCII only, at most
+/// 200 characters (it goes to the job's `last_error` and the log). Used by one thread.
+private final class ReplyRecorder {
+    private(set) var last: String?
+
+    func record(_ data: UnsafeMutablePointer<CChar>, count: Int) {
+        let bytes = UnsafeRawBufferPointer(start: data, count: count)
+        let line = String(decoding: bytes.prefix(400).map { $0 >= 0x20 && $0 < 0x7F ? $0 : 0x20 }, as: UTF8.self)
+            .trimmingCharacters(in: .whitespaces)
+        guard !line.isEmpty else { return }
+        last = line.count > 200 ? String(line.prefix(199)) + "…" : line
+    }
 }
 
 /// The message bytes handed to libcurl's read callback piece by piece. Used by one thread.

@@ -4,6 +4,7 @@ import Dispatch
 import Foundation
 import Synchronization
 import Testing
+@testable import Jobs
 @testable import Mail
 
 @Suite("MailDelivery: the outbox worker")
@@ -26,11 +27,8 @@ struct MailDeliveryTests {
 
         deinit { server.stop() }
 
-        func delivery(logger: LogCapture? = nil) -> MailDelivery {
-            if let logger {
-                return MailDelivery(database: db.database, transport: transport, logger: logger.logger)
-            }
-            return MailDelivery(database: db.database, transport: transport)
+        func delivery(logger: LogCapture? = nil) -> JobWorker {
+            mailDelivery(database: db.database, transport: transport, logger: logger?.logger)
         }
 
         @discardableResult
@@ -92,8 +90,10 @@ struct MailDeliveryTests {
         #expect(try first.deliverDue(now: t0) == 0) // server down
         // The old process dies while sending the second mail: it is claimed, never recorded.
         let inFlight = try f.enqueue("two@example.com", token: "two")
-        let claimed = try f.db.database.write { try OutboxStore.claimNext(now: unixSeconds(t0), lease: 600, on: $0) }
-        #expect(claimed?.id == inFlight)
+        let claimed = try f.db.database.write {
+            try JobStore.claim(kinds: [MailDelivery.kind], owner: "dead", now: unixSeconds(t0), lease: { _ in 600 }, on: $0)
+        }
+        #expect(claimed?.payload == String(inFlight))
 
         f.server.listen()
         let restarted = f.delivery()
@@ -159,7 +159,7 @@ struct MailDeliveryTests {
 
     @Test("Backoff: 30 s, doubling, capped at an hour")
     func backoff() {
-        let policy = MailDelivery.RetryPolicy.default
+        let policy = MailDelivery.retry
         #expect([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 100, Int.max].map { policy.delay(afterAttempts: $0) } == [30, 30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600, 3600])
         #expect(policy.giveUpAfter == .seconds(48 * 3600))
     }
@@ -169,14 +169,18 @@ struct MailDeliveryTests {
         let f = try Fixture()
         let id = try f.enqueue()
         let now = unixSeconds(Date())
-        let old = try #require(try f.db.database.write { try OutboxStore.claimNext(now: now, lease: 600, on: $0) })
-        let newer = try #require(try f.db.database.write { try OutboxStore.claimNext(now: now + 601, lease: 600, on: $0) })
-        #expect(newer.attempts == old.attempts + 1)
-        try f.db.database.write { try OutboxStore.reschedule(id: id, attempts: old.attempts, nextAttempt: now + 630, error: "late", on: $0) }
+        func claim(_ time: Int64) throws -> Job? {
+            try f.db.database.write { try JobStore.claim(kinds: [MailDelivery.kind], owner: "w\(time)", now: time, lease: { _ in 600 }, on: $0) }
+        }
+        let old = try #require(try claim(now))
+        let newer = try #require(try claim(now + 601))
+        #expect(old.payload == String(id) && newer.id == old.id)
+        #expect(newer.attempt == old.attempt + 1)
+        try f.db.database.write { try JobStore.reschedule(id: old.id, attempts: old.attempt, runAt: now + 630, error: "late", on: $0) }
         var row = try f.row(id)
         #expect(row.nextAttemptAt == now + 601 + 600 && row.lastError == nil)
-        try f.db.database.write { try OutboxStore.markSent(id: id, at: now + 602, on: $0) }
-        try f.db.database.write { try OutboxStore.markFailed(id: id, attempts: newer.attempts, at: now + 603, error: "x", on: $0) }
+        try f.db.database.write { try JobStore.markDone(id: old.id, at: now + 602, on: $0) }
+        try f.db.database.write { try JobStore.markFailed(id: newer.id, attempts: newer.attempt, at: now + 603, error: "x", on: $0) }
         row = try f.row(id)
         #expect(row.sentAt == now + 602 && row.failedAt == nil)
     }
@@ -187,12 +191,12 @@ struct MailDeliveryTests {
         f.server.listen()
         let leftOver = try f.enqueue("left@example.com", token: "left")
         let capture = LogCapture()
-        let delivery = MailDelivery(database: f.db.database, transport: f.transport, logger: capture.logger, pollInterval: .seconds(3600))
+        let delivery = mailDelivery(database: f.db.database, transport: f.transport, logger: capture.logger, pollInterval: .seconds(3600))
         delivery.start()
         delivery.start() // idempotent
         #expect(eventually { (try? f.row(leftOver).sentAt) != nil })
 
-        let mailer = try Mailer(templates: try realTemplates(), baseURL: testBaseURL, from: testSender, delivery: delivery)
+        let mailer = try Mailer(templates: try realTemplates(), baseURL: testBaseURL, from: testSender, jobs: delivery)
         let id = try f.db.database.write { conn in
             try mailer.enqueue(OutgoingMail(to: "new@example.com", subject: "Hi", text: "Hello\n"), on: conn)
         }
