@@ -118,10 +118,11 @@ public final class JobWorker: Sendable {
         logger.info("\(name) started", metadata: ["kinds": "\(kinds.joined(separator: ","))", "concurrency": "\(concurrency)"])
         for index in 0..<concurrency {
             let thread = Thread { [self] in
+                // Named from inside: on Linux only the running thread can name itself.
+                Thread.current.name = "jobs-\(index + 1)"
                 loop(run)
                 run.finished.signal()
             }
-            thread.name = "jobs-\(index + 1)"
             thread.start()
         }
     }
