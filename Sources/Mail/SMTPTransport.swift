@@ -232,7 +232,7 @@ public struct SMTPTransport: MailTransport, CustomDebugStringConvertible, Custom
                 var reply = 0
                 _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &reply)
                 if reply >= 400 {
-                    throw Error.refused(reply: reply, answer: replies.last ?? String(reply))
+                    throw Error.refused(reply: reply, answer: replies.lastError ?? String(reply))
                 }
                 var message = String(cString: errorBuffer)
                 if message.isEmpty { message = String(cString: curl_easy_strerror(code)) }
@@ -249,17 +249,21 @@ public struct SMTPTransport: MailTransport, CustomDebugStringConvertible, Custom
     private static let curlReady: Bool = curl_global_init(Int(CURL_GLOBAL_ALL)) == CURLE_OK
 }
 
-/// The server's last reply line, from libcurl's debug callback: printable ASCII only, at most
-/// 200 characters (it goes to the job's `last_error` and the log). Used by one thread.
+/// The server's last error reply line (4xx or 5xx), from libcurl's debug callback: printable
+/// ASCII only, at most 200 characters (it goes to the job's `last_error` and the log). Later
+/// replies, such as the `221` to the `QUIT` that follows a refusal, do not replace it. Used
+/// by one thread.
 private final class ReplyRecorder {
-    private(set) var last: String?
+    private(set) var lastError: String?
 
     func record(_ data: UnsafeMutablePointer<CChar>, count: Int) {
         let bytes = UnsafeRawBufferPointer(start: data, count: count)
+        guard bytes.count >= 3, bytes[0] == UInt8(ascii: "4") || bytes[0] == UInt8(ascii: "5"),
+              bytes[1...2].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+        else { return }
         let line = String(decoding: bytes.prefix(400).map { $0 >= 0x20 && $0 < 0x7F ? $0 : 0x20 }, as: UTF8.self)
             .trimmingCharacters(in: .whitespaces)
-        guard !line.isEmpty else { return }
-        last = line.count > 200 ? String(line.prefix(199)) + "…" : line
+        lastError = line.count > 200 ? String(line.prefix(199)) + "…" : line
     }
 }
 

@@ -157,6 +157,38 @@ struct MailDeliveryTests {
         #expect(try f.db.outboxCount() == 1)
     }
 
+    @Test("A 5xx refusal ends the mail at once, recorded as failed with the server's answer; a 4xx is retried")
+    func permanentRefusal() throws {
+        let f = try Fixture()
+        let capture = LogCapture()
+        let delivery = f.delivery(logger: capture)
+        f.server.mode = .rejectRecipient("550 5.1.1 <ann@example.com>: Recipient address rejected: User unknown")
+        f.server.listen()
+        let refused = try f.enqueue()
+        let t0 = Date()
+        #expect(try delivery.deliverDue(now: t0) == 0)
+        var row = try f.row(refused)
+        #expect(row.attempts == 1)
+        #expect(row.failedAt != nil && row.failedAt! >= unixSeconds(t0) && row.sentAt == nil)
+        #expect(row.lastError?.contains("550 5.1.1 <ann@example.com>: Recipient address rejected: User unknown") == true)
+        #expect(capture.lines.contains { $0.level == .error && $0.message == "mail refused, not retried" })
+
+        // A temporary refusal is tried again after its backoff.
+        f.server.mode = .rejectRecipient("451 4.7.1 Greylisted, try again later")
+        let greylisted = try f.enqueue("bob@example.com", token: "bob")
+        #expect(try delivery.deliverDue(now: t0) == 0)
+        row = try f.row(greylisted)
+        #expect(row.attempts == 1 && row.failedAt == nil && row.nextAttemptAt >= unixSeconds(t0) + 30)
+        #expect(row.lastError?.contains("451 4.7.1 Greylisted") == true)
+
+        // Once the server accepts, only the greylisted one goes out: the refused one is over.
+        f.server.mode = .accept
+        #expect(try delivery.deliverDue(now: t0.addingTimeInterval(3600)) == 1)
+        #expect(f.server.received.map(\.recipients) == [["bob@example.com"]])
+        #expect(try f.row(refused).attempts == 1)
+        #expect(!capture.all.contains(Self.password))
+    }
+
     @Test("Backoff: 30 s, doubling, capped at an hour")
     func backoff() {
         let policy = MailDelivery.retry

@@ -61,6 +61,43 @@ struct SMTPTransportTests {
         #expect(server.received.isEmpty)
     }
 
+    struct ReplyCase: Sendable, CustomTestStringConvertible {
+        let mode: TestSMTPServer.Mode
+        let reply: Int
+        let answer: String
+        var permanent: Bool { reply >= 500 }
+        var testDescription: String { answer }
+    }
+
+    static let replies = [
+        ReplyCase(mode: .refuse, reply: 451, answer: "451 4.3.0 Try again later"),
+        ReplyCase(mode: .rejectRecipient("550 5.1.1 <a@example.com>: Recipient address rejected: User unknown"), reply: 550,
+                  answer: "550 5.1.1 <a@example.com>: Recipient address rejected: User unknown"),
+        ReplyCase(mode: .rejectRecipient("451 4.7.1 Greylisted, please try again in 5 minutes"), reply: 451,
+                  answer: "451 4.7.1 Greylisted, please try again in 5 minutes"),
+        ReplyCase(mode: .rejectData("554 5.6.0 Message header too long"), reply: 554, answer: "554 5.6.0 Message header too long"),
+        ReplyCase(mode: .rejectData("452 4.3.1 Insufficient system storage"), reply: 452, answer: "452 4.3.1 Insufficient system storage"),
+    ]
+
+    @Test("An error reply is read back with its code and the server's words: 5xx is permanent, 4xx is not", arguments: replies)
+    func errorReplies(_ c: ReplyCase) throws {
+        let server = try TestSMTPServer()
+        server.mode = c.mode
+        server.listen()
+        defer { server.stop() }
+        let transport = try SMTPTransport(url: "smtp://user:\(Self.encodedPassword)@127.0.0.1:\(server.port)")
+        let error = try #require(#expect(throws: SMTPTransport.Error.self) {
+            try transport.send(OutgoingMail(to: "a@example.com", subject: "S", text: "T"), from: "no-reply@portal.test")
+        })
+        guard case .refused(let reply, let answer) = error else { Issue.record("unexpected \(error)"); return }
+        #expect(reply == c.reply)
+        #expect(answer == c.answer)
+        #expect(error.isPermanent == c.permanent)
+        #expect(String(describing: error).contains(c.answer))
+        #expect(!String(describing: error).contains("w0rd"))
+        #expect(server.received.isEmpty)
+    }
+
     @Test("With requireTLS, a server without STARTTLS gets neither the password nor the mail")
     func requireTLS() throws {
         let server = try TestSMTPServer()
@@ -86,6 +123,7 @@ struct SMTPTransportTests {
         }
         guard case .failed(let code, _) = error else { Issue.record("unexpected \(String(describing: error))"); return }
         #expect(code == 7) // CURLE_COULDNT_CONNECT
+        #expect(error?.isPermanent == false)
     }
 
     @Test("URLs are parsed, credentials percent-decoded, and the password never shown")
