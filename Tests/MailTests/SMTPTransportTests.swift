@@ -98,6 +98,19 @@ struct SMTPTransportTests {
         #expect(server.received.isEmpty)
     }
 
+    @Test("A 40-character, 80 KB subject travels folded and arrives whole")
+    func swollenSubjectDelivered() throws {
+        let server = try TestSMTPServer()
+        server.listen()
+        defer { server.stop() }
+        let subject = "Welcome, " + MIMEMessageTests.swollenName
+        try SMTPTransport(url: "smtp://127.0.0.1:\(server.port)").send(OutgoingMail(to: "a@example.com", subject: subject, text: "T"), from: "no-reply@portal.test")
+        let message = try #require(server.received.first)
+        let headerBlock = message.data.components(separatedBy: "\r\n\r\n")[0]
+        #expect(headerBlock.components(separatedBy: "\r\n").allSatisfy { $0.utf8.count <= 78 })
+        #expect(try ParsedMail(message.data).decodedHeader("Subject") == subject)
+    }
+
     @Test("With requireTLS, a server without STARTTLS gets neither the password nor the mail")
     func requireTLS() throws {
         let server = try TestSMTPServer()
