@@ -27,10 +27,22 @@ enum JobStore {
     /// write transaction.
     static func claim(kinds: [String], owner: String, now: Int64, lease: (String) -> Int64, on conn: Connection) throws -> Job? {
         guard !kinds.isEmpty else { return nil }
-        let marks = Array(repeating: "?", count: kinds.count).joined(separator: ", ")
         // Each kind has its own lease; the row's kind is only known once chosen, so the
         // lease is set by a second, keyed update (still the same transaction).
-        guard let row = try conn.queryOne("""
+        guard let row = try conn.queryOne(claimSQL(kinds: kinds.count), arguments: [owner, now] + kinds + [now, now])
+        else { return nil }
+        let job = Job(id: try row.int64("id"), kind: try row.string("kind"), payload: try row.string("payload"),
+                      attempt: try row.int("attempts"), createdAt: try row.int64("created_at"))
+        try conn.execute("UPDATE jobs SET lease_expires_at = ? WHERE id = ?", now + lease(job.kind), job.id)
+        return job
+    }
+
+    /// The claim, for `kinds` kinds. Arguments: owner, now, the kinds, now, now. The due jobs
+    /// are found through the two partial indexes of unfinished jobs (`jobs_due`, `jobs_lease`),
+    /// so finished jobs kept in the table cost the claim nothing.
+    static func claimSQL(kinds: Int) -> String {
+        let marks = Array(repeating: "?", count: kinds).joined(separator: ", ")
+        return """
             UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?
             WHERE id = (
                 SELECT id FROM jobs
@@ -39,12 +51,7 @@ enum JobStore {
                 ORDER BY run_at, id
                 LIMIT 1)
             RETURNING id, kind, payload, attempts, created_at
-            """, arguments: [owner, now] + kinds + [now, now])
-        else { return nil }
-        let job = Job(id: try row.int64("id"), kind: try row.string("kind"), payload: try row.string("payload"),
-                      attempt: try row.int("attempts"), createdAt: try row.int64("created_at"))
-        try conn.execute("UPDATE jobs SET lease_expires_at = ? WHERE id = ?", now + lease(job.kind), job.id)
-        return job
+            """
     }
 
     /// Records success. A success always counts, even if the lease had passed and another

@@ -200,6 +200,26 @@ struct JobWorkerTests {
         #expect(calls.all == ["now"])
     }
 
+    @Test("The claim reads only unfinished jobs: finished ones kept in the table are not walked")
+    func claimUsesThePartialIndexes() throws {
+        let db = try TestDatabase()
+        try db.database.write { conn in
+            try conn.execute("""
+                WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 5000)
+                INSERT INTO jobs(kind, payload, state, attempts, run_at, created_at, finished_at)
+                SELECT 'test', CAST(x AS TEXT), 'done', 1, x, x, x FROM n
+                """)
+            try conn.execute("ANALYZE")
+        }
+        let plan = try db.database.read { conn in
+            try conn.query("EXPLAIN QUERY PLAN " + JobStore.claimSQL(kinds: 2), arguments: ["w", 1, "test", "other", 1, 1])
+                .map { try $0.string("detail") }
+        }
+        #expect(plan.contains { $0.contains("USING INDEX jobs_due") }, "\(plan)")
+        #expect(plan.contains { $0.contains("USING INDEX jobs_lease") }, "\(plan)")
+        #expect(!plan.contains { $0.hasPrefix("SCAN jobs") }, "\(plan)")
+    }
+
     @Test("stop() lets the running job finish and records it; start() again resumes")
     func gracefulStop() throws {
         let db = try TestDatabase()
