@@ -250,3 +250,68 @@ struct MailDeliveryTests {
         #expect(eventually { (try? f.row(later).sentAt) != nil })
     }
 }
+
+@Suite("Upgrading the outbox to jobs (0010)")
+struct OutboxUpgradeTests {
+    @Test("Every outbox row keeps its state across the upgrade: pending mails are sent, a mail claimed mid-send after its lease, history stays")
+    func nothingQueuedIsLost() throws {
+        // A database as the previous release left it: migrated up to 0009, outbox rows in
+        // the 0003 format.
+        let directory = NSTemporaryDirectory() + "portal-upgrade-" + UUID().uuidString
+        let before = directory + "/migrations-before-jobs"
+        try FileManager.default.createDirectory(atPath: before, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for file in try FileManager.default.contentsOfDirectory(atPath: repoRoot + "/Migrations")
+        where file.hasSuffix(".sql") && Int(file.prefix(4))! < 10 {
+            try FileManager.default.copyItem(atPath: repoRoot + "/Migrations/" + file, toPath: before + "/" + file)
+        }
+        let database = try Database(path: directory + "/portal.sqlite", readers: 2)
+        defer { database.close() }
+        try Migrator(directory: before).migrate(database)
+        let t0 = unixSeconds(Date()) - 100
+        try database.write { conn in
+            func insert(_ id: Int, _ to: String, attempts: Int, next: Int64, sent: Int64? = nil, failed: Int64? = nil, error: String? = nil) throws {
+                try conn.execute("""
+                    INSERT INTO outbox(id, sender, recipient, subject, text_body, html_body, message_id, created_at,
+                                       attempts, next_attempt_at, sent_at, failed_at, last_error)
+                    VALUES (?, ?, ?, 'Hello', 'Body', NULL, ?, ?, ?, ?, ?, ?, ?)
+                    """, id, testSender, to, "<\(id)@portal.test>", t0, attempts, next, sent, failed, error)
+            }
+            try insert(1, "queued@example.com", attempts: 0, next: t0)
+            try insert(2, "retrying@example.com", attempts: 2, next: t0 + 60, error: "SMTP error (curl 7): down")
+            try insert(3, "inflight@example.com", attempts: 1, next: t0 + 600) // claimed when the old process stopped
+            try insert(4, "sent@example.com", attempts: 1, next: t0, sent: t0 + 1)
+            try insert(5, "failed@example.com", attempts: 9, next: t0, failed: t0 + 5, error: "gave up")
+        }
+
+        #expect(try Migrator(directory: repoRoot + "/Migrations").migrate(database).contains("0010_jobs.sql"))
+        let db = UpgradedDatabase(database: database)
+        var row = try #require(try db.row(1))
+        #expect(row.attempts == 0 && row.nextAttemptAt == t0 && row.sentAt == nil && row.failedAt == nil)
+        row = try #require(try db.row(2))
+        #expect(row.attempts == 2 && row.nextAttemptAt == t0 + 60 && row.lastError == "SMTP error (curl 7): down")
+        row = try #require(try db.row(3))
+        #expect(row.attempts == 1 && row.nextAttemptAt == t0 + 600 && row.sentAt == nil)
+        row = try #require(try db.row(4))
+        #expect(row.sentAt == t0 + 1 && row.failedAt == nil)
+        row = try #require(try db.row(5))
+        #expect(row.failedAt == t0 + 5 && row.attempts == 9 && row.lastError == "gave up")
+        #expect(row.messageID == "<5@portal.test>" && row.recipient == "failed@example.com")
+
+        let server = try TestSMTPServer()
+        server.listen()
+        defer { server.stop() }
+        let worker = mailDelivery(database: database, transport: try SMTPTransport(url: "smtp://127.0.0.1:\(server.port)"))
+        #expect(try worker.runDue(now: t0 + 59) == 1)
+        #expect(try worker.runDue(now: t0 + 60) == 1)
+        #expect(try worker.runDue(now: t0 + 600) == 1)
+        #expect(try worker.runDue(now: t0 + 100_000) == 0)
+        #expect(server.received.map(\.recipients).sorted { $0[0] < $1[0] } == [["inflight@example.com"], ["queued@example.com"], ["retrying@example.com"]])
+        #expect(try db.row(2)?.attempts == 3)
+        // New mails use the same tables after the upgrade.
+        let mailer = try Mailer(templates: try realTemplates(), baseURL: testBaseURL, from: testSender)
+        let id = try database.write { try mailer.enqueue(OutgoingMail(to: "new@example.com", subject: "S", text: "T"), on: $0) }
+        #expect(id == 6)
+        #expect(try worker.runDue() == 1)
+    }
+}

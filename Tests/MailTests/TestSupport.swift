@@ -19,8 +19,18 @@ func realTemplates() throws -> Templates {
     try Templates(directory: repoRoot + "/Templates")
 }
 
+/// Reading outbox rows with their delivery, for a test database or any other.
+protocol OutboxReading {
+    var database: Database { get }
+}
+
+/// A database opened by the test itself.
+struct UpgradedDatabase: OutboxReading {
+    let database: Database
+}
+
 /// A migrated database in a fresh temporary folder, removed (with the folder) on deinit.
-final class TestDatabase {
+final class TestDatabase: OutboxReading {
     let directory: String
     let database: Database
 
@@ -40,6 +50,12 @@ final class TestDatabase {
         try database.read { try $0.scalar("SELECT count(*) FROM outbox", as: Int.self) } ?? -1
     }
 
+    func jobCount() throws -> Int {
+        try database.read { try $0.scalar("SELECT count(*) FROM jobs", as: Int.self) } ?? -1
+    }
+}
+
+extension OutboxReading {
     /// The outbox row with its delivery, read from its `mail.send` job in the columns the
     /// outbox had before jobs (0003): the next attempt is the lease's end while it runs.
     func row(_ id: Int64) throws -> OutboxRow? {
@@ -54,10 +70,6 @@ final class TestDatabase {
                 WHERE o.id = ?
                 """, id).map(OutboxRow.init)
         }
-    }
-
-    func jobCount() throws -> Int {
-        try database.read { try $0.scalar("SELECT count(*) FROM jobs", as: Int.self) } ?? -1
     }
 }
 
