@@ -25,6 +25,18 @@ import Synchronization
 /// is called (``enqueue(_:payload:runAt:on:)`` does) and every `pollInterval`. They never
 /// run on the HTTP event loop or Swift's cooperative pool. ``runDue(now:limit:)`` does one
 /// round on the calling thread, for tests and tools.
+///
+/// A feature adds a kind of job in two places:
+/// ```swift
+/// // App/ (the composition root), before start():
+/// jobs.register(kind: "webhook.deliver", retry: RetryPolicy(schedule: [.seconds(5), .seconds(300)], giveUpAfter: .seconds(86400)),
+///               lease: .seconds(120), handler: WebhookDelivery(database: database))
+/// // The service, in the transaction of the change that causes the job:
+/// try database.write { conn in
+///     let eventID = try store.insertEvent(…, on: conn)
+///     try jobs.enqueue("webhook.deliver", payload: String(eventID), on: conn)
+/// }
+/// ```
 public final class JobWorker: Sendable {
     public let database: Database
     /// Names the worker in logs (`"<name> started"`) and its threads.
