@@ -45,21 +45,25 @@ public struct SMTPTransport: MailTransport, CustomDebugStringConvertible, Custom
         /// … port 25`, a timeout, a TLS failure).
         case failed(code: Int, message: String)
         /// The server answered with an error reply: its code (4xx: try again later, 5xx:
-        /// refused for good) and its last reply line, e.g. `550 5.1.1 User unknown`.
-        case refused(reply: Int, answer: String)
+        /// refused for good), its last error line, e.g. `550 5.1.1 User unknown`, and the
+        /// command it answered (`MAIL`, `RCPT`, `DATA`, `AUTH`, …; `nil` for the greeting).
+        case refused(reply: Int, answer: String, command: String?)
 
-        /// Whether the server refused for good (a 5xx reply, RFC 5321 §4.2.1): sending the
-        /// same mail again cannot succeed.
+        /// Whether the server refused *this mail* for good: a 5xx reply (RFC 5321 §4.2.1) to
+        /// `MAIL`, `RCPT` or `DATA`, so sending it again cannot succeed. A 5xx to the greeting,
+        /// `EHLO`, `STARTTLS` or `AUTH` is about the connection or our credentials, which an
+        /// operator can fix: such mails keep being retried until the deadline.
         public var isPermanent: Bool {
-            if case .refused(let reply, _) = self { return (500..<600).contains(reply) }
-            return false
+            guard case .refused(let reply, _, let command) = self, (500..<600).contains(reply) else { return false }
+            return ["MAIL", "RCPT", "DATA"].contains(command ?? "")
         }
 
         public var description: String {
             switch self {
             case .invalidURL(let why): "invalid SMTP URL: \(why)"
             case .failed(let code, let message): "SMTP error (curl \(code)): \(message)"
-            case .refused(let reply, let answer): "SMTP server refused the mail (\(reply)): \(answer)"
+            case .refused(let reply, let answer, let command):
+                "SMTP server refused \(command.map { "the \($0) command" } ?? "the connection") (\(reply)): \(answer)"
             }
         }
     }
@@ -220,8 +224,10 @@ public struct SMTPTransport: MailTransport, CustomDebugStringConvertible, Custom
             // we send, which holds the AUTH exchange).
             check(ccurl_setopt_long(handle, CURLOPT_VERBOSE, 1))
             check(ccurl_setopt_debug_function(handle) { _, type, data, size, userdata in
-                guard type == CURLINFO_HEADER_IN, let data, let userdata else { return 0 }
-                Unmanaged<ReplyRecorder>.fromOpaque(userdata).takeUnretainedValue().record(data, count: size)
+                guard let data, let userdata else { return 0 }
+                let recorder = Unmanaged<ReplyRecorder>.fromOpaque(userdata).takeUnretainedValue()
+                if type == CURLINFO_HEADER_IN { recorder.reply(data, count: size) }
+                if type == CURLINFO_HEADER_OUT { recorder.command(data, count: size) }
                 return 0
             })
             check(ccurl_setopt_pointer(handle, CURLOPT_DEBUGDATA, Unmanaged.passUnretained(replies).toOpaque()))
@@ -232,7 +238,7 @@ public struct SMTPTransport: MailTransport, CustomDebugStringConvertible, Custom
                 var reply = 0
                 _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &reply)
                 if reply >= 400 {
-                    throw Error.refused(reply: reply, answer: replies.lastError ?? String(reply))
+                    throw Error.refused(reply: reply, answer: replies.lastError ?? String(reply), command: replies.errorCommand)
                 }
                 var message = String(cString: errorBuffer)
                 if message.isEmpty { message = String(cString: curl_easy_strerror(code)) }
@@ -249,14 +255,26 @@ public struct SMTPTransport: MailTransport, CustomDebugStringConvertible, Custom
     private static let curlReady: Bool = curl_global_init(Int(CURL_GLOBAL_ALL)) == CURLE_OK
 }
 
-/// The server's last error reply line (4xx or 5xx), from libcurl's debug callback: printable
-/// ASCII only, at most 200 characters (it goes to the job's `last_error` and the log). Later
-/// replies, such as the `221` to the `QUIT` that follows a refusal, do not replace it. Used
-/// by one thread.
+/// From libcurl's debug callback: the server's last error reply line (4xx or 5xx) and the
+/// command it answered. The line is kept as printable ASCII of at most 200 characters (it
+/// goes to the job's `last_error` and the log); later replies, such as the `221` to the
+/// `QUIT` that follows a refusal, do not replace it. Of what we send only the command's verb
+/// is read — never its arguments, which for `AUTH` hold the credentials. Used by one thread.
 private final class ReplyRecorder {
     private(set) var lastError: String?
+    private(set) var errorCommand: String?
+    private var lastCommand: String?
 
-    func record(_ data: UnsafeMutablePointer<CChar>, count: Int) {
+    func command(_ data: UnsafeMutablePointer<CChar>, count: Int) {
+        let bytes = UnsafeRawBufferPointer(start: data, count: count)
+        let verb = String(decoding: bytes.prefix(while: { $0 != 0x20 && $0 != 0x0D && $0 != 0x0A }).prefix(9), as: UTF8.self).uppercased()
+        // Only known verbs: an AUTH continuation line is base64 of the credentials.
+        if Self.verbs.contains(verb) { lastCommand = verb }
+    }
+
+    private static let verbs: Set<String> = ["EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT"]
+
+    func reply(_ data: UnsafeMutablePointer<CChar>, count: Int) {
         let bytes = UnsafeRawBufferPointer(start: data, count: count)
         guard bytes.count >= 3, bytes[0] == UInt8(ascii: "4") || bytes[0] == UInt8(ascii: "5"),
               bytes[1...2].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
@@ -264,6 +282,7 @@ private final class ReplyRecorder {
         let line = String(decoding: bytes.prefix(400).map { $0 >= 0x20 && $0 < 0x7F ? $0 : 0x20 }, as: UTF8.self)
             .trimmingCharacters(in: .whitespaces)
         lastError = line.count > 200 ? String(line.prefix(199)) + "…" : line
+        errorCommand = lastCommand
     }
 }
 

@@ -15,8 +15,9 @@ import Glibc
 /// The port is bound at init but nothing is accepted until ``listen()``: until then a
 /// connection is refused, as with a mail server that is down, and the port stays reserved.
 /// In ``Mode/refuse`` it answers `MAIL FROM` with `451` (a temporary failure); in
-/// ``Mode/rejectRecipient(_:)`` and ``Mode/rejectData(_:)`` it answers `RCPT TO`, or the end of
-/// `DATA`, with the reply line given (e.g. `550 5.1.1 User unknown`, `451 4.7.1 Greylisted`).
+/// ``Mode/rejectRecipient(_:)``, ``Mode/rejectData(_:)`` and ``Mode/rejectAuth(_:)`` it answers
+/// `RCPT TO`, the end of `DATA` or `AUTH` with the reply line given (e.g. `550 5.1.1 User
+/// unknown`, `451 4.7.1 Greylisted`, `535 5.7.8 Authentication credentials invalid`).
 public final class TestSMTPServer: Sendable {
     public struct Received: Sendable {
         public var mailFrom = ""
@@ -33,6 +34,8 @@ public final class TestSMTPServer: Sendable {
         case rejectRecipient(String)
         /// Takes the whole message, then answers with this reply line instead of `250`.
         case rejectData(String)
+        /// Answers `AUTH` with this reply line (wrong credentials: `535 5.7.8 …`).
+        case rejectAuth(String)
     }
 
     public let port: Int
@@ -157,6 +160,8 @@ public final class TestSMTPServer: Sendable {
                 reply("250 8BITMIME")
             } else if upper.hasPrefix("HELO") {
                 reply("250 smtp.test")
+            } else if upper.hasPrefix("AUTH PLAIN"), case .rejectAuth(let answer) = mode {
+                reply(answer)
             } else if upper.hasPrefix("AUTH PLAIN") {
                 var encoded = String(line.dropFirst("AUTH PLAIN".count)).trimmingCharacters(in: .whitespaces)
                 if encoded.isEmpty {
