@@ -4,6 +4,7 @@ import PackageDescription
 // Layers (imports point down only):
 //   portal (CLI) → Portal (features) → Web → HTTP
 //                                    ↘ Database → CSQLite
+//                  Portal → Mail → Jobs → Database   (Mail is the first kind of job)
 let package = Package(
     name: "Portal",
     platforms: [.macOS(.v15)],
