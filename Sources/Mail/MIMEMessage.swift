@@ -149,7 +149,7 @@ enum MIMEMessage {
         }
         let words = encodedWords(name, firstLineUsed: "From: ".utf8.count)
         // The address goes on a line of its own when it would push the last word's line over.
-        let fits = (words.count == 1 ? "From: ".utf8.count : 1) + words.last!.utf8.count + 2 + sender.address.utf8.count <= maximumLineLength
+        let fits = (words.count == 1 ? "From: ".utf8.count : 1) + words.last!.utf8.count + " <>".utf8.count + sender.address.utf8.count <= maximumLineLength
         return words.joined(separator: "\r\n ") + (fits ? " " : "\r\n ") + "<\(sender.address)>"
     }
 

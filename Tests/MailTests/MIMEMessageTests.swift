@@ -127,6 +127,19 @@ struct MIMEMessageTests {
         #expect(MIMEMessage.encodedWordCapacity(room: 78 - 9) == 42)
     }
 
+    @Test("An encoded sender name of any length keeps every From line within 78 characters")
+    func senderFolding() throws {
+        for n in 1...100 {
+            for local in 1...40 {
+                let name = String(repeating: "é", count: n), address = String(repeating: "a", count: local) + "@portal.test"
+                let header = "From: " + MIMEMessage.senderHeader(try Sender("\(name) <\(address)>"))
+                let lines = header.components(separatedBy: "\r\n")
+                if lines.contains(where: { $0.utf8.count > 78 }) { Issue.record("\(n), \(local): \(lines)") }
+                #expect(ParsedMail.decodeEncodedWords(ParsedMail.parseHeaders(header)[0].value) == "\(name) <\(address)>")
+            }
+        }
+    }
+
     @Test("Senders: display names quoted or encoded, addresses validated")
     func senders() throws {
         #expect(MIMEMessage.senderHeader(try Sender("Portal <no-reply@portal.test>")) == "\"Portal\" <no-reply@portal.test>")
