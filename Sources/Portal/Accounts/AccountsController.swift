@@ -193,6 +193,10 @@ struct AccountsController {
             return try page(req, "auth/login_mfa", title: "Two-factor authentication", values: ["next": next],
                             errors: ["code": "That code did not work. Enter the current code from your app, or an unused recovery code."],
                             status: .unauthorized)
+        } catch Accounts.Problem.codeAlreadyUsed {
+            return try page(req, "auth/login_mfa", title: "Two-factor authentication", values: ["next": next],
+                            errors: ["code": "That code did not work because it was already used. Wait for the next code in your app (they change every 30 seconds) and enter that one."],
+                            status: .unauthorized)
         } catch Accounts.Problem.throttled(let seconds) {
             return try page(req, "auth/login_mfa", title: "Two-factor authentication", values: ["next": next],
                             errors: ["code": throttledMessage(seconds)], status: .tooManyRequests)
