@@ -84,6 +84,21 @@ struct ProbeDefectsTests {
         #expect(try portal.mailCount(to: "bulk7@example.com") == 0)
     }
 
+    @Test func refusedSignUpsThroughAnInvitationCountToo() throws {
+        let (portal, owner, _, org) = try TestPortal.withOwner()
+        let team = TeamTests()
+        #expect(try team.invite(portal, owner, org: org, email: "bo@example.com", role: "developer").status == 303)
+        let link = try team.invitationLink(portal, "bo@example.com")
+        // The Owner's own sign-up counted once; nine refused attempts fill the hour's ten.
+        let b = Browser(portal)
+        for _ in 0..<9 {
+            #expect(try b.submit(link + "/signup", to: link + "/signup", [("name", "Bo"), ("email", "bo@example.com"), ("password", "password123")]).status == 422)
+        }
+        let limited = try b.submit(link + "/signup", to: link + "/signup", [("name", "Bo"), ("email", "bo@example.com"), ("password", "bulk sign up passphrase")])
+        #expect(limited.status == 429)
+        #expect(limited.text.contains("Too many sign-ups"))
+    }
+
     @Test func everyAddressFieldUsesTheMailersRules() throws {
         let (portal, owner, _, org) = try TestPortal.withOwner()
         // An invitation.
@@ -154,6 +169,23 @@ struct ProbeDefectsTests {
         // Nothing of it was stored.
         let stored = try portal.app.database.read { try $0.scalar("SELECT count(*) FROM users WHERE name LIKE '%' || char(8238) || '%' OR name LIKE '%' || char(27) || '%'", as: Int.self) }
         #expect(stored == 0)
+    }
+
+    @Test func oneValidatorCountsCharactersScalarsAndBytes() {
+        let name = TextField.personName
+        #expect(name.problem(String(repeating: "a", count: 100)) == nil)
+        #expect(name.problem(String(repeating: "a", count: 101)) == "Use at most 100 characters.")
+        #expect(TextField.note.problem(String(repeating: "a", count: 2001)) == "Use at most 2,000 characters.")
+        // Emoji sequences and flags are a few scalars each: fine.
+        #expect(name.problem("👩🏽‍💻 🇳🇱 👨‍👩‍👧‍👦 Ada") == nil)
+        // 100 characters of three-scalar accents pass; four per character do not.
+        #expect(name.problem(String(repeating: "e\u{301}\u{302}", count: 100)) == nil)
+        #expect(name.problem(String(repeating: "e\u{301}\u{302}\u{303}", count: 100)) != nil)
+        // One-line versus multi-line.
+        #expect(name.problem("a\tb") != nil)
+        #expect(TextField.note.problem("a\tb\r\nc\u{200F}") == nil)
+        #expect(TextField.note.problem("a\u{202D}b") != nil)
+        #expect(TextField.note.problem("a\u{0}b") != nil)
     }
 
     @Test func notesKeepTheirLinesButNotOverrides() throws {
