@@ -84,6 +84,23 @@ struct ProbeDefectsTests {
         #expect(try portal.mailCount(to: "bulk7@example.com") == 0)
     }
 
+    @Test func aRefusedAddressCostsNoPasswordHash() throws {
+        // A real hashing cost, so that a hash shows in the answer time.
+        let portal = try TestPortal { $0.scryptLogN = 16 }
+        func fastest(_ emails: [String]) throws -> Duration {
+            try emails.map { email in
+                let b = Browser(portal)
+                let page = try b.get("/signup")
+                let start = ContinuousClock.now
+                try b.post("/signup", [("name", "Probe"), ("email", email), ("password", "bulk sign up passphrase")], csrfFrom: page)
+                return ContinuousClock.now - start
+            }.min()!
+        }
+        let refused = try fastest(["a@exa_mple.test", "été@example.test", "a@b.cé"])
+        let hashed = try fastest(["ok1@example.com", "ok2@example.com", "ok3@example.com"])
+        #expect(refused * 3 < hashed, "refused \(refused), hashed \(hashed)")
+    }
+
     @Test func refusedSignUpsThroughAnInvitationCountToo() throws {
         let (portal, owner, _, org) = try TestPortal.withOwner()
         let team = TeamTests()
