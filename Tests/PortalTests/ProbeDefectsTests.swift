@@ -239,6 +239,7 @@ struct ProbeDefectsTests {
         let traveller = Browser(portal, from: "127.0.0.3")
         let slowed = try traveller.submit("/login", to: "/login", [("email", user.email), ("password", user.password)])
         #expect(slowed.status == 429)
+        #expect(slowed.text.contains("each sign-in waits a little"))
         let seconds = try #require(Self.retrySeconds(slowed.text))
         #expect(seconds >= 1 && seconds <= 60)
 

@@ -70,6 +70,9 @@ final class Accounts: Sendable {
         /// A right TOTP code that was already used (this step or a newer one was accepted).
         case codeAlreadyUsed
         case throttled(seconds: Int64)
+        /// The account (not this network) had many failures lately: every requester waits
+        /// its turn, at most a minute.
+        case slowed(seconds: Int64)
         case linkInvalid
         /// The account got an authenticator from another session meanwhile.
         case enrolmentSuperseded
@@ -303,19 +306,23 @@ final class Accounts: Sendable {
     /// failures from anywhere also make this requester wait its turn (bounded; never a lock).
     private func claimAttempt(accountKey: String, ipKey: String, slowdown: (account: String, requester: String)? = nil,
                               now: Int64, action: String, subject: String, actor: Actor) throws {
-        let refusal = try database.write { db -> Int64? in
+        let refusal = try database.write { db -> Problem? in
             let a = try accountThrottle.check([accountKey], now: now, on: db)
             let i = try ipThrottle.check([ipKey], now: now, on: db)
             let slowed = try slowdown.flatMap {
                 try accountSlowdown.check(account: $0.account, requester: $0.requester, now: now, on: db)
             }
-            for verdict in [a, i, slowed.map { Throttle.Verdict.wait(seconds: $0) } ?? .allowed] {
+            for verdict in [a, i] {
                 switch verdict {
                 case .allowed: continue
                 case .wait(let s), .locked(let s):
                     try audit.record(action, by: actor, subject: subject, details: "retry in \(s)s", on: db)
-                    return s
+                    return .throttled(seconds: s)
                 }
+            }
+            if let slowed {
+                try audit.record(action, by: actor, subject: subject, details: "account slowed down; retry in \(slowed)s", on: db)
+                return .slowed(seconds: slowed)
             }
             if let slowdown { try accountSlowdown.claim(account: slowdown.account, requester: slowdown.requester, now: now, on: db) }
             let locked = try accountThrottle.fail([accountKey], now: now, on: db)
@@ -325,7 +332,7 @@ final class Accounts: Sendable {
             }
             return nil
         }
-        if let refusal { throw Problem.throttled(seconds: refusal) }
+        if let refusal { throw refusal }
     }
 
     /// Checks a password. A hasher too busy to take it is not the person's fault: the

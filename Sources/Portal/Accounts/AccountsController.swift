@@ -175,6 +175,10 @@ struct AccountsController {
         } catch Accounts.Problem.throttled(let seconds) {
             return try page(req, "auth/login", title: "Log in", values: values,
                             errors: ["form": throttledMessage(seconds)], status: .tooManyRequests)
+        } catch Accounts.Problem.slowed(let seconds) {
+            return try page(req, "auth/login", title: "Log in", values: values,
+                            errors: ["form": "Many sign-ins to this account failed lately, so each sign-in waits a little. Try again in \(max(seconds, 1)) seconds."],
+                            status: .tooManyRequests)
         }
     }
 
