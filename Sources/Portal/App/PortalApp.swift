@@ -1,6 +1,7 @@
 import Database
 import Foundation
 import HTTP
+import Jobs
 import Logging
 import Mail
 import Security
@@ -17,7 +18,8 @@ public final class PortalApp: Sendable {
     public let database: Database
     public let web: WebApplication
     public let server: HTTPServer
-    public let mailDelivery: MailDelivery
+    /// The durable job worker (mail now; webhooks and reports register their kinds here).
+    public let jobs: JobWorker
     let accounts: Accounts
     let organizations: Organizations
     let logger: Logger
@@ -43,8 +45,9 @@ public final class PortalApp: Sendable {
         }
         let transport: any MailTransport = try config.smtpURL.map { try SMTPTransport(url: $0, logger: logger) } ?? LogTransport(logger: logger)
         let mailer = try Mailer(templates: templates, baseURL: config.baseURL, from: config.mailFrom)
-        mailDelivery = MailDelivery(database: database, transport: transport, logger: logger)
-        mailer.onEnqueue = { [mailDelivery] in mailDelivery.notify() }
+        jobs = JobWorker(database: database, logger: logger)
+        MailDelivery.register(on: jobs, transport: transport, logger: logger)
+        mailer.onEnqueue = { [jobs] in jobs.notify() }
 
         let sessions = Sessions(database: database, clock: config.clock, idleTimeout: config.sessionIdleTimeout,
                                 absoluteTimeout: config.sessionAbsoluteTimeout, secureCookies: config.resolvedSecureCookies)
@@ -88,9 +91,9 @@ public final class PortalApp: Sendable {
         server = HTTPServer(configuration: serverConfig, responder: web, logger: logger)
     }
 
-    /// Starts listening and delivering mail; returns once connections are accepted.
+    /// Starts listening and running jobs (delivering mail); returns once connections are accepted.
     public func start() throws {
-        mailDelivery.start()
+        jobs.start()
         try server.start()
     }
 
@@ -99,7 +102,7 @@ public final class PortalApp: Sendable {
 
     public func waitUntilStopped() {
         server.waitUntilStopped()
-        mailDelivery.stop()
+        jobs.stop()
         database.close()
     }
 }
