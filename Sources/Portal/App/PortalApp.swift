@@ -63,8 +63,9 @@ public final class PortalApp: Sendable {
         let pipelines = Pipelines(
             session: AuthMiddleware(sessions: sessions, accounts: AccountsStore(), csrfKey: subkey("portal csrf v1"),
                                     baseOrigin: config.baseOrigin),
-            flash: FlashMiddleware(store: CookieFlashStore(cookieName: config.resolvedSecureCookies ? "__Host-flash" : "flash",
-                                                           secure: config.resolvedSecureCookies)),
+            flash: FlashMiddleware(store: SessionFlashStore(sessions: sessions, cookies: CookieFlashStore(
+                cookieName: config.resolvedSecureCookies ? "__Host-flash" : "flash", secure: config.resolvedSecureCookies,
+                key: subkey("portal flash v1"), now: { [clock = config.clock] in clock.now() }))),
             errorPages: ErrorPages(templates: templates),
             verifiers: [])
 
