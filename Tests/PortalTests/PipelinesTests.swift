@@ -142,4 +142,22 @@ struct PipelinesTests {
         let text = String(decoding: boom.bufferedBody ?? [], as: UTF8.self)
         #expect(text.contains("\"internal_error\"") && !text.contains("NSCocoaErrorDomain") && !text.contains("fileNoSuchFile"))
     }
+
+    /// The pages pipeline reads the session before the 404, so the page can send a
+    /// signed-in person to their organizations rather than to the public home page.
+    @Test func theNotFoundPageLinksASignedInUserToTheirOrganizations() throws {
+        let (portal, b, _, _) = try TestPortal.withOwner()
+        let signedIn = try b.get("/no-such-page")
+        #expect(signedIn.status == 404)
+        #expect(signedIn.text.contains("<a class=\"button secondary\" href=\"/orgs\">Back to your organizations</a>"))
+        #expect(!signedIn.text.contains("Back to the home page"))
+        let otherOrg = try b.get("/orgs/999999/team")
+        #expect(otherOrg.status == 404)
+        #expect(otherOrg.text.contains("Back to your organizations"))
+
+        let visitor = try portal.request("GET", "/no-such-page")
+        #expect(visitor.status == 404)
+        #expect(visitor.text.contains("<a class=\"button secondary\" href=\"/\">Back to the home page</a>"))
+        #expect(!visitor.text.contains("Back to your organizations"))
+    }
 }
