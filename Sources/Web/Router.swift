@@ -324,8 +324,16 @@ public struct Router: Sendable {
     /// The error shape for a raw path: its pipeline's, or nil when no pipeline covers it
     /// (or the path cannot be decoded).
     public func errorResponder(forPath path: String) -> (any ErrorResponder)? {
-        guard !pipelines.isEmpty, let segments = Self.decodeSegments(path) else { return nil }
-        return pipeline(for: segments)?.errors
+        guard !pipelines.isEmpty else { return nil }
+        return pipeline(forRawPath: path)?.errors
+    }
+
+    /// The pipeline for a path, decoded; a path that cannot be decoded (`/v1/%zz`) is
+    /// placed by its raw segments, so its 400 still has the shape its caller reads.
+    func pipeline(forRawPath path: String) -> Pipeline? {
+        if let segments = Self.decodeSegments(path) { return pipeline(for: segments) }
+        guard path.hasPrefix("/") else { return nil }
+        return pipeline(for: path.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map(String.init))
     }
 
     /// Finds the handler for a request, once: sets ``Request/parameters``,
@@ -335,7 +343,7 @@ public struct Router: Sendable {
     public func resolve(_ req: Request) -> Handler {
         guard let segments = Self.decodeSegments(req.path) else {
             req.routingError = HTTPError(.badRequest, "The address is not valid.")
-            req.errorResponder = pipelines.last { $0.prefix.isEmpty }?.errors
+            req.errorResponder = pipeline(forRawPath: req.path)?.errors
             return Self.throwRoutingError
         }
         let error: HTTPError

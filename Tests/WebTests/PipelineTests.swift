@@ -111,6 +111,18 @@ import Web
         #expect(!page.bodyText.contains("secret stack detail"))
     }
 
+    @Test func aMalformedAPIPathIsAJSON400AndLogged() throws {
+        let log = LogCapture()
+        let app = try app(log: log)
+        let res = app.respond(to: request("/v1/%zz"))
+        #expect(res.status == .badRequest)
+        #expect(try jsonError(res)["code"] == "bad_request")
+        #expect(app.respond(to: request("/%zz")).headers["Content-Type"] == "text/html; charset=utf-8")
+        // Both pipelines keep the request log line.
+        _ = app.respond(to: request("/v1/nope"))
+        #expect(log.all.contains("path=/v1/nope") && log.all.contains("status=404"))
+    }
+
     @Test func typedErrorsKeepCodeAndParam() throws {
         let res = try app().respond(to: request("/v1/conflict"))
         #expect(res.status == .conflict)
