@@ -32,10 +32,14 @@ struct SessionFlashStore: FlashStore {
             case .session(let id):
                 if try update({ try sessions.store.flash(id: id, on: $0) }, removing: shown, adding: pending) { forCookie = [] }
             case .newSession(let tokenHash):
-                if let old = request.auth?.session, !shown.isEmpty {
-                    _ = try update({ try sessions.store.flash(id: old.id, on: $0) }, removing: shown, adding: [])
+                // Messages the old session still held, not shown yet, move with the person.
+                let carried = consumed ? [] : Self.decode(request.auth?.session?.flash)
+                if let old = request.auth?.session, !shown.isEmpty || !carried.isEmpty {
+                    _ = try update({ try sessions.store.flash(id: old.id, on: $0) }, removing: shown + carried, adding: [])
                 }
-                if try update({ try sessions.store.flash(tokenHash: tokenHash, on: $0) }, removing: [], adding: pending) { forCookie = [] }
+                if try update({ try sessions.store.flash(tokenHash: tokenHash, on: $0) }, removing: [], adding: carried + pending) {
+                    forCookie = []
+                }
             case .none:
                 if let old = request.auth?.session, !shown.isEmpty {
                     _ = try update({ try sessions.store.flash(id: old.id, on: $0) }, removing: shown, adding: [])
