@@ -78,6 +78,17 @@ struct PipelinesTests {
         #expect(crossSite.status == 403)
     }
 
+    /// CSRF runs only for a routed request: a form POSTed to nowhere is the 404 page, and
+    /// the router is asked once (``Request/isRouted``), not twice.
+    @Test func aPagePostToNoRouteIsA404NotACSRFRefusal() throws {
+        let portal = try TestPortal()
+        let r = try portal.request("POST", "/no-such-form", headers: ["Content-Type": "application/x-www-form-urlencoded"], body: "a=b")
+        #expect(r.status == 404)
+        #expect(r["content-type"] == "text/html; charset=utf-8")
+        let wrongMethod = try portal.request("PUT", "/login", headers: ["Content-Type": "application/x-www-form-urlencoded"], body: "a=b")
+        #expect(wrongMethod.status == 405)
+    }
+
     @Test func theAPIReadsNoSessionCookie() throws {
         let (portal, b, _, _) = try TestPortal.withOwner()
         let cookie = try #require(b.sessionCookie)
