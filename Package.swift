@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "Security", dependencies: ["COpenSSL", "CQRencode", "CZxcvbn"]),
         // Router, middleware, forms, cookies, templates, static files, error pages. Knows no feature.
         .target(name: "Web", dependencies: [
-            "HTTP", "CZlib",
+            "HTTP", "CZlib", "Security",
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Logging", package: "swift-log"),
         ]),

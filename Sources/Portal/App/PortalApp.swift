@@ -61,27 +61,39 @@ public final class PortalApp: Sendable {
         organizations = Organizations(database: database, clock: config.clock, accounts: accounts,
                                       countries: try Countries(file: config.countriesFile), logger: logger)
 
-        var router = Router()
-        HomeController(templates: templates).register(on: &router)
-        HealthController(database: database).register(on: &router)
-        AccountsController(accounts: accounts, templates: templates).register(on: &router)
-        OrganizationsController(organizations: organizations, templates: templates).register(on: &router)
-        TeamController(team: Team(organizations: organizations), templates: templates).register(on: &router)
-        AuditLogController(auditLog: AuditLog(database: database, clock: config.clock), organizations: organizations, templates: templates).register(on: &router)
-        SupportController(support: Support(organizations: organizations, logger: logger), templates: templates).register(on: &router)
-
         var headers = SecurityHeadersMiddleware.defaultHeaders
         if config.resolvedSecureCookies { headers.append(("Strict-Transport-Security", "max-age=31536000")) }
+        let pipelines = Pipelines(
+            session: AuthMiddleware(sessions: sessions, accounts: AccountsStore(), csrfKey: subkey("portal csrf v1"),
+                                    baseOrigin: config.baseOrigin),
+            flash: FlashMiddleware(store: SessionFlashStore(sessions: sessions, cookies: CookieFlashStore(
+                cookieName: config.resolvedSecureCookies ? "__Host-flash" : "flash", secure: config.resolvedSecureCookies,
+                key: subkey("portal flash v1"), now: { [clock = config.clock] in clock.now() }))),
+            errorPages: ErrorPages(templates: templates),
+            verifiers: [])
+
+        let (accounts, organizations, database) = (self.accounts, self.organizations, self.database)
+        var router = Router()
+        // Outside both pipelines: a load balancer's probe needs no session, flash or CSRF.
+        HealthController(database: database).register(on: &router)
+        pipelines.pages(&router) { router in
+            HomeController(templates: templates).register(on: &router)
+            AccountsController(accounts: accounts, templates: templates).register(on: &router)
+            OrganizationsController(organizations: organizations, templates: templates).register(on: &router)
+            TeamController(team: Team(organizations: organizations), templates: templates).register(on: &router)
+            AuditLogController(auditLog: AuditLog(database: database, clock: config.clock), organizations: organizations, templates: templates).register(on: &router)
+            SupportController(support: Support(organizations: organizations, logger: logger), templates: templates).register(on: &router)
+        }
+        pipelines.api(&router, "/v1") { v1 in
+            PingController().register(on: &v1)
+        }
+        // Reserved for the OAuth endpoints: already JSON, never a page.
+        pipelines.api(&router, "/oauth") { _ in }
+
         web = WebApplication(
             router: router,
             templates: templates,
             staticFiles: try StaticFiles(urlPrefix: "/static", directory: config.publicDirectory),
-            middleware: [
-                FlashMiddleware(store: CookieFlashStore(cookieName: config.resolvedSecureCookies ? "__Host-flash" : "flash",
-                                                        secure: config.resolvedSecureCookies)),
-                AuthMiddleware(sessions: sessions, accounts: AccountsStore(), csrfKey: subkey("portal csrf v1"),
-                               baseOrigin: config.baseOrigin, hasRoute: { [router] in router.hasRoute(method: $0, path: $1) }),
-            ],
             securityHeaders: SecurityHeadersMiddleware(headers: headers),
             logger: logger
         )
