@@ -153,7 +153,7 @@ final class SecurityPage: AccountSettingsPage {
         let when: String
         init(_ e: AuditEvent, zone: String) {
             self.e = e
-            self.when = PageTime.full(e.at, zone: zone)
+            self.when = Accounts.formatTime(e.at, zone: zone)
         }
         func child(named name: String) -> Any? {
             switch name {

@@ -160,7 +160,7 @@ struct SettingsPage: ViewModel {
         self.details = organizations.detailRows(access.org.details).map(TextRow.init)
         let zone = access.user.timeZone
         self.requests = requests.map { r in
-            RequestItem(request: r, zone: zone, changes: r.changes.keys.sorted().map { k in
+            RequestItem(request: r, zone: zone, settings: "/orgs/\(access.org.publicID)/settings", changes: r.changes.keys.sorted().map { k in
                 TextRow(["label": Organizations.fieldTitles[k] ?? k, "before": organizations.display(k, access.org.details[k] ?? ""),
                      "after": organizations.display(k, r.changes[k] ?? "")])
             })
@@ -190,10 +190,13 @@ struct SettingsPage: ViewModel {
         let request: SupportRequestRecord
         let created: String
         let resolved: String
+        /// `/orgs/:org/settings`, under which a request can be withdrawn.
+        let settings: String
         let changes: [TextRow]
 
-        init(request r: SupportRequestRecord, zone: String, changes: [TextRow]) {
+        init(request r: SupportRequestRecord, zone: String, settings: String, changes: [TextRow]) {
             request = r
+            self.settings = settings
             created = PageTime.compact(r.createdAt, zone: zone)
             resolved = r.resolvedAt.map { PageTime.compact($0, zone: zone) } ?? ""
             self.changes = changes
@@ -212,6 +215,8 @@ struct SettingsPage: ViewModel {
             case "resolved": return resolved
             case "resolution": return r.resolutionNote ?? ""
             case "hasResolution": return !(r.resolutionNote ?? "").isEmpty
+            case "isWithdrawn": return r.status == "withdrawn"
+            case "withdrawUrl": return "\(settings)/requests/\(r.publicID)/withdraw"
             case "changes": return changes
             default: return nil
             }

@@ -138,6 +138,7 @@ struct SupportReviewPage: ViewModel {
         case "decidedBy": return review.decidedBy ?? ""
         case "resolved": return r.resolvedAt.map { PageTime.full($0, zone: zone) } ?? ""
         case "resolution": return r.resolutionNote ?? ""
+        case "hasResolution": return !(r.resolutionNote ?? "").isEmpty
         case "canDecide": return r.isOpen && !review.isOwnRequest
         case "isOwnRequest": return r.isOpen && review.isOwnRequest
         case "canApprove": return review.approvalBlocked == nil
