@@ -30,6 +30,8 @@ public final class PortalApp: Sendable {
         database = try Database(path: config.databasePath, readers: config.databaseReaders, logger: logger)
         let applied = try Migrator(directory: config.migrationsDirectory, logger: logger).migrate(database)
         if !applied.isEmpty { logger.info("migrations applied", metadata: ["names": "\(applied.joined(separator: ","))"]) }
+        // Audit details written before they were JSON are rewritten once, before anyone reads them.
+        try AuditDetailsUpgrade.runOnce(database, logger: logger)
 
         // One server key; each use gets its own key derived from it.
         let master = try SecretBox.loadKey(environmentValue: config.secretKey, keyFile: config.resolvedSecretKeyFile)
@@ -76,7 +78,7 @@ public final class PortalApp: Sendable {
             middleware: [
                 FlashMiddleware(store: CookieFlashStore(cookieName: config.resolvedSecureCookies ? "__Host-flash" : "flash",
                                                         secure: config.resolvedSecureCookies)),
-                AuthMiddleware(sessions: sessions, accounts: AccountsStore(), csrfKey: subkey("portal csrf v1"),
+                AuthMiddleware(sessions: sessions, csrfKey: subkey("portal csrf v1"),
                                baseOrigin: config.baseOrigin, hasRoute: { [router] in router.hasRoute(method: $0, path: $1) }),
             ],
             securityHeaders: SecurityHeadersMiddleware(headers: headers),

@@ -37,7 +37,6 @@ extension Request {
 /// same-origin (or absent, or `none`) and any `Origin` to be this site's.
 struct AuthMiddleware: Middleware {
     let sessions: Sessions
-    let accounts: AccountsStore
     let csrfKey: [UInt8]
     let baseOrigin: String
     /// Whether a route exists: requests for none are left to the router's 404/405.

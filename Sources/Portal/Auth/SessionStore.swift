@@ -41,7 +41,7 @@ struct SessionStore {
     /// lookup every signed-in request starts with.
     func findWithUser(tokenHash: String, now: Int64, idleTimeout: Int64, on db: Connection) throws -> (SessionRecord, UserRecord)? {
         try db.queryOne(Self.findWithUserSQL, tokenHash, now, now - idleTimeout)
-            .map { row in (try Self.record(row), try AccountsStore.user(row, offset: 9)) }
+            .map { row in (try Self.record(row), try UserRecord.decode(row, offset: 9)) }
     }
 
     /// Built once: the session's columns, then the user's, from one join.
@@ -50,7 +50,7 @@ struct SessionStore {
             columns.split(separator: ",").map { "\(table)." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")
         }
         return """
-            SELECT \(qualified(columns, "s")), \(qualified(AccountsStore.userColumns, "u"))
+            SELECT \(qualified(columns, "s")), \(qualified(UserRecord.columns, "u"))
             FROM sessions s JOIN users u ON u.id = s.user_id
             WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND s.last_seen_at > ?
             """

@@ -40,6 +40,19 @@ struct MembershipRecord: Sendable {
     let lastActiveAt: Int64?
     let createdAt: Int64
 
+    /// The columns ``decode(_:offset:)`` reads, for `memberships m` (Team's store reads them too).
+    static let columns = """
+        m.id, m.public_id, m.organization_id, m.user_id, m.role, m.permissions, m.status, m.version, m.last_active_at, m.created_at
+        """
+
+    static func decode(_ r: some RowReading, offset o: Int = 0) throws -> MembershipRecord {
+        MembershipRecord(
+            id: try r.int64(o), publicID: try r.string(o + 1), organizationID: try r.int64(o + 2), userID: try r.int64(o + 3),
+            role: Role(rawValue: try r.string(o + 4)) ?? .custom, permissions: Permission.parse(stored: try r.string(o + 5)),
+            status: try r.string(o + 6), version: try r.int64(o + 7), lastActiveAt: try r.optionalInt64(o + 8),
+            createdAt: try r.int64(o + 9))
+    }
+
     var isActive: Bool { status == "active" }
     /// What the member may do: the Owner everything, whatever is stored.
     var effectivePermissions: Set<Permission> { role == .owner ? Set(Permission.allCases) : permissions }
@@ -59,10 +72,6 @@ struct OrganizationsStore {
         o.id, o.public_id, o.legal_name, o.trading_name, o.country, o.registration_number, o.address, o.website,
         o.industry, o.compliance_email, o.status, o.production_enabled_at, o.created_at, o.closed_at
         """
-    static let memberColumns = """
-        m.id, m.public_id, m.organization_id, m.user_id, m.role, m.permissions, m.status, m.version, m.last_active_at, m.created_at
-        """
-
     static func organization(_ r: some RowReading, offset o: Int = 0) throws -> OrganizationRecord {
         OrganizationRecord(
             id: try r.int64(o), publicID: try r.string(o + 1), legalName: try r.string(o + 2), tradingName: try r.string(o + 3),
@@ -70,14 +79,6 @@ struct OrganizationsStore {
             website: try r.string(o + 7), industry: try r.string(o + 8), complianceEmail: try r.string(o + 9),
             status: try r.string(o + 10), productionEnabledAt: try r.optionalInt64(o + 11), createdAt: try r.int64(o + 12),
             closedAt: try r.optionalInt64(o + 13))
-    }
-
-    static func membership(_ r: some RowReading, offset o: Int = 0) throws -> MembershipRecord {
-        MembershipRecord(
-            id: try r.int64(o), publicID: try r.string(o + 1), organizationID: try r.int64(o + 2), userID: try r.int64(o + 3),
-            role: Role(rawValue: try r.string(o + 4)) ?? .custom, permissions: Permission.parse(stored: try r.string(o + 5)),
-            status: try r.string(o + 6), version: try r.int64(o + 7), lastActiveAt: try r.optionalInt64(o + 8),
-            createdAt: try r.int64(o + 9))
     }
 
     // MARK: organizations
@@ -138,35 +139,44 @@ struct OrganizationsStore {
     func access(userID: Int64, organizationPublicID: String, on db: Connection) throws -> (OrganizationRecord, MembershipRecord)? {
         try db.queryOne(
             """
-            SELECT \(Self.orgColumns), \(Self.memberColumns)
+            SELECT \(Self.orgColumns), \(MembershipRecord.columns)
             FROM organizations o JOIN memberships m ON m.organization_id = o.id
             WHERE o.public_id = ? AND m.user_id = ?
             """, organizationPublicID, userID
-        ).map { (try Self.organization($0), try Self.membership($0, offset: 14)) }
+        ).map { (try Self.organization($0), try MembershipRecord.decode($0, offset: 14)) }
     }
 
     /// The active organizations where the user is an active member, by name.
     func organizations(forUser userID: Int64, on db: Connection) throws -> [(OrganizationRecord, MembershipRecord)] {
         try db.query(
             """
-            SELECT \(Self.orgColumns), \(Self.memberColumns)
+            SELECT \(Self.orgColumns), \(MembershipRecord.columns)
             FROM memberships m JOIN organizations o ON o.id = m.organization_id
             WHERE m.user_id = ? AND m.status = 'active' AND o.status = 'active'
             ORDER BY CASE WHEN o.trading_name = '' THEN o.legal_name ELSE o.trading_name END COLLATE NOCASE, o.id
             """, userID
-        ).map { (try Self.organization($0), try Self.membership($0, offset: 14)) }
+        ).map { (try Self.organization($0), try MembershipRecord.decode($0, offset: 14)) }
     }
 
     /// Every member of the organization (active and disabled), Owner first, then by name.
     func members(organizationID: Int64, on db: Connection) throws -> [MemberRow] {
         try db.query(
             """
-            SELECT \(Self.memberColumns), u.name, u.email, u.totp_enabled_at IS NOT NULL
+            SELECT \(MembershipRecord.columns), u.name, u.email, u.totp_enabled_at IS NOT NULL
             FROM memberships m JOIN users u ON u.id = m.user_id
             WHERE m.organization_id = ?
             ORDER BY m.role != 'owner', u.name COLLATE NOCASE, m.id
             """, organizationID
-        ).map { MemberRow(member: try Self.membership($0), name: try $0.string(10), email: try $0.string(11), mfaEnabled: try $0.bool(12)) }
+        ).map { MemberRow(member: try MembershipRecord.decode($0), name: try $0.string(10), email: try $0.string(11), mfaEnabled: try $0.bool(12)) }
+    }
+
+    func activeMemberCount(organizationID: Int64, on db: Connection) throws -> Int {
+        try db.scalar("SELECT count(*) FROM memberships WHERE organization_id = ? AND status = 'active'", organizationID, as: Int.self) ?? 0
+    }
+
+    /// How many organizations the user owns.
+    func ownedCount(userID: Int64, on db: Connection) throws -> Int {
+        try db.scalar("SELECT count(*) FROM memberships WHERE user_id = ? AND role = 'owner'", userID, as: Int.self) ?? 0
     }
 
     func touchMembership(id: Int64, now: Int64, on db: Connection) throws {
@@ -174,13 +184,13 @@ struct OrganizationsStore {
     }
 
     func membership(publicID: String, organizationID: Int64, on db: Connection) throws -> MembershipRecord? {
-        try db.queryOne("SELECT \(Self.memberColumns) FROM memberships m WHERE m.public_id = ? AND m.organization_id = ?",
-                        publicID, organizationID).map { try Self.membership($0) }
+        try db.queryOne("SELECT \(MembershipRecord.columns) FROM memberships m WHERE m.public_id = ? AND m.organization_id = ?",
+                        publicID, organizationID).map { try MembershipRecord.decode($0) }
     }
 
     func owner(organizationID: Int64, on db: Connection) throws -> MembershipRecord? {
-        try db.queryOne("SELECT \(Self.memberColumns) FROM memberships m WHERE m.organization_id = ? AND m.role = 'owner'",
-                        organizationID).map { try Self.membership($0) }
+        try db.queryOne("SELECT \(MembershipRecord.columns) FROM memberships m WHERE m.organization_id = ? AND m.role = 'owner'",
+                        organizationID).map { try MembershipRecord.decode($0) }
     }
 
     /// Changes a member's role and permissions only if nobody changed them since `version`;

@@ -136,21 +136,33 @@ struct TeamStore {
         ).map { InvitationRow(invitation: try Self.invitation($0), sentBy: try $0.optionalString(14)) }
     }
 
-    /// Invitation mails the organization sent since `since`, new ones and resends (counted from
-    /// the audit log: a resend reuses its invitation's row).
-    func invitationsSent(organizationID: Int64, since: Int64, on db: Connection) throws -> Int {
-        try db.scalar(
-            """
-            SELECT count(*) FROM audit_events
-            WHERE organization_id = ? AND action IN ('member.invited', 'invitation.resent') AND at > ?
-            """, organizationID, since, as: Int.self) ?? 0
+    // MARK: invitation mails sent (the daily caps count these rows, not the audit log)
+
+    /// Records one invitation mail (new or resent) to `email`, counted by its lower-cased address.
+    func recordSend(organizationID: Int64, email: String, now: Int64, on db: Connection) throws {
+        try db.execute("INSERT INTO invitation_sends (organization_id, email_key, sent_at) VALUES (?, ?, ?)",
+                       organizationID, Team.addressKey(email), now)
     }
 
-    /// Invitation mails any organization sent to `email` since `since`.
-    func invitationsSent(to email: String, since: Int64, on db: Connection) throws -> Int {
-        try db.scalar(
-            "SELECT count(*) FROM audit_events WHERE subject = ? AND action IN ('member.invited', 'invitation.resent') AND at > ?",
-            email, since, as: Int.self) ?? 0
+    /// Invitation mails the organization sent since `since`.
+    func sendsCount(organizationID: Int64, since: Int64, on db: Connection) throws -> Int {
+        try db.scalar("SELECT count(*) FROM invitation_sends WHERE organization_id = ? AND sent_at > ?", organizationID, since, as: Int.self) ?? 0
+    }
+
+    /// Invitation mails any organization sent to `email` (whatever its case) since `since`.
+    func sendsCount(to email: String, since: Int64, on db: Connection) throws -> Int {
+        try db.scalar("SELECT count(*) FROM invitation_sends WHERE email_key = ? AND sent_at > ?", Team.addressKey(email), since, as: Int.self) ?? 0
+    }
+
+    /// Revokes the organization's pending invitations; returns how many.
+    func revokePendingInvitations(organizationID: Int64, now: Int64, on db: Connection) throws -> Int {
+        try db.execute(
+            "UPDATE invitations SET status = 'revoked', responded_at = ? WHERE organization_id = ? AND status = 'pending'",
+            now, organizationID)
+    }
+
+    func pendingInvitationCount(organizationID: Int64, on db: Connection) throws -> Int {
+        try db.scalar("SELECT count(*) FROM invitations WHERE organization_id = ? AND status = 'pending'", organizationID, as: Int.self) ?? 0
     }
 
     // MARK: memberships
@@ -159,16 +171,16 @@ struct TeamStore {
     func member(publicID: String, organizationID: Int64, on db: Connection) throws -> MemberRow? {
         try db.queryOne(
             """
-            SELECT \(OrganizationsStore.memberColumns), u.name, u.email, u.totp_enabled_at IS NOT NULL
+            SELECT \(MembershipRecord.columns), u.name, u.email, u.totp_enabled_at IS NOT NULL
             FROM memberships m JOIN users u ON u.id = m.user_id
             WHERE m.public_id = ? AND m.organization_id = ?
             """, publicID, organizationID
-        ).map { MemberRow(member: try OrganizationsStore.membership($0), name: try $0.string(10), email: try $0.string(11), mfaEnabled: try $0.bool(12)) }
+        ).map { MemberRow(member: try MembershipRecord.decode($0), name: try $0.string(10), email: try $0.string(11), mfaEnabled: try $0.bool(12)) }
     }
 
     func membership(userID: Int64, organizationID: Int64, on db: Connection) throws -> MembershipRecord? {
-        try db.queryOne("SELECT \(OrganizationsStore.memberColumns) FROM memberships m WHERE m.user_id = ? AND m.organization_id = ?",
-                        userID, organizationID).map { try OrganizationsStore.membership($0) }
+        try db.queryOne("SELECT \(MembershipRecord.columns) FROM memberships m WHERE m.user_id = ? AND m.organization_id = ?",
+                        userID, organizationID).map { try MembershipRecord.decode($0) }
     }
 
     /// Sets a member's status (never the Owner's); false if nothing changed.

@@ -1,6 +1,9 @@
 import Database
 import Security
 
+// The demo account lives in the composition root: it is made through the services of
+// Accounts, Auth and Organizations (never their stores), for `portal seed-demo` and the tests.
+
 /// A ready-to-use account for trying Portal out and for the benchmark: verified, with TOTP
 /// enrolled, the Owner of a demo organization, and optionally an active session whose cookie
 /// token the caller chose.
@@ -26,30 +29,21 @@ extension PortalApp {
         let codes = RecoveryCodes.generate()
         let now = config.clock.now()
         let actor = Actor(userID: nil, ip: "127.0.0.1", userAgent: "portal seed-demo")
-        let orgID = PublicID.make("org")
         let details = ["legal_name": "Demo Payments Ltd", "trading_name": "Demo Payments", "country": "GB",
                        "registration_number": "01234567", "address": "1 Demo Street\nLondon EC1A 1AA", "website": "https://demo.example",
                        "industry": "E-commerce", "compliance_email": email]
-        try database.write { db in
-            guard try accounts.store.user(email: email, on: db) == nil else { throw DemoSeedError.exists(email) }
-            let id = try accounts.store.insertUser(email: email, name: name, passwordHash: hash, now: now, on: db)
-            try accounts.store.markVerified(userID: id, now: now, on: db)
-            _ = try accounts.store.enableTOTP(userID: id, sealed: try accounts.box.seal(secret, associatedData: Accounts.totpAD(id)),
-                                          step: 0, now: now, on: db)
-            try accounts.store.replaceRecoveryCodes(userID: id, hashes: codes.map { RecoveryCodes.hash(RecoveryCodes.normalize($0)!) }, now: now, on: db)
+        // Through the services, as any feature would: one transaction for the whole account.
+        let orgPublicID = try database.write { db -> String in
+            guard try accounts.user(email: email, on: db) == nil else { throw DemoSeedError.exists(email) }
+            let id = try accounts.createUser(email: email, name: name, passwordHash: hash, verified: true, now: now, on: db)
+            try accounts.enrolForSeeding(userID: id, secret: secret, recoveryCodes: codes, now: now, on: db)
             if let sessionToken {
-                _ = try accounts.sessions.store.insert(
-                    tokenHash: Sessions.hash(sessionToken), userID: id, stage: .active, csrfToken: SecureRandom.token(bytes: 32),
-                    ip: actor.ip, userAgent: actor.userAgent, now: now, expiresAt: now + config.sessionAbsoluteTimeout, on: db)
+                try accounts.sessions.startActive(userID: id, token: sessionToken, ip: actor.ip, userAgent: actor.userAgent, on: db)
             }
-            try accounts.audit.record("signup.demo", by: actor.with(userID: id), subject: email, on: db)
-            let org = try organizations.store.insertOrganization(publicID: orgID, details: details, createdBy: id, now: now, on: db)
-            _ = try organizations.store.insertMembership(publicID: PublicID.make("mem"), organizationID: org, userID: id, role: .owner,
-                                                         permissions: Set(Permission.allCases), now: now, on: db)
-            try accounts.audit.record("org.created", by: actor.with(userID: id), organization: org, subject: details["legal_name"]!,
-                                      details: Organizations.describe(details), on: db)
+            try accounts.audit.record(AccountsAuditEvents.signupDemo, by: actor.with(userID: id), subject: email, on: db)
+            return try organizations.createOwned(details: details, ownerID: id, by: actor.with(userID: id), now: now, on: db).publicID
         }
-        return DemoAccount(email: email, organizationPath: "/orgs/\(orgID)", totpSecretBase32: Base32.encode(secret),
+        return DemoAccount(email: email, organizationPath: "/orgs/\(orgPublicID)", totpSecretBase32: Base32.encode(secret),
                            otpauthURL: TOTP.otpauthURL(secret: secret, account: email, issuer: config.totpIssuer), recoveryCodes: codes)
     }
 }
