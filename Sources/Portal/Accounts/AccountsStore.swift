@@ -13,10 +13,9 @@ struct AccountsStore {
     }
 
     func insertUser(email: String, name: String, passwordHash: String, now: Int64, on db: Connection) throws -> Int64 {
-        try db.execute(
-            "INSERT INTO users (email, name, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-            email, name, passwordHash, now, now)
-        return db.lastInsertRowID
+        try db.scalar(
+            "INSERT INTO users (email, name, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            email, name, passwordHash, now, now, as: Int64.self)!
     }
 
     func markVerified(userID: Int64, now: Int64, on db: Connection) throws {

@@ -62,4 +62,24 @@ extension Organizations {
                          details: AuditDetails(details, order: Self.detailFields), on: db)
         return (orgID, publicID)
     }
+
+    /// The member with the user's name and address, in this organization only.
+    func member(publicID: String, organizationID: Int64, on db: Connection) throws -> MemberRow? {
+        try store.member(publicID: publicID, organizationID: organizationID, on: db)
+    }
+
+    /// The user's membership in the organization, whatever its status.
+    func membership(userID: Int64, organizationID: Int64, on db: Connection) throws -> MembershipRecord? {
+        try store.membership(userID: userID, organizationID: organizationID, on: db)
+    }
+
+    /// Disables or enables a member (never the Owner); false if nothing changed.
+    func setMemberStatus(membershipID: Int64, active: Bool, now: Int64, on db: Connection) throws -> Bool {
+        try store.setStatus(membershipID: membershipID, status: active ? "active" : "disabled", now: now, on: db)
+    }
+
+    /// Removes a member (never the Owner); false if already gone.
+    func removeMember(membershipID: Int64, on db: Connection) throws -> Bool {
+        try store.delete(membershipID: membershipID, on: db)
+    }
 }

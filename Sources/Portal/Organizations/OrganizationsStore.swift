@@ -84,14 +84,13 @@ struct OrganizationsStore {
     // MARK: organizations
 
     func insertOrganization(publicID: String, details d: [String: String], createdBy: Int64, now: Int64, on db: Connection) throws -> Int64 {
-        try db.execute(
+        try db.scalar(
             """
             INSERT INTO organizations (public_id, legal_name, trading_name, country, registration_number, address, website,
                                        industry, compliance_email, created_by, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
             """, publicID, d["legal_name"] ?? "", d["trading_name"] ?? "", d["country"] ?? "", d["registration_number"] ?? "",
-            d["address"] ?? "", d["website"] ?? "", d["industry"] ?? "", d["compliance_email"] ?? "", createdBy, now, now)
-        return db.lastInsertRowID
+            d["address"] ?? "", d["website"] ?? "", d["industry"] ?? "", d["compliance_email"] ?? "", createdBy, now, now, as: Int64.self)!
     }
 
     func organization(id: Int64, on db: Connection) throws -> OrganizationRecord? {
@@ -127,12 +126,11 @@ struct OrganizationsStore {
 
     func insertMembership(publicID: String, organizationID: Int64, userID: Int64, role: Role, permissions: Set<Permission>,
                           now: Int64, on db: Connection) throws -> Int64 {
-        try db.execute(
+        try db.scalar(
             """
             INSERT INTO memberships (public_id, organization_id, user_id, role, permissions, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, publicID, organizationID, userID, role.rawValue, Permission.store(permissions), now, now)
-        return db.lastInsertRowID
+            VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id
+            """, publicID, organizationID, userID, role.rawValue, Permission.store(permissions), now, now, as: Int64.self)!
     }
 
     /// The organization and the user's membership in it, whatever their status.
@@ -216,5 +214,37 @@ struct OrganizationsStore {
             UPDATE memberships SET role = 'owner', permissions = ?, version = version + 1, updated_at = ?
             WHERE id = ? AND version = ? AND status = 'active'
             """, all, now, newOwner.id, newOwner.version) == 1
+    }
+
+    // MARK: the membership changes the team pages make
+
+    /// The member with the user's name and address, in this organization only.
+    func member(publicID: String, organizationID: Int64, on db: Connection) throws -> MemberRow? {
+        try db.queryOne(
+            """
+            SELECT \(MembershipRecord.columns), u.name, u.email, u.totp_enabled_at IS NOT NULL
+            FROM memberships m JOIN users u ON u.id = m.user_id
+            WHERE m.public_id = ? AND m.organization_id = ?
+            """, publicID, organizationID
+        ).map { MemberRow(member: try MembershipRecord.decode($0), name: try $0.string(10), email: try $0.string(11), mfaEnabled: try $0.bool(12)) }
+    }
+
+    func membership(userID: Int64, organizationID: Int64, on db: Connection) throws -> MembershipRecord? {
+        try db.queryOne("SELECT \(MembershipRecord.columns) FROM memberships m WHERE m.user_id = ? AND m.organization_id = ?",
+                        userID, organizationID).map { try MembershipRecord.decode($0) }
+    }
+
+    /// Sets a member's status (never the Owner's); false if nothing changed.
+    func setStatus(membershipID: Int64, status: String, now: Int64, on db: Connection) throws -> Bool {
+        try db.execute(
+            """
+            UPDATE memberships SET status = ?, version = version + 1, updated_at = ?
+            WHERE id = ? AND status != ? AND role != 'owner'
+            """, status, now, membershipID, status) == 1
+    }
+
+    /// Removes a member (never the Owner); false if already gone.
+    func delete(membershipID: Int64, on db: Connection) throws -> Bool {
+        try db.execute("DELETE FROM memberships WHERE id = ? AND role != 'owner'", membershipID) == 1
     }
 }

@@ -51,12 +51,11 @@ struct SupportStore {
 
     func insert(publicID: String, kind: SupportRequestRecord.Kind, userID: Int64, email: String, note: String,
                 organizationID: Int64?, changes: [String: String], now: Int64, on db: Connection) throws -> Int64 {
-        try db.execute(
+        try db.scalar(
             """
             INSERT INTO support_requests (public_id, kind, user_id, email, note, organization_id, changes, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, publicID, kind.rawValue, userID, email, note, organizationID, SupportRequestRecord.encode(changes), now)
-        return db.lastInsertRowID
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
+            """, publicID, kind.rawValue, userID, email, note, organizationID, SupportRequestRecord.encode(changes), now, as: Int64.self)!
     }
 
     /// An organization's requests, newest first.

@@ -150,7 +150,7 @@ final class Team: Sendable {
             var mail = true
             if let user = try accounts.user(email: email, on: db) {
                 mail = !user.isStaff
-                if let m = try store.membership(userID: user.id, organizationID: access.org.id, on: db) {
+                if let m = try organizations.membership(userID: user.id, organizationID: access.org.id, on: db) {
                     throw OrgProblem.invalid(["email": m.isActive
                         ? "\(email) is already a member of \(access.org.displayName)."
                         : "\(email) is a member whose access is disabled. Enable them on the team page instead."])
@@ -329,7 +329,7 @@ final class Team: Sendable {
         let now = clock.now()
         return try database.write { db -> OrganizationRecord in
             let (inv, org) = try answerable(publicID, user: user, now: now, on: db)
-            if try store.membership(userID: user.id, organizationID: org.id, on: db) != nil {
+            if try organizations.membership(userID: user.id, organizationID: org.id, on: db) != nil {
                 throw InvitationProblem.refused("You are already a member of \(org.displayName).")
             }
             guard try store.respond(invitationID: inv.id, status: "accepted", userID: user.id, now: now, on: db) else {
@@ -383,7 +383,7 @@ final class Team: Sendable {
     /// The member with this id in the organization of `access`; any other is not found.
     private func findMember(_ access: OrgAccess, _ publicID: String, on db: Connection) throws -> MemberRow {
         guard PublicID.isWellFormed(publicID, prefix: "mem"),
-              let row = try store.member(publicID: publicID, organizationID: access.org.id, on: db) else { throw OrgProblem.notFound }
+              let row = try organizations.member(publicID: publicID, organizationID: access.org.id, on: db) else { throw OrgProblem.notFound }
         return row
     }
 
@@ -437,7 +437,7 @@ final class Team: Sendable {
             let current = try acting(access, on: db)
             let row = try findMember(current, publicID, on: db)
             if let why = refusal(current, toManage: row.member, name: row.name) { throw OrgProblem.forbidden(why) }
-            guard try store.setStatus(membershipID: row.member.id, status: active ? "active" : "disabled", now: now, on: db) else { return row }
+            guard try organizations.setMemberStatus(membershipID: row.member.id, active: active, now: now, on: db) else { return row }
             try audit.record(active ? TeamAuditEvents.enabled : TeamAuditEvents.disabled, by: actor, organization: current.org.id,
                              subject: row.email, details: TeamAuditEvents.details(row.member.role, row.member.permissions), on: db)
             try notify(row, access: current, what: active
@@ -455,7 +455,7 @@ final class Team: Sendable {
             let current = try acting(access, on: db)
             let row = try findMember(current, publicID, on: db)
             if let why = refusal(current, toManage: row.member, name: row.name) { throw OrgProblem.forbidden(why) }
-            guard try store.delete(membershipID: row.member.id, on: db) else { throw OrgProblem.notFound }
+            guard try organizations.removeMember(membershipID: row.member.id, on: db) else { throw OrgProblem.notFound }
             try audit.record(TeamAuditEvents.removed, by: actor, organization: current.org.id, subject: row.email,
                              details: TeamAuditEvents.details(row.member.role, row.member.permissions), on: db)
             try notify(row, access: current, what: "\(current.user.name) removed you from \(current.org.displayName).", link: false, now: now, on: db)
