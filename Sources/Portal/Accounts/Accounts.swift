@@ -430,7 +430,7 @@ final class Accounts: Sendable {
                 throw Problem.invalid(["note": "You already have open requests; our support team will contact you."])
             }
             let (id, _) = try supportQueue.file(kind: .mfaReset, by: user, organizationID: nil, note: note, now: now, on: db)
-            try audit.record(AccountsAuditEvents.mfaResetRequested, by: actor, subject: "support_request:\(id)", on: db)
+            try audit.record(SupportRequestRecord.Kind.mfaReset.filed, by: actor, subject: "support_request:\(id)", on: db)
             // Whoever holds the password asked; the owner of the address hears of it at once,
             // before support decides, and can object.
             try mailer.enqueue(template: "security_alert", to: user.email, subject: "Someone asked to remove your two-factor authentication",

@@ -1,7 +1,8 @@
 import Database
 
 extension SupportRequestRecord.Kind {
-    static let mfaReset = Self("mfa_reset", title: "Lost authenticator", phrase: "the two-factor reset")
+    static let mfaReset = Self("mfa_reset", title: "Lost authenticator", phrase: "the two-factor reset",
+                               filed: AccountsAuditEvents.mfaResetRequested)
 }
 
 /// Someone who lost their authenticator asks support to remove it (``Accounts/reportLostAuthenticator``).

@@ -7,4 +7,8 @@ extension AuditActions {
         TeamAuditEvents.all,
         SupportAuditEvents.all,
     ])
+
+    /// The filter's groups of actions, in the order the features are listed.
+    static let families: [AuditLog.Family] =
+        TeamAuditEvents.families + SupportAuditEvents.requestFamilies + OrganizationsAuditEvents.families + SupportAuditEvents.families
 }

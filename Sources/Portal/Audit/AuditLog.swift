@@ -53,12 +53,8 @@ final class AuditLog: Sendable {
         let prefixes: [String]
     }
 
-    static let families: [Family] = [
-        Family(key: "team", title: "Team: members and invitations", prefixes: ["member.", "invitation."]),
-        Family(key: "requests", title: "Requests to support", prefixes: ["request."]),
-        Family(key: "organization", title: "Organization changes", prefixes: ["org."]),
-        Family(key: "support", title: "Support decisions", prefixes: ["support."]),
-    ]
+    /// The families the features declare (``AuditActions/families``), in the filter's order.
+    static var families: [Family] { AuditActions.families }
 
     /// The value of the "Support staff" choice in the actor filter.
     static let staffChoice = "support"

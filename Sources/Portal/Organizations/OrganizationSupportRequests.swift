@@ -1,11 +1,14 @@
 import Database
 
 extension SupportRequestRecord.Kind {
-    static let orgDetails = Self("org_details", title: "Change organization details", phrase: "the change of details")
-    static let orgName = Self("org_name", title: "Change organization name", phrase: "the name change")
-    static let offboarding = Self("offboarding", title: "Offboarding", phrase: "the request to close the organization")
+    static let orgDetails = Self("org_details", title: "Change organization details", phrase: "the change of details",
+                                 filed: OrganizationsAuditEvents.requestedDetails)
+    static let orgName = Self("org_name", title: "Change organization name", phrase: "the name change",
+                              filed: OrganizationsAuditEvents.requestedName)
+    static let offboarding = Self("offboarding", title: "Offboarding", phrase: "the request to close the organization",
+                                  filed: OrganizationsAuditEvents.requestedOffboarding)
     static let productionAccess = Self("production_access", title: "Production access", phrase: "Production access",
-                                       environment: Environment.production.rawValue)
+                                       environment: Environment.production.rawValue, filed: OrganizationsAuditEvents.requestedProduction)
 }
 
 /// What every organization request needs before approval: the organization, still active,

@@ -248,7 +248,7 @@ final class Organizations: Sendable {
             }
             let (_, id) = try supportQueue.file(kind: kind, by: access.user, organizationID: access.org.id, note: note, changes: changes,
                                                 now: now, on: db)
-            try audit.record(OrganizationsAuditEvents.requested(kind), by: actor, organization: access.org.id,
+            try audit.record(kind.filed, by: actor, organization: access.org.id,
                              environment: kind.environment, subject: id, details: auditDetails, on: db)
         }
     }

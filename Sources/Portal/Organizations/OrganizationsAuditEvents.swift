@@ -49,16 +49,8 @@ enum OrganizationsAuditEvents {
         "\(p.actor) withdrew \(p.text("kind").flatMap(SupportRequestRecord.Kind.init(rawValue:))?.phrase ?? "a request to support")"
     }
 
+    static let families = [AuditLog.Family(key: "organization", title: "Organization changes", prefixes: ["org."])]
+
     static let all = [created, ownerChanged, detailsChanged, nameChanged, closed, productionEnabled, requestedDetails, requestedName,
                       requestedOffboarding, requestedProduction, withdrew]
-
-    /// The action that records filing a request of `kind`.
-    static func requested(_ kind: SupportRequestRecord.Kind) -> AuditAction {
-        switch kind {
-        case .orgName: requestedName
-        case .offboarding: requestedOffboarding
-        case .productionAccess: requestedProduction
-        default: requestedDetails
-        }
-    }
 }

@@ -29,5 +29,9 @@ enum SupportAuditEvents {
         "\(p.actor) finished setting up a staff account"
     }
 
+    /// Filing a request: each kind's own action (`request.<kind>`), whichever feature owns it.
+    static let requestFamilies = [AuditLog.Family(key: "requests", title: "Requests to support", prefixes: ["request."])]
+    static let families = [AuditLog.Family(key: "support", title: "Support decisions", prefixes: ["support."])]
+
     static let all = [approved, rejected, staffCreated, staffLinkReissued, staffSetupCompleted]
 }

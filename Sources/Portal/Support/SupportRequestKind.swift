@@ -50,12 +50,15 @@ extension SupportRequestRecord {
         let phrase: String
         /// The environment its audit events name ("production" or "").
         let environment: String
+        /// The audit action that records filing one (declared by the owning feature).
+        let filed: AuditAction
 
-        init(_ rawValue: String, title: String, phrase: String, environment: String = "") {
+        init(_ rawValue: String, title: String, phrase: String, environment: String = "", filed: AuditAction) {
             self.rawValue = rawValue
             self.title = title
             self.phrase = phrase
             self.environment = environment
+            self.filed = filed
         }
 
         /// A kind the registry knows, or nil.
@@ -66,7 +69,7 @@ extension SupportRequestRecord {
 
         /// Stored, but no longer registered: shown by its identifier, never decided.
         static func unknown(_ rawValue: String) -> Kind {
-            Kind(rawValue, title: rawValue, phrase: "the request “\(rawValue)”")
+            Kind(rawValue, title: rawValue, phrase: "the request “\(rawValue)”", filed: AuditAction("request.\(rawValue)", title: rawValue))
         }
 
         static var allCases: [Kind] { registered.map(\.kind) }

@@ -42,6 +42,8 @@ enum TeamAuditEvents {
     static let enabled = action("member.enabled", "Member enabled") { p in "\(p.actor) enabled \(p.who)'s access again" }
     static let removed = action("member.removed", "Member removed") { p in "\(p.actor) removed \(p.who) from the organization" }
 
+    static let families = [AuditLog.Family(key: "team", title: "Team: members and invitations", prefixes: ["member.", "invitation."])]
+
     static let all = [invited, resent, revoked, accepted, declined, updated, disabled, enabled, removed]
 
     /// `role` and `permissions` of a membership or invitation.
