@@ -47,7 +47,6 @@ struct HouseDefectTests {
         let portal = try TestPortal()
         let ob = Browser(portal), sb = Browser(portal)
         let (owner, org) = try SupportTests.owner(portal, ob)
-        _ = owner
         let settings = "/orgs/\(org)/settings"
         #expect(try ob.submit("\(settings)/production", to: "\(settings)/production", [("note", "Payouts from March")]).status == 303)
         let id = try SupportTests.requestID(portal, kind: "production_access")
@@ -63,7 +62,8 @@ struct HouseDefectTests {
         // Support sees it withdrawn and cannot decide it.
         _ = try SupportTests.staff(portal, sb)
         let review = try sb.get("/support/requests/\(id)")
-        #expect(review.text.contains("Withdrawn"))
+        #expect(review.text.contains("Withdrawn</span> by \(owner.email) on"))
+        #expect(!review.text.contains("Reason given"))
         #expect(!review.text.contains("/approve\""))
         let forced = try sb.post("/support/requests/\(id)/approve", [("reason", "ok")], csrfFrom: review)
         #expect(forced.status == 409)

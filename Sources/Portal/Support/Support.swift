@@ -217,7 +217,8 @@ final class Support: Sendable {
                 } else if let requester {
                     history = try audit.history(userID: requester.id, email: requester.email, limit: Self.historyLimit, on: db)
                 }
-                let decidedBy = try r.resolvedBy.flatMap { try accounts.user(id: $0, on: db)?.email }
+                // A withdrawn request was ended by its requester, not by staff.
+                let decidedBy = r.status == "withdrawn" ? r.email : try r.resolvedBy.flatMap { try accounts.user(id: $0, on: db)?.email }
                 var blocked: String?
                 if r.isOpen {
                     do { try approvable(c, on: db) } catch SupportProblem.conflict(let why) { blocked = why }

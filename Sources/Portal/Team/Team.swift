@@ -486,15 +486,6 @@ final class Team: Sendable {
         "role: \(role.title); permissions: \(permissions.isEmpty ? "none" : permissions.sorted().map(\.rawValue).joined(separator: ", "))"
     }
 
-    /// "role: Employee → Custom; permissions: a, b → a, b, c" (only what changed), in words.
-    static func describeChange(from old: (Role, Set<Permission>), to new: (Role, Set<Permission>)) -> String {
-        func list(_ p: Set<Permission>) -> String { p.isEmpty ? "none" : p.sorted().map(\.rawValue).joined(separator: ", ") }
-        var parts: [String] = []
-        parts.append(old.0 == new.0 ? "role: \(new.0.title)" : "role: \(old.0.title) → \(new.0.title)")
-        if old.1 != new.1 { parts.append("permissions: \(list(old.1)) → \(list(new.1))") }
-        return parts.joined(separator: "; ")
-    }
-
     /// One line of at most 200 characters, whatever names it holds.
     static func subject(_ s: String) -> String {
         String(String(s.unicodeScalars.map { $0.properties.generalCategory == .control || $0.value == 0x2028 || $0.value == 0x2029 ? " " : Character($0) })
