@@ -6,7 +6,7 @@ HOST     ?= 127.0.0.1
 PORT     ?= 8080
 
 # System packages the build and the tests need (Debian names).
-DEPS       := libsqlite3-dev libssl-dev zlib1g-dev pkg-config libqrencode-dev libcurl4-openssl-dev cracklib-runtime iso-codes
+DEPS       := libsqlite3-dev libssl-dev zlib1g-dev pkg-config libqrencode-dev libcurl4-openssl-dev libzxcvbn-dev iso-codes
 BENCH_DEPS := wrk nginx-light curl bc python3
 # The browser tests (tests/browser): headless Chromium driven by Python selenium.
 BROWSER_DEPS := chromium chromium-driver fonts-liberation python3 python3-pip

@@ -23,6 +23,8 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CQRencode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // zxcvbn-c ships no .pc file: the module map links it by name.
+        .systemLibrary(name: "CZxcvbn", providers: [.apt(["libzxcvbn-dev"])]),
 
         // Sockets, epoll, HTTP/1.1. Knows nothing of the portal.
         .target(name: "HTTP", dependencies: [
@@ -34,8 +36,8 @@ let package = Package(
             "CSQLite",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // Password hashing, TOTP, random tokens, HMAC, AES-GCM, QR codes. Knows no HTTP.
-        .target(name: "Security", dependencies: ["COpenSSL", "CQRencode"]),
+        // Password hashing and strength, TOTP, random tokens, HMAC, AES-GCM, QR codes. Knows no HTTP.
+        .target(name: "Security", dependencies: ["COpenSSL", "CQRencode", "CZxcvbn"]),
         // Router, middleware, forms, cookies, templates, static files, error pages. Knows no feature.
         .target(name: "Web", dependencies: [
             "HTTP", "CZlib",

@@ -30,9 +30,14 @@ final class Accounts: Sendable {
     let store = AccountsStore()
     /// Where a lost authenticator is reported: support's queue, in our transaction.
     let supportQueue = SupportQueue()
+    /// Per account and network for passwords (per account for second factors): delays,
+    /// then locks.
     let accountThrottle = Throttle()
     /// Looser per address: many people may share one.
     let ipThrottle = Throttle(freeFailures: 20, lockAfter: 100)
+    /// Per account, whatever the network: only slows down, so nobody can lock an account
+    /// they do not hold just by knowing its address.
+    let accountSlowdown = Slowdown()
     let logger: Logger
 
     static let signupLimit = Throttle(freeFailures: 10, lockAfter: 10, lockSeconds: 3600)
@@ -64,7 +69,12 @@ final class Accounts: Sendable {
         /// The same words for an unknown address and a wrong password.
         case badCredentials
         case badCode
+        /// A right TOTP code that was already used (this step or a newer one was accepted).
+        case codeAlreadyUsed
         case throttled(seconds: Int64)
+        /// The account (not this network) had many failures lately: every requester waits
+        /// its turn, at most a minute.
+        case slowed(seconds: Int64)
         case linkInvalid
         /// The account got an authenticator from another session meanwhile.
         case enrolmentSuperseded
@@ -86,23 +96,21 @@ final class Accounts: Sendable {
     func signUp(_ input: SignUp, by actor: Actor) throws {
         let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
         let email = Self.normalizeEmail(input.email)
+        // A network may start a few sign-ups an hour (each one mails someone), whether or
+        // not the addresses exist or the form is right. Counted first, in its own write, so
+        // that nothing later (a refusal, a rollback) gives the attempt back.
+        let now = clock.now()
+        try Self.claimSignUp(network: actor.network, now: now, database: database)
+
         var problems: [String: String] = [:]
-        if name.isEmpty { problems["name"] = "Enter your name." } else if name.count > 100 { problems["name"] = "Use at most 100 characters." }
+        if name.isEmpty { problems["name"] = "Enter your name." } else if let p = TextField.personName.problem(name) { problems["name"] = p }
         if let p = Self.emailProblem(email) { problems["email"] = p }
         if let p = policy.check(input.password, context: [email, name])?.message { problems["password"] = p }
         guard problems.isEmpty else { throw Problem.invalid(problems) }
 
-        // A network may start a few sign-ups an hour (each one mails someone), whether or
-        // not the addresses exist.
-        let now = clock.now()
-        let signupKey = "signup:ip:\(actor.network)"
-        if case .allowed = try database.read({ try Self.signupLimit.check([signupKey], now: now, on: $0) }) {} else {
-            throw Problem.throttled(seconds: 3600)
-        }
-        // Hash first, whatever happens next, so a known address costs the same time.
+        // Hash before looking, whatever happens next, so a known address costs the same time.
         let hash = try hashNew(input.password)
         try database.write { db in
-            try Self.signupLimit.fail([signupKey], now: now, on: db)
             if let existing = try store.user(email: email, on: db) {
                 try mailer.enqueue(template: "account_exists", to: existing.email, subject: "You already have a Portal account",
                                    context: ["name": existing.name, "loginLink": mailer.url(path: "/login"),
@@ -114,6 +122,19 @@ final class Accounts: Sendable {
             try audit.record(AccountsAuditEvents.signup, by: actor.with(userID: userID), subject: email, on: db)
             try sendVerification(userID: userID, email: email, name: name, now: now, on: db)
         }
+    }
+
+    /// Counts one sign-up (with or without an invitation) against the network's hourly
+    /// limit, in its own committed write, before any expensive or failing work; throws
+    /// ``Problem/throttled(seconds:)`` once the limit is reached.
+    static func claimSignUp(network: String, now: Int64, database: Database) throws {
+        let key = "signup:ip:\(network)"
+        let allowed = try database.write { db -> Bool in
+            guard try signupLimit.check([key], now: now, on: db) == .allowed else { return false }
+            try signupLimit.fail([key], now: now, on: db)
+            return true
+        }
+        if !allowed { throw Problem.throttled(seconds: 3600) }
     }
 
     private func sendVerification(userID: Int64, email: String, name: String, now: Int64, on db: Connection) throws {
@@ -185,15 +206,20 @@ final class Accounts: Sendable {
     /// (verify, enrol or mfa) and returns its cookie token.
     func logIn(email rawEmail: String, password: String, current: SessionRecord?, by actor: Actor) throws -> (token: String, next: Next) {
         let email = Self.normalizeEmail(rawEmail)
-        let accountKey = "pw:acct:\(email.lowercased())"
+        // Locks count per account *and* network: an attacker locks out only their own
+        // network. Account-wide, failures only slow everyone down (``Slowdown``), and the
+        // owner from their own network gets in after at most a minute's wait.
+        let account = Self.passwordKey(email: email)
+        let accountKey = "\(account):net:\(actor.network)"
+        let slowdown = (account: account, requester: "\(account):wait:\(actor.network)")
         let ipKey = "pw:ip:\(actor.network)"
         let now = clock.now()
-        try claimAttempt(accountKey: accountKey, ipKey: ipKey, now: now, action: AccountsAuditEvents.loginThrottled, subject: email, actor: actor)
+        try claimAttempt(accountKey: accountKey, ipKey: ipKey, slowdown: slowdown, now: now, action: AccountsAuditEvents.loginThrottled, subject: email, actor: actor)
 
         let user = try database.read { try store.user(email: email, on: $0) }
         let ok: Bool
         if let user {
-            ok = try passwordMatches(password, user.passwordHash, accountKey: accountKey, ipKey: ipKey)
+            ok = try passwordMatches(password, user.passwordHash, accountKey: accountKey, ipKey: ipKey, slowdown: slowdown)
         } else {
             HTTPServer.waiting { hasher.dummyVerify() }
             ok = false
@@ -205,7 +231,7 @@ final class Accounts: Sendable {
         let next: Next = !user.isVerified ? .verifyEmail : !user.hasTOTP ? .enrol : .secondFactor
         let stage: SessionRecord.Stage = next == .verifyEmail ? .verify : next == .enrol ? .enrol : .mfa
         let token = try database.write { db -> String in
-            try attemptSucceeded(accountKey: accountKey, ipKey: ipKey, on: db)
+            try attemptSucceeded(accountKey: accountKey, ipKey: ipKey, slowdown: slowdown, on: db)
             try audit.record(AccountsAuditEvents.passwordAccepted, by: actor.with(userID: user.id), subject: user.email, on: db)
             return try sessions.start(userID: user.id, stage: stage, ip: actor.ip, userAgent: actor.userAgent,
                                       replacing: current, on: db).token
@@ -221,9 +247,18 @@ final class Accounts: Sendable {
         try claimAttempt(accountKey: accountKey, ipKey: ipKey, now: now, action: AccountsAuditEvents.mfaThrottled, subject: user.email, actor: actor)
 
         let digits = rawCode.filter { !$0.isWhitespace }
+        let outcome: TOTP.Outcome
         if digits.count == 6, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber),
-           let sealed = user.totpSecret, let secret = try? box.open(sealed, associatedData: Self.totpAD(user.id)),
-           let step = TOTP.verify(code: digits, secret: secret, at: now, window: 1, lastAcceptedStep: user.totpLastStep) {
+           let sealed = user.totpSecret, let secret = try? box.open(sealed, associatedData: Self.totpAD(user.id)) {
+            outcome = TOTP.check(code: digits, secret: secret, at: now, window: 1, lastAcceptedStep: user.totpLastStep)
+        } else {
+            outcome = .wrong
+        }
+        if case .alreadyUsed = outcome {
+            try recordFailure(action: AccountsAuditEvents.mfaFailed, subject: user.email, actor: actor)
+            throw Problem.codeAlreadyUsed
+        }
+        if case .accepted(let step) = outcome {
             let token = try database.write { db -> String? in
                 // The step is recorded only if newer than the last one: a code raced twice works once.
                 guard try store.advanceTOTPStep(userID: user.id, step: step, on: db) else { return nil }
@@ -233,6 +268,9 @@ final class Accounts: Sendable {
                                           replacing: session, on: db).token
             }
             if let token { return (token, false) }
+            // Another request took this step first (the same code sent twice at once).
+            try recordFailure(action: AccountsAuditEvents.mfaFailed, subject: user.email, actor: actor)
+            throw Problem.codeAlreadyUsed
         } else if let normalized = RecoveryCodes.normalize(rawCode) {
             let hash = RecoveryCodes.hash(normalized)
             let token = try database.write { db -> String? in
@@ -265,18 +303,30 @@ final class Accounts: Sendable {
     /// otherwise counts it as a failure *before* the secret is checked, in the same write,
     /// so a burst of parallel guesses cannot all slip past one check. A success gives it
     /// back with ``attemptSucceeded``.
-    private func claimAttempt(accountKey: String, ipKey: String, now: Int64, action: AuditAction, subject: String, actor: Actor) throws {
-        let refusal = try database.write { db -> Int64? in
+    ///
+    /// With a `slowdown` (the account-wide key and this requester's), the account's recent
+    /// failures from anywhere also make this requester wait its turn (bounded; never a lock).
+    private func claimAttempt(accountKey: String, ipKey: String, slowdown: (account: String, requester: String)? = nil,
+                              now: Int64, action: AuditAction, subject: String, actor: Actor) throws {
+        let refusal = try database.write { db -> Problem? in
             let a = try accountThrottle.check([accountKey], now: now, on: db)
             let i = try ipThrottle.check([ipKey], now: now, on: db)
+            let slowed = try slowdown.flatMap {
+                try accountSlowdown.check(account: $0.account, requester: $0.requester, now: now, on: db)
+            }
             for verdict in [a, i] {
                 switch verdict {
                 case .allowed: continue
                 case .wait(let s), .locked(let s):
                     try audit.record(action, by: actor, subject: subject, details: ["retry_in_seconds": .text("\(s)")], on: db)
-                    return s
+                    return .throttled(seconds: s)
                 }
             }
+            if let slowed {
+                try audit.record(action, by: actor, subject: subject, details: ["slowed": .text("account"), "retry_in_seconds": .text("\(slowed)")], on: db)
+                return .slowed(seconds: slowed)
+            }
+            if let slowdown { try accountSlowdown.claim(account: slowdown.account, requester: slowdown.requester, now: now, on: db) }
             let locked = try accountThrottle.fail([accountKey], now: now, on: db)
             let ipLocked = try ipThrottle.fail([ipKey], now: now, on: db)
             if locked || ipLocked {
@@ -284,19 +334,21 @@ final class Accounts: Sendable {
             }
             return nil
         }
-        if let refusal { throw Problem.throttled(seconds: refusal) }
+        if let refusal { throw refusal }
     }
 
     /// Checks a password. A hasher too busy to take it is not the person's fault: the
     /// claimed attempt is given back and they are asked to retry. A stored hash that cannot
     /// be read counts as a mismatch.
-    private func passwordMatches(_ password: String, _ encoded: String, accountKey: String, ipKey: String) throws -> Bool {
+    private func passwordMatches(_ password: String, _ encoded: String, accountKey: String, ipKey: String,
+                                 slowdown: (account: String, requester: String)? = nil) throws -> Bool {
         do {
             return try HTTPServer.waiting { try hasher.verify(password, encoded: encoded) }
         } catch PasswordHasherError.busy {
             try database.write { db in
                 try accountThrottle.refund(accountKey, on: db)
                 try ipThrottle.refund(ipKey, on: db)
+                if let slowdown { try accountSlowdown.refund(account: slowdown.account, on: db) }
             }
             throw Problem.busy
         } catch {
@@ -307,10 +359,15 @@ final class Accounts: Sendable {
 
     /// The claimed attempt was right: the account's count starts again, and the address
     /// gets its attempt back.
-    private func attemptSucceeded(accountKey: String, ipKey: String, on db: Connection) throws {
+    private func attemptSucceeded(accountKey: String, ipKey: String, slowdown: (account: String, requester: String)? = nil,
+                                  on db: Connection) throws {
         try accountThrottle.clear(accountKey, on: db)
         try ipThrottle.refund(ipKey, on: db)
+        if let slowdown { try accountSlowdown.succeeded(account: slowdown.account, requester: slowdown.requester, on: db) }
     }
+
+    /// The account-wide password throttle key; its per-network keys extend it.
+    static func passwordKey(email: String) -> String { "pw:acct:\(email.lowercased())" }
 
     /// The claimed attempt was wrong: it is already counted, so only the audit remains.
     private func recordFailure(action: AuditAction, subject: String, actor: Actor) throws {
@@ -423,7 +480,7 @@ final class Accounts: Sendable {
     func reportLostAuthenticator(user: UserRecord, note rawNote: String, by actor: Actor) throws {
         let note = rawNote.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !note.isEmpty else { throw Problem.invalid(["note": "Tell us how we can confirm it is you."]) }
-        guard note.count <= 2000 else { throw Problem.invalid(["note": "Use at most 2,000 characters."]) }
+        if let p = TextField.note.problem(note) { throw Problem.invalid(["note": p]) }
         let now = clock.now()
         try database.write { db in
             guard try supportQueue.openCount(userID: user.id, kind: .mfaReset, on: db) < 3 else {
@@ -474,7 +531,10 @@ final class Accounts: Sendable {
             guard try store.consumeToken(id: t.id, now: now, on: db) else { throw Problem.linkInvalid }
             try store.setPassword(userID: user.id, hash: hash, now: now, on: db)
             try sessions.revokeAll(userID: user.id, on: db)
-            try accountThrottle.clear("pw:acct:\(user.email.lowercased())", on: db)
+            // The account is no longer slowed down; the network that asked for the link may try again.
+            let account = Self.passwordKey(email: user.email)
+            try accountSlowdown.succeeded(account: account, requester: "\(account):wait:\(actor.network)", on: db)
+            try accountThrottle.clear("\(account):net:\(actor.network)", on: db)
             try audit.record(AccountsAuditEvents.passwordReset, by: actor.with(userID: user.id), subject: user.email, on: db)
             try mailer.enqueue(template: "security_alert", to: user.email, subject: "Your Portal password was changed",
                                context: ["name": user.name, "what": "Your password was reset and every session was signed out.",
@@ -494,8 +554,9 @@ final class Accounts: Sendable {
         let name = p.name.trimmingCharacters(in: .whitespacesAndNewlines)
         let phone = p.phone.trimmingCharacters(in: .whitespacesAndNewlines)
         var problems: [String: String] = [:]
-        if name.isEmpty { problems["name"] = "Enter your name." } else if name.count > 100 { problems["name"] = "Use at most 100 characters." }
-        if !phone.isEmpty && (phone.count > 30 || !phone.allSatisfy({ $0.isNumber || " +-().".contains($0) }) || phone.filter(\.isNumber).count < 5) {
+        if name.isEmpty { problems["name"] = "Enter your name." } else if let p = TextField.personName.problem(name) { problems["name"] = p }
+        if let p = TextField(maximumCharacters: 30).problem(phone) { problems["phone"] = p }
+        else if !phone.isEmpty && (phone.count > 30 || !phone.allSatisfy({ $0.isNumber || " +-().".contains($0) }) || phone.filter(\.isNumber).count < 5) {
             problems["phone"] = "Enter a phone number with digits, spaces, +, - or brackets."
         }
         if TimeZone(identifier: p.timeZone) == nil || !Self.timeZones.contains(p.timeZone) { problems["timeZone"] = "Choose a time zone from the list." }
@@ -630,16 +691,10 @@ final class Accounts: Sendable {
         return String(t[..<at]) + t[at...].lowercased()
     }
 
-    /// A light check: one @, something on both sides, a dot in the domain, no spaces or
-    /// controls, at most 254 characters. The verification mail is the real test.
+    /// The portal's one address check (``EmailField``: the mailer's rules), so no form
+    /// accepts an address the outbox would refuse.
     static func emailProblem(_ email: String) -> String? {
-        if email.isEmpty { return "Enter your e-mail address." }
-        if email.utf8.count > 254 { return "That address is too long." }
-        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
-              !email.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F || "<>\"(),;:\\[]".unicodeScalars.contains($0) && $0 != "@" })
-        else { return "Enter a valid e-mail address, like name@example.com." }
-        return nil
+        EmailField.problem(email)
     }
 
     static let timeZones: Set<String> = Set(TimeZone.knownTimeZoneIdentifiers + ["UTC"])

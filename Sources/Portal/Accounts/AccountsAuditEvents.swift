@@ -4,7 +4,7 @@
 enum AccountsAuditEvents {
     static let fields: [(String, String)] = [
         ("method", "Method"), ("recovery_codes_left", "Recovery codes left"), ("retry_in_seconds", "Retry in (seconds)"),
-        ("locked", "Locked"), ("name", "Name"), ("phone", "Phone"), ("time_zone", "Time zone"), ("product_news", "Product news"),
+        ("locked", "Locked"), ("slowed", "Slowed down"), ("name", "Name"), ("phone", "Phone"), ("time_zone", "Time zone"), ("product_news", "Product news"),
         ("report_ready", "Report ready"), ("other_sessions_ended", "Other sessions ended"), ("sessions_ended", "Sessions ended"),
         ("to", "To"), ("from", "From"), ("ip", "IP address"), ("device", "Device"), ("invitation", "Invitation"),
         ("recovery_codes_removed", "Unused recovery codes removed"), ("request", "Request"),

@@ -175,6 +175,10 @@ struct AccountsController {
         } catch Accounts.Problem.throttled(let seconds) {
             return try page(req, "auth/login", title: "Log in", values: values,
                             errors: ["form": throttledMessage(seconds)], status: .tooManyRequests)
+        } catch Accounts.Problem.slowed(let seconds) {
+            return try page(req, "auth/login", title: "Log in", values: values,
+                            errors: ["form": "Many sign-ins to this account failed lately, so each sign-in waits a little. Try again in \(max(seconds, 1)) seconds."],
+                            status: .tooManyRequests)
         }
     }
 
@@ -192,6 +196,10 @@ struct AccountsController {
         } catch Accounts.Problem.badCode {
             return try page(req, "auth/login_mfa", title: "Two-factor authentication", values: ["next": next],
                             errors: ["code": "That code did not work. Enter the current code from your app, or an unused recovery code."],
+                            status: .unauthorized)
+        } catch Accounts.Problem.codeAlreadyUsed {
+            return try page(req, "auth/login_mfa", title: "Two-factor authentication", values: ["next": next],
+                            errors: ["code": "That code did not work because it was already used. Wait for the next code in your app (they change every 30 seconds) and enter that one."],
                             status: .unauthorized)
         } catch Accounts.Problem.throttled(let seconds) {
             return try page(req, "auth/login_mfa", title: "Two-factor authentication", values: ["next": next],

@@ -53,7 +53,7 @@ public final class PortalApp: Sendable {
         accounts = Accounts(
             database: database, clock: config.clock, sessions: sessions, mailer: mailer,
             hasher: PasswordHasher(parameters: ScryptParameters(logN: config.scryptLogN, r: 8, p: 1), lowPriority: true, maximumWaiting: 8),
-            policy: try PasswordPolicy(commonPasswordsFile: config.commonPasswordsFile),
+            policy: PasswordPolicy(),
             box: try SecretBox(key: subkey("portal secret box v1")), enrolmentKey: subkey("portal totp enrolment v1"),
             issuer: config.totpIssuer, logger: logger)
 

@@ -26,4 +26,13 @@ struct ThrottleStore {
     func clear(_ key: String, on db: Connection) throws {
         try db.execute("DELETE FROM throttles WHERE key = ?", key)
     }
+
+    /// A row with no failures whose `last_failure_at` is `now` (a requester's wait starts).
+    func stamp(_ key: String, now: Int64, on db: Connection) throws {
+        try db.execute(
+            """
+            INSERT INTO throttles (key, failures, first_failure_at, last_failure_at, locked_until) VALUES (?, 0, ?, ?, NULL)
+            ON CONFLICT(key) DO UPDATE SET last_failure_at = excluded.last_failure_at
+            """, key, now, now)
+    }
 }

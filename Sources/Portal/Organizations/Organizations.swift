@@ -99,6 +99,12 @@ final class Organizations: Sendable {
 
     static let detailFields = ["legal_name", "trading_name", "country", "registration_number", "address", "website", "industry", "compliance_email"]
     static let nameFields = ["legal_name", "trading_name"]
+    /// Each detail's limits (see ``TextField``); the address alone has several lines.
+    static let textFields: [String: TextField] = [
+        "legal_name": TextField(maximumCharacters: 200), "trading_name": TextField(maximumCharacters: 200),
+        "registration_number": TextField(maximumCharacters: 50), "address": TextField(maximumCharacters: 500, multiline: true),
+        "website": TextField(maximumCharacters: 200), "compliance_email": TextField(maximumCharacters: 254),
+    ]
 
     /// Checks and tidies submitted organization details; returns the clean values or throws
     /// ``OrgProblem/invalid`` with a message per field.
@@ -107,6 +113,8 @@ final class Organizations: Sendable {
         var errors: [String: String] = [:]
         for field in fields {
             let value = (raw[field] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            // Characters, size and control/bidi characters first, for every field.
+            if let p = (Self.textFields[field] ?? TextField(maximumCharacters: 200)).problem(value) { errors[field] = p; continue }
             switch field {
             case "legal_name":
                 if value.count < 2 { errors[field] = "Enter the organization's registered legal name." }
@@ -205,7 +213,7 @@ final class Organizations: Sendable {
         var errors: [String: String] = [:]
         var clean: [String: String] = [:]
         do { clean = try validate(raw, fields: fields) } catch OrgProblem.invalid(let e) { errors = e }
-        if reason.isEmpty { errors["reason"] = "Tell support why this change is needed." } else if reason.count > 2000 { errors["reason"] = "Use at most 2,000 characters." }
+        if reason.isEmpty { errors["reason"] = "Tell support why this change is needed." } else if let p = TextField.note.problem(reason) { errors["reason"] = p }
         guard errors.isEmpty else { throw OrgProblem.invalid(errors) }
         let current = access.org.details
         let changes = clean.filter { current[$0.key] != $0.value }
@@ -221,7 +229,7 @@ final class Organizations: Sendable {
         try access.requireOwner("ask to close the organization")
         let reason = rawReason.trimmingCharacters(in: .whitespacesAndNewlines)
         var errors: [String: String] = [:]
-        if reason.isEmpty { errors["reason"] = "Tell support why the organization is leaving." } else if reason.count > 2000 { errors["reason"] = "Use at most 2,000 characters." }
+        if reason.isEmpty { errors["reason"] = "Tell support why the organization is leaving." } else if let p = TextField.note.problem(reason) { errors["reason"] = p }
         if confirmation.trimmingCharacters(in: .whitespaces) != access.org.displayName {
             errors["confirmation"] = "Type the organization's name, \(access.org.displayName), to confirm."
         }
@@ -235,7 +243,7 @@ final class Organizations: Sendable {
         guard !access.org.hasProduction else { throw OrgProblem.conflict("Production is already enabled for \(access.org.displayName).") }
         let note = rawNote.trimmingCharacters(in: .whitespacesAndNewlines)
         if note.isEmpty { throw OrgProblem.invalid(["note": "Describe what you will use Production for (products, expected volumes, go-live date)."]) }
-        if note.count > 2000 { throw OrgProblem.invalid(["note": "Use at most 2,000 characters."]) }
+        if let p = TextField.note.problem(note) { throw OrgProblem.invalid(["note": p]) }
         try fileRequest(access, kind: .productionAccess, note: note, changes: ["production": "enabled"], actor: actor, auditDetails: AuditDetails())
     }
 

@@ -116,7 +116,7 @@ final class Support: Sendable {
         let name = rawName.trimmingCharacters(in: .whitespacesAndNewlines)
         var errors: [String: String] = [:]
         if let p = Accounts.emailProblem(email) { errors["email"] = p }
-        if name.isEmpty { errors["name"] = "Enter the staff member's name." } else if name.count > 100 { errors["name"] = "Use at most 100 characters." }
+        if name.isEmpty { errors["name"] = "Enter the staff member's name." } else if let p = TextField.personName.problem(name) { errors["name"] = p }
         guard errors.isEmpty else { throw SupportProblem.invalid(errors) }
 
         // A hash of 32 random bytes that are then forgotten: no password opens it.
@@ -256,7 +256,7 @@ final class Support: Sendable {
         if reason.isEmpty {
             throw SupportProblem.invalid(["reason": "Give a reason: the requester reads it in the e-mail and on their settings page."])
         }
-        if reason.count > Self.maximumReason { throw SupportProblem.invalid(["reason": "Use at most 2,000 characters."]) }
+        if let p = TextField(maximumCharacters: Self.maximumReason, multiline: true).problem(reason) { throw SupportProblem.invalid(["reason": p]) }
         let now = clock.now()
         return try database.write { db -> SupportRequestRecord in
             guard let r = try store.request(publicID: requestID, on: db) else { throw SupportProblem.notFound }

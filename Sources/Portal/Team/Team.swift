@@ -134,9 +134,8 @@ final class Team: Sendable {
         let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
         let email = Accounts.normalizeEmail(input.email)
         var errors: [String: String] = [:]
-        if name.isEmpty { errors["name"] = "Enter the person's name." } else if name.count > 100 { errors["name"] = "Use at most 100 characters." }
+        if name.isEmpty { errors["name"] = "Enter the person's name." } else if let p = TextField.personName.problem(name) { errors["name"] = p }
         if let p = Accounts.emailProblem(email) { errors["email"] = p }
-        else if (try? MailAddress.validate(email)) == nil { errors["email"] = "Enter a valid e-mail address, like name@example.com." }
         var granted: (Role, Set<Permission>)?
         do { granted = try grant(role: input.role, chosen: input.permissions, by: access) } catch OrgProblem.invalid(let e) { errors.merge(e) { a, _ in a } }
         guard errors.isEmpty, let (role, permissions) = granted else { throw OrgProblem.invalid(errors) }
@@ -293,21 +292,18 @@ final class Team: Sendable {
         guard v.isLive else { throw InvitationProblem.gone(v.org.isActive ? v.state : .revoked) }
         let email = v.invitation.email
         let name = rawName.trimmingCharacters(in: .whitespacesAndNewlines)
+        // Throttled like the ordinary sign-up (a network may create a few accounts an hour),
+        // counted the same way: first, in its own write.
+        let now = clock.now()
+        do { try Accounts.claimSignUp(network: actor.network, now: now, database: database) } catch Accounts.Problem.throttled { throw InvitationProblem.throttled }
         var errors: [String: String] = [:]
         if v.hasAccount { errors["email"] = "You already have an account with this address. Log in to accept the invitation." }
-        if name.isEmpty { errors["name"] = "Enter your name." } else if name.count > 100 { errors["name"] = "Use at most 100 characters." }
+        if name.isEmpty { errors["name"] = "Enter your name." } else if let p = TextField.personName.problem(name) { errors["name"] = p }
         if let p = accounts.policy.check(password, context: [email, name])?.message { errors["password"] = p }
         guard errors.isEmpty else { throw InvitationProblem.invalid(errors) }
 
-        // Throttled like the ordinary sign-up: a network may create a few accounts an hour.
-        let now = clock.now()
-        let key = "signup:ip:\(actor.network)"
-        if case .allowed = try database.read({ try Accounts.signupLimit.check([key], now: now, on: $0) }) {} else {
-            throw InvitationProblem.throttled
-        }
         let hash = try accounts.hashNew(password)
         return try database.write { db -> String in
-            try Accounts.signupLimit.fail([key], now: now, on: db)
             guard let inv = try store.invitation(tokenHash: Sessions.hash(token), on: db), inv.state(now: now) == .pending,
                   try organizations.organization(id: inv.organizationID, on: db)?.isActive == true
             else { throw InvitationProblem.gone(.revoked) }
