@@ -42,7 +42,7 @@ struct AuditLogController {
             presentActions.append(filter.action)
         }
         let actions: [[String: Any]] = presentActions.map { a in
-            ["value": a, "label": AuditDescriber.title(a), "selected": a == filter.action]
+            ["value": a, "label": AuditActions.all.title(a), "selected": a == filter.action]
         }
 
         let entries: [[String: Any]] = page.entries.map { e in

@@ -147,7 +147,7 @@ struct SupportController {
             "changes": review.changes.map { ["label": $0.label, "before": $0.before, "after": $0.after, "same": $0.before == $0.after] as [String: Any] },
             "consequences": review.consequences, "hasConsequences": !review.consequences.isEmpty,
             "decidedBy": review.decidedBy ?? "", "resolved": r.resolvedAt.map { Accounts.formatTime($0, zone: zone) } ?? "",
-            "resolution": r.resolutionNote ?? "",
+            "resolution": r.resolutionNote ?? "", "hasResolution": !(r.resolutionNote ?? "").isEmpty,
             "canDecide": r.isOpen && !review.isOwnRequest, "isOwnRequest": r.isOpen && review.isOwnRequest,
             "canApprove": review.approvalBlocked == nil, "approvalBlocked": review.approvalBlocked ?? "",
             "reason": reason, "errors": errors, "hasErrors": !errors.isEmpty,
