@@ -39,6 +39,7 @@ migrate: build
 	$(BIN) migrate --db $(DB)
 
 test: deps
+	scripts/check-boundaries
 	$(SWIFT) test
 	SWIFT=$(SWIFT) $(PYTHON) tests/browser/run.py
 

@@ -237,7 +237,7 @@ struct SeedDemo: ParsableCommand {
 
     func run() throws {
         try withOfflinePortal("seed-demo", database: database, app: app) { portal, config in
-            let demo = try portal.seedDemoAccount(name: name, email: email, password: password, sessionToken: sessionToken)
+            let demo = try DemoAccount.seed(portal, name: name, email: email, password: password, sessionToken: sessionToken)
             print("""
                 E-mail:      \(demo.email)
                 Password:    \(password)

@@ -28,6 +28,8 @@ final class Accounts: Sendable {
     let enrolmentKey: [UInt8]
     let issuer: String
     let store = AccountsStore()
+    /// Where a lost authenticator is reported: support's queue, in our transaction.
+    let supportQueue = SupportQueue()
     /// Per account and network for passwords (per account for second factors): delays,
     /// then locks.
     let accountThrottle = Throttle()
@@ -113,11 +115,11 @@ final class Accounts: Sendable {
                 try mailer.enqueue(template: "account_exists", to: existing.email, subject: "You already have a Portal account",
                                    context: ["name": existing.name, "loginLink": mailer.url(path: "/login"),
                                              "resetLink": mailer.url(path: "/forgot-password")], on: db)
-                try audit.record("signup.existing_address", by: actor.with(userID: existing.id), subject: existing.email, on: db)
+                try audit.record(AccountsAuditEvents.signupExistingAddress, by: actor.with(userID: existing.id), subject: existing.email, on: db)
                 return
             }
-            let userID = try store.insertUser(email: email, name: name, passwordHash: hash, now: now, on: db)
-            try audit.record("signup", by: actor.with(userID: userID), subject: email, on: db)
+            let userID = try createUser(email: email, name: name, passwordHash: hash, verified: false, now: now, on: db)
+            try audit.record(AccountsAuditEvents.signup, by: actor.with(userID: userID), subject: email, on: db)
             try sendVerification(userID: userID, email: email, name: name, now: now, on: db)
         }
     }
@@ -154,15 +156,15 @@ final class Accounts: Sendable {
             guard try limit.check([key], now: now, on: db) == .allowed else { throw Problem.throttled(seconds: 60) }
             try limit.fail([key], now: now, on: db)
             try sendVerification(userID: user.id, email: user.email, name: user.name, now: now, on: db)
-            try audit.record("email.verification_resent", by: actor, subject: user.email, on: db)
+            try audit.record(AccountsAuditEvents.verificationResent, by: actor, subject: user.email, on: db)
         }
     }
 
     /// The account a verification link is for, if the link is still good (read only).
-    func checkLink(_ token: String, purpose: String) throws -> (AccountsStore.Token, UserRecord) {
+    func checkLink(_ token: String, purpose: String) throws -> (UserToken, UserRecord) {
         let now = clock.now()
         guard token.utf8.count == 43,
-              let found = try database.read({ db -> (AccountsStore.Token, UserRecord)? in
+              let found = try database.read({ db -> (UserToken, UserRecord)? in
                   guard let t = try store.token(hash: Sessions.hash(token), purpose: purpose, on: db),
                         let u = try store.user(id: t.userID, on: db) else { return nil }
                   return (t, u)
@@ -179,7 +181,7 @@ final class Accounts: Sendable {
         try database.write { db in
             guard try store.consumeToken(id: t.id, now: now, on: db) else { throw Problem.linkInvalid }
             try store.markVerified(userID: user.id, now: now, on: db)
-            try audit.record("email.verified", by: actor.with(userID: user.id), subject: user.email, on: db)
+            try audit.record(AccountsAuditEvents.emailVerified, by: actor.with(userID: user.id), subject: user.email, on: db)
         }
         return user
     }
@@ -188,7 +190,7 @@ final class Accounts: Sendable {
     /// session id like every other step up.
     func continueAfterVerification(session: SessionRecord, user: UserRecord, by actor: Actor) throws -> String {
         try database.write { db in
-            try audit.record("login.continued_after_verification", by: actor, subject: user.email, on: db)
+            try audit.record(AccountsAuditEvents.continuedAfterVerification, by: actor, subject: user.email, on: db)
             return try sessions.start(userID: user.id, stage: .enrol, ip: actor.ip, userAgent: actor.userAgent,
                                       replacing: session, on: db).token
         }
@@ -212,7 +214,7 @@ final class Accounts: Sendable {
         let slowdown = (account: account, requester: "\(account):wait:\(actor.network)")
         let ipKey = "pw:ip:\(actor.network)"
         let now = clock.now()
-        try claimAttempt(accountKey: accountKey, ipKey: ipKey, slowdown: slowdown, now: now, action: "login.throttled", subject: email, actor: actor)
+        try claimAttempt(accountKey: accountKey, ipKey: ipKey, slowdown: slowdown, now: now, action: AccountsAuditEvents.loginThrottled, subject: email, actor: actor)
 
         let user = try database.read { try store.user(email: email, on: $0) }
         let ok: Bool
@@ -223,14 +225,14 @@ final class Accounts: Sendable {
             ok = false
         }
         guard ok, let user else {
-            try recordFailure(action: "login.failed", subject: email, actor: actor.with(userID: user?.id))
+            try recordFailure(action: AccountsAuditEvents.loginFailed, subject: email, actor: actor.with(userID: user?.id))
             throw Problem.badCredentials
         }
         let next: Next = !user.isVerified ? .verifyEmail : !user.hasTOTP ? .enrol : .secondFactor
         let stage: SessionRecord.Stage = next == .verifyEmail ? .verify : next == .enrol ? .enrol : .mfa
         let token = try database.write { db -> String in
             try attemptSucceeded(accountKey: accountKey, ipKey: ipKey, slowdown: slowdown, on: db)
-            try audit.record("login.password_accepted", by: actor.with(userID: user.id), subject: user.email, on: db)
+            try audit.record(AccountsAuditEvents.passwordAccepted, by: actor.with(userID: user.id), subject: user.email, on: db)
             return try sessions.start(userID: user.id, stage: stage, ip: actor.ip, userAgent: actor.userAgent,
                                       replacing: current, on: db).token
         }
@@ -242,7 +244,7 @@ final class Accounts: Sendable {
         let accountKey = "mfa:acct:\(user.id)"
         let ipKey = "mfa:ip:\(actor.network)"
         let now = clock.now()
-        try claimAttempt(accountKey: accountKey, ipKey: ipKey, now: now, action: "login.mfa_throttled", subject: user.email, actor: actor)
+        try claimAttempt(accountKey: accountKey, ipKey: ipKey, now: now, action: AccountsAuditEvents.mfaThrottled, subject: user.email, actor: actor)
 
         let digits = rawCode.filter { !$0.isWhitespace }
         let outcome: TOTP.Outcome
@@ -253,7 +255,7 @@ final class Accounts: Sendable {
             outcome = .wrong
         }
         if case .alreadyUsed = outcome {
-            try recordFailure(action: "login.mfa_failed", subject: user.email, actor: actor)
+            try recordFailure(action: AccountsAuditEvents.mfaFailed, subject: user.email, actor: actor)
             throw Problem.codeAlreadyUsed
         }
         if case .accepted(let step) = outcome {
@@ -261,13 +263,13 @@ final class Accounts: Sendable {
                 // The step is recorded only if newer than the last one: a code raced twice works once.
                 guard try store.advanceTOTPStep(userID: user.id, step: step, on: db) else { return nil }
                 try attemptSucceeded(accountKey: accountKey, ipKey: ipKey, on: db)
-                try audit.record("login.succeeded", by: actor, subject: user.email, details: "totp", on: db)
+                try audit.record(AccountsAuditEvents.loginSucceeded, by: actor, subject: user.email, details: ["method": .text("totp")], on: db)
                 return try sessions.start(userID: user.id, stage: .active, ip: actor.ip, userAgent: actor.userAgent,
                                           replacing: session, on: db).token
             }
             if let token { return (token, false) }
             // Another request took this step first (the same code sent twice at once).
-            try recordFailure(action: "login.mfa_failed", subject: user.email, actor: actor)
+            try recordFailure(action: AccountsAuditEvents.mfaFailed, subject: user.email, actor: actor)
             throw Problem.codeAlreadyUsed
         } else if let normalized = RecoveryCodes.normalize(rawCode) {
             let hash = RecoveryCodes.hash(normalized)
@@ -275,7 +277,7 @@ final class Accounts: Sendable {
                 guard try store.useRecoveryCode(userID: user.id, hash: hash, now: now, on: db) else { return nil }
                 try attemptSucceeded(accountKey: accountKey, ipKey: ipKey, on: db)
                 let left = try store.remainingRecoveryCodes(userID: user.id, on: db)
-                try audit.record("login.succeeded", by: actor, subject: user.email, details: "recovery code; \(left) left", on: db)
+                try audit.record(AccountsAuditEvents.loginSucceeded, by: actor, subject: user.email, details: ["method": .text("recovery code"), "recovery_codes_left": .text("\(left)")], on: db)
                 if left <= 3 {
                     try mailer.enqueue(template: "security_alert", to: user.email, subject: "A recovery code was used",
                                        context: ["name": user.name, "what": "A recovery code was used to sign in. \(left) remain.",
@@ -286,14 +288,14 @@ final class Accounts: Sendable {
             }
             if let token { return (token, true) }
         }
-        try recordFailure(action: "login.mfa_failed", subject: user.email, actor: actor)
+        try recordFailure(action: AccountsAuditEvents.mfaFailed, subject: user.email, actor: actor)
         throw Problem.badCode
     }
 
     func logOut(session: SessionRecord, by actor: Actor) throws {
         try database.write { db in
-            try sessions.store.revoke(id: session.id, now: clock.now(), on: db)
-            try audit.record("logout", by: actor, on: db)
+            try sessions.revoke(id: session.id, on: db)
+            try audit.record(AccountsAuditEvents.logout, by: actor, on: db)
         }
     }
 
@@ -305,7 +307,7 @@ final class Accounts: Sendable {
     /// With a `slowdown` (the account-wide key and this requester's), the account's recent
     /// failures from anywhere also make this requester wait its turn (bounded; never a lock).
     private func claimAttempt(accountKey: String, ipKey: String, slowdown: (account: String, requester: String)? = nil,
-                              now: Int64, action: String, subject: String, actor: Actor) throws {
+                              now: Int64, action: AuditAction, subject: String, actor: Actor) throws {
         let refusal = try database.write { db -> Problem? in
             let a = try accountThrottle.check([accountKey], now: now, on: db)
             let i = try ipThrottle.check([ipKey], now: now, on: db)
@@ -316,19 +318,19 @@ final class Accounts: Sendable {
                 switch verdict {
                 case .allowed: continue
                 case .wait(let s), .locked(let s):
-                    try audit.record(action, by: actor, subject: subject, details: "retry in \(s)s", on: db)
+                    try audit.record(action, by: actor, subject: subject, details: ["retry_in_seconds": .text("\(s)")], on: db)
                     return .throttled(seconds: s)
                 }
             }
             if let slowed {
-                try audit.record(action, by: actor, subject: subject, details: "account slowed down; retry in \(slowed)s", on: db)
+                try audit.record(action, by: actor, subject: subject, details: ["slowed": .text("account"), "retry_in_seconds": .text("\(slowed)")], on: db)
                 return .slowed(seconds: slowed)
             }
             if let slowdown { try accountSlowdown.claim(account: slowdown.account, requester: slowdown.requester, now: now, on: db) }
             let locked = try accountThrottle.fail([accountKey], now: now, on: db)
             let ipLocked = try ipThrottle.fail([ipKey], now: now, on: db)
             if locked || ipLocked {
-                try audit.record("login.locked", by: actor, subject: subject, details: locked ? "account" : "address", on: db)
+                try audit.record(AccountsAuditEvents.locked, by: actor, subject: subject, details: ["locked": .text(locked ? "account" : "address")], on: db)
             }
             return nil
         }
@@ -368,7 +370,7 @@ final class Accounts: Sendable {
     static func passwordKey(email: String) -> String { "pw:acct:\(email.lowercased())" }
 
     /// The claimed attempt was wrong: it is already counted, so only the audit remains.
-    private func recordFailure(action: String, subject: String, actor: Actor) throws {
+    private func recordFailure(action: AuditAction, subject: String, actor: Actor) throws {
         try database.write { try audit.record(action, by: actor, subject: subject, on: $0) }
     }
 
@@ -399,7 +401,7 @@ final class Accounts: Sendable {
         let digits = code.filter { !$0.isWhitespace }
         let now = clock.now()
         guard let step = TOTP.verify(code: digits, secret: secret, at: now, window: 1, lastAcceptedStep: nil) else {
-            try database.write { try audit.record("mfa.enrol_failed", by: actor, subject: user.email, on: $0) }
+            try database.write { try audit.record(AccountsAuditEvents.mfaEnrolFailed, by: actor, subject: user.email, on: $0) }
             throw Problem.invalid(["code": "That code did not match. Check the time on your device and enter the current code."])
         }
         let codes = RecoveryCodes.generate()
@@ -411,10 +413,10 @@ final class Accounts: Sendable {
             }
             try store.replaceRecoveryCodes(userID: user.id, hashes: codes.map { RecoveryCodes.hash(RecoveryCodes.normalize($0)!) }, now: now, on: db)
             let started = try sessions.start(userID: user.id, stage: .active, ip: actor.ip, userAgent: actor.userAgent, replacing: session, on: db)
-            try sessions.store.setPendingRecoveryCodes(id: started.session.id, sealed: sealedCodes, on: db)
+            try sessions.setPendingRecoveryCodes(sessionID: started.session.id, sealed: sealedCodes, on: db)
             // Any other half-finished sign-in of this account ends with the enrolment.
-            try sessions.store.revokeAll(userID: user.id, except: started.session.id, now: now, on: db)
-            try audit.record("mfa.enrolled", by: actor, subject: user.email, on: db)
+            try sessions.revokeAll(userID: user.id, except: started.session.id, on: db)
+            try audit.record(AccountsAuditEvents.mfaEnrolled, by: actor, subject: user.email, on: db)
             return started.token
         }
         return (token, codes)
@@ -422,13 +424,13 @@ final class Accounts: Sendable {
 
     /// Recovery codes waiting to be shown in this session, if any.
     func pendingRecoveryCodes(session: SessionRecord) throws -> [String]? {
-        guard let sealed = try database.read({ try sessions.store.pendingRecoveryCodes(id: session.id, on: $0) }) else { return nil }
+        guard let sealed = try database.read({ try sessions.pendingRecoveryCodes(sessionID: session.id, on: $0) }) else { return nil }
         let plain = try box.open(sealed, associatedData: Self.codesAD(session.userID))
         return String(decoding: plain, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
     func dismissRecoveryCodes(session: SessionRecord) throws {
-        try database.write { try sessions.store.setPendingRecoveryCodes(id: session.id, sealed: nil, on: $0) }
+        try database.write { try sessions.setPendingRecoveryCodes(sessionID: session.id, sealed: nil, on: $0) }
     }
 
     /// New recovery codes (the old ones stop working), after password and TOTP.
@@ -439,8 +441,8 @@ final class Accounts: Sendable {
         let now = clock.now()
         try database.write { db in
             try store.replaceRecoveryCodes(userID: user.id, hashes: codes.map { RecoveryCodes.hash(RecoveryCodes.normalize($0)!) }, now: now, on: db)
-            try sessions.store.setPendingRecoveryCodes(id: session.id, sealed: sealed, on: db)
-            try audit.record("mfa.recovery_codes_regenerated", by: actor, subject: user.email, on: db)
+            try sessions.setPendingRecoveryCodes(sessionID: session.id, sealed: sealed, on: db)
+            try audit.record(AccountsAuditEvents.recoveryCodesRegenerated, by: actor, subject: user.email, on: db)
         }
     }
 
@@ -453,7 +455,7 @@ final class Accounts: Sendable {
         let accountKey = "reauth:acct:\(user.id)"
         let ipKey = "pw:ip:\(actor.network)"
         let now = clock.now()
-        try claimAttempt(accountKey: accountKey, ipKey: ipKey, now: now, action: "reauth.throttled", subject: user.email, actor: actor)
+        try claimAttempt(accountKey: accountKey, ipKey: ipKey, now: now, action: AccountsAuditEvents.reauthThrottled, subject: user.email, actor: actor)
         let passwordOK = try passwordMatches(password, user.passwordHash, accountKey: accountKey, ipKey: ipKey)
         let digits = code.filter { !$0.isWhitespace }
         var step: Int64?
@@ -463,7 +465,7 @@ final class Accounts: Sendable {
         // One message for either factor: a stolen session cannot test password guesses alone.
         if !passwordOK || step == nil {
             let problems = ["password": "Your password or authenticator code is not right."]
-            try recordFailure(action: "reauth.failed", subject: user.email, actor: actor)
+            try recordFailure(action: AccountsAuditEvents.reauthFailed, subject: user.email, actor: actor)
             throw Problem.invalid(problems)
         }
         let fresh = try database.write { db -> Bool in
@@ -481,11 +483,11 @@ final class Accounts: Sendable {
         if let p = TextField.note.problem(note) { throw Problem.invalid(["note": p]) }
         let now = clock.now()
         try database.write { db in
-            guard try store.openSupportRequests(userID: user.id, kind: "mfa_reset", on: db) < 3 else {
+            guard try supportQueue.openCount(userID: user.id, kind: .mfaReset, on: db) < 3 else {
                 throw Problem.invalid(["note": "You already have open requests; our support team will contact you."])
             }
-            let id = try store.insertSupportRequest(kind: "mfa_reset", userID: user.id, email: user.email, note: note, now: now, on: db)
-            try audit.record("support.mfa_reset_requested", by: actor, subject: "support_request:\(id)", on: db)
+            let (id, _) = try supportQueue.file(kind: .mfaReset, by: user, organizationID: nil, note: note, now: now, on: db)
+            try audit.record(SupportRequestRecord.Kind.mfaReset.filed, by: actor, subject: "support_request:\(id)", on: db)
             // Whoever holds the password asked; the owner of the address hears of it at once,
             // before support decides, and can object.
             try mailer.enqueue(template: "security_alert", to: user.email, subject: "Someone asked to remove your two-factor authentication",
@@ -515,7 +517,7 @@ final class Accounts: Sendable {
                                   now: now, expiresAt: now + Self.resetLinkLifetime, on: db)
             try mailer.enqueue(template: "reset_password", to: user.email, subject: "Reset your Portal password",
                                context: ["name": user.name, "link": mailer.url(path: "/reset-password?token=\(token)"), "expiresIn": "1 hour"], on: db)
-            try audit.record("password.reset_requested", by: actor.with(userID: user.id), subject: user.email, on: db)
+            try audit.record(AccountsAuditEvents.resetRequested, by: actor.with(userID: user.id), subject: user.email, on: db)
         }
     }
 
@@ -528,12 +530,12 @@ final class Accounts: Sendable {
         try database.write { db in
             guard try store.consumeToken(id: t.id, now: now, on: db) else { throw Problem.linkInvalid }
             try store.setPassword(userID: user.id, hash: hash, now: now, on: db)
-            try sessions.store.revokeAll(userID: user.id, now: now, on: db)
+            try sessions.revokeAll(userID: user.id, on: db)
             // The account is no longer slowed down; the network that asked for the link may try again.
             let account = Self.passwordKey(email: user.email)
             try accountSlowdown.succeeded(account: account, requester: "\(account):wait:\(actor.network)", on: db)
             try accountThrottle.clear("\(account):net:\(actor.network)", on: db)
-            try audit.record("password.reset", by: actor.with(userID: user.id), subject: user.email, on: db)
+            try audit.record(AccountsAuditEvents.passwordReset, by: actor.with(userID: user.id), subject: user.email, on: db)
             try mailer.enqueue(template: "security_alert", to: user.email, subject: "Your Portal password was changed",
                                context: ["name": user.name, "what": "Your password was reset and every session was signed out.",
                                          "when": Self.formatTime(now, zone: user.timeZone), "ip": actor.ip], on: db)
@@ -561,16 +563,16 @@ final class Accounts: Sendable {
         guard problems.isEmpty else { throw Problem.invalid(problems) }
         try database.write { db in
             try store.updateProfile(userID: user.id, name: name, phone: phone, timeZone: p.timeZone, now: clock.now(), on: db)
-            try audit.record("account.profile_updated", by: actor, subject: user.email,
-                             details: Self.changes([("name", user.name, name), ("phone", user.phone, phone), ("time zone", user.timeZone, p.timeZone)]), on: db)
+            try audit.record(AccountsAuditEvents.profileUpdated, by: actor, subject: user.email,
+                             details: AccountsAuditEvents.changes([("name", user.name, name), ("phone", user.phone, phone), ("time_zone", user.timeZone, p.timeZone)]), on: db)
         }
     }
 
     func updatePreferences(user: UserRecord, productNews: Bool, reportReady: Bool, by actor: Actor) throws {
         try database.write { db in
             try store.updatePreferences(userID: user.id, productNews: productNews, reportReady: reportReady, now: clock.now(), on: db)
-            try audit.record("account.preferences_updated", by: actor, subject: user.email,
-                             details: "product news \(productNews ? "on" : "off"), report ready \(reportReady ? "on" : "off")", on: db)
+            try audit.record(AccountsAuditEvents.preferencesUpdated, by: actor, subject: user.email,
+                             details: ["product_news": .text(productNews ? "on" : "off"), "report_ready": .text(reportReady ? "on" : "off")], on: db)
         }
     }
 
@@ -579,18 +581,18 @@ final class Accounts: Sendable {
         let accountKey = "reauth:acct:\(user.id)"
         let ipKey = "pw:ip:\(actor.network)"
         let now = clock.now()
-        try claimAttempt(accountKey: accountKey, ipKey: ipKey, now: now, action: "reauth.throttled", subject: user.email, actor: actor)
+        try claimAttempt(accountKey: accountKey, ipKey: ipKey, now: now, action: AccountsAuditEvents.reauthThrottled, subject: user.email, actor: actor)
         guard try passwordMatches(current, user.passwordHash, accountKey: accountKey, ipKey: ipKey) else {
-            try recordFailure(action: "password.change_failed", subject: user.email, actor: actor)
+            try recordFailure(action: AccountsAuditEvents.passwordChangeFailed, subject: user.email, actor: actor)
             throw Problem.invalid(["currentPassword": "That is not your current password."])
         }
         if let p = policy.check(new, context: [user.email, user.name])?.message { throw Problem.invalid(["newPassword": p]) }
         let hash = try hashNew(new)
         try database.write { db in
             try store.setPassword(userID: user.id, hash: hash, now: now, on: db)
-            let ended = try sessions.store.revokeAll(userID: user.id, except: session.id, now: now, on: db)
+            let ended = try sessions.revokeAll(userID: user.id, except: session.id, on: db)
             try attemptSucceeded(accountKey: accountKey, ipKey: ipKey, on: db)
-            try audit.record("password.changed", by: actor, subject: user.email, details: "\(ended) other sessions ended", on: db)
+            try audit.record(AccountsAuditEvents.passwordChanged, by: actor, subject: user.email, details: ["other_sessions_ended": .text("\(ended)")], on: db)
             try mailer.enqueue(template: "security_alert", to: user.email, subject: "Your Portal password was changed",
                                context: ["name": user.name, "what": "Your password was changed and your other sessions were signed out.",
                                          "when": Self.formatTime(now, zone: user.timeZone), "ip": actor.ip], on: db)
@@ -614,7 +616,7 @@ final class Accounts: Sendable {
                                context: ["name": user.name, "link": mailer.url(path: "/account/email/confirm?token=\(token)")], on: db)
             try mailer.enqueue(template: "email_changed_alert", to: user.email, subject: "Your Portal e-mail address is being changed",
                                context: ["name": user.name, "newEmail": newEmail], on: db)
-            try audit.record("email.change_requested", by: actor, subject: user.email, details: "to \(newEmail)", on: db)
+            try audit.record(AccountsAuditEvents.emailChangeRequested, by: actor, subject: user.email, details: ["to": .text(newEmail)], on: db)
         }
     }
 
@@ -629,7 +631,7 @@ final class Accounts: Sendable {
                 throw Problem.invalid(["email": "That address now belongs to another account."])
             }
             try store.setEmail(userID: user.id, email: newEmail, now: now, on: db)
-            try audit.record("email.changed", by: actor.with(userID: user.id), subject: newEmail, details: "from \(user.email)", on: db)
+            try audit.record(AccountsAuditEvents.emailChanged, by: actor.with(userID: user.id), subject: newEmail, details: ["from": .text(user.email)], on: db)
             try mailer.enqueue(template: "security_alert", to: user.email, subject: "Your Portal e-mail address was changed",
                                context: ["name": user.name, "what": "The e-mail address of your account is now \(newEmail).",
                                          "when": Self.formatTime(now, zone: user.timeZone), "ip": actor.ip], on: db)
@@ -642,18 +644,18 @@ final class Accounts: Sendable {
     /// Ends one of the user's own sessions; false if it is not theirs (or already over).
     func revokeSession(id: Int64, user: UserRecord, by actor: Actor) throws -> Bool {
         try database.write { db -> Bool in
-            guard let s = try sessions.store.active(userID: user.id, now: clock.now(), idleTimeout: sessions.idleTimeout, on: db)
+            guard let s = try sessions.active(userID: user.id, on: db)
                 .first(where: { $0.id == id }) else { return false }
-            try sessions.store.revoke(id: s.id, now: clock.now(), on: db)
-            try audit.record("session.revoked", by: actor, subject: "session:\(id)", details: "\(s.ip) \(s.userAgent)", on: db)
+            try sessions.revoke(id: s.id, on: db)
+            try audit.record(AccountsAuditEvents.sessionRevoked, by: actor, subject: "session:\(id)", details: ["ip": .text(s.ip), "device": .text(s.userAgent)], on: db)
             return true
         }
     }
 
     func revokeOtherSessions(current: SessionRecord, user: UserRecord, by actor: Actor) throws -> Int {
         try database.write { db -> Int in
-            let n = try sessions.store.revokeAll(userID: user.id, except: current.id, now: clock.now(), on: db)
-            try audit.record("session.revoked_others", by: actor, subject: user.email, details: "\(n) sessions", on: db)
+            let n = try sessions.revokeAll(userID: user.id, except: current.id, on: db)
+            try audit.record(AccountsAuditEvents.otherSessionsRevoked, by: actor, subject: user.email, details: ["sessions_ended": .text("\(n)")], on: db)
             return n
         }
     }
@@ -663,9 +665,9 @@ final class Accounts: Sendable {
         let now = clock.now()
         return try database.read { db in
             try db.transaction(.deferred) {
-                (try sessions.store.active(userID: user.id, now: now, idleTimeout: sessions.idleTimeout, on: db),
+                (try sessions.active(userID: user.id, on: db),
                  try store.remainingRecoveryCodes(userID: user.id, on: db),
-                 try audit.store.forUser(user.id, limit: 10, on: db))
+                 try audit.recent(forUser: user.id, limit: 10, on: db))
             }
         }
     }
@@ -681,8 +683,12 @@ final class Accounts: Sendable {
     static func totpAD(_ userID: Int64) -> [UInt8] { Array("totp:\(userID)".utf8) }
     static func codesAD(_ userID: Int64) -> [UInt8] { Array("recovery-codes:\(userID)".utf8) }
 
+    /// An address as the portal stores and compares it: trimmed, its domain lower-cased
+    /// (domains have no case); the local part keeps its case but is compared without it.
     static func normalizeEmail(_ s: String) -> String {
-        s.trimmingCharacters(in: .whitespacesAndNewlines)
+        let t = s.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let at = t.lastIndex(of: "@") else { return t }
+        return String(t[..<at]) + t[at...].lowercased()
     }
 
     /// The portal's one address check (``EmailField``: the mailer's rules), so no form
@@ -712,10 +718,6 @@ final class Accounts: Sendable {
         let tz = TimeZone(identifier: identifier) ?? TimeZone(identifier: "UTC")!
         if timeZones.contains(identifier) { zoneCache.withLock { $0[identifier] = tz } }
         return tz
-    }
-
-    static func changes(_ fields: [(String, String, String)]) -> String {
-        fields.filter { $0.1 != $0.2 }.map { "\($0.0): \($0.1.isEmpty ? "—" : $0.1) → \($0.2.isEmpty ? "—" : $0.2)" }.joined(separator: "; ")
     }
 }
 

@@ -32,6 +32,8 @@ public final class PortalApp: Sendable {
         database = try Database(path: config.databasePath, readers: config.databaseReaders, logger: logger)
         let applied = try Migrator(directory: config.migrationsDirectory, logger: logger).migrate(database)
         if !applied.isEmpty { logger.info("migrations applied", metadata: ["names": "\(applied.joined(separator: ","))"]) }
+        // Audit details written before they were JSON are rewritten once, before anyone reads them.
+        try AuditDetailsUpgrade.runOnce(database, logger: logger)
 
         // One server key; each use gets its own key derived from it.
         let master = try SecretBox.loadKey(environmentValue: config.secretKey, keyFile: config.resolvedSecretKeyFile)
@@ -64,7 +66,7 @@ public final class PortalApp: Sendable {
         var headers = SecurityHeadersMiddleware.defaultHeaders
         if config.resolvedSecureCookies { headers.append(("Strict-Transport-Security", "max-age=31536000")) }
         let pipelines = Pipelines(
-            session: AuthMiddleware(sessions: sessions, accounts: AccountsStore(), csrfKey: subkey("portal csrf v1"),
+            session: AuthMiddleware(sessions: sessions, csrfKey: subkey("portal csrf v1"),
                                     baseOrigin: config.baseOrigin),
             flash: FlashMiddleware(store: SessionFlashStore(sessions: sessions, cookies: CookieFlashStore(
                 cookieName: config.resolvedSecureCookies ? "__Host-flash" : "flash", secure: config.resolvedSecureCookies,

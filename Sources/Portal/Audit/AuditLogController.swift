@@ -32,7 +32,7 @@ struct AuditLogController {
         if page.resolved.errors["action"] == nil, filter.action.contains("."), !presentActions.contains(filter.action) {
             presentActions.append(filter.action)
         }
-        let titles = presentActions.map { a in (a, AuditDescriber.title(a)) }
+        let titles = presentActions.map { a in (a, AuditActions.all.title(a)) }
         let ctx = AuditLogPage(access: access, filter: filter, page: page, actionTitles: titles)
         return try templates.render(page: "logs/index", context: ctx, request: req)
     }

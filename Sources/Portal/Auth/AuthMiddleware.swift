@@ -37,7 +37,6 @@ extension Request {
 /// same-origin (or absent, or `none`) and any `Origin` to be this site's.
 struct AuthMiddleware: Middleware {
     let sessions: Sessions
-    let accounts: AccountsStore
     let csrfKey: [UInt8]
     let baseOrigin: String
     /// The visitor CSRF cookie: `__Host-` prefixed behind TLS, like the session cookie.

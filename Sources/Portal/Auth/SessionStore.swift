@@ -47,11 +47,11 @@ struct SessionStore {
             .map { row in
                 var session = try Self.record(row)
                 session.flash = try row.optionalString(9 + Self.userColumnCount)
-                return (session, try AccountsStore.user(row, offset: 9))
+                return (session, try UserRecord.decode(row, offset: 9))
             }
     }
 
-    static let userColumnCount = AccountsStore.userColumns.split(separator: ",").count
+    static let userColumnCount = UserRecord.columns.split(separator: ",").count
 
     /// Built once: the session's columns, then the user's, from one join.
     static let findWithUserSQL: String = {
@@ -59,7 +59,7 @@ struct SessionStore {
             columns.split(separator: ",").map { "\(table)." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")
         }
         return """
-            SELECT \(qualified(columns, "s")), \(qualified(AccountsStore.userColumns, "u")), s.flash
+            SELECT \(qualified(columns, "s")), \(qualified(UserRecord.columns, "u")), s.flash
             FROM sessions s JOIN users u ON u.id = s.user_id
             WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND s.last_seen_at > ?
             """

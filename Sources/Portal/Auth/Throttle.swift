@@ -25,9 +25,7 @@ struct Throttle: Sendable {
     struct State { let failures: Int; let lastFailureAt: Int64; let firstFailureAt: Int64; let lockedUntil: Int64? }
 
     func state(_ key: String, on db: Connection) throws -> State? {
-        try db.queryOne("SELECT failures, last_failure_at, first_failure_at, locked_until FROM throttles WHERE key = ?", key).map {
-            State(failures: try $0.int(0), lastFailureAt: try $0.int64(1), firstFailureAt: try $0.int64(2), lockedUntil: try $0.optionalInt64(3))
-        }
+        try ThrottleStore().state(key, on: db)
     }
 
     /// May an attempt for these keys go ahead now? The strictest key decides.
@@ -60,24 +58,18 @@ struct Throttle: Sendable {
             let failures = fresh ? 1 : s!.failures + 1
             let lockUntil: Int64? = failures >= lockAfter && failures % lockAfter == 0 ? now + lockSeconds : (fresh ? nil : s!.lockedUntil)
             if failures >= lockAfter && failures % lockAfter == 0 { locked = true }
-            try db.execute(
-                """
-                INSERT INTO throttles (key, failures, first_failure_at, last_failure_at, locked_until) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT(key) DO UPDATE SET failures = excluded.failures, last_failure_at = excluded.last_failure_at,
-                    locked_until = excluded.locked_until,
-                    first_failure_at = CASE WHEN ? THEN excluded.first_failure_at ELSE first_failure_at END
-                """, key, failures, now, now, lockUntil, fresh)
+            try ThrottleStore().save(key, failures: failures, now: now, lockedUntil: lockUntil, fresh: fresh, on: db)
         }
         return locked
     }
 
     /// Takes back one counted failure (an attempt claimed up front that turned out right).
     func refund(_ key: String, on db: Connection) throws {
-        try db.execute("UPDATE throttles SET failures = max(failures - 1, 0) WHERE key = ?", key)
+        try ThrottleStore().refund(key, on: db)
     }
 
     func clear(_ key: String, on db: Connection) throws {
-        try db.execute("DELETE FROM throttles WHERE key = ?", key)
+        try ThrottleStore().clear(key, on: db)
     }
 
     private func stricter(_ a: Verdict, _ b: Verdict) -> Verdict {
@@ -155,10 +147,6 @@ struct Slowdown: Sendable {
     /// The requester's wait starts (or starts again) now: a row with no failures whose
     /// `last_failure_at` is the start.
     private func stamp(_ requester: String, now: Int64, on db: Connection) throws {
-        try db.execute(
-            """
-            INSERT INTO throttles (key, failures, first_failure_at, last_failure_at, locked_until) VALUES (?, 0, ?, ?, NULL)
-            ON CONFLICT(key) DO UPDATE SET last_failure_at = excluded.last_failure_at
-            """, requester, now, now)
+        try ThrottleStore().stamp(requester, now: now, on: db)
     }
 }

@@ -54,7 +54,8 @@ final class Organizations: Sendable {
     let accounts: Accounts
     let countries: Countries
     let store = OrganizationsStore()
-    let support = SupportStore()
+    /// Support's queue, where the requests below are filed in our transactions.
+    let supportQueue = SupportQueue()
     let logger: Logger
 
     /// How many organizations one person may create (each one is reviewed work for support).
@@ -165,24 +166,14 @@ final class Organizations: Sendable {
         let details = try validate(raw)
         let now = clock.now()
         let id = try database.write { db -> Int64 in
-            let owned = try db.scalar("SELECT count(*) FROM memberships WHERE user_id = ? AND role = 'owner'", user.id, as: Int.self) ?? 0
+            let owned = try store.ownedCount(userID: user.id, on: db)
             guard owned < Self.maximumOwned else {
                 throw OrgProblem.invalid(["legal_name": "You already own \(owned) organizations, the most one person may create. Contact support for more."])
             }
-            let orgID = try store.insertOrganization(publicID: PublicID.make("org"), details: details, createdBy: user.id, now: now, on: db)
-            _ = try store.insertMembership(publicID: PublicID.make("mem"), organizationID: orgID, userID: user.id, role: .owner,
-                                           permissions: Set(Permission.allCases), now: now, on: db)
-            try audit.record("org.created", by: actor, organization: orgID, subject: details["legal_name"] ?? "",
-                             details: Self.describe(details), on: db)
-            return orgID
+            return try createOwned(details: details, ownerID: user.id, by: actor, now: now, on: db).id
         }
         guard let org = try database.read({ try store.organization(id: id, on: $0) }) else { throw OrgProblem.notFound }
         return org
-    }
-
-    /// "legal_name: Acme Ltd; country: NL; …" for the audit log.
-    static func describe(_ values: [String: String]) -> String {
-        detailFields.compactMap { f in values[f].map { "\(f): \($0)" } }.joined(separator: "; ")
     }
 
     /// The fields of details and requests as people read them.
@@ -208,7 +199,7 @@ final class Organizations: Sendable {
     /// The organization's support requests, newest first (any member may see them on the
     /// settings page).
     func requests(_ access: OrgAccess) throws -> [SupportRequestRecord] {
-        try database.read { try support.requests(organizationID: access.org.id, on: $0) }
+        try database.read { try supportQueue.requests(organizationID: access.org.id, on: $0) }
     }
 
     /// Asks support to change the details or the name. Only changed fields are kept; a
@@ -227,8 +218,9 @@ final class Organizations: Sendable {
         let current = access.org.details
         let changes = clean.filter { current[$0.key] != $0.value }
         guard !changes.isEmpty else { throw OrgProblem.invalid(["form": "Nothing is different from the current details. Change at least one field."]) }
-        try fileRequest(access, kind: kind, note: reason, changes: changes, actor: actor,
-                        auditDetails: changes.keys.sorted().map { "\($0): \(current[$0] ?? "") → \(changes[$0]!)" }.joined(separator: "; "))
+        var details = AuditDetails()
+        for f in Self.detailFields { if let v = changes[f] { details[f] = .change(before: current[f] ?? "", after: v) } }
+        try fileRequest(access, kind: kind, note: reason, changes: changes, actor: actor, auditDetails: details)
     }
 
     /// Asks support to close the organization for good. The Owner types the organization's
@@ -242,7 +234,7 @@ final class Organizations: Sendable {
             errors["confirmation"] = "Type the organization's name, \(access.org.displayName), to confirm."
         }
         guard errors.isEmpty else { throw OrgProblem.invalid(errors) }
-        try fileRequest(access, kind: .offboarding, note: reason, changes: ["status": "closed"], actor: actor, auditDetails: "")
+        try fileRequest(access, kind: .offboarding, note: reason, changes: ["status": "closed"], actor: actor, auditDetails: AuditDetails())
     }
 
     /// Asks support to open Production; they check the compliance details first.
@@ -252,22 +244,20 @@ final class Organizations: Sendable {
         let note = rawNote.trimmingCharacters(in: .whitespacesAndNewlines)
         if note.isEmpty { throw OrgProblem.invalid(["note": "Describe what you will use Production for (products, expected volumes, go-live date)."]) }
         if let p = TextField.note.problem(note) { throw OrgProblem.invalid(["note": p]) }
-        try fileRequest(access, kind: .productionAccess, note: note, changes: ["production": "enabled"], actor: actor, auditDetails: "")
+        try fileRequest(access, kind: .productionAccess, note: note, changes: ["production": "enabled"], actor: actor, auditDetails: AuditDetails())
     }
 
     private func fileRequest(_ access: OrgAccess, kind: SupportRequestRecord.Kind, note: String, changes: [String: String],
-                             actor: Actor, auditDetails: String) throws {
+                             actor: Actor, auditDetails: AuditDetails) throws {
         let now = clock.now()
         try database.write { db in
-            if try support.openRequest(organizationID: access.org.id, kind: kind, on: db) != nil {
+            if try supportQueue.openRequest(organizationID: access.org.id, kind: kind, on: db) != nil {
                 throw OrgProblem.conflict("A “\(kind.title)” request is already waiting for support. You will get an e-mail when it is decided.")
             }
-            let id = PublicID.make("req")
-            _ = try support.insert(publicID: id, kind: kind, userID: access.user.id, email: access.user.email, note: note,
-                                   organizationID: access.org.id, changes: changes, now: now, on: db)
-            try audit.record("request.\(kind.rawValue)", by: actor, organization: access.org.id,
-                             environment: kind == .productionAccess ? Environment.production.rawValue : "",
-                             subject: id, details: auditDetails, on: db)
+            let (_, id) = try supportQueue.file(kind: kind, by: access.user, organizationID: access.org.id, note: note, changes: changes,
+                                                now: now, on: db)
+            try audit.record(kind.filed, by: actor, organization: access.org.id,
+                             environment: kind.environment, subject: id, details: auditDetails, on: db)
         }
     }
 
@@ -295,12 +285,32 @@ final class Organizations: Sendable {
         }
         let now = clock.now()
         try database.write { db in
-            guard let newOwner = try AccountsStore().user(id: target.userID, on: db),
+            guard let newOwner = try accounts.user(id: target.userID, on: db),
                   try store.transferOwnership(from: access.member, to: target, now: now, on: db) else {
                 throw OrgProblem.conflict("The team changed while you were confirming. Check the members and try again.")
             }
-            try audit.record("org.owner_changed", by: actor, organization: access.org.id, subject: newOwner.email,
-                             details: "from \(access.user.email) to \(newOwner.email); \(access.user.email) is now Admin", on: db)
+            try audit.record(OrganizationsAuditEvents.ownerChanged, by: actor, organization: access.org.id, subject: newOwner.email,
+                             details: ["from": .text(access.user.email), "to": .text(newOwner.email), "previous_owner_now": .text(Role.admin.title)],
+                             on: db)
+        }
+    }
+
+    // MARK: - withdrawing a request
+
+    /// The Owner takes back an open request of the organization before support decides it:
+    /// it becomes `withdrawn`, support sees that and can no longer decide it.
+    func withdraw(_ access: OrgAccess, request publicID: String, actor: Actor) throws -> SupportRequestRecord {
+        try access.requireOwner("withdraw requests to support")
+        guard Support.isPlausibleID(publicID) else { throw OrgProblem.notFound }
+        let now = clock.now()
+        return try database.write { db -> SupportRequestRecord in
+            guard let r = try supportQueue.request(publicID: publicID, on: db), r.organizationID == access.org.id else { throw OrgProblem.notFound }
+            guard r.isOpen, try supportQueue.withdraw(r, now: now, on: db) else {
+                throw OrgProblem.conflict("This request was already \(r.isOpen ? "decided" : r.status), so it cannot be withdrawn.")
+            }
+            try audit.record(OrganizationsAuditEvents.withdrew, by: actor, organization: access.org.id, environment: r.kind.environment,
+                             subject: r.publicID, details: ["kind": .text(r.kind.rawValue)], on: db)
+            return r
         }
     }
 }

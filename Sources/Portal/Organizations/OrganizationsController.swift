@@ -33,6 +33,7 @@ struct OrganizationsController {
             r.post("/settings/production") { req in try requestProduction(req) }
             r.get("/settings/offboarding") { req in try offboardingPage(req) }
             r.post("/settings/offboarding") { req in try requestOffboarding(req) }
+            r.post("/settings/requests/:id/withdraw") { req in try withdrawRequest(req) }
             r.get("/settings/owner") { req in try ownerPage(req) }
             r.post("/settings/owner") { req in try transferOwnership(req) }
         }
@@ -170,6 +171,24 @@ struct OrganizationsController {
         }
         req.flash(.success, "Your request to close \(access.org.displayName) is with support. Nothing changes until they approve it.")
         return .redirect(to: "/orgs/\(access.org.publicID)/settings")
+    }
+
+    /// The Owner takes back an open request. The form's box must be ticked (a confirmation
+    /// that works without JavaScript).
+    func withdrawRequest(_ req: Request) throws -> HTTPResponse {
+        let access = try req.orgAccess()
+        let settings = "/orgs/\(access.org.publicID)/settings"
+        guard try req.form()["confirm"] == "yes" else {
+            req.flash(.error, "Tick the box to confirm that you want to withdraw the request.")
+            return .redirect(to: settings)
+        }
+        do {
+            let r = try organizations.withdraw(access, request: req.parameters["id"] ?? "", actor: req.actor())
+            req.flash(.success, "Your “\(r.kind.title)” request is withdrawn. Support can no longer decide it.")
+        } catch OrgProblem.conflict(let message) {
+            req.flash(.error, message)
+        }
+        return .redirect(to: settings)
     }
 
     // MARK: - ownership
