@@ -68,10 +68,30 @@ class OrgJourneys:
             expect("Sandbox" in b.main_text() and "Production" in b.main_text(), "the dashboard does not show both environments")
         s.check("Ada: creates Acme and lands on its dashboard as Owner, with every section", create)
 
+        def environments():
+            b.follow("Sandbox", within=".env-switch")
+            j.expect_page(self.org_path + "/sandbox")
+            expect("Test money only" in b.main_text(), "the Sandbox overview does not say what Sandbox is")
+            # The link reads "Production" plus a marker that it is not enabled yet.
+            b._mark_page()
+            b.driver.find_element(By.CSS_SELECTOR, ".env-switch a[href$='/production']").click()
+            b._wait_for_new_page()
+            j.expect_page(self.org_path + "/production")
+            status = b.last_document_status()
+            expect(status == 403, f"Production before support enabled it answered {status}, not 403")
+            expect(b.h1() == "Production is not enabled yet", f"the Production page's heading is {b.h1()!r}")
+            b.follow("Request Production access")
+            j.expect_page(self.org_path + "/settings/production")
+        s.check("Ada: the environment switch opens Sandbox; Production says it is not enabled and how to ask", environments)
+
         def invite():
             b.follow("Team", within=".org-nav")
             j.expect_page(self.org_path + "/team")
             b.follow("Invite a member")
+            boxes = b.driver.find_elements(By.CSS_SELECTOR, "input[name=permissions]")
+            expect(boxes and not any(x.is_displayed() for x in boxes), "the permission boxes show although the role is not Custom")
+            b.driver.find_element(By.CSS_SELECTOR, "input[name=role][value=custom]").click()
+            expect(all(x.is_displayed() for x in boxes), "choosing Custom does not show the permission boxes")
             b.fill("Name", dev.name)
             b.fill("E-mail address", dev.email)
             b.driver.find_element(By.CSS_SELECTOR, "input[name=role][value=developer]").click()

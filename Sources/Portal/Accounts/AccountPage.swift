@@ -18,7 +18,7 @@ class AccountSettingsPage: ViewModel {
     func child(named name: String) -> Any? {
         switch name {
         case "email": user.email
-        case "memberSince": Accounts.formatTime(user.createdAt, zone: user.timeZone)
+        case "memberSince": PageTime.full(user.createdAt, zone: user.timeZone)
         case "hasErrors": !errors.isEmpty
         default:
             // `{{#error_field}}`: one flat lookup per field, no dotted path to split and walk.
@@ -132,8 +132,8 @@ final class SecurityPage: AccountSettingsPage {
             self.s = s
             self.current = current
             self.device = SecurityPage.describeAgent(s.userAgent)
-            self.lastSeen = Accounts.formatTime(s.lastSeenAt, zone: zone)
-            self.started = Accounts.formatTime(s.createdAt, zone: zone)
+            self.lastSeen = PageTime.full(s.lastSeenAt, zone: zone)
+            self.started = PageTime.full(s.createdAt, zone: zone)
         }
         func child(named name: String) -> Any? {
             switch name {

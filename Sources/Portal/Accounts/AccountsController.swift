@@ -59,14 +59,10 @@ struct AccountsController {
 
     /// Renders a form page; `values` are what the person typed, `errors` the messages
     /// shown beside the fields.
-    func page(_ req: Request, _ name: String, title: String, values: [String: Any] = [:], errors: [String: String] = [:],
+    func page(_ req: Request, _ name: String, title: String, values: [String: String] = [:], errors: [String: String] = [:],
               extra: [String: Any] = [:], status: HTTPStatus = .ok) throws -> HTTPResponse {
-        var ctx = extra
-        ctx["title"] = title
-        ctx["values"] = values
-        ctx["errors"] = errors
-        ctx["hasErrors"] = !errors.isEmpty
-        return try templates.render(page: name, context: ctx, request: req, status: status)
+        let form = FormState(values: values, errors: errors)
+        return try templates.render(page: name, context: IdentityPage(title: title, form: form, extra: extra), request: req, status: status)
     }
 
     func form(_ req: Request) throws -> URLEncodedForm { try req.form() }
@@ -160,7 +156,7 @@ struct AccountsController {
         let f = try form(req)
         let email = f["email"] ?? ""
         let next = safeNext(f["next"])
-        let values: [String: Any] = ["email": email, "next": next]
+        let values: [String: String] = ["email": email, "next": next]
         do {
             let (token, step) = try accounts.logIn(email: email, password: f["password"] ?? "", current: req.auth?.session, by: req.actor())
             switch step {

@@ -104,6 +104,11 @@ final class Team: Sendable {
             throw OrgProblem.invalid(["role": "Choose a role."])
         }
         let permissions = role.permissions(chosen: Permission.parse(chosen))
+        // A Custom role with nothing ticked is almost always a slip (the boxes were left as they
+        // were): say so rather than make a member who can open only the Dashboard.
+        if role == .custom && permissions.isEmpty {
+            throw OrgProblem.invalid(["permissions": "Tick at least one permission for a Custom role, or choose another role."])
+        }
         let missing = permissions.subtracting(access.permissions)
         guard missing.isEmpty else {
             if role.preset != nil {
@@ -135,7 +140,8 @@ final class Team: Sendable {
         let email = Accounts.normalizeEmail(input.email)
         var errors: [String: String] = [:]
         if name.isEmpty { errors["name"] = "Enter the person's name." } else if let p = TextField.personName.problem(name) { errors["name"] = p }
-        if let p = Accounts.emailProblem(email) { errors["email"] = p }
+        // The address is someone else's: not "Enter your e-mail address".
+        if let p = EmailField.problem(email, empty: "Enter the e-mail address to send the invitation to.") { errors["email"] = p }
         var granted: (Role, Set<Permission>)?
         do { granted = try grant(role: input.role, chosen: input.permissions, by: access) } catch OrgProblem.invalid(let e) { errors.merge(e) { a, _ in a } }
         guard errors.isEmpty, let (role, permissions) = granted else { throw OrgProblem.invalid(errors) }
