@@ -230,7 +230,7 @@ struct SeedDemo: ParsableCommand {
 
     @Option var name = "Demo Developer"
     @Option var email = "demo@portal.localhost"
-    @Option var password = "demo portal passphrase"
+    @Option var password = "quiet harbour lantern morning"
 
     @Option(help: "Also start an active session with this cookie token (43 base64url characters).")
     var sessionToken: String?
