@@ -218,6 +218,8 @@ struct SupportTests {
         #expect(review.text.contains("We moved"))
         #expect(review.text.contains("compliance@acme.example"))
         #expect(review.text.contains("request.org_details") && review.text.contains("org.created"))
+        // Each event reads in words first; the identifier is only the small print beside it.
+        #expect(review.text.contains("Organization created <code class=\"id\">org.created</code>"))
         #expect(review.text.contains(owner.email))
         #expect(review.text.contains("data-confirm="))
 

@@ -196,6 +196,8 @@ struct SupportReviewPage: ViewModel {
             switch name {
             case "at": at
             case "actor": event.actorEmail ?? "Portal (command line or system)"
+            // What happened in words; the stable identifier beside it, small, for staff who search logs.
+            case "what": AuditActions.all.title(event.action)
             case "action": event.action
             case "environment": event.environment
             case "hasEnvironment": !event.environment.isEmpty
