@@ -34,7 +34,7 @@ struct AuditLogController {
         }
         let titles = presentActions.map { a in (a, AuditActions.all.title(a)) }
         let ctx = AuditLogPage(access: access, filter: filter, page: page, actionTitles: titles)
-        return try templates.render(page: "logs/index", context: ctx, request: req)
+        return try templates.render(page: "audit/index", context: ctx, request: req)
     }
 
     func export(_ req: Request) throws -> HTTPResponse {

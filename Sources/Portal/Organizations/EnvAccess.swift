@@ -70,7 +70,7 @@ struct EnvGate: Middleware {
             req.storage[EnvAccessKey.self] = try EnvAccess(access, environment: environment)
         } catch {
             let requested = try organizations.requests(access).contains { $0.isOpen && $0.kind == .productionAccess }
-            return try templates.render(page: "orgs/production_closed", context: ProductionClosedPage(access: access, path: req.path, requested: requested),
+            return try templates.render(page: "organizations/production_closed", context: ProductionClosedPage(access: access, path: req.path, requested: requested),
                                         request: req, status: .forbidden)
         }
         return try next(req)

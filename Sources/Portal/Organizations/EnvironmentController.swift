@@ -20,7 +20,7 @@ struct EnvironmentController {
 
     func overview(_ req: Request) throws -> HTTPResponse {
         let env = try req.envAccess()
-        return try templates.render(page: "orgs/environment", context: EnvironmentPage(env), request: req)
+        return try templates.render(page: "organizations/environment", context: EnvironmentPage(env), request: req)
     }
 }
 

@@ -58,7 +58,7 @@ struct OrganizationsController {
     func list(_ req: Request) throws -> HTTPResponse {
         let (_, user) = try req.activeUser()
         let page = OrgListPage(try organizations.organizations(for: user), isStaff: user.isStaff)
-        return try templates.render(page: "orgs/index", context: page, request: req)
+        return try templates.render(page: "organizations/index", context: page, request: req)
     }
 
     // MARK: - creating
@@ -68,7 +68,7 @@ struct OrganizationsController {
         if user.isStaff { throw HTTPError(.forbidden, "Staff accounts cannot create organizations.") }
         let fields = OrgDetailsForm("Create an organization", organizations: organizations, form: form, showName: true, showDetails: true)
         let page = NewOrgPage(fields: fields, firstOrganization: try organizations.organizations(for: user).isEmpty)
-        return try templates.render(page: "orgs/new", context: page, request: req, status: status)
+        return try templates.render(page: "organizations/new", context: page, request: req, status: status)
     }
 
     func create(_ req: Request) throws -> HTTPResponse {
@@ -91,14 +91,14 @@ struct OrganizationsController {
     func dashboard(_ req: Request) throws -> HTTPResponse {
         let access = try req.orgAccess()
         let page = DashboardPage(access: access, requests: try organizations.requests(access))
-        return try templates.render(page: "orgs/dashboard", context: page, request: req)
+        return try templates.render(page: "organizations/dashboard", context: page, request: req)
     }
 
     func settings(_ req: Request) throws -> HTTPResponse {
         let access = try req.orgAccess()
         // Requests carry the Owner's reasons and support's answers: for the Owner's eyes.
         let page = SettingsPage(access: access, organizations: organizations, requests: try access.isOwner ? organizations.requests(access) : [])
-        return try templates.render(page: "orgs/settings", context: page, request: req)
+        return try templates.render(page: "organizations/settings", context: page, request: req)
     }
 
     // MARK: - requests
@@ -109,7 +109,7 @@ struct OrganizationsController {
         let isName = kind == .orgName
         let fields = OrgDetailsForm(isName ? "Request a name change" : "Request a change of details", organizations: organizations,
                                     form: form ?? FormState(values: access.org.details), showName: isName, showDetails: !isName)
-        return try templates.render(page: "orgs/request_change", context: ChangeRequestPage(access: access, fields: fields, isName: isName),
+        return try templates.render(page: "organizations/request_change", context: ChangeRequestPage(access: access, fields: fields, isName: isName),
                                     request: req, status: status)
     }
 
@@ -134,7 +134,7 @@ struct OrganizationsController {
         let access = try req.orgAccess()
         try ownerOnly(access, "request Production access")
         let page = ProductionRequestPage(access: access, form: form, details: organizations.detailRows(access.org.details).map(TextRow.init))
-        return try templates.render(page: "orgs/production", context: page, request: req, status: status)
+        return try templates.render(page: "organizations/production", context: page, request: req, status: status)
     }
 
     func requestProduction(_ req: Request) throws -> HTTPResponse {
@@ -155,7 +155,7 @@ struct OrganizationsController {
     func offboardingPage(_ req: Request, form: FormState = .empty, status: HTTPStatus = .ok) throws -> HTTPResponse {
         let access = try req.orgAccess()
         try ownerOnly(access, "ask to close the organization")
-        return try templates.render(page: "orgs/offboarding", context: OffboardingPage(access: access, form: form), request: req, status: status)
+        return try templates.render(page: "organizations/offboarding", context: OffboardingPage(access: access, form: form), request: req, status: status)
     }
 
     func requestOffboarding(_ req: Request) throws -> HTTPResponse {
@@ -198,7 +198,7 @@ struct OrganizationsController {
         try ownerOnly(access, "transfer ownership")
         let chosen = form.values["member"] ?? ""
         let candidates = try organizations.transferCandidates(access).map { OwnerTransferPage.Candidate(row: $0, selected: $0.member.publicID == chosen) }
-        return try templates.render(page: "orgs/owner", context: OwnerTransferPage(access: access, form: form, candidates: candidates),
+        return try templates.render(page: "organizations/owner", context: OwnerTransferPage(access: access, form: form, candidates: candidates),
                                     request: req, status: status)
     }
 

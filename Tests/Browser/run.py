@@ -3,7 +3,7 @@
 `portal serve`, with mail delivered over SMTP to a loopback aiosmtpd server and TOTP codes
 from pyotp.
 
-    python3 tests/browser/run.py         # from anywhere; `make test` runs it after `swift test`
+    python3 Tests/Browser/run.py         # from anywhere; `make test` runs it after `swift test`
 
 Environment: SWIFT (default `swift`), CHROMIUM (/usr/bin/chromium), CHROMEDRIVER
 (/usr/bin/chromedriver), BROWSER_JS=1 to leave page JavaScript on (it is off by default:
@@ -11,7 +11,7 @@ every journey must work with links and forms alone).
 
 Prints one line per check and ends with `N passed, M failed`; exits 1 if anything failed.
 On a failure the page's screenshot and source, and the portal's log, are saved under
-tests/browser/artifacts/.
+Tests/Browser/artifacts/.
 """
 
 from __future__ import annotations
