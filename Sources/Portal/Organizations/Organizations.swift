@@ -118,19 +118,17 @@ final class Organizations: Sendable {
             switch field {
             case "legal_name":
                 if value.count < 2 { errors[field] = "Enter the organization's registered legal name." }
-                else if value.count > 200 { errors[field] = "Use at most 200 characters." }
             case "trading_name":
-                if value.count > 200 { errors[field] = "Use at most 200 characters." }
+                break // optional; its limits are the TextField's
             case "country":
                 if !countries.contains(value) { errors[field] = "Choose the country where the organization is registered." }
             case "registration_number":
                 if value.isEmpty { errors[field] = "Enter the company registration number." }
-                else if value.count > 50 || !value.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || " -./".unicodeScalars.contains($0) }) {
+                else if !value.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || " -./".unicodeScalars.contains($0) }) {
                     errors[field] = "Use letters, digits, spaces, dots, dashes and slashes (at most 50)."
                 }
             case "address":
                 if value.count < 5 { errors[field] = "Enter the registered address." }
-                else if value.count > 500 { errors[field] = "Use at most 500 characters." }
             case "website":
                 if let url = Self.normalizeWebsite(value) { clean[field] = url; continue }
                 errors[field] = value.isEmpty ? "Enter the organization's website." : "Enter a web address like https://example.com."
