@@ -264,7 +264,7 @@ final class Support: Sendable {
                     throw SupportProblem.conflict("\(r.email) withdrew this request, so it can no longer be decided.")
                 }
                 let by = try r.resolvedBy.flatMap { try accounts.user(id: $0, on: db)?.email }.map { " by \($0)" } ?? ""
-                let when = r.resolvedAt.map { " on \(Accounts.formatTime($0, zone: staff.timeZone))" } ?? ""
+                let when = r.resolvedAt.map { " on \(PageTime.full($0, zone: staff.timeZone))" } ?? ""
                 throw SupportProblem.conflict("This request was already \(r.status)\(by)\(when). A decided request cannot be decided again.")
             }
             guard r.userID != staff.id else {
