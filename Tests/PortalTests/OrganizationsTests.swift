@@ -195,4 +195,33 @@ struct OrganizationsTests {
         #expect(try b.get(path).status == 200)
         #expect(try portal.auditActions(organization: org).last == "org.owner_changed")
     }
+
+    /// Wrong passwords on the transfer form are throttled like every re-authentication; the
+    /// Owner is told to wait, on the form with their choice kept, not shown a bare 400.
+    @Test func aThrottledOwnershipTransferSaysToWaitOnTheForm() throws {
+        let portal = try TestPortal()
+        let a = Browser(portal), b = Browser(portal)
+        let ana = try TestUser.enrolled(portal, a)
+        let org = try ana.createOrganization(portal, a)
+        let bo = try TestUser.enrolled(portal, b)
+        try portal.app.database.write { db in
+            let boID = try db.scalar("SELECT id FROM users WHERE email = ?", bo.email, as: Int64.self)!
+            _ = try OrganizationsStore().insertMembership(publicID: PublicID.make("mem"), organizationID: try portal.orgRowID(org), userID: boID,
+                                                          role: .developer, permissions: Role.developer.preset!, now: portal.clock.now, on: db)
+        }
+        let boMember = try #require(try portal.app.database.read {
+            try $0.scalar("SELECT public_id FROM memberships WHERE role = 'developer'", as: String.self)
+        })
+        let path = "/orgs/\(org)/settings/owner"
+        let page = try a.get(path)
+        var last: TestResponse?
+        for _ in 0..<6 {
+            last = try a.post(path, [("member", boMember), ("password", "not the password"), ("code", "000000")], csrfFrom: page)
+        }
+        let throttled = try #require(last)
+        #expect(throttled.status == 429)
+        #expect(throttled.text.contains("Too many attempts. Try again in"))
+        #expect(throttled.text.contains("value=\"\(boMember)\" selected"))
+    }
 }
+

@@ -79,7 +79,7 @@ struct AccountsController {
         return res
     }
 
-    func throttledMessage(_ seconds: Int64) -> String {
+    static func throttledMessage(_ seconds: Int64) -> String {
         seconds >= 120
             ? "Too many attempts. Try again in \(seconds / 60) minutes."
             : "Too many attempts. Try again in \(max(seconds, 1)) seconds."
@@ -170,7 +170,7 @@ struct AccountsController {
                             errors: ["form": "Incorrect e-mail address or password."], status: .unauthorized)
         } catch Accounts.Problem.throttled(let seconds) {
             return try page(req, "accounts/login", title: "Log in", values: values,
-                            errors: ["form": throttledMessage(seconds)], status: .tooManyRequests)
+                            errors: ["form": Self.throttledMessage(seconds)], status: .tooManyRequests)
         } catch Accounts.Problem.slowed(let seconds) {
             return try page(req, "accounts/login", title: "Log in", values: values,
                             errors: ["form": "Many sign-ins to this account failed lately, so each sign-in waits a little. Try again in \(max(seconds, 1)) seconds."],
@@ -199,7 +199,7 @@ struct AccountsController {
                             status: .unauthorized)
         } catch Accounts.Problem.throttled(let seconds) {
             return try page(req, "accounts/login_mfa", title: "Two-factor authentication", values: ["next": next],
-                            errors: ["code": throttledMessage(seconds)], status: .tooManyRequests)
+                            errors: ["code": Self.throttledMessage(seconds)], status: .tooManyRequests)
         }
     }
 
@@ -361,7 +361,7 @@ struct AccountsController {
         } catch Accounts.Problem.invalid(let errors) {
             return try securityPage(req, errors: errors, status: .unprocessableContent)
         } catch Accounts.Problem.throttled(let s) {
-            return try securityPage(req, errors: ["currentPassword": throttledMessage(s)], status: .tooManyRequests)
+            return try securityPage(req, errors: ["currentPassword": Self.throttledMessage(s)], status: .tooManyRequests)
         }
         req.flash(.success, "Your password is changed. Your other sessions were signed out.")
         return .redirect(to: "/account/security#password")
@@ -376,7 +376,7 @@ struct AccountsController {
         } catch Accounts.Problem.invalid(let errors) {
             return try securityPage(req, newEmail: newEmail, errors: errors.reduce(into: [:]) { $0["email_" + $1.key] = $1.value }, status: .unprocessableContent)
         } catch Accounts.Problem.throttled(let s) {
-            return try securityPage(req, newEmail: newEmail, errors: ["email_password": throttledMessage(s)], status: .tooManyRequests)
+            return try securityPage(req, newEmail: newEmail, errors: ["email_password": Self.throttledMessage(s)], status: .tooManyRequests)
         }
         req.flash(.success, "We sent a link to \(newEmail). Your address changes when you open it.")
         return .redirect(to: "/account/security#email")
@@ -390,7 +390,7 @@ struct AccountsController {
         } catch Accounts.Problem.invalid(let errors) {
             return try securityPage(req, errors: errors.reduce(into: [:]) { $0["codes_" + $1.key] = $1.value }, status: .unprocessableContent)
         } catch Accounts.Problem.throttled(let s) {
-            return try securityPage(req, errors: ["codes_password": throttledMessage(s)], status: .tooManyRequests)
+            return try securityPage(req, errors: ["codes_password": Self.throttledMessage(s)], status: .tooManyRequests)
         }
         return .redirect(to: "/mfa/recovery-codes?from=security")
     }

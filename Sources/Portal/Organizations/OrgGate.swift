@@ -20,6 +20,7 @@ extension OrgProblem {
         case .forbidden(let message): HTTPError(.forbidden, message)
         case .invalid(let errors): HTTPError(.unprocessableContent, errors.sorted { $0.key < $1.key }.map(\.value).joined(separator: " "))
         case .conflict(let message): HTTPError(.conflict, message)
+        case .throttled(let seconds): HTTPError(.tooManyRequests, AccountsController.throttledMessage(seconds), headers: ["Retry-After": "\(seconds)"])
         }
     }
 }

@@ -35,6 +35,8 @@ enum OrgProblem: Error, Equatable {
     case invalid([String: String])
     /// Someone changed the object since the form was shown, or a request is already open.
     case conflict(String)
+    /// Too many wrong passwords or codes lately (a re-authentication): wait this long.
+    case throttled(seconds: Int64)
 }
 
 /// The two environments every organization has. Pages that show environment data carry it in
@@ -280,6 +282,8 @@ final class Organizations: Sendable {
             try accounts.reauthenticate(user: access.user, password: password, code: code, actor: actor)
         } catch Accounts.Problem.invalid(let errors) {
             throw OrgProblem.invalid(errors)
+        } catch Accounts.Problem.throttled(let seconds) {
+            throw OrgProblem.throttled(seconds: seconds)
         }
         let now = clock.now()
         try database.write { db in
