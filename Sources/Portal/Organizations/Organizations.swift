@@ -196,8 +196,10 @@ final class Organizations: Sendable {
 
     // MARK: - requests reviewed by support
 
-    /// The organization's support requests, newest first (any member may see them on the
-    /// settings page).
+    /// The organization's support requests, newest first. They carry the Owner's reasons and
+    /// support's answers: the settings page lists them for the Owner only; other members'
+    /// pages use no more than their kinds and whether they are open (the dashboard, the
+    /// Production page).
     func requests(_ access: OrgAccess) throws -> [SupportRequestRecord] {
         try database.read { try supportQueue.requests(organizationID: access.org.id, on: $0) }
     }
