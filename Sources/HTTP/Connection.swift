@@ -17,6 +17,8 @@ final class Connection {
     var mustClose = false
     var closed = false
     var served = false
+    /// Responses made on the loop wait in `outbuf` until decoding stops (see `answerInline`).
+    var inlineAnswered = false
     var requestStarted: UInt64
     var lastActivity: UInt64
     var lastWriteProgress: UInt64

@@ -21,6 +21,25 @@ extension EventLoop {
         }
     }
 
+    /// The bytes of a response whose body is in memory: head, then the body unless the
+    /// request or the status rules one out.
+    static func encode(_ response: HTTPResponse, body: [UInt8], head: HTTPRequestHead?, keepAlive: Bool) -> [UInt8] {
+        let version = head?.version ?? .http1_1
+        let code = response.status.code
+        let noBody = head?.method == .HEAD || code < 200 || code == 204 || code == 304
+        var out = [UInt8]()
+        out.reserveCapacity(body.count + 320)
+        var length: Int? = body.count
+        if code < 200 || code == 204 || code == 304 {
+            length = nil
+        } else if head?.method == .HEAD, let explicit = response.headers["Content-Length"], let n = Int(explicit) {
+            length = n
+        }
+        ResponseEncoder.head(response, version: version, keepAlive: keepAlive, bodyLength: length, chunked: false, into: &out)
+        if !noBody { out.append(contentsOf: body) }
+        return out
+    }
+
     /// Encodes a response on the worker thread and posts its bytes to the loop.
     func deliver(_ response: HTTPResponse, head: HTTPRequestHead?, token: ConnectionToken, keepAlive: Bool) {
         let version = head?.version ?? .http1_1
@@ -30,16 +49,8 @@ extension EventLoop {
         var out = [UInt8]()
         switch response.body {
         case .bytes(let body):
-            out.reserveCapacity(body.count + 320)
-            var length: Int? = body.count
-            if code < 200 || code == 204 || code == 304 {
-                length = nil
-            } else if head?.method == .HEAD, let explicit = response.headers["Content-Length"], let n = Int(explicit) {
-                length = n
-            }
-            ResponseEncoder.head(response, version: version, keepAlive: keepAlive, bodyLength: length, chunked: false, into: &out)
-            if !noBody { out.append(contentsOf: body) }
-            post(Completion(token: token, bytes: out, final: true, keepAlive: keepAlive))
+            post(Completion(token: token, bytes: Self.encode(response, body: body, head: head, keepAlive: keepAlive),
+                            final: true, keepAlive: keepAlive))
 
         case .stream(let produce):
             if noBody {

@@ -286,6 +286,7 @@ final class EventLoop: @unchecked Sendable {
             c.inbuf.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[consumed...]))
             c.inStart = 0
         }
+        flushInlineAnswers(c)
     }
 
     func decodeBuffered(_ c: Connection) {
@@ -300,6 +301,37 @@ final class EventLoop: @unchecked Sendable {
             c.inbuf.removeFirst(c.inStart)
             c.inStart = 0
         }
+        flushInlineAnswers(c)
+    }
+
+    /// Queues a response made on the loop (``HTTPResponder/respondInline(to:)``) as if a
+    /// worker had posted it, and goes on decoding what the client pipelined behind it. The
+    /// bytes are sent by `flushInlineAnswers` once decoding stops: not from inside `decode`,
+    /// which may be reading the connection's own buffer.
+    private func answerInline(_ c: Connection, _ response: HTTPResponse, head: HTTPRequestHead) {
+        guard case .bytes(let body) = response.body else {
+            // A streamed body is produced on a worker, as if `respond` had returned it.
+            c.phase = .processing
+            let token = ConnectionToken(fd: c.fd, id: c.id)
+            pool.submit { [self] in deliver(response, head: head, token: token, keepAlive: head.keepAlive) }
+            return
+        }
+        let keepAlive = head.keepAlive && !draining.load(ordering: .relaxed)
+        enqueueOutput(c, Self.encode(response, body: body, head: head, keepAlive: keepAlive))
+        c.inlineAnswered = true
+        if keepAlive && !c.mustClose {
+            c.requestStarted = now
+            c.lastActivity = now
+        } else {
+            c.phase = .closing
+        }
+    }
+
+    /// Sends what `answerInline` queued (and, after the last response, starts closing).
+    private func flushInlineAnswers(_ c: Connection) {
+        guard c.inlineAnswered, !c.closed else { return }
+        c.inlineAnswered = false
+        flush(c)
     }
 
     /// Runs the decoder over `buf` until it needs more bytes or hands a request to a worker.
@@ -314,9 +346,14 @@ final class EventLoop: @unchecked Sendable {
                 enqueueOutput(c, ResponseEncoder.continueResponse)
                 flush(c)
             case .request(let head, let body):
-                c.phase = .processing
                 c.served = true
-                dispatch(c, request: HTTPRequest(head: head, body: body, remoteAddress: c.remote))
+                let request = HTTPRequest(head: head, body: body, remoteAddress: c.remote)
+                if let response = responder.respondInline(to: request) {
+                    answerInline(c, response, head: head)
+                } else {
+                    c.phase = .processing
+                    dispatch(c, request: request)
+                }
             case .error(let status, let head):
                 c.phase = .processing
                 c.mustClose = true

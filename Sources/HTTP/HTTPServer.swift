@@ -60,7 +60,7 @@ public final class HTTPServer: @unchecked Sendable {
         // spares keep pages flowing while some workers wait on slow work such as password hashing.
         public var minWorkers = 16
         public var maxWorkers = 256
-        /// Milliseconds the oldest queued job may wait before the pool adds a worker.
+        /// Milliseconds the queue may go without a worker taking a job before the pool adds one.
         public var workerStallMillis: UInt64 = 20
         /// Bytes of a streamed body allowed to wait for the socket before the worker blocks.
         public var streamHighWater = 1 << 20

@@ -25,6 +25,10 @@ public final class WebApplication: HTTPResponder {
     public let logger: Logger
     private let securityHeaders: SecurityHeadersMiddleware
     private let handler: Handler
+    /// For ``respondInline(to:)``: the static files, and the outer pipeline (1-4) around
+    /// the response they made.
+    private let staticFiles: StaticFiles?
+    private let inlineHandler: Handler?
 
     /// - Parameters:
     ///   - router: the routes.
@@ -53,10 +57,35 @@ public final class WebApplication: HTTPResponder {
         chain.append(securityHeaders)
         if let compression { chain.append(compression) }
         chain.append(ErrorMiddleware(pages: errorPages))
+        self.staticFiles = staticFiles
+        self.inlineHandler = staticFiles.map { _ in
+            MiddlewareChain.compose(chain) { req in
+                guard let res = req.storage[InlineResponseKey.self] else { throw HTTPError(.notFound) }
+                return res
+            }
+        }
         if let staticFiles { chain.append(staticFiles) }
         chain += middleware
         self.handler = MiddlewareChain.compose(chain) { [router] req in try router.respond(to: req) }
     }
+
+    /// Answers on the event loop, without the hop to a worker, what needs no blocking work:
+    /// a static file already in memory (``StaticFiles/cachedResponse(for:)``). The response
+    /// passes through the same outer pipeline (log line, security headers, request id, HEAD)
+    /// as on a worker, so it is byte for byte what `respond` would have sent. Anything else:
+    /// nil, and `respond` runs on a worker.
+    public func respondInline(to request: HTTPRequest) -> HTTPResponse? {
+        guard let staticFiles, let inlineHandler, request.head.path.hasPrefix(staticFiles.urlPrefix) else { return nil }
+        let req = Request(request, id: Request.makeID(), logger: logger)
+        guard let cached = staticFiles.cachedResponse(for: req) else { return nil }
+        req.storage[InlineResponseKey.self] = cached
+        guard var res = try? inlineHandler(req) else { return nil }
+        res.headers.setIfAbsent("X-Request-Id", req.id)
+        if req.method == .HEAD { Self.dropBody(&res) }
+        return res
+    }
+
+    private enum InlineResponseKey: RequestStorageKey { typealias Value = HTTPResponse }
 
     public func bodyLimit(for head: HTTPRequestHead) -> Int {
         router.bodyLimit(method: head.method, path: head.path)
