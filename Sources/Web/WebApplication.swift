@@ -58,8 +58,12 @@ public final class WebApplication: HTTPResponder {
         if let compression { chain.append(compression) }
         chain.append(ErrorMiddleware(pages: errorPages))
         self.staticFiles = staticFiles
+        // Compression is left out: StaticFiles negotiates its own (precompressed) encoding and
+        // marks every compressible type with `Vary: Accept-Encoding`, which the compression
+        // middleware leaves alone, as it does other types.
+        let inlineChain = chain.filter { !($0 is CompressionMiddleware) }
         self.inlineHandler = staticFiles.map { _ in
-            MiddlewareChain.compose(chain) { req in
+            MiddlewareChain.compose(inlineChain) { req in
                 guard let res = req.storage[InlineResponseKey.self] else { throw HTTPError(.notFound) }
                 return res
             }
@@ -71,8 +75,9 @@ public final class WebApplication: HTTPResponder {
 
     /// Answers on the event loop, without the hop to a worker, what needs no blocking work:
     /// a static file already in memory (``StaticFiles/cachedResponse(for:)``). The response
-    /// passes through the same outer pipeline (log line, security headers, request id, HEAD)
-    /// as on a worker, so it is byte for byte what `respond` would have sent. Anything else:
+    /// passes through the same outer pipeline (log line, security headers, request id, HEAD;
+    /// compression has nothing to do there) as on a worker, so it is what `respond` would
+    /// have sent. Anything else:
     /// nil, and `respond` runs on a worker.
     public func respondInline(to request: HTTPRequest) -> HTTPResponse? {
         guard let staticFiles, let inlineHandler, request.head.path.hasPrefix(staticFiles.urlPrefix) else { return nil }

@@ -172,6 +172,16 @@ import Web
         #expect(inline.headers["X-Request-Id"]?.count == 16)
         #expect(inline.headers["X-Request-Id"] != onWorker.headers["X-Request-Id"])
 
+        // Small and binary files too: compression (left out inline) would not touch them on a worker.
+        for path in ["/static/css/site.css", "/static/logo.png"] {
+            let worker = app.respond(to: request(path, headers: [("Accept-Encoding", "gzip")]))
+            let loop = try #require(app.respondInline(to: request(path, headers: [("Accept-Encoding", "gzip")])))
+            #expect(loop.bodyBytes == worker.bodyBytes, "\(path)")
+            #expect(loop.headers["Content-Encoding"] == worker.headers["Content-Encoding"], "\(path)")
+            #expect(loop.headers["Vary"] == worker.headers["Vary"], "\(path)")
+            #expect(names(loop) == names(worker), "\(path)")
+        }
+
         let etag = try #require(app.respond(to: request("/static/app.css")).headers["ETag"])
         let notModified = try #require(app.respondInline(to: request("/static/app.css", headers: [("If-None-Match", etag)])))
         #expect(notModified.status == .notModified)
