@@ -6,9 +6,9 @@ HOST     ?= 127.0.0.1
 PORT     ?= 8080
 
 # System packages the build and the tests need (Debian names).
-DEPS       := libsqlite3-dev libssl-dev zlib1g-dev pkg-config libqrencode-dev libcurl4-openssl-dev cracklib-runtime iso-codes
+DEPS       := libsqlite3-dev libssl-dev zlib1g-dev pkg-config libqrencode-dev libcurl4-openssl-dev libzxcvbn-dev iso-codes
 BENCH_DEPS := wrk nginx-light curl bc python3
-# The browser tests (tests/browser): headless Chromium driven by Python selenium.
+# The browser tests (Tests/Browser): headless Chromium driven by Python selenium.
 BROWSER_DEPS := chromium chromium-driver fonts-liberation python3 python3-pip
 PYTHON     := python3
 
@@ -23,7 +23,7 @@ build-deps:
 test-deps:
 	@scripts/apt-install $(BROWSER_DEPS)
 	@PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 \
-		$(PYTHON) -m pip install -q -r tests/browser/requirements.txt
+		$(PYTHON) -m pip install -q -r Tests/Browser/requirements.txt
 
 bench-deps:
 	@scripts/apt-install $(BENCH_DEPS)
@@ -39,8 +39,9 @@ migrate: build
 	$(BIN) migrate --db $(DB)
 
 test: deps
+	scripts/check-boundaries
 	$(SWIFT) test
-	SWIFT=$(SWIFT) $(PYTHON) tests/browser/run.py
+	SWIFT=$(SWIFT) $(PYTHON) Tests/Browser/run.py
 
 bench: build-deps bench-deps build
 	scripts/bench

@@ -4,6 +4,7 @@ import PackageDescription
 // Layers (imports point down only):
 //   portal (CLI) → Portal (features) → Web → HTTP
 //                                    ↘ Database → CSQLite
+//                  Portal → Mail → Jobs → Database   (Mail is the first kind of job)
 let package = Package(
     name: "Portal",
     platforms: [.macOS(.v15)],
@@ -23,6 +24,8 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CQRencode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // zxcvbn-c ships no .pc file: the module map links it by name.
+        .systemLibrary(name: "CZxcvbn", providers: [.apt(["libzxcvbn-dev"])]),
 
         // Sockets, epoll, HTTP/1.1. Knows nothing of the portal.
         .target(name: "HTTP", dependencies: [
@@ -34,22 +37,28 @@ let package = Package(
             "CSQLite",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // Password hashing, TOTP, random tokens, HMAC, AES-GCM, QR codes. Knows no HTTP.
-        .target(name: "Security", dependencies: ["COpenSSL", "CQRencode"]),
+        // Password hashing and strength, TOTP, random tokens, HMAC, AES-GCM, QR codes. Knows no HTTP.
+        .target(name: "Security", dependencies: ["COpenSSL", "CQRencode", "CZxcvbn"]),
         // Router, middleware, forms, cookies, templates, static files, error pages. Knows no feature.
         .target(name: "Web", dependencies: [
-            "HTTP", "CZlib",
+            "HTTP", "CZlib", "Security",
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // The e-mail outbox, its delivery worker and transports (SMTP via libcurl, log).
+        // Durable jobs in SQLite: lease, attempts, backoff, bounded worker threads. Knows
+        // nothing of what a job does.
+        .target(name: "Jobs", dependencies: [
+            "Database",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The e-mail outbox, its delivery (a job kind) and transports (SMTP via libcurl, log).
         .target(name: "Mail", dependencies: [
-            "Database", "Web", "CCurl",
+            "Database", "Jobs", "Web", "CCurl",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The features.
         .target(name: "Portal", dependencies: [
-            "Web", "HTTP", "Database", "Security", "Mail",
+            "Web", "HTTP", "Database", "Security", "Jobs", "Mail",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "portal", dependencies: [
@@ -63,7 +72,8 @@ let package = Package(
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "DatabaseTests", dependencies: ["Database"]),
         .testTarget(name: "SecurityTests", dependencies: ["Security"]),
-        .testTarget(name: "MailTests", dependencies: ["Mail", "Database", "Web", "TestSupport"]),
+        .testTarget(name: "JobsTests", dependencies: ["Jobs", "Database", "TestSupport"]),
+        .testTarget(name: "MailTests", dependencies: ["Mail", "Jobs", "Database", "Web", "TestSupport"]),
         .testTarget(name: "WebTests", dependencies: ["Web", "HTTP", "CZlib", "TestSupport"]),
         .testTarget(name: "PortalTests", dependencies: ["Portal", "Web", "HTTP", "Database", "Security", "Mail", "CZlib", "TestSupport"]),
     ]

@@ -22,7 +22,7 @@ a = ap.parse_args()
 tmp = tempfile.mkdtemp(prefix="portal-logins-", dir=os.path.join(a.work, "var"))
 db = os.path.join(tmp, "p.sqlite")
 token = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
-email, password = "bench@portal.localhost", "bench portal passphrase"
+email, password = "bench@portal.localhost", "amber river kettle sonnet"
 common = ["--templates", f"{a.root}/Templates", "--migrations", f"{a.root}/Migrations"]
 # "--session-token=…": a token may begin with "-".
 subprocess.run([a.bin, "seed-demo", "--db", db, "--email", email, "--password", password, f"--session-token={token}"] + common,

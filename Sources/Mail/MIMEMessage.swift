@@ -5,7 +5,8 @@ import Foundation
 /// - Headers: `Date`, `From`, `To`, `Subject`, `Message-ID`, `MIME-Version`,
 ///   `Auto-Submitted: auto-generated` (RFC 3834: no auto-replies, please), then the content
 ///   headers. Non-ASCII text in `Subject` and the sender's display name becomes RFC 2047
-///   encoded-words (`=?UTF-8?B?…?=`), each holding whole characters; long headers are folded.
+///   encoded-words (`=?UTF-8?B?…?=`, at most 75 characters, each holding whole UTF-8
+///   sequences), one per line; every header line is folded to at most 78 characters.
 /// - Body: `text/plain` alone, or `multipart/alternative` with `text/plain` then `text/html`
 ///   (the last part is the preferred one), both UTF-8 and quoted-printable, so every line
 ///   stays ASCII and under 77 characters whatever the content.
@@ -72,18 +73,26 @@ enum MIMEMessage {
 
     // MARK: - Headers
 
-    /// `Name: value\r\n`, the value folded at spaces to keep lines near 78 characters, or
-    /// written as encoded-words when it is not plain ASCII (or contains `=?`, which a reader
-    /// would take for the start of an encoded-word).
+    /// RFC 5322's recommended line length, which every header line here keeps to.
+    static let maximumLineLength = 78
+    /// RFC 2047 §2: an encoded-word is at most 75 characters.
+    static let maximumEncodedWordLength = 75
+
+    /// `Name: value\r\n`, folded so that no line exceeds 78 characters: plain ASCII is
+    /// folded at spaces; anything else — non-ASCII, text containing `=?` (which a reader would
+    /// take for the start of an encoded-word), or a word too long to fit a line — becomes
+    /// RFC 2047 encoded-words, one per line. Header names must be short (`Subject`, `From`).
     static func headerLine(name: String, value: String) -> String {
         var out = name + ":"
+        let words = value.split(separator: " ", omittingEmptySubsequences: false)
         let plain = value.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F } && !value.contains("=?")
+            && words.enumerated().allSatisfy { i, word in (i == 0 ? out.utf8.count : 0) + 1 + word.utf8.count <= maximumLineLength }
         if plain {
             // Folding turns a space into CRLF + that space, which unfolding (dropping the
             // CRLF) undoes exactly.
             var lineLength = out.utf8.count
-            for (i, word) in value.split(separator: " ", omittingEmptySubsequences: false).enumerated() {
-                if i > 0 && !word.isEmpty && lineLength + 1 + word.utf8.count > 78 {
+            for (i, word) in words.enumerated() {
+                if i > 0 && !word.isEmpty && lineLength + 1 + word.utf8.count > maximumLineLength {
                     out += "\r\n " + word
                     lineLength = 1 + word.utf8.count
                 } else {
@@ -93,39 +102,55 @@ enum MIMEMessage {
             }
         } else {
             // Whitespace between adjacent encoded-words is ignored when decoding.
-            out += " " + encodedWords(value).joined(separator: "\r\n ")
+            out += " " + encodedWords(value, firstLineUsed: out.utf8.count + 1).joined(separator: "\r\n ")
         }
         return out + "\r\n"
     }
 
-    /// RFC 2047 `B` encoded-words of at most 42 UTF-8 bytes (56 base64 characters) each,
-    /// never splitting a character.
-    static func encodedWords(_ text: String) -> [String] {
+    /// RFC 2047 `B` encoded-words for `text`, each at most 75 characters and each fitting its
+    /// line: the first after `firstLineUsed` characters, the others after the one space that
+    /// folding puts first. A word holds whole Unicode scalars (a UTF-8 sequence is never
+    /// split); a grapheme may continue in the next word, which decoders join back, so a
+    /// "character" carrying a thousand combining marks still makes short words.
+    static func encodedWords(_ text: String, firstLineUsed: Int = 1) -> [String] {
         var words: [String] = []
         var chunk: [UInt8] = []
-        for character in text {
-            let bytes = Array(String(character).utf8)
-            if !chunk.isEmpty && chunk.count + bytes.count > 42 {
+        var capacity = encodedWordCapacity(room: maximumLineLength - firstLineUsed)
+        for scalar in text.unicodeScalars {
+            let bytes = Array(String(scalar).utf8)
+            if !chunk.isEmpty && chunk.count + bytes.count > capacity {
                 words.append(encodedWord(chunk))
-                chunk.removeAll()
+                chunk.removeAll(keepingCapacity: true)
+                capacity = encodedWordCapacity(room: maximumLineLength - 1)
             }
             chunk += bytes
         }
-        if !chunk.isEmpty { words.append(encodedWord(chunk)) }
+        if !chunk.isEmpty || words.isEmpty { words.append(encodedWord(chunk)) }
         return words
+    }
+
+    /// How many bytes one encoded-word can carry in `room` characters: `=?UTF-8?B?` and `?=`
+    /// take 12, base64 makes 4 characters of each 3 bytes. At least 4 bytes (one scalar).
+    static func encodedWordCapacity(room: Int) -> Int {
+        let base64 = (min(room, maximumEncodedWordLength) - 12) / 4 * 4
+        return max(4, base64 / 4 * 3)
     }
 
     private static func encodedWord(_ bytes: [UInt8]) -> String {
         "=?UTF-8?B?" + Data(bytes).base64EncodedString() + "?="
     }
 
-    /// `"Display Name" <address>`, `=?UTF-8?B?…?= <address>` or just the address.
+    /// `"Display Name" <address>`, `=?UTF-8?B?…?= <address>` or just the address, after
+    /// `From: `.
     static func senderHeader(_ sender: Sender) -> String {
         guard let name = sender.name else { return sender.address }
         if name.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) && !name.contains("=?") {
             return "\"\(name)\" <\(sender.address)>" // Sender refuses `"` and `\` in names
         }
-        return encodedWords(name).joined(separator: "\r\n ") + " <\(sender.address)>"
+        let words = encodedWords(name, firstLineUsed: "From: ".utf8.count)
+        // The address goes on a line of its own when it would push the last word's line over.
+        let fits = (words.count == 1 ? "From: ".utf8.count : 1) + words.last!.utf8.count + " <>".utf8.count + sender.address.utf8.count <= maximumLineLength
+        return words.joined(separator: "\r\n ") + (fits ? " " : "\r\n ") + "<\(sender.address)>"
     }
 
     /// `Tue, 01 Jul 2025 09:05:00 +0000`.

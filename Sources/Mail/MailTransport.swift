@@ -3,11 +3,11 @@ import Logging
 /// Something that hands a mail over for delivery: a blocking call that returns once the mail
 /// was accepted, or throws.
 ///
-/// ``MailDelivery`` calls it on its own thread, outside any database transaction, for one
-/// mail at a time. A transport must be safe to call from several threads (two workers), and
-/// its `description` is what start-up logs show, so it must never contain a secret.
-/// Errors it throws are stored in `outbox.last_error` (shortened), so their descriptions
-/// must not contain credentials either.
+/// ``MailDelivery`` calls it on a job worker's thread, outside any database transaction, for
+/// one mail at a time. A transport must be safe to call from several threads (the worker
+/// runs a few jobs at once), and its `description` is what start-up logs show, so it must
+/// never contain a secret. Errors it throws are stored in the job's `last_error`
+/// (shortened), so their descriptions must not contain credentials either.
 public protocol MailTransport: Sendable, CustomStringConvertible {
     /// Sends `mail` from `from` (`Portal <no-reply@example.com>` or a bare address).
     func send(_ mail: OutgoingMail, from: String) throws

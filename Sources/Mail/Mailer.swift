@@ -1,11 +1,13 @@
 import Database
 import Foundation
+import Jobs
 import Synchronization
 import Web
 
-/// What features use to send mail: renders a mail from templates and queues it in the
-/// `outbox` table **through the caller's connection**, so that the mail is queued if and
-/// only if the caller's transaction commits (a sign-up that rolls back sends nothing).
+/// What features use to send mail: renders a mail from templates and queues it — an `outbox`
+/// row and its `mail.send` job (see ``MailDelivery``) — **through the caller's connection**,
+/// so that the mail is queued if and only if the caller's transaction commits (a sign-up
+/// that rolls back sends nothing).
 ///
 /// ```swift
 /// try database.write { conn in
@@ -21,10 +23,10 @@ import Web
 /// `<name>.html.mustache` (optional, HTML-escaped; without it the mail is text only).
 /// Links in mails must be absolute: build them with ``url(path:)``.
 ///
-/// After queueing, the ``MailDelivery`` given at init is nudged, and ``onEnqueue`` called
+/// After queueing, the ``JobWorker`` given at init is nudged, and ``onEnqueue`` called
 /// (use either). Inside `Database.write` the nudge comes before the commit, but the worker's
 /// claim is itself a write and so waits for the commit; in any case the worker's poll finds
-/// the row.
+/// the job.
 public final class Mailer: Sendable {
     public let templates: Templates
     /// Scheme, host, port and optional path prefix, without a trailing slash:
@@ -33,11 +35,11 @@ public final class Mailer: Sendable {
     /// The From header: `Portal <no-reply@example.com>` or a bare address.
     public let from: String
     private let sender: Sender
-    private let delivery: MailDelivery?
+    private let jobs: JobWorker?
     private let enqueueHook = Mutex<(@Sendable () -> Void)?>(nil)
 
-    /// Called after each mail is queued (for example `{ delivery.notify() }`), when the
-    /// ``MailDelivery`` is made after the mailer. Must be quick and must not throw.
+    /// Called after each mail is queued (for example `{ jobs.notify() }`), when the
+    /// ``JobWorker`` is made after the mailer. Must be quick and must not throw.
     public var onEnqueue: (@Sendable () -> Void)? {
         get { enqueueHook.withLock { $0 } }
         set { enqueueHook.withLock { $0 = newValue } }
@@ -45,7 +47,7 @@ public final class Mailer: Sendable {
 
     /// Throws ``MailError`` if `baseURL` is not an absolute http(s) URL without query or
     /// fragment, or `from` is not a valid sender.
-    public init(templates: Templates, baseURL: String, from: String, delivery: MailDelivery? = nil) throws {
+    public init(templates: Templates, baseURL: String, from: String, jobs: JobWorker? = nil) throws {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         let lower = base.lowercased()
@@ -63,7 +65,7 @@ public final class Mailer: Sendable {
         self.baseURL = base
         self.from = from
         self.sender = try Sender(from)
-        self.delivery = delivery
+        self.jobs = jobs
     }
 
     /// An absolute URL for a path of the portal: `url(path: "/reset?token=x")` →
@@ -96,8 +98,9 @@ public final class Mailer: Sendable {
         try enqueue(render(template: name, to: to, subject: subject, context: context), on: conn)
     }
 
-    /// Validates `mail` and queues it on `conn`; returns the outbox row's id. The
-    /// Message-ID and Date are fixed now, so every attempt sends the same message.
+    /// Validates `mail` and queues it on `conn`: the outbox row and its `mail.send` job;
+    /// returns the outbox row's id. The Message-ID and Date are fixed now, so every attempt
+    /// sends the same message.
     @discardableResult
     public func enqueue(_ mail: OutgoingMail, on conn: Connection) throws -> Int64 {
         var mail = mail
@@ -107,7 +110,8 @@ public final class Mailer: Sendable {
         let now = Int64(Date().timeIntervalSince1970.rounded(.down))
         let messageID = "<\(now).\(MIMEMessage.randomHex(bytes: 12))@\(sender.domain)>"
         let id = try OutboxStore.insert(mail, sender: from, messageID: messageID, now: now, on: conn)
-        delivery?.notify()
+        try JobQueue.enqueue(MailDelivery.kind, payload: String(id), now: now, on: conn)
+        jobs?.notify()
         enqueueHook.withLock { $0 }?()
         return id
     }

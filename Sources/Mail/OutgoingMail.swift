@@ -67,8 +67,10 @@ public enum MailError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Address checks shared by ``Mailer`` and the transports; features can call
-/// ``isValid(_:)`` to validate an e-mail field with the same rules that queueing applies.
+/// Address checks shared by ``Mailer`` and the transports, and **the** validator for every
+/// e-mail field of the portal (sign-up, invitations, address changes): a form that calls
+/// ``validate(_:)`` or ``isValid(_:)`` accepts exactly what queueing a mail to it accepts, so
+/// no address gets past a form only to be refused by the mailer.
 ///
 /// The accepted form is a deliberately plain subset of RFC 5321: `local@domain`, ASCII only,
 /// at most 254 bytes (local part at most 64), the local part made of letters, digits and
@@ -84,7 +86,9 @@ public enum MailAddress {
         (try? validate(address)) != nil
     }
 
-    /// Throws ``MailError/invalidRecipient(_:)`` explaining what is wrong with `address`.
+    /// Throws ``MailError/invalidRecipient(_:)`` explaining what is wrong with `address`; its
+    /// value is a short phrase that never quotes the address ("must contain exactly one @",
+    /// "the domain is not a valid host name"). Cheap (no I/O): call it before any hashing.
     public static func validate(_ address: String) throws {
         try check(address, error: MailError.invalidRecipient)
     }

@@ -41,14 +41,29 @@ public struct SMTPTransport: MailTransport, CustomDebugStringConvertible, Custom
     /// neither the password nor the mail's content.
     public enum Error: Swift.Error, CustomStringConvertible, Sendable {
         case invalidURL(String)
-        /// libcurl's error code and message (e.g. `Failed to connect to … port 25`,
-        /// `RCPT failed: 550`).
+        /// No answer to go by: libcurl's error code and message (e.g. `Failed to connect to
+        /// … port 25`, a timeout, a TLS failure).
         case failed(code: Int, message: String)
+        /// The server answered with an error reply: its code (4xx: try again later, 5xx:
+        /// refused for good), its last error line, e.g. `550 5.1.1 User unknown`, and the
+        /// command it answered (`MAIL`, `RCPT`, `DATA`, `AUTH`, …; `nil` for the greeting).
+        case refused(reply: Int, answer: String, command: String?)
+
+        /// Whether the server refused *this mail* for good: a 5xx reply (RFC 5321 §4.2.1) to
+        /// `MAIL`, `RCPT` or `DATA`, so sending it again cannot succeed. A 5xx to the greeting,
+        /// `EHLO`, `STARTTLS` or `AUTH` is about the connection or our credentials, which an
+        /// operator can fix: such mails keep being retried until the deadline.
+        public var isPermanent: Bool {
+            guard case .refused(let reply, _, let command) = self, (500..<600).contains(reply) else { return false }
+            return ["MAIL", "RCPT", "DATA"].contains(command ?? "")
+        }
 
         public var description: String {
             switch self {
             case .invalidURL(let why): "invalid SMTP URL: \(why)"
             case .failed(let code, let message): "SMTP error (curl \(code)): \(message)"
+            case .refused(let reply, let answer, let command):
+                "SMTP server refused \(command.map { "the \($0) command" } ?? "the connection") (\(reply)): \(answer)"
             }
         }
     }
@@ -180,8 +195,9 @@ public struct SMTPTransport: MailTransport, CustomDebugStringConvertible, Custom
         defer { curl_slist_free_all(recipients) }
         guard recipients != nil else { throw Error.failed(code: -1, message: "out of memory") }
         let reader = UploadReader(message)
+        let replies = ReplyRecorder()
 
-        try withExtendedLifetime(reader) {
+        try withExtendedLifetime((reader, replies)) {
             // Strings are copied by libcurl (since 7.17), so temporaries are fine.
             var code = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
             func check(_ c: CURLcode) { if code == CURLE_OK { code = c } }
@@ -204,8 +220,26 @@ public struct SMTPTransport: MailTransport, CustomDebugStringConvertible, Custom
                 return Unmanaged<UploadReader>.fromOpaque(userdata).takeUnretainedValue().read(into: buffer, capacity: size * count)
             })
             check(ccurl_setopt_pointer(handle, CURLOPT_READDATA, Unmanaged.passUnretained(reader).toOpaque()))
+            // The server's replies reach the debug callback; only they are kept (never what
+            // we send, which holds the AUTH exchange).
+            check(ccurl_setopt_long(handle, CURLOPT_VERBOSE, 1))
+            check(ccurl_setopt_debug_function(handle) { _, type, data, size, userdata in
+                guard let data, let userdata else { return 0 }
+                let recorder = Unmanaged<ReplyRecorder>.fromOpaque(userdata).takeUnretainedValue()
+                if type == CURLINFO_HEADER_IN { recorder.reply(data, count: size) }
+                if type == CURLINFO_HEADER_OUT { recorder.command(data, count: size) }
+                return 0
+            })
+            check(ccurl_setopt_pointer(handle, CURLOPT_DEBUGDATA, Unmanaged.passUnretained(replies).toOpaque()))
             if code == CURLE_OK { code = curl_easy_perform(handle) }
             guard code == CURLE_OK else {
+                // CURLINFO_RESPONSE_CODE is the last SMTP reply code, 0 if none came (the
+                // connection failed). A reply of 400 or more is the server saying no.
+                var reply = 0
+                _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &reply)
+                if reply >= 400 {
+                    throw Error.refused(reply: reply, answer: replies.lastError ?? String(reply), command: replies.errorCommand)
+                }
                 var message = String(cString: errorBuffer)
                 if message.isEmpty { message = String(cString: curl_easy_strerror(code)) }
                 throw Error.failed(code: Int(code.rawValue), message: message)
@@ -219,6 +253,37 @@ public struct SMTPTransport: MailTransport, CustomDebugStringConvertible, Custom
 
     /// `curl_global_init`, once per process (a `static let` is initialised exactly once).
     private static let curlReady: Bool = curl_global_init(Int(CURL_GLOBAL_ALL)) == CURLE_OK
+}
+
+/// From libcurl's debug callback: the server's last error reply line (4xx or 5xx) and the
+/// command it answered. The line is kept as printable ASCII of at most 200 characters (it
+/// goes to the job's `last_error` and the log); later replies, such as the `221` to the
+/// `QUIT` that follows a refusal, do not replace it. Of what we send only the command's verb
+/// is read — never its arguments, which for `AUTH` hold the credentials. Used by one thread.
+private final class ReplyRecorder {
+    private(set) var lastError: String?
+    private(set) var errorCommand: String?
+    private var lastCommand: String?
+
+    func command(_ data: UnsafeMutablePointer<CChar>, count: Int) {
+        let bytes = UnsafeRawBufferPointer(start: data, count: count)
+        let verb = String(decoding: bytes.prefix(while: { $0 != 0x20 && $0 != 0x0D && $0 != 0x0A }).prefix(9), as: UTF8.self).uppercased()
+        // Only known verbs: an AUTH continuation line is base64 of the credentials.
+        if Self.verbs.contains(verb) { lastCommand = verb }
+    }
+
+    private static let verbs: Set<String> = ["EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT"]
+
+    func reply(_ data: UnsafeMutablePointer<CChar>, count: Int) {
+        let bytes = UnsafeRawBufferPointer(start: data, count: count)
+        guard bytes.count >= 3, bytes[0] == UInt8(ascii: "4") || bytes[0] == UInt8(ascii: "5"),
+              bytes[1...2].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+        else { return }
+        let line = String(decoding: bytes.prefix(400).map { $0 >= 0x20 && $0 < 0x7F ? $0 : 0x20 }, as: UTF8.self)
+            .trimmingCharacters(in: .whitespaces)
+        lastError = line.count > 200 ? String(line.prefix(199)) + "…" : line
+        errorCommand = lastCommand
+    }
 }
 
 /// The message bytes handed to libcurl's read callback piece by piece. Used by one thread.

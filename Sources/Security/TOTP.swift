@@ -64,6 +64,17 @@ public enum TOTP {
         return String(repeating: "0", count: max(0, digits - text.count)) + text
     }
 
+    /// What ``check(code:secret:at:window:lastAcceptedStep:algorithm:digits:period:)`` found.
+    public enum Outcome: Equatable, Sendable {
+        /// The code matched this step, newer than the last accepted one.
+        case accepted(step: Int64)
+        /// The code is right for a step at or before the last accepted one: it was already
+        /// used (a replay, or the same code typed twice). The person should wait for the next.
+        case alreadyUsed
+        /// The code matches no step in the window (or is not `digits` ASCII digits).
+        case wrong
+    }
+
     /// Checks `code` against the steps `current - window ... current + window` and returns
     /// the step it matched, or `nil`.
     ///
@@ -75,14 +86,30 @@ public enum TOTP {
     public static func verify(code: String, secret: [UInt8], at time: Int64, window: Int = 1, lastAcceptedStep: Int64?,
                               algorithm: Algorithm = .sha1, digits: Int = defaultDigits,
                               period: Int64 = defaultPeriod) -> Int64? {
+        if case .accepted(let step) = check(code: code, secret: secret, at: time, window: window, lastAcceptedStep: lastAcceptedStep,
+                                            algorithm: algorithm, digits: digits, period: period) {
+            return step
+        }
+        return nil
+    }
+
+    /// As ``verify(code:secret:at:window:lastAcceptedStep:algorithm:digits:period:)``, but
+    /// tells a code that was right and already used from a wrong one, so the person can be
+    /// told to wait for the next code instead of "wrong code".
+    ///
+    /// - Precondition: `window` in 0...10.
+    public static func check(code: String, secret: [UInt8], at time: Int64, window: Int = 1, lastAcceptedStep: Int64?,
+                             algorithm: Algorithm = .sha1, digits: Int = defaultDigits,
+                             period: Int64 = defaultPeriod) -> Outcome {
         precondition((0...10).contains(window), "TOTP: window must be 0...10")
         let given = Array(code.utf8)
         guard given.count == digits,
               given.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
-            return nil
+            return .wrong
         }
         let current = step(at: time, period: period)
         var matched: Int64?
+        var used = false
         for candidate in (current - Int64(window))...(current + Int64(window)) {
             guard candidate >= 0 else { continue }
             // Compare every candidate, match or not, so timing does not depend on which matched.
@@ -91,9 +118,12 @@ public enum TOTP {
             let fresh = lastAcceptedStep.map { candidate > $0 } ?? true
             if equal && fresh && matched == nil {
                 matched = candidate
+            } else if equal && !fresh {
+                used = true
             }
         }
-        return matched
+        if let matched { return .accepted(step: matched) }
+        return used ? .alreadyUsed : .wrong
     }
 
     /// The `otpauth://` URL an authenticator app reads from a QR code:

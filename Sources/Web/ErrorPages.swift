@@ -11,7 +11,7 @@ import Logging
 /// always a fixed sentence: nothing about the error reaches the client, the details go
 /// to the log with the request id. If no template is available the page falls back to
 /// a small built-in HTML page.
-public struct ErrorPages: Sendable {
+public struct ErrorPages: ErrorResponder {
     public let templates: Templates?
     public let layout: String?
 
@@ -23,22 +23,15 @@ public struct ErrorPages: Sendable {
     /// The page for an error thrown while handling `request`; logs it (5xx at `error`
     /// level with the error's full description, 4xx at `debug`).
     public func response(for error: any Error, request: Request) -> HTTPResponse {
-        let httpError: HTTPError
-        if let convertible = error as? any HTTPErrorConvertible {
-            httpError = convertible.httpError
-            if httpError.status.code >= 500 {
-                request.logger.error("request failed", metadata: ["status": .stringConvertible(httpError.status.code), "error": .string(String(reflecting: error))])
-            } else {
-                request.logger.debug("request refused", metadata: ["status": .stringConvertible(httpError.status.code), "error": .string(String(reflecting: error))])
-            }
-        } else {
-            httpError = HTTPError(.internalServerError)
-            request.logger.error("unhandled error", metadata: ["error": .string(String(reflecting: error)), "type": .string(String(reflecting: type(of: error)))])
-        }
+        let httpError = ErrorLogging.httpError(for: error, request: request)
         let message = httpError.status.code < 500 ? httpError.message : nil
         var res = response(status: httpError.status, message: message, requestID: request.id, templateValues: request.templateValues)
         for (name, value) in httpError.headers { res.headers.set(name, value) }
         return res
+    }
+
+    public func refusal(status: HTTPStatus, requestID: String, head: HTTPRequestHead?) -> HTTPResponse {
+        response(status: status, message: nil, requestID: requestID)
     }
 
     /// The page for `status`. `message` is shown as is (escaped); nil uses a default sentence.
@@ -95,23 +88,6 @@ public struct ErrorPages: Sendable {
             <body><h1>\(title)</h1><p>\(htmlEscape(message))</p><p>Request id: <code>\(htmlEscape(requestID))</code></p></body></html>
 
             """
-    }
-}
-
-/// Turns errors thrown further down the chain into error pages (see ``ErrorPages``).
-public struct ErrorMiddleware: Middleware {
-    public let pages: ErrorPages
-
-    public init(pages: ErrorPages) {
-        self.pages = pages
-    }
-
-    public func handle(_ req: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse {
-        do {
-            return try next(req)
-        } catch {
-            return pages.response(for: error, request: req)
-        }
     }
 }
 

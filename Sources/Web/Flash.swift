@@ -1,6 +1,7 @@
 import Foundation
 import HTTP
 import Mustache
+import Security
 
 /// A one-shot message shown on the next page, typically after a POST-redirect-GET:
 /// `req.flash(.success, "API key created.")` then `return .redirect(to: "/keys")`.
@@ -31,8 +32,9 @@ public struct FlashMessage: Sendable, Codable, Equatable, ViewModel {
     }
 }
 
-/// Where flash messages wait between two requests. The cookie store is the first
-/// implementation; a session-backed store can replace it without touching handlers.
+/// Where flash messages wait between two requests. ``CookieFlashStore`` keeps them in a
+/// signed cookie; an app with server-side sessions keeps them in the session (Portal's
+/// `SessionFlashStore`) without touching handlers.
 public protocol FlashStore: Sendable {
     /// The messages carried to this request. Called at most once per request, when the
     /// messages are first read (usually when a page is rendered).
@@ -44,27 +46,43 @@ public protocol FlashStore: Sendable {
     func save(pending: [FlashMessage], consumed: Bool, request: Request, response: inout HTTPResponse)
 }
 
-/// Keeps flash messages in a short-lived `HttpOnly` cookie (base64url JSON). The cookie is
-/// not signed: a user can only forge messages for their own browser, and they are
-/// HTML-escaped like any other text.
+/// Keeps flash messages in a short-lived `HttpOnly` cookie: base64url JSON, an expiry, and
+/// an HMAC-SHA256 over both (and the cookie's name) under `key`. A cookie the server did not
+/// write — forged, edited, or planted by a neighbouring site — is ignored, so nobody can
+/// make the site show a sentence of their choosing ("Call support on …"). The expiry keeps
+/// a copied cookie from replaying the message later.
 public struct CookieFlashStore: FlashStore {
     public var cookieName: String
     public var secure: Bool
     public var maxAge: Int
     /// Messages beyond this many are dropped, to keep the cookie small.
     public var maxMessages: Int
+    let key: [UInt8]
+    let now: @Sendable () -> Int64
 
-    public init(cookieName: String = "flash", secure: Bool = false, maxAge: Int = 300, maxMessages: Int = 5) {
+    /// - Parameters:
+    ///   - key: the signing key; the default, random per process, suits a single instance
+    ///     (cookies then die with the process: flash messages are short-lived anyway).
+    ///   - now: the clock, in Unix seconds.
+    public init(cookieName: String = "flash", secure: Bool = false, maxAge: Int = 300, maxMessages: Int = 5,
+                key: [UInt8] = SecureRandom.bytes(32),
+                now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {
         self.cookieName = cookieName
         self.secure = secure
         self.maxAge = maxAge
         self.maxMessages = maxMessages
+        self.key = key
+        self.now = now
     }
 
     public func load(_ req: Request) -> [FlashMessage] {
-        guard let value = req.cookies[cookieName], value.utf8.count <= 4096,
-            let data = Self.base64URLDecode(value),
-            let messages = try? JSONDecoder().decode([FlashMessage].self, from: data)
+        guard let value = req.cookies[cookieName], value.utf8.count <= 4096 else { return [] }
+        let parts = value.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let expiry = Int64(parts[1]), expiry >= now(),
+            let mac = Base64URL.decode(String(parts[2])),
+            Digest.constantTimeEquals(mac, signature(payload: parts[0], expiry: parts[1])),
+            let data = Base64URL.decode(String(parts[0])),
+            let messages = try? JSONDecoder().decode([FlashMessage].self, from: Data(data))
         else { return [] }
         return Array(messages.prefix(maxMessages))
     }
@@ -73,24 +91,23 @@ public struct CookieFlashStore: FlashStore {
         let hadCookie = request.cookies[cookieName] != nil
         var messages = pending
         if !consumed && hadCookie && !pending.isEmpty { messages = load(request) + pending }
-        if !messages.isEmpty, let data = try? JSONEncoder().encode(Array(messages.suffix(maxMessages))) {
-            response.setCookie(SetCookie(name: cookieName, value: Self.base64URLEncode(data), maxAge: maxAge, secure: secure))
+        if !messages.isEmpty, let value = cookieValue(Array(messages.suffix(maxMessages))) {
+            response.setCookie(SetCookie(name: cookieName, value: value, maxAge: maxAge, secure: secure))
         } else if consumed && hadCookie {
             response.setCookie(.expired(cookieName, secure: secure))
         }
     }
 
-    static func base64URLEncode(_ data: Data) -> String {
-        data.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+    /// `payload.expiry.mac` for `messages`.
+    func cookieValue(_ messages: [FlashMessage]) -> String? {
+        guard let data = try? JSONEncoder().encode(messages) else { return nil }
+        let payload = Base64URL.encode(Array(data))
+        let expiry = String(now() + Int64(maxAge))
+        return payload + "." + expiry + "." + Base64URL.encode(signature(payload: Substring(payload), expiry: Substring(expiry)))
     }
 
-    static func base64URLDecode(_ s: String) -> Data? {
-        var b = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while b.utf8.count % 4 != 0 { b += "=" }
-        return Data(base64Encoded: b)
+    private func signature(payload: Substring, expiry: Substring) -> [UInt8] {
+        Digest.hmacSHA256(key: key, message: Array("flash v1\n\(cookieName)\n\(expiry)\n\(payload)".utf8))
     }
 }
 

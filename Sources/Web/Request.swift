@@ -25,6 +25,17 @@ public final class Request: @unchecked Sendable {
 
     /// Path parameters of the matched route (`:org` → `parameters["org"]`).
     public internal(set) var parameters: Parameters
+    /// Whether a route matched this method and path. Pipeline middleware runs for requests
+    /// that match none too (before their 404/405): it checks this rather than looking the
+    /// route up a second time (e.g. CSRF leaves a POST to nowhere to the 404).
+    public internal(set) var isRouted = false
+    /// The 400/404/405 the router found for a request that matched no route.
+    var routingError: HTTPError?
+    /// The error shape of the pipeline the request falls in, set when it is routed; nil
+    /// before routing and outside any pipeline (``WebApplication`` then uses its default).
+    public internal(set) var errorResponder: (any ErrorResponder)?
+    /// The handler ``Router/resolve(_:)`` found, run by ``WebApplication`` after its global middleware.
+    var resolvedHandler: Handler?
     /// Typed values attached by middleware: `req.storage[SessionKey.self]`.
     public var storage: RequestStorage
     /// Values merged into every template rendered for this request (e.g. `csrfToken`,

@@ -21,6 +21,32 @@ import HTTP
 /// }
 /// ```
 ///
+/// ## Pipelines
+///
+/// A group declared with `errors:` is a *pipeline* (Hummingbird's route groups, plus an
+/// error shape): the middleware a route needs is visible where the route is declared, and
+/// the group owns every request whose path falls under its prefix:
+///
+/// - errors thrown by its routes and middleware are answered by its ``ErrorResponder``
+///   (an HTML page for people, a JSON object for programs);
+/// - a request under its prefix that matches no route still runs the group's middleware
+///   before the 404/405 (so the 404 page knows who is signed in, and an API 404 is JSON);
+/// - refusals made by the HTTP layer before routing (413, 400…) use the responder of the
+///   group the path falls in (see ``WebApplication/errorResponse(status:head:)``).
+///
+/// When pipelines nest or overlap, the longest prefix wins. Routes registered outside any
+/// pipeline run with no group middleware at all (e.g. `/healthz`), and their errors use the
+/// pipeline their path falls in.
+///
+/// ```swift
+/// router.group("", middleware: [session, csrf, flash], errors: ErrorPages(templates: t)) { web in
+///     AccountsController(…).register(on: &web)
+/// }
+/// router.group("/v1", middleware: [apiCredentials], errors: JSONErrors()) { api in
+///     api.get("/ping") { _ in try .json(["ok": true]) }
+/// }
+/// ```
+///
 /// The router is a value built once at start-up and then handed to ``WebApplication``.
 public struct Router: Sendable {
     /// The body limit of a route that declares none, and of requests that match no route.
@@ -45,6 +71,8 @@ public struct Router: Sendable {
         let pattern: [Segment]
         let bodyLimit: Int
         let handler: Handler
+        /// The error shape of the innermost pipeline the route was declared in.
+        let errors: (any ErrorResponder)?
 
         func match(_ segments: [String]) -> Parameters? {
             var params = Parameters()
@@ -78,22 +106,52 @@ public struct Router: Sendable {
         case notFound
     }
 
+    /// A pipeline: a group declared with an error shape (see "Pipelines" above).
+    struct Pipeline: Sendable {
+        let prefix: [Segment]
+        let errors: any ErrorResponder
+        /// The group's middleware around a handler that throws the request's 404/405, for
+        /// requests under the prefix that match no route. Composed once, at registration.
+        let unmatched: Handler
+
+        func covers(_ segments: [String]) -> Bool {
+            guard segments.count >= prefix.count else { return false }
+            for (i, seg) in prefix.enumerated() {
+                switch seg {
+                case .literal(let lit): if segments[i] != lit { return false }
+                case .parameter: if segments[i].isEmpty { return false }
+                case .wildcard: return true
+                }
+            }
+            return true
+        }
+    }
+
     /// Routes kept ordered from most to least specific (stable among equals).
     private(set) var routes: [Route] = []
+    /// Pipelines ordered from the longest prefix to the shortest.
+    private(set) var pipelines: [Pipeline] = []
+    /// Per method, the body limit when every route of that
+    /// method shares one (nil when they differ): lets ``bodyLimit(method:path:)`` answer a
+    /// GET without matching the path, so a GET costs one route lookup, not two.
+    private var uniformLimits: [HTTPMethod: Int?] = [:]
     private let prefix: [Segment]
     private let middleware: [any Middleware]
     private let groupBodyLimit: Int?
+    private let groupErrors: (any ErrorResponder)?
 
     public init() {
         self.prefix = []
         self.middleware = []
         self.groupBodyLimit = nil
+        self.groupErrors = nil
     }
 
-    private init(prefix: [Segment], middleware: [any Middleware], bodyLimit: Int?) {
+    private init(prefix: [Segment], middleware: [any Middleware], bodyLimit: Int?, errors: (any ErrorResponder)?) {
         self.prefix = prefix
         self.middleware = middleware
         self.groupBodyLimit = bodyLimit
+        self.groupErrors = errors
     }
 
     // MARK: registration
@@ -109,7 +167,8 @@ public struct Router: Sendable {
     ) {
         let pattern = prefix + Self.parsePattern(path)
         let composed = MiddlewareChain.compose(self.middleware + middleware, handler)
-        let route = Route(method: method, pattern: pattern, bodyLimit: bodyLimit ?? groupBodyLimit ?? Self.defaultBodyLimit, handler: composed)
+        let route = Route(method: method, pattern: pattern, bodyLimit: bodyLimit ?? groupBodyLimit ?? Self.defaultBodyLimit,
+                          handler: composed, errors: groupErrors)
         insert(route)
     }
 
@@ -134,20 +193,47 @@ public struct Router: Sendable {
     }
 
     /// Registers the routes that `build` adds under a shared path prefix (which may hold
-    /// parameters, e.g. `/orgs/:org`), wrapped in `middleware`, with an optional shared body limit.
+    /// parameters, e.g. `/orgs/:org`), wrapped in `middleware` (outermost first, inside any
+    /// enclosing group's), with an optional shared body limit.
+    ///
+    /// With `errors`, the group is a pipeline (see "Pipelines" above): its responder answers
+    /// the errors of its routes and middleware, and requests under `prefix` that match no
+    /// route run its middleware before the 404/405. Without it, the group inherits the
+    /// enclosing pipeline's.
     public mutating func group(
-        _ prefix: String, middleware: [any Middleware] = [], bodyLimit: Int? = nil, _ build: (inout Router) -> Void
+        _ prefix: String, middleware: [any Middleware] = [], bodyLimit: Int? = nil, errors: (any ErrorResponder)? = nil,
+        _ build: (inout Router) -> Void
     ) {
-        var sub = Router(
-            prefix: self.prefix + Self.parsePattern(prefix), middleware: self.middleware + middleware,
-            bodyLimit: bodyLimit ?? groupBodyLimit)
+        let fullPrefix = self.prefix + Self.parsePattern(prefix)
+        let fullMiddleware = self.middleware + middleware
+        var sub = Router(prefix: fullPrefix, middleware: fullMiddleware, bodyLimit: bodyLimit ?? groupBodyLimit,
+                         errors: errors ?? groupErrors)
         build(&sub)
         for r in sub.routes { insert(r) }
+        for p in sub.pipelines { insert(p) }
+        if let errors {
+            precondition(!fullPrefix.contains(.wildcard), "a pipeline prefix cannot hold '*'")
+            let unmatched = MiddlewareChain.compose(fullMiddleware) { req in
+                throw req.routingError ?? HTTPError(.notFound)
+            }
+            insert(Pipeline(prefix: fullPrefix, errors: errors, unmatched: unmatched))
+        }
     }
 
     private mutating func insert(_ route: Route) {
         let i = routes.firstIndex { route.isMoreSpecific(than: $0) } ?? routes.endIndex
         routes.insert(route, at: i)
+        let key = route.method
+        if let existing = uniformLimits[key] {
+            if existing != route.bodyLimit { uniformLimits[key] = .some(nil) }
+        } else {
+            uniformLimits[key] = route.bodyLimit
+        }
+    }
+
+    private mutating func insert(_ pipeline: Pipeline) {
+        let i = pipelines.firstIndex { pipeline.prefix.count > $0.prefix.count } ?? pipelines.endIndex
+        pipelines.insert(pipeline, at: i)
     }
 
     static func parsePattern(_ path: String) -> [Segment] {
@@ -198,34 +284,91 @@ public struct Router: Sendable {
     }
 
     /// The body limit for a request head; used by ``WebApplication/bodyLimit(for:)`` on
-    /// the event loop, so it only matches, it never runs anything.
+    /// the event loop, so it only matches, it never runs anything. When every route of the
+    /// method (and of GET, for HEAD) shares one limit, that limit is the answer without
+    /// matching the path at all.
     public func bodyLimit(method: HTTPMethod, path: String) -> Int {
+        if let uniform = uniformLimit(method) { return uniform }
         guard let segments = Self.decodeSegments(path),
             case .found(let route, _) = match(method: method, segments: segments)
         else { return Self.defaultBodyLimit }
         return route.bodyLimit
     }
 
+    private func uniformLimit(_ method: HTTPMethod) -> Int? {
+        let own = uniformLimits[method]
+        // No route for the method: 405 or 404 whatever the body; the default limit applies.
+        guard method == .HEAD else { return own == nil ? Self.defaultBodyLimit : own! }
+        let get = uniformLimits[.GET]
+        switch (own, get) {
+        case (nil, nil): return Self.defaultBodyLimit
+        case (nil, let g?): return g
+        case (let h?, nil): return h
+        case (let h?, let g?): return h == g ? h : nil
+        }
+    }
+
     /// Whether a route answers this method and path (so middleware can leave 404 and 405
-    /// to the router rather than, say, refusing a form first).
+    /// to the router rather than, say, refusing a form first). Inside a pipeline, prefer
+    /// ``Request/isRouted``, which costs no second lookup.
     public func hasRoute(method: HTTPMethod, path: String) -> Bool {
         guard let segments = Self.decodeSegments(path), case .found = match(method: method, segments: segments) else { return false }
         return true
     }
 
-    /// Runs the matching route's handler, or throws 400/404/405 as an ``HTTPError``.
-    public func respond(to req: Request) throws -> HTTPResponse {
+    /// The pipeline that owns a path (the longest prefix that covers it), or nil.
+    func pipeline(for segments: [String]) -> Pipeline? {
+        pipelines.first { $0.covers(segments) }
+    }
+
+    /// The error shape for a raw path: its pipeline's, or nil when no pipeline covers it
+    /// (or the path cannot be decoded).
+    public func errorResponder(forPath path: String) -> (any ErrorResponder)? {
+        guard !pipelines.isEmpty else { return nil }
+        return pipeline(forRawPath: path)?.errors
+    }
+
+    /// The pipeline for a path, decoded; a path that cannot be decoded (`/v1/%zz`) is
+    /// placed by its raw segments, so its 400 still has the shape its caller reads.
+    func pipeline(forRawPath path: String) -> Pipeline? {
+        if let segments = Self.decodeSegments(path) { return pipeline(for: segments) }
+        guard path.hasPrefix("/") else { return nil }
+        return pipeline(for: path.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map(String.init))
+    }
+
+    /// Finds the handler for a request, once: sets ``Request/parameters``,
+    /// ``Request/isRouted`` and the error shape (``Request/errorResponder``). A request that
+    /// matches no route gets its pipeline's middleware around the 404/405 (or, outside any
+    /// pipeline, a handler that throws it).
+    public func resolve(_ req: Request) -> Handler {
         guard let segments = Self.decodeSegments(req.path) else {
-            throw HTTPError(.badRequest, "The address is not valid.")
+            req.routingError = HTTPError(.badRequest, "The address is not valid.")
+            req.errorResponder = pipeline(forRawPath: req.path)?.errors
+            return Self.throwRoutingError
         }
+        let error: HTTPError
         switch match(method: req.method, segments: segments) {
         case .found(let route, let params):
             req.parameters = params
-            return try route.handler(req)
+            req.isRouted = true
+            req.errorResponder = route.errors ?? pipeline(for: segments)?.errors
+            return route.handler
         case .methodNotAllowed(let allowed):
-            throw HTTPError(.methodNotAllowed, headers: ["Allow": allowed.map(\.rawValue).joined(separator: ", ")])
+            error = HTTPError(.methodNotAllowed, headers: ["Allow": allowed.map(\.rawValue).joined(separator: ", ")])
         case .notFound:
-            throw HTTPError(.notFound)
+            error = HTTPError(.notFound)
         }
+        req.routingError = error
+        guard let pipeline = pipeline(for: segments) else { return Self.throwRoutingError }
+        req.errorResponder = pipeline.errors
+        return pipeline.unmatched
+    }
+
+    private static let throwRoutingError: Handler = { req in throw req.routingError ?? HTTPError(.notFound) }
+
+    /// Runs the matching route's handler (with its group's middleware), or throws 400/404/405
+    /// as an ``HTTPError`` (after the pipeline's middleware, when a pipeline covers the path).
+    public func respond(to req: Request) throws -> HTTPResponse {
+        try resolve(req)(req)
     }
 }

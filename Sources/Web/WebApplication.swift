@@ -4,24 +4,29 @@ import Logging
 /// The Web layer's ``HTTPResponder``: the router, the middleware, the templates and the
 /// static files, put together once at start-up.
 ///
-/// Every request runs through this fixed outer pipeline, then the app's own middleware
-/// and the router:
+/// Every request runs through this fixed outer pipeline, then its route's:
 ///
 /// 1. ``RequestLogMiddleware`` — one log line with the final status;
 /// 2. ``SecurityHeadersMiddleware`` — on every response, error pages included;
-/// 3. ``CompressionMiddleware`` — gzip for text bodies;
-/// 4. ``ErrorMiddleware`` — thrown errors become error pages (500 shows only the request id);
-/// 5. ``StaticFiles`` — `/static/…`, before any session or database work;
-/// 6. `middleware` — e.g. ``FlashMiddleware``, sessions, CSRF, authentication;
-/// 7. the ``Router``.
+/// 3. ``CompressionMiddleware`` — gzip for text bodies (JSON included);
+/// 4. errors — anything thrown further in is answered in the shape of the pipeline the
+///    request falls in (``Router``'s groups with `errors:`), else by `errors` (by default
+///    the HTML ``ErrorPages``); a 500 shows only the request id;
+/// 5. ``StaticFiles`` — `/static/…`, before any routing, session or database work;
+/// 6. the route is looked up, once (``Router/resolve(_:)``);
+/// 7. `middleware` — the app's global middleware, if any (prefer a pipeline's);
+/// 8. the route's group middleware (its pipeline's, e.g. session → CSRF → flash for pages,
+///    credentials for the API), then its handler.
 ///
 /// HEAD requests are answered like GET and their body is dropped here, keeping a
 /// `Content-Length` equal to the GET body's (after compression). Every response carries
-/// `X-Request-Id`, the id in the log line and on the 500 page.
+/// `X-Request-Id`, the id in the log line, on the 500 page and in a JSON error.
 public final class WebApplication: HTTPResponder {
     public let router: Router
     public let templates: Templates?
     public let errorPages: ErrorPages
+    /// The error shape for requests outside any pipeline.
+    public let defaultErrors: any ErrorResponder
     public let logger: Logger
     private let securityHeaders: SecurityHeadersMiddleware
     private let handler: Handler
@@ -31,10 +36,13 @@ public final class WebApplication: HTTPResponder {
     private let inlineHandler: Handler?
 
     /// - Parameters:
-    ///   - router: the routes.
+    ///   - router: the routes, and their pipelines.
     ///   - templates: used for error pages (and handed to handlers by the app itself).
     ///   - staticFiles: the public directory, if any.
-    ///   - middleware: the app's global middleware, outermost first, run after static files.
+    ///   - middleware: the app's global middleware, outermost first, run after static files
+    ///     and routing, around every route's own. Middleware that only some routes need
+    ///     belongs to their group (see ``Router/group(_:middleware:bodyLimit:errors:_:)``).
+    ///   - errors: the error shape outside any pipeline; nil means the HTML error pages.
     ///   - compression: nil turns gzip off.
     ///   - logger: the base logger; each request gets a copy with `request-id` metadata.
     public init(
@@ -42,6 +50,7 @@ public final class WebApplication: HTTPResponder {
         templates: Templates? = nil,
         staticFiles: StaticFiles? = nil,
         middleware: [any Middleware] = [],
+        errors: (any ErrorResponder)? = nil,
         compression: CompressionMiddleware? = CompressionMiddleware(),
         securityHeaders: SecurityHeadersMiddleware = SecurityHeadersMiddleware(),
         requestLog: RequestLogMiddleware? = RequestLogMiddleware(),
@@ -49,14 +58,17 @@ public final class WebApplication: HTTPResponder {
     ) {
         self.router = router
         self.templates = templates
-        self.errorPages = ErrorPages(templates: templates)
+        let errorPages = ErrorPages(templates: templates)
+        self.errorPages = errorPages
+        let defaultErrors = errors ?? errorPages
+        self.defaultErrors = defaultErrors
         self.logger = logger
         self.securityHeaders = securityHeaders
         var chain: [any Middleware] = []
         if let requestLog { chain.append(requestLog) }
         chain.append(securityHeaders)
         if let compression { chain.append(compression) }
-        chain.append(ErrorMiddleware(pages: errorPages))
+        chain.append(PipelineErrors(router: router, fallback: defaultErrors))
         self.staticFiles = staticFiles
         // Compression is left out: StaticFiles negotiates its own (precompressed) encoding and
         // marks every compressible type with `Vary: Accept-Encoding`, which the compression
@@ -69,16 +81,22 @@ public final class WebApplication: HTTPResponder {
             }
         }
         if let staticFiles { chain.append(staticFiles) }
-        chain += middleware
-        self.handler = MiddlewareChain.compose(chain) { [router] req in try router.respond(to: req) }
+        // The route is found once; the global middleware then runs around its handler.
+        let routed = MiddlewareChain.compose(middleware) { req in
+            guard let h = req.resolvedHandler else { return try router.respond(to: req) }
+            return try h(req)
+        }
+        self.handler = MiddlewareChain.compose(chain) { [router] req in
+            req.resolvedHandler = router.resolve(req)
+            return try routed(req)
+        }
     }
 
     /// Answers on the event loop, without the hop to a worker, what needs no blocking work:
     /// a static file already in memory (``StaticFiles/cachedResponse(for:)``). The response
     /// passes through the same outer pipeline (log line, security headers, request id, HEAD;
     /// compression has nothing to do there) as on a worker, so it is what `respond` would
-    /// have sent. Anything else:
-    /// nil, and `respond` runs on a worker.
+    /// have sent. Anything else: nil, and `respond` runs on a worker.
     public func respondInline(to request: HTTPRequest) -> HTTPResponse? {
         guard let staticFiles, let inlineHandler, request.head.path.hasPrefix(staticFiles.urlPrefix) else { return nil }
         let req = Request(request, id: Request.makeID(), logger: logger)
@@ -102,8 +120,8 @@ public final class WebApplication: HTTPResponder {
         do {
             res = try handler(req)
         } catch {
-            // Only when a middleware outside ErrorMiddleware threw; still a proper page.
-            res = errorPages.response(for: error, request: req)
+            // Only when a middleware outside the error stage threw; still the right shape.
+            res = errorResponder(for: req).response(for: error, request: req)
             securityHeaders.apply(to: &res)
         }
         res.headers.setIfAbsent("X-Request-Id", req.id)
@@ -111,14 +129,21 @@ public final class WebApplication: HTTPResponder {
         return res
     }
 
+    /// The error shape for a request: its pipeline's, else the default.
+    func errorResponder(for req: Request) -> any ErrorResponder {
+        req.errorResponder ?? router.errorResponder(forPath: req.path) ?? defaultErrors
+    }
+
     /// The 503 page for connections over the cap: rendered once at start-up, not logged
-    /// (the server logs refusals itself).
+    /// (the server logs refusals itself). No request is read, so its shape is the default's.
     public func overloadResponse() -> HTTPResponse {
-        var res = errorPages.response(status: .serviceUnavailable, message: nil, requestID: "")
+        var res = defaultErrors.refusal(status: .serviceUnavailable, requestID: "", head: nil)
         securityHeaders.apply(to: &res)
         return res
     }
 
+    /// A refusal by the HTTP layer (413, 400, 431…), in the shape of the pipeline the path
+    /// falls in: a JSON error under `/v1`, a page elsewhere.
     public func errorResponse(status: HTTPStatus, head: HTTPRequestHead?) -> HTTPResponse {
         let id = Request.makeID()
         var log = logger
@@ -129,7 +154,8 @@ public final class WebApplication: HTTPResponder {
             metadata["path"] = .string(head.path)
         }
         log.info("request refused", metadata: metadata)
-        var res = errorPages.response(status: status, message: nil, requestID: id)
+        let errors = head.flatMap { router.errorResponder(forPath: $0.path) } ?? defaultErrors
+        var res = errors.refusal(status: status, requestID: id, head: head)
         securityHeaders.apply(to: &res)
         res.headers.setIfAbsent("X-Request-Id", id)
         if head?.method == .HEAD { Self.dropBody(&res) }
@@ -142,5 +168,21 @@ public final class WebApplication: HTTPResponder {
             res.headers.setIfAbsent("Content-Length", String(b.count))
         }
         res.body = .empty
+    }
+}
+
+/// Answers errors thrown further in with the responder of the request's pipeline (set when
+/// the route was resolved, else found from the path), else the app's default.
+struct PipelineErrors: Middleware {
+    let router: Router
+    let fallback: any ErrorResponder
+
+    func handle(_ req: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse {
+        do {
+            return try next(req)
+        } catch {
+            let responder = req.errorResponder ?? router.errorResponder(forPath: req.path) ?? fallback
+            return responder.response(for: error, request: req)
+        }
     }
 }

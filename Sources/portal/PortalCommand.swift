@@ -230,14 +230,14 @@ struct SeedDemo: ParsableCommand {
 
     @Option var name = "Demo Developer"
     @Option var email = "demo@portal.localhost"
-    @Option var password = "demo portal passphrase"
+    @Option var password = "quiet harbour lantern morning"
 
     @Option(help: "Also start an active session with this cookie token (43 base64url characters).")
     var sessionToken: String?
 
     func run() throws {
         try withOfflinePortal("seed-demo", database: database, app: app) { portal, config in
-            let demo = try portal.seedDemoAccount(name: name, email: email, password: password, sessionToken: sessionToken)
+            let demo = try DemoAccount.seed(portal, name: name, email: email, password: password, sessionToken: sessionToken)
             print("""
                 E-mail:      \(demo.email)
                 Password:    \(password)

@@ -9,8 +9,8 @@ struct LogTransportTests {
     func logsTheMail() throws {
         let db = try TestDatabase()
         let capture = LogCapture()
-        let delivery = MailDelivery(database: db.database, transport: LogTransport(logger: capture.logger), logger: capture.logger)
-        let mailer = try Mailer(templates: try realTemplates(), baseURL: testBaseURL, from: testSender, delivery: delivery)
+        let delivery = mailDelivery(database: db.database, transport: LogTransport(logger: capture.logger), logger: capture.logger)
+        let mailer = try Mailer(templates: try realTemplates(), baseURL: testBaseURL, from: testSender, jobs: delivery)
         let link = mailer.url(path: "/verify-email?token=devToken123&x=1")
         let id = try db.database.write { conn in
             try mailer.enqueue(template: "verify_email", to: "dev@example.com", subject: "Confirm your e-mail address",
@@ -41,7 +41,7 @@ struct LogTransportTests {
         dump(transport, to: &dumped)
         logger.info("dump", metadata: ["value": "\(dumped)"])
 
-        let delivery = MailDelivery(database: db.database, transport: transport, logger: logger)
+        let delivery = mailDelivery(database: db.database, transport: transport, logger: logger)
         let mailer = try Mailer(templates: try realTemplates(), baseURL: testBaseURL, from: testSender)
         let id = try db.database.write { conn in
             try mailer.enqueue(OutgoingMail(to: "a@example.com", subject: "S", text: "T"), on: conn)

@@ -4,6 +4,7 @@ import Dispatch
 import Foundation
 import Synchronization
 import Testing
+@testable import Jobs
 @testable import Mail
 
 @Suite("MailDelivery: the outbox worker")
@@ -26,11 +27,8 @@ struct MailDeliveryTests {
 
         deinit { server.stop() }
 
-        func delivery(logger: LogCapture? = nil) -> MailDelivery {
-            if let logger {
-                return MailDelivery(database: db.database, transport: transport, logger: logger.logger)
-            }
-            return MailDelivery(database: db.database, transport: transport)
+        func delivery(logger: LogCapture? = nil) -> JobWorker {
+            mailDelivery(database: db.database, transport: transport, logger: logger?.logger)
         }
 
         @discardableResult
@@ -92,8 +90,10 @@ struct MailDeliveryTests {
         #expect(try first.deliverDue(now: t0) == 0) // server down
         // The old process dies while sending the second mail: it is claimed, never recorded.
         let inFlight = try f.enqueue("two@example.com", token: "two")
-        let claimed = try f.db.database.write { try OutboxStore.claimNext(now: unixSeconds(t0), lease: 600, on: $0) }
-        #expect(claimed?.id == inFlight)
+        let claimed = try f.db.database.write {
+            try JobStore.claim(kinds: [MailDelivery.kind], owner: "dead", now: unixSeconds(t0), lease: { _ in 600 }, on: $0)
+        }
+        #expect(claimed?.payload == String(inFlight))
 
         f.server.listen()
         let restarted = f.delivery()
@@ -157,9 +157,41 @@ struct MailDeliveryTests {
         #expect(try f.db.outboxCount() == 1)
     }
 
+    @Test("A 5xx refusal ends the mail at once, recorded as failed with the server's answer; a 4xx is retried")
+    func permanentRefusal() throws {
+        let f = try Fixture()
+        let capture = LogCapture()
+        let delivery = f.delivery(logger: capture)
+        f.server.mode = .rejectRecipient("550 5.1.1 <ann@example.com>: Recipient address rejected: User unknown")
+        f.server.listen()
+        let refused = try f.enqueue()
+        let t0 = Date()
+        #expect(try delivery.deliverDue(now: t0) == 0)
+        var row = try f.row(refused)
+        #expect(row.attempts == 1)
+        #expect(row.failedAt != nil && row.failedAt! >= unixSeconds(t0) && row.sentAt == nil)
+        #expect(row.lastError?.contains("550 5.1.1 <ann@example.com>: Recipient address rejected: User unknown") == true)
+        #expect(capture.lines.contains { $0.level == .error && $0.message == "mail refused, not retried" })
+
+        // A temporary refusal is tried again after its backoff.
+        f.server.mode = .rejectRecipient("451 4.7.1 Greylisted, try again later")
+        let greylisted = try f.enqueue("bob@example.com", token: "bob")
+        #expect(try delivery.deliverDue(now: t0) == 0)
+        row = try f.row(greylisted)
+        #expect(row.attempts == 1 && row.failedAt == nil && row.nextAttemptAt >= unixSeconds(t0) + 30)
+        #expect(row.lastError?.contains("451 4.7.1 Greylisted") == true)
+
+        // Once the server accepts, only the greylisted one goes out: the refused one is over.
+        f.server.mode = .accept
+        #expect(try delivery.deliverDue(now: t0.addingTimeInterval(3600)) == 1)
+        #expect(f.server.received.map(\.recipients) == [["bob@example.com"]])
+        #expect(try f.row(refused).attempts == 1)
+        #expect(!capture.all.contains(Self.password))
+    }
+
     @Test("Backoff: 30 s, doubling, capped at an hour")
     func backoff() {
-        let policy = MailDelivery.RetryPolicy.default
+        let policy = MailDelivery.retry
         #expect([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 100, Int.max].map { policy.delay(afterAttempts: $0) } == [30, 30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600, 3600])
         #expect(policy.giveUpAfter == .seconds(48 * 3600))
     }
@@ -169,14 +201,18 @@ struct MailDeliveryTests {
         let f = try Fixture()
         let id = try f.enqueue()
         let now = unixSeconds(Date())
-        let old = try #require(try f.db.database.write { try OutboxStore.claimNext(now: now, lease: 600, on: $0) })
-        let newer = try #require(try f.db.database.write { try OutboxStore.claimNext(now: now + 601, lease: 600, on: $0) })
-        #expect(newer.attempts == old.attempts + 1)
-        try f.db.database.write { try OutboxStore.reschedule(id: id, attempts: old.attempts, nextAttempt: now + 630, error: "late", on: $0) }
+        func claim(_ time: Int64) throws -> Job? {
+            try f.db.database.write { try JobStore.claim(kinds: [MailDelivery.kind], owner: "w\(time)", now: time, lease: { _ in 600 }, on: $0) }
+        }
+        let old = try #require(try claim(now))
+        let newer = try #require(try claim(now + 601))
+        #expect(old.payload == String(id) && newer.id == old.id)
+        #expect(newer.attempt == old.attempt + 1)
+        try f.db.database.write { try JobStore.reschedule(id: old.id, attempts: old.attempt, runAt: now + 630, error: "late", on: $0) }
         var row = try f.row(id)
         #expect(row.nextAttemptAt == now + 601 + 600 && row.lastError == nil)
-        try f.db.database.write { try OutboxStore.markSent(id: id, at: now + 602, on: $0) }
-        try f.db.database.write { try OutboxStore.markFailed(id: id, attempts: newer.attempts, at: now + 603, error: "x", on: $0) }
+        try f.db.database.write { try JobStore.markDone(id: old.id, at: now + 602, on: $0) }
+        try f.db.database.write { try JobStore.markFailed(id: newer.id, attempts: newer.attempt, at: now + 603, error: "x", on: $0) }
         row = try f.row(id)
         #expect(row.sentAt == now + 602 && row.failedAt == nil)
     }
@@ -187,12 +223,12 @@ struct MailDeliveryTests {
         f.server.listen()
         let leftOver = try f.enqueue("left@example.com", token: "left")
         let capture = LogCapture()
-        let delivery = MailDelivery(database: f.db.database, transport: f.transport, logger: capture.logger, pollInterval: .seconds(3600))
+        let delivery = mailDelivery(database: f.db.database, transport: f.transport, logger: capture.logger, pollInterval: .seconds(3600))
         delivery.start()
         delivery.start() // idempotent
         #expect(eventually { (try? f.row(leftOver).sentAt) != nil })
 
-        let mailer = try Mailer(templates: try realTemplates(), baseURL: testBaseURL, from: testSender, delivery: delivery)
+        let mailer = try Mailer(templates: try realTemplates(), baseURL: testBaseURL, from: testSender, jobs: delivery)
         let id = try f.db.database.write { conn in
             try mailer.enqueue(OutgoingMail(to: "new@example.com", subject: "Hi", text: "Hello\n"), on: conn)
         }
@@ -212,5 +248,70 @@ struct MailDeliveryTests {
         delivery.start()
         defer { delivery.stop() }
         #expect(eventually { (try? f.row(later).sentAt) != nil })
+    }
+}
+
+@Suite("Upgrading the outbox to jobs (0010)")
+struct OutboxUpgradeTests {
+    @Test("Every outbox row keeps its state across the upgrade: pending mails are sent, a mail claimed mid-send after its lease, history stays")
+    func nothingQueuedIsLost() throws {
+        // A database as the previous release left it: migrated up to 0009, outbox rows in
+        // the 0003 format.
+        let directory = NSTemporaryDirectory() + "portal-upgrade-" + UUID().uuidString
+        let before = directory + "/migrations-before-jobs"
+        try FileManager.default.createDirectory(atPath: before, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for file in try FileManager.default.contentsOfDirectory(atPath: repoRoot + "/Migrations")
+        where file.hasSuffix(".sql") && Int(file.prefix(4))! < 10 {
+            try FileManager.default.copyItem(atPath: repoRoot + "/Migrations/" + file, toPath: before + "/" + file)
+        }
+        let database = try Database(path: directory + "/portal.sqlite", readers: 2)
+        defer { database.close() }
+        try Migrator(directory: before).migrate(database)
+        let t0 = unixSeconds(Date()) - 100
+        try database.write { conn in
+            func insert(_ id: Int, _ to: String, attempts: Int, next: Int64, sent: Int64? = nil, failed: Int64? = nil, error: String? = nil) throws {
+                try conn.execute("""
+                    INSERT INTO outbox(id, sender, recipient, subject, text_body, html_body, message_id, created_at,
+                                       attempts, next_attempt_at, sent_at, failed_at, last_error)
+                    VALUES (?, ?, ?, 'Hello', 'Body', NULL, ?, ?, ?, ?, ?, ?, ?)
+                    """, id, testSender, to, "<\(id)@portal.test>", t0, attempts, next, sent, failed, error)
+            }
+            try insert(1, "queued@example.com", attempts: 0, next: t0)
+            try insert(2, "retrying@example.com", attempts: 2, next: t0 + 60, error: "SMTP error (curl 7): down")
+            try insert(3, "inflight@example.com", attempts: 1, next: t0 + 600) // claimed when the old process stopped
+            try insert(4, "sent@example.com", attempts: 1, next: t0, sent: t0 + 1)
+            try insert(5, "failed@example.com", attempts: 9, next: t0, failed: t0 + 5, error: "gave up")
+        }
+
+        #expect(try Migrator(directory: repoRoot + "/Migrations").migrate(database).contains("0010_jobs.sql"))
+        let db = UpgradedDatabase(database: database)
+        var row = try #require(try db.row(1))
+        #expect(row.attempts == 0 && row.nextAttemptAt == t0 && row.sentAt == nil && row.failedAt == nil)
+        row = try #require(try db.row(2))
+        #expect(row.attempts == 2 && row.nextAttemptAt == t0 + 60 && row.lastError == "SMTP error (curl 7): down")
+        row = try #require(try db.row(3))
+        #expect(row.attempts == 1 && row.nextAttemptAt == t0 + 600 && row.sentAt == nil)
+        row = try #require(try db.row(4))
+        #expect(row.sentAt == t0 + 1 && row.failedAt == nil)
+        row = try #require(try db.row(5))
+        #expect(row.failedAt == t0 + 5 && row.attempts == 9 && row.lastError == "gave up")
+        #expect(row.messageID == "<5@portal.test>" && row.recipient == "failed@example.com")
+
+        let server = try TestSMTPServer()
+        server.listen()
+        defer { server.stop() }
+        let worker = mailDelivery(database: database, transport: try SMTPTransport(url: "smtp://127.0.0.1:\(server.port)"))
+        #expect(try worker.runDue(now: t0 + 59) == 1)
+        #expect(try worker.runDue(now: t0 + 60) == 1)
+        #expect(try worker.runDue(now: t0 + 600) == 1)
+        #expect(try worker.runDue(now: t0 + 100_000) == 0)
+        #expect(server.received.map(\.recipients).sorted { $0[0] < $1[0] } == [["inflight@example.com"], ["queued@example.com"], ["retrying@example.com"]])
+        #expect(try db.row(2)?.attempts == 3)
+        // New mails use the same tables after the upgrade.
+        let mailer = try Mailer(templates: try realTemplates(), baseURL: testBaseURL, from: testSender)
+        let id = try database.write { try mailer.enqueue(OutgoingMail(to: "new@example.com", subject: "S", text: "T"), on: $0) }
+        #expect(id == 6)
+        #expect(try worker.runDue() == 1)
     }
 }

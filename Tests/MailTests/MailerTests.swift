@@ -213,8 +213,8 @@ struct MailerTests {
     func enqueueNotifiesDelivery() throws {
         let db = try TestDatabase()
         let capture = LogCapture()
-        let delivery = MailDelivery(database: db.database, transport: LogTransport(logger: capture.logger), logger: capture.logger, pollInterval: .seconds(3600))
-        let mailer = try Mailer(templates: try realTemplates(), baseURL: testBaseURL, from: testSender, delivery: delivery)
+        let delivery = mailDelivery(database: db.database, transport: LogTransport(logger: capture.logger), logger: capture.logger, pollInterval: .seconds(3600))
+        let mailer = try Mailer(templates: try realTemplates(), baseURL: testBaseURL, from: testSender, jobs: delivery)
         delivery.start()
         defer { delivery.stop() }
         // Let the first round (nothing due) pass, so that only the nudge can deliver.

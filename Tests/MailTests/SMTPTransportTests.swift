@@ -61,6 +61,64 @@ struct SMTPTransportTests {
         #expect(server.received.isEmpty)
     }
 
+    struct ReplyCase: Sendable, CustomTestStringConvertible {
+        let mode: TestSMTPServer.Mode
+        let reply: Int
+        let answer: String
+        let command: String
+        let permanent: Bool
+        var testDescription: String { "\(command): \(answer)" }
+    }
+
+    static let replies = [
+        ReplyCase(mode: .refuse, reply: 451, answer: "451 4.3.0 Try again later", command: "MAIL", permanent: false),
+        ReplyCase(mode: .rejectRecipient("550 5.1.1 <a@example.com>: Recipient address rejected: User unknown"), reply: 550,
+                  answer: "550 5.1.1 <a@example.com>: Recipient address rejected: User unknown", command: "RCPT", permanent: true),
+        ReplyCase(mode: .rejectRecipient("451 4.7.1 Greylisted, please try again in 5 minutes"), reply: 451,
+                  answer: "451 4.7.1 Greylisted, please try again in 5 minutes", command: "RCPT", permanent: false),
+        ReplyCase(mode: .rejectData("554 5.6.0 Message header too long"), reply: 554, answer: "554 5.6.0 Message header too long",
+                  command: "DATA", permanent: true),
+        ReplyCase(mode: .rejectData("452 4.3.1 Insufficient system storage"), reply: 452, answer: "452 4.3.1 Insufficient system storage",
+                  command: "DATA", permanent: false),
+        // Wrong credentials are the relay's configuration, not the mail: an operator fixes
+        // them and the mail still goes out.
+        ReplyCase(mode: .rejectAuth("535 5.7.8 Authentication credentials invalid"), reply: 535,
+                  answer: "535 5.7.8 Authentication credentials invalid", command: "AUTH", permanent: false),
+    ]
+
+    @Test("An error reply is read back with its code and the server's words: 5xx is permanent, 4xx is not", arguments: replies)
+    func errorReplies(_ c: ReplyCase) throws {
+        let server = try TestSMTPServer()
+        server.mode = c.mode
+        server.listen()
+        defer { server.stop() }
+        let transport = try SMTPTransport(url: "smtp://user:\(Self.encodedPassword)@127.0.0.1:\(server.port)")
+        let error = try #require(#expect(throws: SMTPTransport.Error.self) {
+            try transport.send(OutgoingMail(to: "a@example.com", subject: "S", text: "T"), from: "no-reply@portal.test")
+        })
+        guard case .refused(let reply, let answer, let command) = error else { Issue.record("unexpected \(error)"); return }
+        #expect(command == c.command)
+        #expect(reply == c.reply)
+        #expect(answer == c.answer)
+        #expect(error.isPermanent == c.permanent)
+        #expect(String(describing: error).contains(c.answer))
+        for secret in ["w0rd", "%40ss", "dXNlcg"] { #expect(!String(describing: error).contains(secret)) } // dXNlcg: base64 of "user"
+        #expect(server.received.isEmpty)
+    }
+
+    @Test("A 40-character, 80 KB subject travels folded and arrives whole")
+    func swollenSubjectDelivered() throws {
+        let server = try TestSMTPServer()
+        server.listen()
+        defer { server.stop() }
+        let subject = "Welcome, " + MIMEMessageTests.swollenName
+        try SMTPTransport(url: "smtp://127.0.0.1:\(server.port)").send(OutgoingMail(to: "a@example.com", subject: subject, text: "T"), from: "no-reply@portal.test")
+        let message = try #require(server.received.first)
+        let headerBlock = message.data.components(separatedBy: "\r\n\r\n")[0]
+        #expect(headerBlock.components(separatedBy: "\r\n").allSatisfy { $0.utf8.count <= 78 })
+        #expect(try ParsedMail(message.data).decodedHeader("Subject") == subject)
+    }
+
     @Test("With requireTLS, a server without STARTTLS gets neither the password nor the mail")
     func requireTLS() throws {
         let server = try TestSMTPServer()
@@ -86,6 +144,7 @@ struct SMTPTransportTests {
         }
         guard case .failed(let code, _) = error else { Issue.record("unexpected \(String(describing: error))"); return }
         #expect(code == 7) // CURLE_COULDNT_CONNECT
+        #expect(error?.isPermanent == false)
     }
 
     @Test("URLs are parsed, credentials percent-decoded, and the password never shown")

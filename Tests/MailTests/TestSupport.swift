@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Synchronization
 import Web
+import Jobs
 @testable import Mail
 
 /// The repository root, found from this file's path, for Templates/ and Migrations/.
@@ -18,8 +19,18 @@ func realTemplates() throws -> Templates {
     try Templates(directory: repoRoot + "/Templates")
 }
 
+/// Reading outbox rows with their delivery, for a test database or any other.
+protocol OutboxReading {
+    var database: Database { get }
+}
+
+/// A database opened by the test itself.
+struct UpgradedDatabase: OutboxReading {
+    let database: Database
+}
+
 /// A migrated database in a fresh temporary folder, removed (with the folder) on deinit.
-final class TestDatabase {
+final class TestDatabase: OutboxReading {
     let directory: String
     let database: Database
 
@@ -39,9 +50,25 @@ final class TestDatabase {
         try database.read { try $0.scalar("SELECT count(*) FROM outbox", as: Int.self) } ?? -1
     }
 
+    func jobCount() throws -> Int {
+        try database.read { try $0.scalar("SELECT count(*) FROM jobs", as: Int.self) } ?? -1
+    }
+}
+
+extension OutboxReading {
+    /// The outbox row with its delivery, read from its `mail.send` job in the columns the
+    /// outbox had before jobs (0003): the next attempt is the lease's end while it runs.
     func row(_ id: Int64) throws -> OutboxRow? {
         try database.read { conn in
-            try conn.queryOne("SELECT * FROM outbox WHERE id = ?", id).map(OutboxRow.init)
+            try conn.queryOne("""
+                SELECT o.*, j.attempts,
+                       CASE j.state WHEN 'running' THEN j.lease_expires_at ELSE j.run_at END AS next_attempt_at,
+                       CASE j.state WHEN 'done' THEN j.finished_at END AS sent_at,
+                       CASE j.state WHEN 'failed' THEN j.finished_at END AS failed_at,
+                       j.last_error
+                FROM outbox o JOIN jobs j ON j.kind = 'mail.send' AND j.payload = CAST(o.id AS TEXT)
+                WHERE o.id = ?
+                """, id).map(OutboxRow.init)
         }
     }
 }
@@ -76,6 +103,23 @@ struct OutboxRow {
         sentAt = try row.optionalInt64("sent_at")
         failedAt = try row.optionalInt64("failed_at")
         lastError = try row.optionalString("last_error")
+    }
+}
+
+/// A job worker that runs mail only, as the outbox's worker did before jobs (named so in its
+/// logs: "mail delivery started").
+func mailDelivery(database: Database, transport: any MailTransport, logger: Logger? = nil, pollInterval: Duration = .seconds(5)) -> JobWorker {
+    let worker = logger.map { JobWorker(database: database, name: "mail delivery", pollInterval: pollInterval, logger: $0) }
+        ?? JobWorker(database: database, name: "mail delivery", pollInterval: pollInterval)
+    MailDelivery.register(on: worker, transport: transport, logger: logger)
+    return worker
+}
+
+extension JobWorker {
+    /// One round at `now`; returns how many mails were sent.
+    @discardableResult
+    func deliverDue(now: Date = Date()) throws -> Int {
+        try runDue(now: unixSeconds(now))
     }
 }
 

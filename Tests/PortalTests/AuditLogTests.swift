@@ -14,8 +14,9 @@ struct AuditLogTests {
         let portal = try TestPortal()
         let a = Browser(portal), b = Browser(portal)
         let ana = try TestUser.enrolled(portal, a)
-        let org = try ana.createOrganization(portal, a)
+        // Named before she acts: events keep the name their actor had when they happened.
         try portal.rename(ana.email, "Ana Lovelace")
+        let org = try ana.createOrganization(portal, a)
         let bo = try TestUser.enrolled(portal, b)
         try portal.rename(bo.email, "Bo Diddley")
         let boMember = try portal.addMember(bo.email, to: org, role: .developer)
@@ -462,25 +463,32 @@ struct AuditLogTests {
     ])
     func everyActionReadsAsASentence(action: String, actor: String, subject: String, details: String, expected: String) {
         let names = ["bo@example.com": "Bo Diddley"]
-        #expect(AuditDescriber.describe(action: action, actor: actor, subject: subject, details: details,
-                                        subjectName: names[subject]) == expected)
+        // Details as the services used to write them, read the way the start-up upgrade stores them.
+        let json = AuditDetailsUpgrade.parse(action: action, details: details).json
+        #expect(AuditActions.all.describe(action, actor: actor, subject: subject, details: json,
+                                          subjectName: names[subject]) == expected)
         // Every action has a title for the filter list that is not its identifier.
-        #expect(AuditDescriber.title(action) != action)
+        #expect(AuditActions.all.title(action) != action)
     }
 
     @Test func detailsReadAsLinesWithFieldNamesInWords() {
-        #expect(AuditDescriber.detailLines(action: "member.updated", details: "role: employee → custom; permissions: a → b")
+        #expect(Self.detailLines("member.updated", details: "role: employee → custom; permissions: a → b")
                 == ["Role: Employee → Custom", "Permissions: a → b"])
-        #expect(AuditDescriber.detailLines(action: "org.created", details: "legal_name: Acme; website: https://a.example")
+        #expect(Self.detailLines("org.created", details: "legal_name: Acme; website: https://a.example")
                 == ["Legal name: Acme", "Website: https://a.example"])
-        #expect(AuditDescriber.detailLines(action: "support.rejected", details: "Offboarding: Balance: 5 EUR outstanding")
+        #expect(Self.detailLines("support.rejected", details: "Offboarding: Balance: 5 EUR outstanding")
                 == ["Reason: Balance: 5 EUR outstanding"])
-        #expect(AuditDescriber.detailLines(action: "org.owner_changed", details: "from a@x to b@x; a@x is now Admin")
+        #expect(Self.detailLines("org.owner_changed", details: "from a@x to b@x; a@x is now Admin")
                 == ["from a@x to b@x", "a@x is now Admin"])
-        #expect(AuditDescriber.detailLines(action: "request.offboarding", details: "").isEmpty)
+        #expect(Self.detailLines("request.offboarding", details: "").isEmpty)
     }
 
     // MARK: - helpers
+
+    /// The lines a legacy details string reads as once upgraded to JSON.
+    static func detailLines(_ action: String, details: String) -> [String] {
+        AuditActions.all.detailLines(action, details: AuditDetailsUpgrade.parse(action: action, details: details).json)
+    }
 
     /// The event sentences on a log page, in order, as a person reads them.
     static func descriptions(_ r: TestResponse) -> [String] {
@@ -562,5 +570,7 @@ extension TestPortal {
                                         subject: e.subject, ip: "192.0.2.7", userAgent: "curl/8.0", details: e.details, on: db)
             }
         }
+        // Written as older versions wrote details; upgraded to JSON as a start-up would.
+        try AuditDetailsUpgrade.convertAll(app.database)
     }
 }

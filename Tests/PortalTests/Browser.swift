@@ -10,8 +10,13 @@ final class Browser {
     let portal: TestPortal
     var cookies: [String: String] = [:]
     var userAgent = "Mozilla/5.0 (X11; Linux x86_64) TestBrowser/1.0"
+    /// The source address of its connections (nil: 127.0.0.1), to come from another network.
+    var sourceAddress: String?
 
-    init(_ portal: TestPortal) { self.portal = portal }
+    init(_ portal: TestPortal, from sourceAddress: String? = nil) {
+        self.portal = portal
+        self.sourceAddress = sourceAddress
+    }
 
     @discardableResult
     func get(_ path: String, headers: [String: String] = [:]) throws -> TestResponse {
@@ -41,7 +46,7 @@ final class Browser {
         var h = headers
         h["User-Agent"] = h["User-Agent"] ?? userAgent
         if !cookies.isEmpty { h["Cookie"] = cookies.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "; ") }
-        let r = try portal.request(method, path, headers: h, body: body)
+        let r = try portal.request(method, path, headers: h, body: body, from: sourceAddress)
         for line in r.all("set-cookie") {
             let pair = line.split(separator: ";", maxSplits: 1)[0]
             guard let eq = pair.firstIndex(of: "=") else { continue }

@@ -125,3 +125,16 @@ extension CommandLineTests {
         #expect(missing.err.contains("--name"))
     }
 }
+
+extension CommandLineTests {
+    /// `portal seed-demo` with no options is what the README and `make bench` run: its default
+    /// password must pass the same policy as everyone's (it once contained the demo address).
+    @Test func seedDemoWithItsDefaultsSignsInAsPrinted() throws {
+        let dir = NSTemporaryDirectory() + "portal-cli-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try run(["seed-demo", "--db", dir + "/p.sqlite", "--scrypt-log-n", "10"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("E-mail:      demo@portal.localhost"))
+        #expect(r.out.contains("TOTP secret: "))
+    }
+}

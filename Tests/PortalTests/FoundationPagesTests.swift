@@ -34,6 +34,19 @@ struct FoundationPagesTests {
         expectSecurityHeaders(r)
     }
 
+    @Test func homePageSaysWhatIsThereAndWhatIsStillComing() throws {
+        let portal = try TestPortal()
+        let text = try portal.request("GET", "/").text
+        let today = try #require(text.range(of: "What you can do here today"))
+        let coming = try #require(text.range(of: "Coming next"))
+        #expect(today.upperBound < coming.lowerBound)
+        // What exists is promised; keys, webhooks and money are listed only as coming.
+        #expect(text[today.upperBound..<coming.lowerBound].contains("two-factor"))
+        #expect(!text[today.upperBound..<coming.lowerBound].contains("API keys"))
+        #expect(!text[today.upperBound..<coming.lowerBound].contains("webhooks"))
+        #expect(text[coming.upperBound...].contains("API keys") && text[coming.upperBound...].contains("payouts"))
+    }
+
     @Test func healthCheckReadsTheDatabase() throws {
         let portal = try TestPortal()
         let r = try portal.request("GET", "/healthz")

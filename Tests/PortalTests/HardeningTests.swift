@@ -75,7 +75,7 @@ struct HardeningTests {
         let page = try b.get("/signup")
         #expect(page["Strict-Transport-Security"]?.contains("max-age") == true)
         #expect(b.cookies["__Host-portal_csrf"] != nil)
-        let fields = [("name", "Ori Gin"), ("email", "origin@example.com"), ("password", "same origin only please")]
+        let fields = [("name", "Ori Gin"), ("email", "origin@example.com"), ("password", "same site posts only please")]
         #expect(try b.post("/signup", fields, csrfFrom: page, headers: ["Origin": "http://127.0.0.1"]).status == 403)
         #expect(try b.post("/signup", fields, csrfFrom: page, headers: ["Origin": "https://portal.example"]).status == 303)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Security
 @testable import Portal
 
 /// Organization helpers shared by the organization, team, support and audit-log tests.
@@ -48,6 +49,25 @@ extension TestPortal {
         let id = try orgRowID(publicID)
         return try app.database.read { db in
             try db.query("SELECT action FROM audit_events WHERE organization_id = ? ORDER BY id", id).map { try $0.string(0) }
+        }
+    }
+}
+
+extension PortalApp {
+    /// What `portal seed-demo` makes (a verified, enrolled Owner of their own organization,
+    /// optionally signed in with `sessionToken`), through the same public seeding API.
+    @discardableResult
+    func seedDemoAccount(name: String, email: String, password: String, sessionToken: String?) throws -> String {
+        try seeding.check(name: name, email: email, password: password, sessionToken: sessionToken)
+        let hash = try seeding.hashPassword(password)
+        return try seeding.write { tx -> String in
+            let id = try tx.createVerifiedUser(email: email, name: name, passwordHash: hash)
+            try tx.enrolTOTP(userID: id, secret: TOTP.generateSecret(), recoveryCodes: RecoveryCodes.generate())
+            if let sessionToken { try tx.startSession(userID: id, token: sessionToken) }
+            return try tx.createOrganization(ownerID: id, details: [
+                "legal_name": "Demo Payments Ltd", "trading_name": "Demo Payments", "country": "GB", "registration_number": "01234567",
+                "address": "1 Demo Street\nLondon EC1A 1AA", "website": "https://demo.example", "industry": "E-commerce",
+                "compliance_email": email])
         }
     }
 }

@@ -26,6 +26,8 @@ struct PermissionMatrixTests {
     /// permissions (whom every holder of roles.write may manage).
     static let routes: [Route] = [
         Route(method: "GET", path: "/orgs/{org}", need: .anyMember),
+        // An environment's overview is every member's (each part shows only what the role opens).
+        Route(method: "GET", path: "/orgs/{org}/sandbox", need: .anyMember),
         Route(method: "GET", path: "/orgs/{org}/settings", need: .anyMember),
         Route(method: "GET", path: "/orgs/{org}/settings/details", need: .owner),
         Route(method: "POST", path: "/orgs/{org}/settings/details", need: .owner),

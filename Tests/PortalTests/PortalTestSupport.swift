@@ -46,8 +46,10 @@ final class TestPortal: @unchecked Sendable {
     }
 
     /// One request on a new connection; returns status, headers (lower-cased names) and body.
-    func request(_ method: String = "GET", _ path: String, headers: [String: String] = [:], body: String? = nil) throws -> TestResponse {
-        let c = try Socket(port: port)
+    /// `from`: the client's source address (any of 127.0.0.0/8), to come from another network.
+    func request(_ method: String = "GET", _ path: String, headers: [String: String] = [:], body: String? = nil,
+                 from source: String? = nil) throws -> TestResponse {
+        let c = try Socket(port: port, from: source)
         var raw = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
         for (k, v) in headers { raw += "\(k): \(v)\r\n" }
         if let body { raw += "Content-Length: \(body.utf8.count)\r\n" }
@@ -96,10 +98,18 @@ enum TestError: Error { case malformed(String), connect }
 /// A blocking client socket that reads until the server closes.
 final class Socket {
     let fd: Int32
-    init(port: Int) throws {
+    init(port: Int, from source: String? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var tv = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        if let source {
+            // Linux answers for all of 127.0.0.0/8: binding 127.0.0.2 makes a second network.
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            if bound != 0 { close(fd); throw TestError.connect }
+        }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = UInt16(port).bigEndian

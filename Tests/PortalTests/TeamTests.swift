@@ -96,7 +96,7 @@ struct TeamTests {
     func lastAudit(_ portal: TestPortal, _ action: String) throws -> (subject: String, details: String)? {
         try portal.app.database.read {
             try $0.queryOne("SELECT subject, details FROM audit_events WHERE action = ? ORDER BY id DESC LIMIT 1", action)
-                .map { (try $0.string(0), try $0.string(1)) }
+                .map { (try $0.string(0), AuditActions.all.detailText(action, details: try $0.string(1))) }
         }
     }
 

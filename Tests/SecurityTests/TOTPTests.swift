@@ -120,4 +120,16 @@ import Testing
         #expect(TOTP.groupedSecret("ABCDEF") == "ABCD EF")
         #expect(TOTP.groupedSecret("") == "")
     }
+
+    @Test func aCodeAlreadyUsedIsToldFromAWrongOne() {
+        let step = TOTP.step(at: Self.now)
+        let code = Self.codeAt(Self.now)
+        #expect(TOTP.check(code: code, secret: Self.seed1, at: Self.now, lastAcceptedStep: nil) == .accepted(step: step))
+        #expect(TOTP.check(code: code, secret: Self.seed1, at: Self.now, lastAcceptedStep: step) == .alreadyUsed)
+        #expect(TOTP.check(code: Self.codeAt(Self.now - 30), secret: Self.seed1, at: Self.now, lastAcceptedStep: step) == .alreadyUsed)
+        #expect(TOTP.check(code: "000000" == code ? "111111" : "000000", secret: Self.seed1, at: Self.now, lastAcceptedStep: step) == .wrong)
+        #expect(TOTP.check(code: "12ab56", secret: Self.seed1, at: Self.now, lastAcceptedStep: nil) == .wrong)
+        // The next step's code is still accepted after this one was used.
+        #expect(TOTP.check(code: Self.codeAt(Self.now + 30), secret: Self.seed1, at: Self.now, lastAcceptedStep: step) == .accepted(step: step + 1))
+    }
 }

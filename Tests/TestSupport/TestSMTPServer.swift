@@ -14,7 +14,10 @@ import Glibc
 ///
 /// The port is bound at init but nothing is accepted until ``listen()``: until then a
 /// connection is refused, as with a mail server that is down, and the port stays reserved.
-/// In ``Mode/refuse`` it answers `MAIL FROM` with `451` (a temporary failure).
+/// In ``Mode/refuse`` it answers `MAIL FROM` with `451` (a temporary failure); in
+/// ``Mode/rejectRecipient(_:)``, ``Mode/rejectData(_:)`` and ``Mode/rejectAuth(_:)`` it answers
+/// `RCPT TO`, the end of `DATA` or `AUTH` with the reply line given (e.g. `550 5.1.1 User
+/// unknown`, `451 4.7.1 Greylisted`, `535 5.7.8 Authentication credentials invalid`).
 public final class TestSMTPServer: Sendable {
     public struct Received: Sendable {
         public var mailFrom = ""
@@ -25,7 +28,15 @@ public final class TestSMTPServer: Sendable {
         public var password: String?
     }
 
-    public enum Mode: Sendable { case accept, refuse }
+    public enum Mode: Sendable, Equatable {
+        case accept, refuse
+        /// Answers every `RCPT TO` with this reply line.
+        case rejectRecipient(String)
+        /// Takes the whole message, then answers with this reply line instead of `250`.
+        case rejectData(String)
+        /// Answers `AUTH` with this reply line (wrong credentials: `535 5.7.8 …`).
+        case rejectAuth(String)
+    }
 
     public let port: Int
     private let listener: Int32
@@ -149,6 +160,8 @@ public final class TestSMTPServer: Sendable {
                 reply("250 8BITMIME")
             } else if upper.hasPrefix("HELO") {
                 reply("250 smtp.test")
+            } else if upper.hasPrefix("AUTH PLAIN"), case .rejectAuth(let answer) = mode {
+                reply(answer)
             } else if upper.hasPrefix("AUTH PLAIN") {
                 var encoded = String(line.dropFirst("AUTH PLAIN".count)).trimmingCharacters(in: .whitespaces)
                 if encoded.isEmpty {
@@ -173,6 +186,10 @@ public final class TestSMTPServer: Sendable {
                 current.recipients = []
                 reply("250 2.1.0 OK")
             } else if upper.hasPrefix("RCPT TO:") {
+                if case .rejectRecipient(let answer) = mode {
+                    reply(answer)
+                    continue
+                }
                 current.recipients.append(address(line))
                 reply("250 2.1.5 OK")
             } else if upper == "DATA" {
@@ -187,6 +204,10 @@ public final class TestSMTPServer: Sendable {
                     lines.append(dataLine.hasPrefix(".") ? String(dataLine.dropFirst()) : dataLine)
                 }
                 guard complete else { return }
+                if case .rejectData(let answer) = mode {
+                    reply(answer)
+                    continue
+                }
                 current.data = lines.map { $0 + "\r\n" }.joined()
                 let message = current
                 state.withLock { $0.received.append(message) }

@@ -1,3 +1,4 @@
+import Foundation
 import HTTP
 import Testing
 import Web
@@ -86,5 +87,54 @@ import Web
         #expect(!app.respond(to: request("/keys")).bodyText.contains("flash"))
         // A forged, undecodable cookie is ignored.
         #expect(app.respond(to: request("/keys", headers: [("Cookie", "flash=%%%")])).status == .ok)
+    }
+}
+
+@Suite struct SignedFlashCookieTests {
+    func app(now: @escaping @Sendable () -> Int64 = { 1_000 }) throws -> WebApplication {
+        let templates = try testTemplates()
+        var router = Router()
+        router.post("/keys") { req in
+            req.flash(.success, "Key created.")
+            return .redirect(to: "/keys")
+        }
+        router.get("/keys") { req in try templates.render(page: "home/index", context: ["name": "keys"], request: req) }
+        let store = CookieFlashStore(key: Array(repeating: 7, count: 32), now: now)
+        return WebApplication(router: router, templates: templates, middleware: [FlashMiddleware(store: store)], logger: LogCapture().logger)
+    }
+
+    /// The format the unsigned store wrote: base64url of the JSON messages.
+    static func unsigned(_ json: String) -> String {
+        Data(json.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    @Test func aForgedCookieInjectsNothing() throws {
+        let app = try app()
+        let forged = Self.unsigned(#"[{"kind":"error","text":"Your account is suspended: call +1 555 0100."}]"#)
+        let page = app.respond(to: request("/keys", headers: [("Cookie", "flash=\(forged)")]))
+        #expect(page.status == .ok)
+        #expect(!page.bodyText.contains("suspended"))
+        #expect(!page.bodyText.contains("class=\"flash"))
+    }
+
+    @Test func anEditedOrExpiredCookieInjectsNothing() throws {
+        let post = try app().respond(to: request(.POST, "/keys"))
+        let value = try #require(post.headers["Set-Cookie"]).split(separator: ";")[0].dropFirst("flash=".count)
+        let parts = value.split(separator: ".").map(String.init)
+        #expect(parts.count == 3)
+        // The genuine cookie works…
+        #expect(try app().respond(to: request("/keys", headers: [("Cookie", "flash=\(value)")])).bodyText.contains("Key created."))
+        // …an edited message does not…
+        let edited = Self.unsigned(#"[{"kind":"error","text":"Call +1 555 0100."}]"#) + "." + parts[1] + "." + parts[2]
+        #expect(!(try app().respond(to: request("/keys", headers: [("Cookie", "flash=\(edited)")])).bodyText.contains("555")))
+        // …nor a pushed-back expiry…
+        let later = parts[0] + "." + String(Int64(parts[1])! + 10_000) + "." + parts[2]
+        #expect(!(try app(now: { 2_000 }).respond(to: request("/keys", headers: [("Cookie", "flash=\(later)")])).bodyText.contains("Key created.")))
+        // …nor the genuine cookie once expired, nor one signed with another key.
+        #expect(!(try app(now: { 1_000 + 301 }).respond(to: request("/keys", headers: [("Cookie", "flash=\(value)")])).bodyText.contains("Key created.")))
+        let otherKey = WebApplication(router: { var r = Router(); r.get("/keys") { req in .text(req.flashMessages.map(\.text).joined()) }; return r }(),
+                                      middleware: [FlashMiddleware(store: CookieFlashStore(now: { 1_000 }))], logger: LogCapture().logger)
+        #expect(otherKey.respond(to: request("/keys", headers: [("Cookie", "flash=\(value)")])).bodyText.isEmpty)
     }
 }

@@ -18,7 +18,7 @@ class AccountSettingsPage: ViewModel {
     func child(named name: String) -> Any? {
         switch name {
         case "email": user.email
-        case "memberSince": Accounts.formatTime(user.createdAt, zone: user.timeZone)
+        case "memberSince": PageTime.full(user.createdAt, zone: user.timeZone)
         case "hasErrors": !errors.isEmpty
         default:
             // `{{#error_field}}`: one flat lookup per field, no dotted path to split and walk.
@@ -132,8 +132,8 @@ final class SecurityPage: AccountSettingsPage {
             self.s = s
             self.current = current
             self.device = SecurityPage.describeAgent(s.userAgent)
-            self.lastSeen = Accounts.formatTime(s.lastSeenAt, zone: zone)
-            self.started = Accounts.formatTime(s.createdAt, zone: zone)
+            self.lastSeen = PageTime.full(s.lastSeenAt, zone: zone)
+            self.started = PageTime.full(s.createdAt, zone: zone)
         }
         func child(named name: String) -> Any? {
             switch name {
@@ -148,19 +148,23 @@ final class SecurityPage: AccountSettingsPage {
         }
     }
 
+    /// One line of "Recent security activity": always a sentence, whichever feature recorded
+    /// the event ("You invited bo@example.com as Developer", "Password changed").
     final class EventRow: ViewModel {
         let e: AuditEvent
         let when: String
+        let what: String
         init(_ e: AuditEvent, zone: String) {
             self.e = e
             self.when = Accounts.formatTime(e.at, zone: zone)
+            self.what = AuditActions.all.describe(e.action, actor: "You", subject: e.subject, details: e.details)
         }
         func child(named name: String) -> Any? {
             switch name {
             case "when": when
-            case "what": SecurityPage.describeAction(e.action)
+            case "what": what
             case "ip": e.ip
-            case "details": e.details
+            case "details": AuditActions.all.detailText(e.action, details: e.details)
             default: nil
             }
         }
@@ -179,36 +183,5 @@ final class SecurityPage: AccountSettingsPage {
         let browser = browsers.first { has($0.0) }?.1 ?? "Browser"
         let os = systems.first { has($0.0) }?.1
         return os.map { "\(browser) on \($0)" } ?? browser
-    }
-
-    static func describeAction(_ action: String) -> String {
-        switch action {
-        case "signup": "Account created"
-        case "signup.demo": "Demo account created"
-        case "email.verified": "E-mail address confirmed"
-        case "login.password_accepted": "Password accepted"
-        case "login.succeeded": "Signed in"
-        case "login.failed": "Failed sign-in"
-        case "login.mfa_failed": "Wrong two-factor code"
-        case "login.locked": "Sign-in locked after too many failures"
-        case "login.throttled", "login.mfa_throttled", "reauth.throttled": "Attempt refused: too many failures"
-        case "logout": "Signed out"
-        case "mfa.enrolled": "Two-factor authentication set up"
-        case "mfa.enrol_failed": "Two-factor set-up code did not match"
-        case "mfa.recovery_codes_regenerated": "New recovery codes made"
-        case "password.changed": "Password changed"
-        case "password.change_failed", "reauth.failed": "Wrong password or code for a change"
-        case "password.reset_requested": "Password reset requested"
-        case "password.reset": "Password reset"
-        case "email.change_requested": "E-mail change requested"
-        case "email.changed": "E-mail address changed"
-        case "email.verification_resent": "Verification link sent again"
-        case "account.profile_updated": "Personal details updated"
-        case "account.preferences_updated": "Communication preferences updated"
-        case "session.revoked": "A session was signed out"
-        case "session.revoked_others": "Other sessions were signed out"
-        case "support.mfa_reset_requested": "Asked support to reset two-factor authentication"
-        default: action
-        }
     }
 }

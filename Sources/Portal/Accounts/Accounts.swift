@@ -28,9 +28,16 @@ final class Accounts: Sendable {
     let enrolmentKey: [UInt8]
     let issuer: String
     let store = AccountsStore()
+    /// Where a lost authenticator is reported: support's queue, in our transaction.
+    let supportQueue = SupportQueue()
+    /// Per account and network for passwords (per account for second factors): delays,
+    /// then locks.
     let accountThrottle = Throttle()
     /// Looser per address: many people may share one.
     let ipThrottle = Throttle(freeFailures: 20, lockAfter: 100)
+    /// Per account, whatever the network: only slows down, so nobody can lock an account
+    /// they do not hold just by knowing its address.
+    let accountSlowdown = Slowdown()
     let logger: Logger
 
     static let signupLimit = Throttle(freeFailures: 10, lockAfter: 10, lockSeconds: 3600)
@@ -62,7 +69,12 @@ final class Accounts: Sendable {
         /// The same words for an unknown address and a wrong password.
         case badCredentials
         case badCode
+        /// A right TOTP code that was already used (this step or a newer one was accepted).
+        case codeAlreadyUsed
         case throttled(seconds: Int64)
+        /// The account (not this network) had many failures lately: every requester waits
+        /// its turn, at most a minute.
+        case slowed(seconds: Int64)
         case linkInvalid
         /// The account got an authenticator from another session meanwhile.
         case enrolmentSuperseded
@@ -84,34 +96,45 @@ final class Accounts: Sendable {
     func signUp(_ input: SignUp, by actor: Actor) throws {
         let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
         let email = Self.normalizeEmail(input.email)
+        // A network may start a few sign-ups an hour (each one mails someone), whether or
+        // not the addresses exist or the form is right. Counted first, in its own write, so
+        // that nothing later (a refusal, a rollback) gives the attempt back.
+        let now = clock.now()
+        try Self.claimSignUp(network: actor.network, now: now, database: database)
+
         var problems: [String: String] = [:]
-        if name.isEmpty { problems["name"] = "Enter your name." } else if name.count > 100 { problems["name"] = "Use at most 100 characters." }
+        if name.isEmpty { problems["name"] = "Enter your name." } else if let p = TextField.personName.problem(name) { problems["name"] = p }
         if let p = Self.emailProblem(email) { problems["email"] = p }
         if let p = policy.check(input.password, context: [email, name])?.message { problems["password"] = p }
         guard problems.isEmpty else { throw Problem.invalid(problems) }
 
-        // A network may start a few sign-ups an hour (each one mails someone), whether or
-        // not the addresses exist.
-        let now = clock.now()
-        let signupKey = "signup:ip:\(actor.network)"
-        if case .allowed = try database.read({ try Self.signupLimit.check([signupKey], now: now, on: $0) }) {} else {
-            throw Problem.throttled(seconds: 3600)
-        }
-        // Hash first, whatever happens next, so a known address costs the same time.
+        // Hash before looking, whatever happens next, so a known address costs the same time.
         let hash = try hashNew(input.password)
         try database.write { db in
-            try Self.signupLimit.fail([signupKey], now: now, on: db)
             if let existing = try store.user(email: email, on: db) {
                 try mailer.enqueue(template: "account_exists", to: existing.email, subject: "You already have a Portal account",
                                    context: ["name": existing.name, "loginLink": mailer.url(path: "/login"),
                                              "resetLink": mailer.url(path: "/forgot-password")], on: db)
-                try audit.record("signup.existing_address", by: actor.with(userID: existing.id), subject: existing.email, on: db)
+                try audit.record(AccountsAuditEvents.signupExistingAddress, by: actor.with(userID: existing.id), subject: existing.email, on: db)
                 return
             }
-            let userID = try store.insertUser(email: email, name: name, passwordHash: hash, now: now, on: db)
-            try audit.record("signup", by: actor.with(userID: userID), subject: email, on: db)
+            let userID = try createUser(email: email, name: name, passwordHash: hash, verified: false, now: now, on: db)
+            try audit.record(AccountsAuditEvents.signup, by: actor.with(userID: userID), subject: email, on: db)
             try sendVerification(userID: userID, email: email, name: name, now: now, on: db)
         }
+    }
+
+    /// Counts one sign-up (with or without an invitation) against the network's hourly
+    /// limit, in its own committed write, before any expensive or failing work; throws
+    /// ``Problem/throttled(seconds:)`` once the limit is reached.
+    static func claimSignUp(network: String, now: Int64, database: Database) throws {
+        let key = "signup:ip:\(network)"
+        let allowed = try database.write { db -> Bool in
+            guard try signupLimit.check([key], now: now, on: db) == .allowed else { return false }
+            try signupLimit.fail([key], now: now, on: db)
+            return true
+        }
+        if !allowed { throw Problem.throttled(seconds: 3600) }
     }
 
     private func sendVerification(userID: Int64, email: String, name: String, now: Int64, on db: Connection) throws {
@@ -133,15 +156,15 @@ final class Accounts: Sendable {
             guard try limit.check([key], now: now, on: db) == .allowed else { throw Problem.throttled(seconds: 60) }
             try limit.fail([key], now: now, on: db)
             try sendVerification(userID: user.id, email: user.email, name: user.name, now: now, on: db)
-            try audit.record("email.verification_resent", by: actor, subject: user.email, on: db)
+            try audit.record(AccountsAuditEvents.verificationResent, by: actor, subject: user.email, on: db)
         }
     }
 
     /// The account a verification link is for, if the link is still good (read only).
-    func checkLink(_ token: String, purpose: String) throws -> (AccountsStore.Token, UserRecord) {
+    func checkLink(_ token: String, purpose: String) throws -> (UserToken, UserRecord) {
         let now = clock.now()
         guard token.utf8.count == 43,
-              let found = try database.read({ db -> (AccountsStore.Token, UserRecord)? in
+              let found = try database.read({ db -> (UserToken, UserRecord)? in
                   guard let t = try store.token(hash: Sessions.hash(token), purpose: purpose, on: db),
                         let u = try store.user(id: t.userID, on: db) else { return nil }
                   return (t, u)
@@ -158,7 +181,7 @@ final class Accounts: Sendable {
         try database.write { db in
             guard try store.consumeToken(id: t.id, now: now, on: db) else { throw Problem.linkInvalid }
             try store.markVerified(userID: user.id, now: now, on: db)
-            try audit.record("email.verified", by: actor.with(userID: user.id), subject: user.email, on: db)
+            try audit.record(AccountsAuditEvents.emailVerified, by: actor.with(userID: user.id), subject: user.email, on: db)
         }
         return user
     }
@@ -167,7 +190,7 @@ final class Accounts: Sendable {
     /// session id like every other step up.
     func continueAfterVerification(session: SessionRecord, user: UserRecord, by actor: Actor) throws -> String {
         try database.write { db in
-            try audit.record("login.continued_after_verification", by: actor, subject: user.email, on: db)
+            try audit.record(AccountsAuditEvents.continuedAfterVerification, by: actor, subject: user.email, on: db)
             return try sessions.start(userID: user.id, stage: .enrol, ip: actor.ip, userAgent: actor.userAgent,
                                       replacing: session, on: db).token
         }
@@ -183,28 +206,33 @@ final class Accounts: Sendable {
     /// (verify, enrol or mfa) and returns its cookie token.
     func logIn(email rawEmail: String, password: String, current: SessionRecord?, by actor: Actor) throws -> (token: String, next: Next) {
         let email = Self.normalizeEmail(rawEmail)
-        let accountKey = "pw:acct:\(email.lowercased())"
+        // Locks count per account *and* network: an attacker locks out only their own
+        // network. Account-wide, failures only slow everyone down (``Slowdown``), and the
+        // owner from their own network gets in after at most a minute's wait.
+        let account = Self.passwordKey(email: email)
+        let accountKey = "\(account):net:\(actor.network)"
+        let slowdown = (account: account, requester: "\(account):wait:\(actor.network)")
         let ipKey = "pw:ip:\(actor.network)"
         let now = clock.now()
-        try claimAttempt(accountKey: accountKey, ipKey: ipKey, now: now, action: "login.throttled", subject: email, actor: actor)
+        try claimAttempt(accountKey: accountKey, ipKey: ipKey, slowdown: slowdown, now: now, action: AccountsAuditEvents.loginThrottled, subject: email, actor: actor)
 
         let user = try database.read { try store.user(email: email, on: $0) }
         let ok: Bool
         if let user {
-            ok = try passwordMatches(password, user.passwordHash, accountKey: accountKey, ipKey: ipKey)
+            ok = try passwordMatches(password, user.passwordHash, accountKey: accountKey, ipKey: ipKey, slowdown: slowdown)
         } else {
             HTTPServer.waiting { hasher.dummyVerify() }
             ok = false
         }
         guard ok, let user else {
-            try recordFailure(action: "login.failed", subject: email, actor: actor.with(userID: user?.id))
+            try recordFailure(action: AccountsAuditEvents.loginFailed, subject: email, actor: actor.with(userID: user?.id))
             throw Problem.badCredentials
         }
         let next: Next = !user.isVerified ? .verifyEmail : !user.hasTOTP ? .enrol : .secondFactor
         let stage: SessionRecord.Stage = next == .verifyEmail ? .verify : next == .enrol ? .enrol : .mfa
         let token = try database.write { db -> String in
-            try attemptSucceeded(accountKey: accountKey, ipKey: ipKey, on: db)
-            try audit.record("login.password_accepted", by: actor.with(userID: user.id), subject: user.email, on: db)
+            try attemptSucceeded(accountKey: accountKey, ipKey: ipKey, slowdown: slowdown, on: db)
+            try audit.record(AccountsAuditEvents.passwordAccepted, by: actor.with(userID: user.id), subject: user.email, on: db)
             return try sessions.start(userID: user.id, stage: stage, ip: actor.ip, userAgent: actor.userAgent,
                                       replacing: current, on: db).token
         }
@@ -216,28 +244,40 @@ final class Accounts: Sendable {
         let accountKey = "mfa:acct:\(user.id)"
         let ipKey = "mfa:ip:\(actor.network)"
         let now = clock.now()
-        try claimAttempt(accountKey: accountKey, ipKey: ipKey, now: now, action: "login.mfa_throttled", subject: user.email, actor: actor)
+        try claimAttempt(accountKey: accountKey, ipKey: ipKey, now: now, action: AccountsAuditEvents.mfaThrottled, subject: user.email, actor: actor)
 
         let digits = rawCode.filter { !$0.isWhitespace }
+        let outcome: TOTP.Outcome
         if digits.count == 6, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber),
-           let sealed = user.totpSecret, let secret = try? box.open(sealed, associatedData: Self.totpAD(user.id)),
-           let step = TOTP.verify(code: digits, secret: secret, at: now, window: 1, lastAcceptedStep: user.totpLastStep) {
+           let sealed = user.totpSecret, let secret = try? box.open(sealed, associatedData: Self.totpAD(user.id)) {
+            outcome = TOTP.check(code: digits, secret: secret, at: now, window: 1, lastAcceptedStep: user.totpLastStep)
+        } else {
+            outcome = .wrong
+        }
+        if case .alreadyUsed = outcome {
+            try recordFailure(action: AccountsAuditEvents.mfaFailed, subject: user.email, actor: actor)
+            throw Problem.codeAlreadyUsed
+        }
+        if case .accepted(let step) = outcome {
             let token = try database.write { db -> String? in
                 // The step is recorded only if newer than the last one: a code raced twice works once.
                 guard try store.advanceTOTPStep(userID: user.id, step: step, on: db) else { return nil }
                 try attemptSucceeded(accountKey: accountKey, ipKey: ipKey, on: db)
-                try audit.record("login.succeeded", by: actor, subject: user.email, details: "totp", on: db)
+                try audit.record(AccountsAuditEvents.loginSucceeded, by: actor, subject: user.email, details: ["method": .text("totp")], on: db)
                 return try sessions.start(userID: user.id, stage: .active, ip: actor.ip, userAgent: actor.userAgent,
                                           replacing: session, on: db).token
             }
             if let token { return (token, false) }
+            // Another request took this step first (the same code sent twice at once).
+            try recordFailure(action: AccountsAuditEvents.mfaFailed, subject: user.email, actor: actor)
+            throw Problem.codeAlreadyUsed
         } else if let normalized = RecoveryCodes.normalize(rawCode) {
             let hash = RecoveryCodes.hash(normalized)
             let token = try database.write { db -> String? in
                 guard try store.useRecoveryCode(userID: user.id, hash: hash, now: now, on: db) else { return nil }
                 try attemptSucceeded(accountKey: accountKey, ipKey: ipKey, on: db)
                 let left = try store.remainingRecoveryCodes(userID: user.id, on: db)
-                try audit.record("login.succeeded", by: actor, subject: user.email, details: "recovery code; \(left) left", on: db)
+                try audit.record(AccountsAuditEvents.loginSucceeded, by: actor, subject: user.email, details: ["method": .text("recovery code"), "recovery_codes_left": .text("\(left)")], on: db)
                 if left <= 3 {
                     try mailer.enqueue(template: "security_alert", to: user.email, subject: "A recovery code was used",
                                        context: ["name": user.name, "what": "A recovery code was used to sign in. \(left) remain.",
@@ -248,14 +288,14 @@ final class Accounts: Sendable {
             }
             if let token { return (token, true) }
         }
-        try recordFailure(action: "login.mfa_failed", subject: user.email, actor: actor)
+        try recordFailure(action: AccountsAuditEvents.mfaFailed, subject: user.email, actor: actor)
         throw Problem.badCode
     }
 
     func logOut(session: SessionRecord, by actor: Actor) throws {
         try database.write { db in
-            try sessions.store.revoke(id: session.id, now: clock.now(), on: db)
-            try audit.record("logout", by: actor, on: db)
+            try sessions.revoke(id: session.id, on: db)
+            try audit.record(AccountsAuditEvents.logout, by: actor, on: db)
         }
     }
 
@@ -263,38 +303,52 @@ final class Accounts: Sendable {
     /// otherwise counts it as a failure *before* the secret is checked, in the same write,
     /// so a burst of parallel guesses cannot all slip past one check. A success gives it
     /// back with ``attemptSucceeded``.
-    private func claimAttempt(accountKey: String, ipKey: String, now: Int64, action: String, subject: String, actor: Actor) throws {
-        let refusal = try database.write { db -> Int64? in
+    ///
+    /// With a `slowdown` (the account-wide key and this requester's), the account's recent
+    /// failures from anywhere also make this requester wait its turn (bounded; never a lock).
+    private func claimAttempt(accountKey: String, ipKey: String, slowdown: (account: String, requester: String)? = nil,
+                              now: Int64, action: AuditAction, subject: String, actor: Actor) throws {
+        let refusal = try database.write { db -> Problem? in
             let a = try accountThrottle.check([accountKey], now: now, on: db)
             let i = try ipThrottle.check([ipKey], now: now, on: db)
+            let slowed = try slowdown.flatMap {
+                try accountSlowdown.check(account: $0.account, requester: $0.requester, now: now, on: db)
+            }
             for verdict in [a, i] {
                 switch verdict {
                 case .allowed: continue
                 case .wait(let s), .locked(let s):
-                    try audit.record(action, by: actor, subject: subject, details: "retry in \(s)s", on: db)
-                    return s
+                    try audit.record(action, by: actor, subject: subject, details: ["retry_in_seconds": .text("\(s)")], on: db)
+                    return .throttled(seconds: s)
                 }
             }
+            if let slowed {
+                try audit.record(action, by: actor, subject: subject, details: ["slowed": .text("account"), "retry_in_seconds": .text("\(slowed)")], on: db)
+                return .slowed(seconds: slowed)
+            }
+            if let slowdown { try accountSlowdown.claim(account: slowdown.account, requester: slowdown.requester, now: now, on: db) }
             let locked = try accountThrottle.fail([accountKey], now: now, on: db)
             let ipLocked = try ipThrottle.fail([ipKey], now: now, on: db)
             if locked || ipLocked {
-                try audit.record("login.locked", by: actor, subject: subject, details: locked ? "account" : "address", on: db)
+                try audit.record(AccountsAuditEvents.locked, by: actor, subject: subject, details: ["locked": .text(locked ? "account" : "address")], on: db)
             }
             return nil
         }
-        if let refusal { throw Problem.throttled(seconds: refusal) }
+        if let refusal { throw refusal }
     }
 
     /// Checks a password. A hasher too busy to take it is not the person's fault: the
     /// claimed attempt is given back and they are asked to retry. A stored hash that cannot
     /// be read counts as a mismatch.
-    private func passwordMatches(_ password: String, _ encoded: String, accountKey: String, ipKey: String) throws -> Bool {
+    private func passwordMatches(_ password: String, _ encoded: String, accountKey: String, ipKey: String,
+                                 slowdown: (account: String, requester: String)? = nil) throws -> Bool {
         do {
             return try HTTPServer.waiting { try hasher.verify(password, encoded: encoded) }
         } catch PasswordHasherError.busy {
             try database.write { db in
                 try accountThrottle.refund(accountKey, on: db)
                 try ipThrottle.refund(ipKey, on: db)
+                if let slowdown { try accountSlowdown.refund(account: slowdown.account, on: db) }
             }
             throw Problem.busy
         } catch {
@@ -305,13 +359,18 @@ final class Accounts: Sendable {
 
     /// The claimed attempt was right: the account's count starts again, and the address
     /// gets its attempt back.
-    private func attemptSucceeded(accountKey: String, ipKey: String, on db: Connection) throws {
+    private func attemptSucceeded(accountKey: String, ipKey: String, slowdown: (account: String, requester: String)? = nil,
+                                  on db: Connection) throws {
         try accountThrottle.clear(accountKey, on: db)
         try ipThrottle.refund(ipKey, on: db)
+        if let slowdown { try accountSlowdown.succeeded(account: slowdown.account, requester: slowdown.requester, on: db) }
     }
 
+    /// The account-wide password throttle key; its per-network keys extend it.
+    static func passwordKey(email: String) -> String { "pw:acct:\(email.lowercased())" }
+
     /// The claimed attempt was wrong: it is already counted, so only the audit remains.
-    private func recordFailure(action: String, subject: String, actor: Actor) throws {
+    private func recordFailure(action: AuditAction, subject: String, actor: Actor) throws {
         try database.write { try audit.record(action, by: actor, subject: subject, on: $0) }
     }
 
@@ -342,7 +401,7 @@ final class Accounts: Sendable {
         let digits = code.filter { !$0.isWhitespace }
         let now = clock.now()
         guard let step = TOTP.verify(code: digits, secret: secret, at: now, window: 1, lastAcceptedStep: nil) else {
-            try database.write { try audit.record("mfa.enrol_failed", by: actor, subject: user.email, on: $0) }
+            try database.write { try audit.record(AccountsAuditEvents.mfaEnrolFailed, by: actor, subject: user.email, on: $0) }
             throw Problem.invalid(["code": "That code did not match. Check the time on your device and enter the current code."])
         }
         let codes = RecoveryCodes.generate()
@@ -354,10 +413,10 @@ final class Accounts: Sendable {
             }
             try store.replaceRecoveryCodes(userID: user.id, hashes: codes.map { RecoveryCodes.hash(RecoveryCodes.normalize($0)!) }, now: now, on: db)
             let started = try sessions.start(userID: user.id, stage: .active, ip: actor.ip, userAgent: actor.userAgent, replacing: session, on: db)
-            try sessions.store.setPendingRecoveryCodes(id: started.session.id, sealed: sealedCodes, on: db)
+            try sessions.setPendingRecoveryCodes(sessionID: started.session.id, sealed: sealedCodes, on: db)
             // Any other half-finished sign-in of this account ends with the enrolment.
-            try sessions.store.revokeAll(userID: user.id, except: started.session.id, now: now, on: db)
-            try audit.record("mfa.enrolled", by: actor, subject: user.email, on: db)
+            try sessions.revokeAll(userID: user.id, except: started.session.id, on: db)
+            try audit.record(AccountsAuditEvents.mfaEnrolled, by: actor, subject: user.email, on: db)
             return started.token
         }
         return (token, codes)
@@ -365,13 +424,13 @@ final class Accounts: Sendable {
 
     /// Recovery codes waiting to be shown in this session, if any.
     func pendingRecoveryCodes(session: SessionRecord) throws -> [String]? {
-        guard let sealed = try database.read({ try sessions.store.pendingRecoveryCodes(id: session.id, on: $0) }) else { return nil }
+        guard let sealed = try database.read({ try sessions.pendingRecoveryCodes(sessionID: session.id, on: $0) }) else { return nil }
         let plain = try box.open(sealed, associatedData: Self.codesAD(session.userID))
         return String(decoding: plain, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
     func dismissRecoveryCodes(session: SessionRecord) throws {
-        try database.write { try sessions.store.setPendingRecoveryCodes(id: session.id, sealed: nil, on: $0) }
+        try database.write { try sessions.setPendingRecoveryCodes(sessionID: session.id, sealed: nil, on: $0) }
     }
 
     /// New recovery codes (the old ones stop working), after password and TOTP.
@@ -382,8 +441,8 @@ final class Accounts: Sendable {
         let now = clock.now()
         try database.write { db in
             try store.replaceRecoveryCodes(userID: user.id, hashes: codes.map { RecoveryCodes.hash(RecoveryCodes.normalize($0)!) }, now: now, on: db)
-            try sessions.store.setPendingRecoveryCodes(id: session.id, sealed: sealed, on: db)
-            try audit.record("mfa.recovery_codes_regenerated", by: actor, subject: user.email, on: db)
+            try sessions.setPendingRecoveryCodes(sessionID: session.id, sealed: sealed, on: db)
+            try audit.record(AccountsAuditEvents.recoveryCodesRegenerated, by: actor, subject: user.email, on: db)
         }
     }
 
@@ -396,7 +455,7 @@ final class Accounts: Sendable {
         let accountKey = "reauth:acct:\(user.id)"
         let ipKey = "pw:ip:\(actor.network)"
         let now = clock.now()
-        try claimAttempt(accountKey: accountKey, ipKey: ipKey, now: now, action: "reauth.throttled", subject: user.email, actor: actor)
+        try claimAttempt(accountKey: accountKey, ipKey: ipKey, now: now, action: AccountsAuditEvents.reauthThrottled, subject: user.email, actor: actor)
         let passwordOK = try passwordMatches(password, user.passwordHash, accountKey: accountKey, ipKey: ipKey)
         let digits = code.filter { !$0.isWhitespace }
         var step: Int64?
@@ -406,7 +465,7 @@ final class Accounts: Sendable {
         // One message for either factor: a stolen session cannot test password guesses alone.
         if !passwordOK || step == nil {
             let problems = ["password": "Your password or authenticator code is not right."]
-            try recordFailure(action: "reauth.failed", subject: user.email, actor: actor)
+            try recordFailure(action: AccountsAuditEvents.reauthFailed, subject: user.email, actor: actor)
             throw Problem.invalid(problems)
         }
         let fresh = try database.write { db -> Bool in
@@ -421,14 +480,14 @@ final class Accounts: Sendable {
     func reportLostAuthenticator(user: UserRecord, note rawNote: String, by actor: Actor) throws {
         let note = rawNote.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !note.isEmpty else { throw Problem.invalid(["note": "Tell us how we can confirm it is you."]) }
-        guard note.count <= 2000 else { throw Problem.invalid(["note": "Use at most 2,000 characters."]) }
+        if let p = TextField.note.problem(note) { throw Problem.invalid(["note": p]) }
         let now = clock.now()
         try database.write { db in
-            guard try store.openSupportRequests(userID: user.id, kind: "mfa_reset", on: db) < 3 else {
+            guard try supportQueue.openCount(userID: user.id, kind: .mfaReset, on: db) < 3 else {
                 throw Problem.invalid(["note": "You already have open requests; our support team will contact you."])
             }
-            let id = try store.insertSupportRequest(kind: "mfa_reset", userID: user.id, email: user.email, note: note, now: now, on: db)
-            try audit.record("support.mfa_reset_requested", by: actor, subject: "support_request:\(id)", on: db)
+            let (id, _) = try supportQueue.file(kind: .mfaReset, by: user, organizationID: nil, note: note, now: now, on: db)
+            try audit.record(SupportRequestRecord.Kind.mfaReset.filed, by: actor, subject: "support_request:\(id)", on: db)
             // Whoever holds the password asked; the owner of the address hears of it at once,
             // before support decides, and can object.
             try mailer.enqueue(template: "security_alert", to: user.email, subject: "Someone asked to remove your two-factor authentication",
@@ -458,7 +517,7 @@ final class Accounts: Sendable {
                                   now: now, expiresAt: now + Self.resetLinkLifetime, on: db)
             try mailer.enqueue(template: "reset_password", to: user.email, subject: "Reset your Portal password",
                                context: ["name": user.name, "link": mailer.url(path: "/reset-password?token=\(token)"), "expiresIn": "1 hour"], on: db)
-            try audit.record("password.reset_requested", by: actor.with(userID: user.id), subject: user.email, on: db)
+            try audit.record(AccountsAuditEvents.resetRequested, by: actor.with(userID: user.id), subject: user.email, on: db)
         }
     }
 
@@ -471,9 +530,12 @@ final class Accounts: Sendable {
         try database.write { db in
             guard try store.consumeToken(id: t.id, now: now, on: db) else { throw Problem.linkInvalid }
             try store.setPassword(userID: user.id, hash: hash, now: now, on: db)
-            try sessions.store.revokeAll(userID: user.id, now: now, on: db)
-            try accountThrottle.clear("pw:acct:\(user.email.lowercased())", on: db)
-            try audit.record("password.reset", by: actor.with(userID: user.id), subject: user.email, on: db)
+            try sessions.revokeAll(userID: user.id, on: db)
+            // The account is no longer slowed down; the network that asked for the link may try again.
+            let account = Self.passwordKey(email: user.email)
+            try accountSlowdown.succeeded(account: account, requester: "\(account):wait:\(actor.network)", on: db)
+            try accountThrottle.clear("\(account):net:\(actor.network)", on: db)
+            try audit.record(AccountsAuditEvents.passwordReset, by: actor.with(userID: user.id), subject: user.email, on: db)
             try mailer.enqueue(template: "security_alert", to: user.email, subject: "Your Portal password was changed",
                                context: ["name": user.name, "what": "Your password was reset and every session was signed out.",
                                          "when": Self.formatTime(now, zone: user.timeZone), "ip": actor.ip], on: db)
@@ -492,24 +554,25 @@ final class Accounts: Sendable {
         let name = p.name.trimmingCharacters(in: .whitespacesAndNewlines)
         let phone = p.phone.trimmingCharacters(in: .whitespacesAndNewlines)
         var problems: [String: String] = [:]
-        if name.isEmpty { problems["name"] = "Enter your name." } else if name.count > 100 { problems["name"] = "Use at most 100 characters." }
-        if !phone.isEmpty && (phone.count > 30 || !phone.allSatisfy({ $0.isNumber || " +-().".contains($0) }) || phone.filter(\.isNumber).count < 5) {
+        if name.isEmpty { problems["name"] = "Enter your name." } else if let p = TextField.personName.problem(name) { problems["name"] = p }
+        if let p = TextField(maximumCharacters: 30).problem(phone) { problems["phone"] = p }
+        else if !phone.isEmpty && (phone.count > 30 || !phone.allSatisfy({ $0.isNumber || " +-().".contains($0) }) || phone.filter(\.isNumber).count < 5) {
             problems["phone"] = "Enter a phone number with digits, spaces, +, - or brackets."
         }
         if TimeZone(identifier: p.timeZone) == nil || !Self.timeZones.contains(p.timeZone) { problems["timeZone"] = "Choose a time zone from the list." }
         guard problems.isEmpty else { throw Problem.invalid(problems) }
         try database.write { db in
             try store.updateProfile(userID: user.id, name: name, phone: phone, timeZone: p.timeZone, now: clock.now(), on: db)
-            try audit.record("account.profile_updated", by: actor, subject: user.email,
-                             details: Self.changes([("name", user.name, name), ("phone", user.phone, phone), ("time zone", user.timeZone, p.timeZone)]), on: db)
+            try audit.record(AccountsAuditEvents.profileUpdated, by: actor, subject: user.email,
+                             details: AccountsAuditEvents.changes([("name", user.name, name), ("phone", user.phone, phone), ("time_zone", user.timeZone, p.timeZone)]), on: db)
         }
     }
 
     func updatePreferences(user: UserRecord, productNews: Bool, reportReady: Bool, by actor: Actor) throws {
         try database.write { db in
             try store.updatePreferences(userID: user.id, productNews: productNews, reportReady: reportReady, now: clock.now(), on: db)
-            try audit.record("account.preferences_updated", by: actor, subject: user.email,
-                             details: "product news \(productNews ? "on" : "off"), report ready \(reportReady ? "on" : "off")", on: db)
+            try audit.record(AccountsAuditEvents.preferencesUpdated, by: actor, subject: user.email,
+                             details: ["product_news": .text(productNews ? "on" : "off"), "report_ready": .text(reportReady ? "on" : "off")], on: db)
         }
     }
 
@@ -518,18 +581,18 @@ final class Accounts: Sendable {
         let accountKey = "reauth:acct:\(user.id)"
         let ipKey = "pw:ip:\(actor.network)"
         let now = clock.now()
-        try claimAttempt(accountKey: accountKey, ipKey: ipKey, now: now, action: "reauth.throttled", subject: user.email, actor: actor)
+        try claimAttempt(accountKey: accountKey, ipKey: ipKey, now: now, action: AccountsAuditEvents.reauthThrottled, subject: user.email, actor: actor)
         guard try passwordMatches(current, user.passwordHash, accountKey: accountKey, ipKey: ipKey) else {
-            try recordFailure(action: "password.change_failed", subject: user.email, actor: actor)
+            try recordFailure(action: AccountsAuditEvents.passwordChangeFailed, subject: user.email, actor: actor)
             throw Problem.invalid(["currentPassword": "That is not your current password."])
         }
         if let p = policy.check(new, context: [user.email, user.name])?.message { throw Problem.invalid(["newPassword": p]) }
         let hash = try hashNew(new)
         try database.write { db in
             try store.setPassword(userID: user.id, hash: hash, now: now, on: db)
-            let ended = try sessions.store.revokeAll(userID: user.id, except: session.id, now: now, on: db)
+            let ended = try sessions.revokeAll(userID: user.id, except: session.id, on: db)
             try attemptSucceeded(accountKey: accountKey, ipKey: ipKey, on: db)
-            try audit.record("password.changed", by: actor, subject: user.email, details: "\(ended) other sessions ended", on: db)
+            try audit.record(AccountsAuditEvents.passwordChanged, by: actor, subject: user.email, details: ["other_sessions_ended": .text("\(ended)")], on: db)
             try mailer.enqueue(template: "security_alert", to: user.email, subject: "Your Portal password was changed",
                                context: ["name": user.name, "what": "Your password was changed and your other sessions were signed out.",
                                          "when": Self.formatTime(now, zone: user.timeZone), "ip": actor.ip], on: db)
@@ -553,7 +616,7 @@ final class Accounts: Sendable {
                                context: ["name": user.name, "link": mailer.url(path: "/account/email/confirm?token=\(token)")], on: db)
             try mailer.enqueue(template: "email_changed_alert", to: user.email, subject: "Your Portal e-mail address is being changed",
                                context: ["name": user.name, "newEmail": newEmail], on: db)
-            try audit.record("email.change_requested", by: actor, subject: user.email, details: "to \(newEmail)", on: db)
+            try audit.record(AccountsAuditEvents.emailChangeRequested, by: actor, subject: user.email, details: ["to": .text(newEmail)], on: db)
         }
     }
 
@@ -568,7 +631,7 @@ final class Accounts: Sendable {
                 throw Problem.invalid(["email": "That address now belongs to another account."])
             }
             try store.setEmail(userID: user.id, email: newEmail, now: now, on: db)
-            try audit.record("email.changed", by: actor.with(userID: user.id), subject: newEmail, details: "from \(user.email)", on: db)
+            try audit.record(AccountsAuditEvents.emailChanged, by: actor.with(userID: user.id), subject: newEmail, details: ["from": .text(user.email)], on: db)
             try mailer.enqueue(template: "security_alert", to: user.email, subject: "Your Portal e-mail address was changed",
                                context: ["name": user.name, "what": "The e-mail address of your account is now \(newEmail).",
                                          "when": Self.formatTime(now, zone: user.timeZone), "ip": actor.ip], on: db)
@@ -581,18 +644,18 @@ final class Accounts: Sendable {
     /// Ends one of the user's own sessions; false if it is not theirs (or already over).
     func revokeSession(id: Int64, user: UserRecord, by actor: Actor) throws -> Bool {
         try database.write { db -> Bool in
-            guard let s = try sessions.store.active(userID: user.id, now: clock.now(), idleTimeout: sessions.idleTimeout, on: db)
+            guard let s = try sessions.active(userID: user.id, on: db)
                 .first(where: { $0.id == id }) else { return false }
-            try sessions.store.revoke(id: s.id, now: clock.now(), on: db)
-            try audit.record("session.revoked", by: actor, subject: "session:\(id)", details: "\(s.ip) \(s.userAgent)", on: db)
+            try sessions.revoke(id: s.id, on: db)
+            try audit.record(AccountsAuditEvents.sessionRevoked, by: actor, subject: "session:\(id)", details: ["ip": .text(s.ip), "device": .text(s.userAgent)], on: db)
             return true
         }
     }
 
     func revokeOtherSessions(current: SessionRecord, user: UserRecord, by actor: Actor) throws -> Int {
         try database.write { db -> Int in
-            let n = try sessions.store.revokeAll(userID: user.id, except: current.id, now: clock.now(), on: db)
-            try audit.record("session.revoked_others", by: actor, subject: user.email, details: "\(n) sessions", on: db)
+            let n = try sessions.revokeAll(userID: user.id, except: current.id, on: db)
+            try audit.record(AccountsAuditEvents.otherSessionsRevoked, by: actor, subject: user.email, details: ["sessions_ended": .text("\(n)")], on: db)
             return n
         }
     }
@@ -602,9 +665,9 @@ final class Accounts: Sendable {
         let now = clock.now()
         return try database.read { db in
             try db.transaction(.deferred) {
-                (try sessions.store.active(userID: user.id, now: now, idleTimeout: sessions.idleTimeout, on: db),
+                (try sessions.active(userID: user.id, on: db),
                  try store.remainingRecoveryCodes(userID: user.id, on: db),
-                 try audit.store.forUser(user.id, limit: 10, on: db))
+                 try audit.recent(forUser: user.id, limit: 10, on: db))
             }
         }
     }
@@ -620,20 +683,18 @@ final class Accounts: Sendable {
     static func totpAD(_ userID: Int64) -> [UInt8] { Array("totp:\(userID)".utf8) }
     static func codesAD(_ userID: Int64) -> [UInt8] { Array("recovery-codes:\(userID)".utf8) }
 
+    /// An address as the portal stores and compares it: trimmed, its domain lower-cased
+    /// (domains have no case); the local part keeps its case but is compared without it.
     static func normalizeEmail(_ s: String) -> String {
-        s.trimmingCharacters(in: .whitespacesAndNewlines)
+        let t = s.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let at = t.lastIndex(of: "@") else { return t }
+        return String(t[..<at]) + t[at...].lowercased()
     }
 
-    /// A light check: one @, something on both sides, a dot in the domain, no spaces or
-    /// controls, at most 254 characters. The verification mail is the real test.
+    /// The portal's one address check (``EmailField``: the mailer's rules), so no form
+    /// accepts an address the outbox would refuse.
     static func emailProblem(_ email: String) -> String? {
-        if email.isEmpty { return "Enter your e-mail address." }
-        if email.utf8.count > 254 { return "That address is too long." }
-        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
-              !email.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F || "<>\"(),;:\\[]".unicodeScalars.contains($0) && $0 != "@" })
-        else { return "Enter a valid e-mail address, like name@example.com." }
-        return nil
+        EmailField.problem(email)
     }
 
     static let timeZones: Set<String> = Set(TimeZone.knownTimeZoneIdentifiers + ["UTC"])
@@ -657,10 +718,6 @@ final class Accounts: Sendable {
         let tz = TimeZone(identifier: identifier) ?? TimeZone(identifier: "UTC")!
         if timeZones.contains(identifier) { zoneCache.withLock { $0[identifier] = tz } }
         return tz
-    }
-
-    static func changes(_ fields: [(String, String, String)]) -> String {
-        fields.filter { $0.1 != $0.2 }.map { "\($0.0): \($0.1.isEmpty ? "—" : $0.1) → \($0.2.isEmpty ? "—" : $0.2)" }.joined(separator: "; ")
     }
 }
 

@@ -10,14 +10,14 @@ struct AccountsController {
 
     func register(on router: inout Router) {
         // Anyone.
-        router.get("/signup") { req in try page(req, "auth/signup", title: "Create your account") }
+        router.get("/signup") { req in try page(req, "accounts/signup", title: "Create your account") }
         router.post("/signup") { req in try signUp(req) }
-        router.get("/signup/check-email") { req in try page(req, "auth/check_email", title: "Check your inbox") }
+        router.get("/signup/check-email") { req in try page(req, "accounts/check_email", title: "Check your inbox") }
         router.get("/verify-email") { req in try verifyEmailPage(req) }
         router.post("/verify-email") { req in try verifyEmail(req) }
         router.get("/login") { req in try loginPage(req) }
         router.post("/login") { req in try logIn(req) }
-        router.get("/forgot-password") { req in try page(req, "auth/forgot_password", title: "Reset your password") }
+        router.get("/forgot-password") { req in try page(req, "accounts/forgot_password", title: "Reset your password") }
         router.post("/forgot-password") { req in try forgotPassword(req) }
         router.get("/reset-password") { req in try resetPasswordPage(req) }
         router.post("/reset-password") { req in try resetPassword(req) }
@@ -30,9 +30,9 @@ struct AccountsController {
             r.post("/verify-email/resend") { req in try resendVerification(req) }
         }
         router.group("", middleware: [Gate(allowed: [.mfa])]) { r in
-            r.get("/login/mfa") { req in try page(req, "auth/login_mfa", title: "Two-factor authentication", values: ["next": safeNext(req.query["next"])]) }
+            r.get("/login/mfa") { req in try page(req, "accounts/login_mfa", title: "Two-factor authentication", values: ["next": safeNext(req.query["next"])]) }
             r.post("/login/mfa") { req in try secondFactor(req) }
-            r.get("/mfa/lost") { req in try page(req, "auth/mfa_lost", title: "Can't use your authenticator?") }
+            r.get("/mfa/lost") { req in try page(req, "accounts/mfa_lost", title: "Can't use your authenticator?") }
             r.post("/mfa/lost") { req in try lostAuthenticator(req) }
         }
         router.group("", middleware: [Gate(allowed: [.enrol])]) { r in
@@ -59,14 +59,10 @@ struct AccountsController {
 
     /// Renders a form page; `values` are what the person typed, `errors` the messages
     /// shown beside the fields.
-    func page(_ req: Request, _ name: String, title: String, values: [String: Any] = [:], errors: [String: String] = [:],
+    func page(_ req: Request, _ name: String, title: String, values: [String: String] = [:], errors: [String: String] = [:],
               extra: [String: Any] = [:], status: HTTPStatus = .ok) throws -> HTTPResponse {
-        var ctx = extra
-        ctx["title"] = title
-        ctx["values"] = values
-        ctx["errors"] = errors
-        ctx["hasErrors"] = !errors.isEmpty
-        return try templates.render(page: name, context: ctx, request: req, status: status)
+        let form = FormState(values: values, errors: errors)
+        return try templates.render(page: name, context: IdentityPage(title: title, form: form, extra: extra), request: req, status: status)
     }
 
     func form(_ req: Request) throws -> URLEncodedForm { try req.form() }
@@ -97,10 +93,10 @@ struct AccountsController {
         do {
             try accounts.signUp(input, by: req.actor())
         } catch Accounts.Problem.invalid(let errors) {
-            return try page(req, "auth/signup", title: "Create your account", values: ["name": input.name, "email": input.email],
+            return try page(req, "accounts/signup", title: "Create your account", values: ["name": input.name, "email": input.email],
                             errors: errors, status: .unprocessableContent)
         } catch Accounts.Problem.throttled {
-            return try page(req, "auth/signup", title: "Create your account", values: ["name": input.name, "email": input.email],
+            return try page(req, "accounts/signup", title: "Create your account", values: ["name": input.name, "email": input.email],
                             errors: ["form": "Too many sign-ups from your network. Please try again later."], status: .tooManyRequests)
         }
         return .redirect(to: "/signup/check-email")
@@ -122,7 +118,7 @@ struct AccountsController {
         do {
             user = try accounts.verifyEmail(token: token, by: req.actor())
         } catch Accounts.Problem.linkInvalid {
-            return try page(req, "auth/verify_email", title: "Confirm your e-mail address", extra: ["valid": false], status: .notFound)
+            return try page(req, "accounts/verify_email", title: "Confirm your e-mail address", extra: ["valid": false], status: .notFound)
         }
         // The browser that signed in before verifying moves straight on to TOTP set-up.
         if let s = req.auth?.session, s.stage == .verify, s.userID == user.id {
@@ -135,7 +131,7 @@ struct AccountsController {
     }
 
     func pendingVerification(_ req: Request) throws -> HTTPResponse {
-        try page(req, "auth/verify_pending", title: "Confirm your e-mail address", extra: ["email": req.auth?.user?.email ?? ""])
+        try page(req, "accounts/verify_pending", title: "Confirm your e-mail address", extra: ["email": req.auth?.user?.email ?? ""])
     }
 
     func resendVerification(_ req: Request) throws -> HTTPResponse {
@@ -153,14 +149,14 @@ struct AccountsController {
 
     func loginPage(_ req: Request) throws -> HTTPResponse {
         if let s = req.auth?.session { return .redirect(to: Gate.home(for: s.stage)) }
-        return try page(req, "auth/login", title: "Log in", values: ["next": safeNext(req.query["next"])])
+        return try page(req, "accounts/login", title: "Log in", values: ["next": safeNext(req.query["next"])])
     }
 
     func logIn(_ req: Request) throws -> HTTPResponse {
         let f = try form(req)
         let email = f["email"] ?? ""
         let next = safeNext(f["next"])
-        let values: [String: Any] = ["email": email, "next": next]
+        let values: [String: String] = ["email": email, "next": next]
         do {
             let (token, step) = try accounts.logIn(email: email, password: f["password"] ?? "", current: req.auth?.session, by: req.actor())
             switch step {
@@ -170,11 +166,15 @@ struct AccountsController {
                 return redirectWithSession(next.isEmpty ? "/login/mfa" : "/login/mfa?next=" + PercentEncoding.encode(next), token: token)
             }
         } catch Accounts.Problem.badCredentials {
-            return try page(req, "auth/login", title: "Log in", values: values,
+            return try page(req, "accounts/login", title: "Log in", values: values,
                             errors: ["form": "Incorrect e-mail address or password."], status: .unauthorized)
         } catch Accounts.Problem.throttled(let seconds) {
-            return try page(req, "auth/login", title: "Log in", values: values,
+            return try page(req, "accounts/login", title: "Log in", values: values,
                             errors: ["form": throttledMessage(seconds)], status: .tooManyRequests)
+        } catch Accounts.Problem.slowed(let seconds) {
+            return try page(req, "accounts/login", title: "Log in", values: values,
+                            errors: ["form": "Many sign-ins to this account failed lately, so each sign-in waits a little. Try again in \(max(seconds, 1)) seconds."],
+                            status: .tooManyRequests)
         }
     }
 
@@ -190,11 +190,15 @@ struct AccountsController {
             }
             return redirectWithSession(next.isEmpty ? "/home" : next, token: token)
         } catch Accounts.Problem.badCode {
-            return try page(req, "auth/login_mfa", title: "Two-factor authentication", values: ["next": next],
+            return try page(req, "accounts/login_mfa", title: "Two-factor authentication", values: ["next": next],
                             errors: ["code": "That code did not work. Enter the current code from your app, or an unused recovery code."],
                             status: .unauthorized)
+        } catch Accounts.Problem.codeAlreadyUsed {
+            return try page(req, "accounts/login_mfa", title: "Two-factor authentication", values: ["next": next],
+                            errors: ["code": "That code did not work because it was already used. Wait for the next code in your app (they change every 30 seconds) and enter that one."],
+                            status: .unauthorized)
         } catch Accounts.Problem.throttled(let seconds) {
-            return try page(req, "auth/login_mfa", title: "Two-factor authentication", values: ["next": next],
+            return try page(req, "accounts/login_mfa", title: "Two-factor authentication", values: ["next": next],
                             errors: ["code": throttledMessage(seconds)], status: .tooManyRequests)
         }
     }
@@ -205,10 +209,10 @@ struct AccountsController {
         do {
             try accounts.reportLostAuthenticator(user: user, note: note, by: req.actor())
         } catch Accounts.Problem.invalid(let errors) {
-            return try page(req, "auth/mfa_lost", title: "Can't use your authenticator?", values: ["note": note], errors: errors,
+            return try page(req, "accounts/mfa_lost", title: "Can't use your authenticator?", values: ["note": note], errors: errors,
                             status: .unprocessableContent)
         }
-        return try page(req, "auth/mfa_lost_sent", title: "Request received")
+        return try page(req, "accounts/mfa_lost_sent", title: "Request received")
     }
 
     func logOut(_ req: Request) throws -> HTTPResponse {
@@ -224,7 +228,7 @@ struct AccountsController {
     func enrolPage(_ req: Request, errors: [String: String] = [:]) throws -> HTTPResponse {
         guard let session = req.auth?.session, let user = req.auth?.user else { throw HTTPError(.unauthorized) }
         let e = try accounts.enrolment(session: session, user: user)
-        return try page(req, "auth/mfa_setup", title: "Set up two-factor authentication", errors: errors,
+        return try page(req, "accounts/mfa_setup", title: "Set up two-factor authentication", errors: errors,
                         extra: ["qrSVG": e.qrSVG, "secret": e.groupedSecret, "otpauthURL": e.otpauthURL, "email": user.email],
                         status: errors.isEmpty ? .ok : .unprocessableContent)
     }
@@ -249,7 +253,7 @@ struct AccountsController {
         guard let codes = try accounts.pendingRecoveryCodes(session: session) else { return .redirect(to: "/home") }
         // New codes made from the security page lead back there; first ones lead on to /home.
         let next = req.query["from"] == "security" ? "/account/security" : ""
-        return try page(req, "auth/recovery_codes", title: "Save your recovery codes", extra: ["codes": codes, "next": next])
+        return try page(req, "accounts/recovery_codes", title: "Save your recovery codes", extra: ["codes": codes, "next": next])
     }
 
     func recoveryCodesFile(_ req: Request) throws -> HTTPResponse {
@@ -279,16 +283,16 @@ struct AccountsController {
         do {
             try accounts.requestPasswordReset(email: email, by: req.actor())
         } catch Accounts.Problem.invalid(let errors) {
-            return try page(req, "auth/forgot_password", title: "Reset your password", values: ["email": email], errors: errors,
+            return try page(req, "accounts/forgot_password", title: "Reset your password", values: ["email": email], errors: errors,
                             status: .unprocessableContent)
         }
-        return try page(req, "auth/forgot_sent", title: "Check your inbox", extra: ["email": email])
+        return try page(req, "accounts/forgot_sent", title: "Check your inbox", extra: ["email": email])
     }
 
     func resetPasswordPage(_ req: Request) throws -> HTTPResponse {
         let token = req.query["token"] ?? ""
         let valid = (try? accounts.checkLink(token, purpose: "reset_password")) != nil
-        return try page(req, "auth/reset_password", title: "Choose a new password", values: ["token": token],
+        return try page(req, "accounts/reset_password", title: "Choose a new password", values: ["token": token],
                         extra: ["valid": valid], status: valid ? .ok : .notFound)
     }
 
@@ -298,10 +302,10 @@ struct AccountsController {
         do {
             try accounts.resetPassword(token: token, password: f["password"] ?? "", by: req.actor())
         } catch Accounts.Problem.invalid(let errors) {
-            return try page(req, "auth/reset_password", title: "Choose a new password", values: ["token": token], errors: errors,
+            return try page(req, "accounts/reset_password", title: "Choose a new password", values: ["token": token], errors: errors,
                             extra: ["valid": true], status: .unprocessableContent)
         } catch Accounts.Problem.linkInvalid {
-            return try page(req, "auth/reset_password", title: "Choose a new password", extra: ["valid": false], status: .notFound)
+            return try page(req, "accounts/reset_password", title: "Choose a new password", extra: ["valid": false], status: .notFound)
         }
         var res = HTTPResponse.redirect(to: "/login")
         res.setCookie(accounts.sessions.clearingCookie)
@@ -315,9 +319,9 @@ struct AccountsController {
     /// that is shown again.
     func profilePage(_ req: Request, values: [String: String] = [:], errors: [String: String] = [:], status: HTTPStatus = .ok) throws -> HTTPResponse {
         let (_, user) = try req.activeUser()
-        let zones = try templates.renderString(page: "account/_time_zone_options", context: TimeZoneOptions(selected: values["timeZone"] ?? user.timeZone),
+        let zones = try templates.renderString(page: "accounts/_time_zone_options", context: TimeZoneOptions(selected: values["timeZone"] ?? user.timeZone),
                                                layout: nil)
-        return try templates.render(page: "account/index", context: ProfilePage(user: user, values: values, errors: errors, timeZoneOptions: zones),
+        return try templates.render(page: "accounts/index", context: ProfilePage(user: user, values: values, errors: errors, timeZoneOptions: zones),
                                     request: req, status: status)
     }
 
@@ -325,7 +329,7 @@ struct AccountsController {
     func securityPage(_ req: Request, newEmail: String = "", errors: [String: String] = [:], status: HTTPStatus = .ok) throws -> HTTPResponse {
         let (session, user) = try req.activeUser()
         let view = try SecurityPage(accounts: accounts, session: session, user: user, newEmail: newEmail, errors: errors)
-        return try templates.render(page: "account/security", context: view, request: req, status: status)
+        return try templates.render(page: "accounts/security", context: view, request: req, status: status)
     }
 
     func updateProfile(_ req: Request) throws -> HTTPResponse {
@@ -412,7 +416,7 @@ struct AccountsController {
     func confirmEmailPage(_ req: Request) throws -> HTTPResponse {
         let token = req.query["token"] ?? ""
         let link = try? accounts.checkLink(token, purpose: "change_email")
-        return try page(req, "account/confirm_email", title: "Confirm your new e-mail address", values: ["token": token],
+        return try page(req, "accounts/confirm_email", title: "Confirm your new e-mail address", values: ["token": token],
                         extra: ["valid": link != nil, "newEmail": link?.0.newEmail ?? ""], status: link != nil ? .ok : .notFound)
     }
 
@@ -421,9 +425,9 @@ struct AccountsController {
         do {
             _ = try accounts.confirmEmailChange(token: token, by: req.actor())
         } catch Accounts.Problem.linkInvalid {
-            return try page(req, "account/confirm_email", title: "Confirm your new e-mail address", extra: ["valid": false], status: .notFound)
+            return try page(req, "accounts/confirm_email", title: "Confirm your new e-mail address", extra: ["valid": false], status: .notFound)
         } catch Accounts.Problem.invalid(let errors) {
-            return try page(req, "account/confirm_email", title: "Confirm your new e-mail address", errors: errors,
+            return try page(req, "accounts/confirm_email", title: "Confirm your new e-mail address", errors: errors,
                             extra: ["valid": false], status: .conflict)
         }
         req.flash(.success, "Your e-mail address is changed.")

@@ -1,58 +1,21 @@
 import Database
 
-/// A user as the portal works with it. Secrets stay sealed here; the service opens them.
-struct UserRecord: Sendable {
-    let id: Int64
-    let email: String
-    let name: String
-    let passwordHash: String
-    let emailVerifiedAt: Int64?
-    let phone: String
-    let timeZone: String
-    let productNews: Bool
-    let reportReady: Bool
-    let totpSecret: [UInt8]?
-    let totpEnabledAt: Int64?
-    let totpLastStep: Int64?
-    let createdAt: Int64
-    /// Support staff of the operator: they review requests and belong to no organization.
-    let isStaff: Bool
-
-    var isVerified: Bool { emailVerifiedAt != nil }
-    var hasTOTP: Bool { totpSecret != nil && totpEnabledAt != nil }
-}
-
-/// The SQL for users, recovery codes, e-mail tokens and support requests.
+/// The SQL for users, recovery codes and e-mail tokens, and nothing else.
 struct AccountsStore {
-    static let userColumns = """
-        id, email, name, password_hash, email_verified_at, phone, time_zone, pref_product_news, pref_report_ready,
-        totp_secret, totp_enabled_at, totp_last_step, created_at, is_staff
-        """
-
-    static func user(_ r: some RowReading, offset o: Int = 0) throws -> UserRecord {
-        UserRecord(
-            id: try r.int64(o), email: try r.string(o + 1), name: try r.string(o + 2), passwordHash: try r.string(o + 3),
-            emailVerifiedAt: try r.optionalInt64(o + 4), phone: try r.string(o + 5), timeZone: try r.string(o + 6),
-            productNews: try r.bool(o + 7), reportReady: try r.bool(o + 8), totpSecret: try r.optionalBlob(o + 9),
-            totpEnabledAt: try r.optionalInt64(o + 10), totpLastStep: try r.optionalInt64(o + 11), createdAt: try r.int64(o + 12),
-            isStaff: try r.bool(o + 13))
-    }
-
     // MARK: users
 
     func user(id: Int64, on db: Connection) throws -> UserRecord? {
-        try db.queryOne("SELECT \(Self.userColumns) FROM users WHERE id = ?", id).map { try Self.user($0) }
+        try db.queryOne("SELECT \(UserRecord.columns) FROM users WHERE id = ?", id).map { try UserRecord.decode($0) }
     }
 
     func user(email: String, on db: Connection) throws -> UserRecord? {
-        try db.queryOne("SELECT \(Self.userColumns) FROM users WHERE email = ?", email).map { try Self.user($0) }
+        try db.queryOne("SELECT \(UserRecord.columns) FROM users WHERE email = ?", email).map { try UserRecord.decode($0) }
     }
 
     func insertUser(email: String, name: String, passwordHash: String, now: Int64, on db: Connection) throws -> Int64 {
-        try db.execute(
-            "INSERT INTO users (email, name, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-            email, name, passwordHash, now, now)
-        return db.lastInsertRowID
+        try db.scalar(
+            "INSERT INTO users (email, name, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            email, name, passwordHash, now, now, as: Int64.self)!
     }
 
     func markVerified(userID: Int64, now: Int64, on db: Connection) throws {
@@ -91,6 +54,21 @@ struct AccountsStore {
                        productNews, reportReady, now, userID)
     }
 
+    func markStaff(userID: Int64, now: Int64, on db: Connection) throws {
+        try db.execute("UPDATE users SET is_staff = 1, updated_at = ? WHERE id = ?", now, userID)
+    }
+
+    /// Removes the authenticator and every recovery code, so the next login leads to
+    /// enrolment. Returns how many unused recovery codes were removed.
+    func removeSecondFactor(userID: Int64, now: Int64, on db: Connection) throws -> Int {
+        let unused = try remainingRecoveryCodes(userID: userID, on: db)
+        try db.execute(
+            "UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL, updated_at = ? WHERE id = ?",
+            now, userID)
+        try db.execute("DELETE FROM recovery_codes WHERE user_id = ?", userID)
+        return unused
+    }
+
     func setEmail(userID: Int64, email: String, now: Int64, on db: Connection) throws {
         try db.execute("UPDATE users SET email = ?, email_verified_at = ?, updated_at = ? WHERE id = ?", email, now, now, userID)
     }
@@ -117,27 +95,18 @@ struct AccountsStore {
 
     // MARK: e-mail tokens
 
-    struct Token: Sendable {
-        let id: Int64
-        let userID: Int64
-        let purpose: String
-        let newEmail: String?
-        let expiresAt: Int64
-        let usedAt: Int64?
-    }
-
     func insertToken(userID: Int64, purpose: String, hash: String, newEmail: String?, now: Int64, expiresAt: Int64, on db: Connection) throws {
         try db.execute(
             "INSERT INTO user_tokens (user_id, purpose, token_hash, new_email, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
             userID, purpose, hash, newEmail, now, expiresAt)
     }
 
-    func token(hash: String, purpose: String, on db: Connection) throws -> Token? {
+    func token(hash: String, purpose: String, on db: Connection) throws -> UserToken? {
         try db.queryOne(
             "SELECT id, user_id, purpose, new_email, expires_at, used_at FROM user_tokens WHERE token_hash = ? AND purpose = ?",
             hash, purpose
         ).map { r in
-            Token(id: try r.int64(0), userID: try r.int64(1), purpose: try r.string(2), newEmail: try r.optionalString(3),
+            UserToken(id: try r.int64(0), userID: try r.int64(1), purpose: try r.string(2), newEmail: try r.optionalString(3),
                   expiresAt: try r.int64(4), usedAt: try r.optionalInt64(5))
         }
     }
@@ -147,21 +116,14 @@ struct AccountsStore {
         try db.execute("UPDATE user_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL", now, id) == 1
     }
 
+    /// Whether the user ever used a link of this purpose (a staff member who set up their account).
+    func hasUsedToken(userID: Int64, purpose: String, on db: Connection) throws -> Bool {
+        try db.scalar("SELECT EXISTS (SELECT 1 FROM user_tokens WHERE user_id = ? AND purpose = ? AND used_at IS NOT NULL)",
+                      userID, purpose, as: Bool.self) ?? false
+    }
+
     /// Voids the user's other unused tokens of a purpose (a new link replaces the old).
     func voidTokens(userID: Int64, purpose: String, now: Int64, on db: Connection) throws {
         try db.execute("UPDATE user_tokens SET used_at = ? WHERE user_id = ? AND purpose = ? AND used_at IS NULL", now, userID, purpose)
-    }
-
-    // MARK: support requests
-
-    func insertSupportRequest(kind: String, userID: Int64?, email: String, note: String, now: Int64, on db: Connection) throws -> Int64 {
-        try db.execute(
-            "INSERT INTO support_requests (public_id, kind, user_id, email, note, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            PublicID.make("req"), kind, userID, email, note, now)
-        return db.lastInsertRowID
-    }
-
-    func openSupportRequests(userID: Int64, kind: String, on db: Connection) throws -> Int {
-        try db.scalar("SELECT count(*) FROM support_requests WHERE user_id = ? AND kind = ? AND status = 'open'", userID, kind, as: Int.self) ?? 0
     }
 }

@@ -1,6 +1,7 @@
 import Database
 import Foundation
 import HTTP
+import Jobs
 import Logging
 import Mail
 import Security
@@ -17,7 +18,8 @@ public final class PortalApp: Sendable {
     public let database: Database
     public let web: WebApplication
     public let server: HTTPServer
-    public let mailDelivery: MailDelivery
+    /// The durable job worker (mail now; webhooks and reports register their kinds here).
+    public let jobs: JobWorker
     let accounts: Accounts
     let organizations: Organizations
     let logger: Logger
@@ -30,6 +32,8 @@ public final class PortalApp: Sendable {
         database = try Database(path: config.databasePath, readers: config.databaseReaders, logger: logger)
         let applied = try Migrator(directory: config.migrationsDirectory, logger: logger).migrate(database)
         if !applied.isEmpty { logger.info("migrations applied", metadata: ["names": "\(applied.joined(separator: ","))"]) }
+        // Audit details written before they were JSON are rewritten once, before anyone reads them.
+        try AuditDetailsUpgrade.runOnce(database, logger: logger)
 
         // One server key; each use gets its own key derived from it.
         let master = try SecretBox.loadKey(environmentValue: config.secretKey, keyFile: config.resolvedSecretKeyFile)
@@ -43,42 +47,55 @@ public final class PortalApp: Sendable {
         }
         let transport: any MailTransport = try config.smtpURL.map { try SMTPTransport(url: $0, logger: logger) } ?? LogTransport(logger: logger)
         let mailer = try Mailer(templates: templates, baseURL: config.baseURL, from: config.mailFrom)
-        mailDelivery = MailDelivery(database: database, transport: transport, logger: logger)
-        mailer.onEnqueue = { [mailDelivery] in mailDelivery.notify() }
+        jobs = JobWorker(database: database, logger: logger)
+        MailDelivery.register(on: jobs, transport: transport, logger: logger)
+        mailer.onEnqueue = { [jobs] in jobs.notify() }
 
         let sessions = Sessions(database: database, clock: config.clock, idleTimeout: config.sessionIdleTimeout,
                                 absoluteTimeout: config.sessionAbsoluteTimeout, secureCookies: config.resolvedSecureCookies)
         accounts = Accounts(
             database: database, clock: config.clock, sessions: sessions, mailer: mailer,
             hasher: PasswordHasher(parameters: ScryptParameters(logN: config.scryptLogN, r: 8, p: 1), lowPriority: true, maximumWaiting: 8),
-            policy: try PasswordPolicy(commonPasswordsFile: config.commonPasswordsFile),
+            policy: PasswordPolicy(),
             box: try SecretBox(key: subkey("portal secret box v1")), enrolmentKey: subkey("portal totp enrolment v1"),
             issuer: config.totpIssuer, logger: logger)
 
         organizations = Organizations(database: database, clock: config.clock, accounts: accounts,
                                       countries: try Countries(file: config.countriesFile), logger: logger)
 
-        var router = Router()
-        HomeController(templates: templates).register(on: &router)
-        HealthController(database: database).register(on: &router)
-        AccountsController(accounts: accounts, templates: templates).register(on: &router)
-        OrganizationsController(organizations: organizations, templates: templates).register(on: &router)
-        TeamController(team: Team(organizations: organizations), templates: templates).register(on: &router)
-        AuditLogController(auditLog: AuditLog(database: database, clock: config.clock), organizations: organizations, templates: templates).register(on: &router)
-        SupportController(support: Support(organizations: organizations, logger: logger), templates: templates).register(on: &router)
-
         var headers = SecurityHeadersMiddleware.defaultHeaders
         if config.resolvedSecureCookies { headers.append(("Strict-Transport-Security", "max-age=31536000")) }
+        let pipelines = Pipelines(
+            session: AuthMiddleware(sessions: sessions, csrfKey: subkey("portal csrf v1"),
+                                    baseOrigin: config.baseOrigin),
+            flash: FlashMiddleware(store: SessionFlashStore(sessions: sessions, cookies: CookieFlashStore(
+                cookieName: config.resolvedSecureCookies ? "__Host-flash" : "flash", secure: config.resolvedSecureCookies,
+                key: subkey("portal flash v1"), now: { [clock = config.clock] in clock.now() }))),
+            errorPages: ErrorPages(templates: templates),
+            verifiers: [])
+
+        let (accounts, organizations, database) = (self.accounts, self.organizations, self.database)
+        var router = Router()
+        // Outside both pipelines: a load balancer's probe needs no session, flash or CSRF.
+        HealthController(database: database).register(on: &router)
+        pipelines.pages(&router) { router in
+            HomeController(templates: templates).register(on: &router)
+            AccountsController(accounts: accounts, templates: templates).register(on: &router)
+            OrganizationsController(organizations: organizations, templates: templates).register(on: &router)
+            TeamController(team: Team(organizations: organizations), templates: templates).register(on: &router)
+            AuditLogController(auditLog: AuditLog(database: database, clock: config.clock), organizations: organizations, templates: templates).register(on: &router)
+            SupportController(support: Support(organizations: organizations, logger: logger), templates: templates).register(on: &router)
+        }
+        pipelines.api(&router, "/v1") { v1 in
+            PingController().register(on: &v1)
+        }
+        // Reserved for the OAuth endpoints: already JSON, never a page.
+        pipelines.api(&router, "/oauth") { _ in }
+
         web = WebApplication(
             router: router,
             templates: templates,
             staticFiles: try StaticFiles(urlPrefix: "/static", directory: config.publicDirectory),
-            middleware: [
-                FlashMiddleware(store: CookieFlashStore(cookieName: config.resolvedSecureCookies ? "__Host-flash" : "flash",
-                                                        secure: config.resolvedSecureCookies)),
-                AuthMiddleware(sessions: sessions, accounts: AccountsStore(), csrfKey: subkey("portal csrf v1"),
-                               baseOrigin: config.baseOrigin, hasRoute: { [router] in router.hasRoute(method: $0, path: $1) }),
-            ],
             securityHeaders: SecurityHeadersMiddleware(headers: headers),
             logger: logger
         )
@@ -88,9 +105,9 @@ public final class PortalApp: Sendable {
         server = HTTPServer(configuration: serverConfig, responder: web, logger: logger)
     }
 
-    /// Starts listening and delivering mail; returns once connections are accepted.
+    /// Starts listening and running jobs (delivering mail); returns once connections are accepted.
     public func start() throws {
-        mailDelivery.start()
+        jobs.start()
         try server.start()
     }
 
@@ -99,7 +116,7 @@ public final class PortalApp: Sendable {
 
     public func waitUntilStopped() {
         server.waitUntilStopped()
-        mailDelivery.stop()
+        jobs.stop()
         database.close()
     }
 }

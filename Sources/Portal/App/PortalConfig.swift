@@ -33,8 +33,6 @@ public struct PortalConfig: Sendable {
     /// `smtp://user:pass@host:port` (STARTTLS when offered) or `smtps://…`; nil logs mails.
     public var smtpURL: String?
     public var mailFrom = "Portal <no-reply@portal.localhost>"
-    /// Common passwords refused at sign-up (Debian's cracklib list).
-    public var commonPasswordsFile = "/usr/share/dict/cracklib-small"
     /// The ISO 3166-1 country list (Debian's iso-codes).
     public var countriesFile = "/usr/share/iso-codes/json/iso_3166-1.json"
     public var clock = PortalClock.system

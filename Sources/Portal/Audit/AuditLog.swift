@@ -53,12 +53,8 @@ final class AuditLog: Sendable {
         let prefixes: [String]
     }
 
-    static let families: [Family] = [
-        Family(key: "team", title: "Team: members and invitations", prefixes: ["member.", "invitation."]),
-        Family(key: "requests", title: "Requests to support", prefixes: ["request."]),
-        Family(key: "organization", title: "Organization changes", prefixes: ["org."]),
-        Family(key: "support", title: "Support decisions", prefixes: ["support."]),
-    ]
+    /// The families the features declare (``AuditActions/families``), in the filter's order.
+    static var families: [Family] { AuditActions.families }
 
     /// The value of the "Support staff" choice in the actor filter.
     static let staffChoice = "support"
@@ -268,8 +264,8 @@ final class AuditLog: Sendable {
 
     static func csvRow(_ e: OrgAuditEntry, memberNames: [String: String]) -> [String] {
         let d = DescribedEvent(e, zone: "UTC", memberNames: memberNames)
-        return [DescribedEvent.iso8601(e.at), d.actorEmail, d.actor, e.action, d.description, e.environment, e.subject, e.details,
-                d.ip, d.userAgent]
+        return [DescribedEvent.iso8601(e.at), d.actorEmail, d.actor, e.action, d.description, e.environment, e.subject,
+                AuditActions.all.detailText(e.action, details: e.details), d.ip, d.userAgent]
     }
 
     /// `acme-payments` from "Acme Payments!": ASCII letters and digits joined by dashes.
@@ -318,9 +314,9 @@ struct DescribedEvent: Sendable {
         // Where the operator's staff work from is not the organization's business.
         ip = e.actorIsStaff ? "" : e.ip
         userAgent = e.actorIsStaff ? "" : e.userAgent
-        description = AuditDescriber.describe(action: e.action, actor: actor, subject: e.subject, details: e.details,
-                                              subjectName: memberNames[e.subject.lowercased()])
-        details = AuditDescriber.detailLines(action: e.action, details: e.details)
+        description = AuditActions.all.describe(e.action, actor: actor, subject: e.subject, details: e.details,
+                                                subjectName: memberNames[e.subject.lowercased()])
+        details = AuditActions.all.detailLines(e.action, details: e.details)
     }
 
     static func actorLabel(_ e: OrgAuditEntry) -> String {
@@ -342,169 +338,5 @@ struct DescribedEvent: Sendable {
         guard offset != 0 else { return date + "Z" }
         let a = abs(offset)
         return date + (offset < 0 ? "-" : "+") + pad(Int32(a / 3600)) + ":" + pad(Int32(a % 3600 / 60))
-    }
-}
-
-/// Sentences for audit events. Matches on the action, its subject and its details as the
-/// services write them; an action it does not know still reads as words.
-enum AuditDescriber {
-    /// The title of an action, for the filter's list.
-    static func title(_ action: String) -> String {
-        switch action {
-        case "org.created": "Organization created"
-        case "org.owner_changed": "Ownership transferred"
-        case "org.details_changed": "Details changed"
-        case "org.name_changed": "Name changed"
-        case "org.closed": "Organization closed"
-        case "org.production_enabled": "Production enabled"
-        case "request.org_details": "Change of details requested"
-        case "request.org_name": "Name change requested"
-        case "request.offboarding": "Offboarding requested"
-        case "request.production_access": "Production access requested"
-        case "member.invited": "Member invited"
-        case "member.updated": "Member's role or permissions changed"
-        case "member.disabled": "Member disabled"
-        case "member.enabled": "Member enabled"
-        case "member.removed": "Member removed"
-        case "invitation.resent": "Invitation sent again"
-        case "invitation.revoked": "Invitation revoked"
-        case "invitation.accepted": "Invitation accepted"
-        case "invitation.declined": "Invitation declined"
-        case "support.approved": "Request approved by support"
-        case "support.rejected": "Request rejected by support"
-        case "mfa.reset_by_support": "Two-factor authentication reset by support"
-        case "staff.created": "Staff account created"
-        case "staff.setup_completed": "Staff account set up"
-        default: humanize(action)
-        }
-    }
-
-    /// "api_keys.created" → "Api keys created".
-    static func humanize(_ action: String) -> String {
-        let words = action.replacingOccurrences(of: ".", with: " ").replacingOccurrences(of: "_", with: " ")
-        return words.prefix(1).uppercased() + words.dropFirst()
-    }
-
-    /// `key: value` parts of a details string ("role: Developer; permissions: a, b").
-    static func fields(_ details: String) -> [(key: String, value: String)] {
-        details.components(separatedBy: "; ").compactMap { part in
-            guard let r = part.range(of: ": ") else { return nil }
-            return (String(part[..<r.lowerBound]), String(part[r.upperBound...]))
-        }
-    }
-
-    static func field(_ name: String, in details: String) -> String? {
-        fields(details).first { $0.key == name }?.value
-    }
-
-    /// "developer" or "Developer" → "Developer"; anything else as written.
-    static func roleTitle(_ s: String) -> String {
-        Role(rawValue: s.trimmingCharacters(in: .whitespaces).lowercased())?.title ?? s
-    }
-
-    /// What a support request kind's title reads as in a sentence.
-    static func requestPhrase(kindTitle: String) -> String {
-        switch kindTitle {
-        case SupportRequestRecord.Kind.orgDetails.title: "the change of details"
-        case SupportRequestRecord.Kind.orgName.title: "the name change"
-        case SupportRequestRecord.Kind.offboarding.title: "the request to close the organization"
-        case SupportRequestRecord.Kind.productionAccess.title: "Production access"
-        case SupportRequestRecord.Kind.mfaReset.title: "the two-factor reset"
-        default: kindTitle.isEmpty ? "a request" : "the request “\(kindTitle)”"
-        }
-    }
-
-    /// The sentence for one event. `subjectName` is the subject's name when the subject is
-    /// the address of one of the organization's people.
-    static func describe(action: String, actor: String, subject: String, details: String, subjectName: String? = nil) -> String {
-        let who = subjectName ?? (subject.isEmpty ? "a member" : subject)
-        switch action {
-        case "org.created":
-            return subject.isEmpty ? "\(actor) created the organization" : "\(actor) created the organization \(subject)"
-        case "org.owner_changed":
-            return "\(actor) made \(who) the Owner"
-        case "org.details_changed":
-            return "\(actor) changed the organization's details"
-        case "org.name_changed":
-            let to = field("legal_name", in: details).flatMap(Self.after) ?? field("trading_name", in: details).flatMap(Self.after)
-            return to.map { "\(actor) changed the organization's name to \($0)" } ?? "\(actor) changed the organization's name"
-        case "org.closed":
-            return "\(actor) closed the organization"
-        case "org.production_enabled":
-            return "\(actor) enabled Production"
-        case "request.org_details":
-            return "\(actor) asked support to change the organization's details"
-        case "request.org_name":
-            return "\(actor) asked support to change the organization's name"
-        case "request.offboarding":
-            return "\(actor) asked support to close the organization"
-        case "request.production_access":
-            return "\(actor) asked support for Production access"
-        case "member.invited":
-            let role = field("role", in: details).map(roleTitle)
-            return "\(actor) invited \(subject.isEmpty ? "someone" : subject)" + (role.map { " as \($0)" } ?? "")
-        case "invitation.resent":
-            return "\(actor) sent the invitation to \(subject.isEmpty ? "someone" : subject) again"
-        case "invitation.revoked":
-            return "\(actor) revoked the invitation to \(subject.isEmpty ? "someone" : subject)"
-        case "invitation.accepted":
-            let role = field("role", in: details).map(roleTitle)
-            return "\(actor == "Portal" ? who : actor) accepted the invitation and joined" + (role.map { " as \($0)" } ?? " the team")
-        case "invitation.declined":
-            return "\(actor == "Portal" ? who : actor) declined the invitation"
-        case "member.updated":
-            let role = field("role", in: details)
-            if let role, role.contains("→") {
-                let parts = role.components(separatedBy: "→").map { roleTitle($0.trimmingCharacters(in: .whitespaces)) }
-                return "\(actor) changed \(possessive(who)) role: \(parts.joined(separator: " → "))"
-            }
-            if field("permissions", in: details) != nil { return "\(actor) changed \(possessive(who)) permissions" }
-            return "\(actor) changed \(possessive(who)) role and permissions"
-        case "member.disabled":
-            return "\(actor) disabled \(possessive(who)) access"
-        case "member.enabled":
-            return "\(actor) enabled \(possessive(who)) access again"
-        case "member.removed":
-            return "\(actor) removed \(who) from the organization"
-        case "support.approved", "support.rejected":
-            let kind = details.range(of: ": ").map { String(details[..<$0.lowerBound]) } ?? details
-            return "\(actor) \(action == "support.approved" ? "approved" : "rejected") \(requestPhrase(kindTitle: kind))"
-        case "mfa.reset_by_support":
-            return "\(actor) reset two-factor authentication for \(who)"
-        case "staff.created":
-            return "\(actor) created a staff account for \(subject)"
-        case "staff.setup_completed":
-            return "\(actor) finished setting up a staff account"
-        default:
-            return "\(actor): \(title(action).prefix(1).lowercased() + title(action).dropFirst())" + (subject.isEmpty ? "" : " (\(subject))")
-        }
-    }
-
-    /// The value after the arrow of "before → after", or the value itself.
-    static func after(_ value: String) -> String? {
-        let v = value.components(separatedBy: " → ").last?.trimmingCharacters(in: .whitespaces) ?? value
-        return v.isEmpty ? nil : v
-    }
-
-    static func possessive(_ name: String) -> String { name + "'s" }
-
-    static let fieldTitles = Organizations.fieldTitles.merging(["role": "Role", "permissions": "Permissions"]) { a, _ in a }
-
-    /// The details as lines for the page, field names in words: "Role: Employee → Custom".
-    static func detailLines(action: String, details: String) -> [String] {
-        guard !details.isEmpty else { return [] }
-        if action == "support.approved" || action == "support.rejected" {
-            guard let r = details.range(of: ": ") else { return [details] }
-            let reason = String(details[r.upperBound...])
-            return reason.isEmpty ? [] : ["Reason: \(reason)"]
-        }
-        return details.components(separatedBy: "; ").map { part in
-            guard let r = part.range(of: ": "), let title = fieldTitles[String(part[..<r.lowerBound])] else { return part }
-            let value = String(part[r.upperBound...])
-            if title == "Role" {
-                return "Role: " + value.components(separatedBy: " → ").map(roleTitle).joined(separator: " → ")
-            }
-            return "\(title): \(value)"
-        }
     }
 }

@@ -37,11 +37,8 @@ extension Request {
 /// same-origin (or absent, or `none`) and any `Origin` to be this site's.
 struct AuthMiddleware: Middleware {
     let sessions: Sessions
-    let accounts: AccountsStore
     let csrfKey: [UInt8]
     let baseOrigin: String
-    /// Whether a route exists: requests for none are left to the router's 404/405.
-    let hasRoute: @Sendable (HTTPMethod, String) -> Bool
     /// The visitor CSRF cookie: `__Host-` prefixed behind TLS, like the session cookie.
     var anonymousCookie: String { sessions.secureCookies ? "__Host-portal_csrf" : "portal_csrf" }
 
@@ -69,9 +66,15 @@ struct AuthMiddleware: Middleware {
         req.templateValues["csrfToken"] = csrf
         if let user, session?.stage == .active {
             req.templateValues["currentUser"] = ["name": user.name, "email": user.email, "isStaff": user.isStaff] as [String: Any]
+        } else if let user, session != nil {
+            // Half-way through signing in (confirming the address, setting up or entering the
+            // second factor): the header says who, and offers the way out.
+            req.templateValues["signingIn"] = ["email": user.email]
         }
 
-        if req.method != .GET && req.method != .HEAD && req.method != .OPTIONS && hasRoute(req.method, req.path) {
+        // Requests for no route are left to the pipeline's 404/405 (the router found that
+        // already: no second lookup).
+        if req.method != .GET && req.method != .HEAD && req.method != .OPTIONS && req.isRouted {
             try checkOrigin(req)
             // An unsafe request without the anonymous cookie cannot carry a valid token.
             if session == nil && existingAnon == nil { throw HTTPError(.forbidden, "Your form expired. Go back, reload the page and try again.") }
@@ -105,22 +108,6 @@ struct AuthMiddleware: Middleware {
     }
 }
 
-/// CSRF tokens as they travel in forms: `base64url(pad ‖ pad⊕secret)` with a fresh pad each
-/// time, so the field differs on every page while the secret stays the same.
-enum CSRFToken {
-    static func mask(_ secret: [UInt8]) -> String {
-        let pad = SecureRandom.bytes(secret.count)
-        return Base64URL.encode(pad + zip(pad, secret).map { $0 ^ $1 })
-    }
-
-    static func verify(masked: String, secret: [UInt8]) -> Bool {
-        guard let raw = Base64URL.decode(masked), raw.count == secret.count * 2 else { return false }
-        let pad = raw[..<secret.count], body = raw[secret.count...]
-        let unmasked = zip(pad, body).map { $0 ^ $1 }
-        return Digest.constantTimeEquals(unmasked, secret)
-    }
-}
-
 extension Request {
     /// A field of an urlencoded or multipart body (nil when absent or the body is neither).
     func formField(_ name: String) throws -> String? {
@@ -128,36 +115,6 @@ extension Request {
         case "multipart/form-data": return try multipart()[name]
         case "application/x-www-form-urlencoded": return try form()[name]
         default: return nil
-        }
-    }
-}
-
-/// Lets a request through only at the session stage a route needs, and sends everyone else
-/// to the step they are at: no session → login, unverified → check-your-inbox, not enrolled
-/// → TOTP set-up, second factor pending → the code page.
-struct Gate: Middleware {
-    let allowed: Set<SessionRecord.Stage>
-
-    func handle(_ req: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse {
-        guard let auth = req.auth, let session = auth.session, auth.user != nil else {
-            if req.method == .GET {
-                let target = req.http.head.target
-                return .redirect(to: "/login?next=" + PercentEncoding.encode(target), status: .seeOther)
-            }
-            throw HTTPError(.unauthorized, "Please log in again.")
-        }
-        guard allowed.contains(session.stage) else {
-            return .redirect(to: Gate.home(for: session.stage), status: .seeOther)
-        }
-        return try next(req)
-    }
-
-    static func home(for stage: SessionRecord.Stage) -> String {
-        switch stage {
-        case .verify: "/verify-email/pending"
-        case .enrol: "/mfa/setup"
-        case .mfa: "/login/mfa"
-        case .active: "/home"
         }
     }
 }

@@ -23,6 +23,9 @@ struct SessionRecord: Sendable {
     let createdAt: Int64
     let lastSeenAt: Int64
     let expiresAt: Int64
+    /// The flash messages waiting for this session's next page (a JSON array), as read
+    /// with the session by ``SessionStore/findWithUser(tokenHash:now:idleTimeout:on:)``.
+    var flash: String? = nil
 }
 
 /// The SQL for sessions, and nothing else.
@@ -41,8 +44,14 @@ struct SessionStore {
     /// lookup every signed-in request starts with.
     func findWithUser(tokenHash: String, now: Int64, idleTimeout: Int64, on db: Connection) throws -> (SessionRecord, UserRecord)? {
         try db.queryOne(Self.findWithUserSQL, tokenHash, now, now - idleTimeout)
-            .map { row in (try Self.record(row), try AccountsStore.user(row, offset: 9)) }
+            .map { row in
+                var session = try Self.record(row)
+                session.flash = try row.optionalString(9 + Self.userColumnCount)
+                return (session, try UserRecord.decode(row, offset: 9))
+            }
     }
+
+    static let userColumnCount = UserRecord.columns.split(separator: ",").count
 
     /// Built once: the session's columns, then the user's, from one join.
     static let findWithUserSQL: String = {
@@ -50,7 +59,7 @@ struct SessionStore {
             columns.split(separator: ",").map { "\(table)." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")
         }
         return """
-            SELECT \(qualified(columns, "s")), \(qualified(AccountsStore.userColumns, "u"))
+            SELECT \(qualified(columns, "s")), \(qualified(UserRecord.columns, "u")), s.flash
             FROM sessions s JOIN users u ON u.id = s.user_id
             WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND s.last_seen_at > ?
             """
@@ -102,6 +111,21 @@ struct SessionStore {
 
     func pendingRecoveryCodes(id: Int64, on db: Connection) throws -> [UInt8]? {
         try db.scalar("SELECT pending_recovery_codes FROM sessions WHERE id = ?", id, as: [UInt8].self)
+    }
+
+    /// The id and waiting flash of a live (not revoked) session, by id or by token hash.
+    func flash(id: Int64, on db: Connection) throws -> (id: Int64, flash: String?)? {
+        try db.queryOne("SELECT id, flash FROM sessions WHERE id = ? AND revoked_at IS NULL", id)
+            .map { (try $0.int64(0), try $0.optionalString(1)) }
+    }
+
+    func flash(tokenHash: String, on db: Connection) throws -> (id: Int64, flash: String?)? {
+        try db.queryOne("SELECT id, flash FROM sessions WHERE token_hash = ? AND revoked_at IS NULL", tokenHash)
+            .map { (try $0.int64(0), try $0.optionalString(1)) }
+    }
+
+    func setFlash(id: Int64, _ flash: String?, on db: Connection) throws {
+        try db.execute("UPDATE sessions SET flash = ? WHERE id = ?", flash, id)
     }
 
     /// Removes a user's rows that can no longer be used (ended more than a day ago), so

@@ -5,6 +5,7 @@ import Web
 /// `GET /healthz`: 200 `ok` once a trivial database read succeeds, else 503.
 struct HealthController {
     let database: Database
+    let store = HealthStore()
     static let okBody = Array("ok".utf8)
 
     func register(on router: inout Router) {
@@ -14,7 +15,7 @@ struct HealthController {
     func check(_ req: Request) throws -> HTTPResponse {
         let alive: Bool
         do {
-            alive = try database.read { try $0.scalar("SELECT 1 FROM app_meta LIMIT 1", as: Int.self) } == 1
+            alive = try database.read { try store.alive(on: $0) }
         } catch {
             req.logger.error("health check failed", metadata: ["error": "\(error)"])
             alive = false

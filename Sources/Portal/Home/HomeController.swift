@@ -20,13 +20,18 @@ final class HomePage: ViewModel, FixedViewModel, @unchecked Sendable {
     static let shared = HomePage()
 
     let title = "Portal: the developer portal for our payments API"
-    let features: [Feature] = [
-        Feature("Secure by default", "Every account uses two-factor authentication from the first sign-in. Secrets are shown once and stored only as hashes."),
+    /// What works today.
+    let available: [Feature] = [
+        Feature("Secure by default", "Every account uses two-factor authentication from the first sign-in, with recovery codes, a list of your sessions and mail about every security change."),
         Feature("Your whole team", "Invite developers, operations and finance staff with exactly the permissions they need, and see who did what in the audit log."),
-        Feature("Sandbox and Production", "Build against the Sandbox at once; request Production access when your compliance details are reviewed."),
-        Feature("Keys, apps and webhooks", "Create API keys and app credentials, register webhooks and inspect every delivery."),
+        Feature("Sandbox and Production", "Your organization gets a Sandbox at once; request Production access and our compliance team reviews your details."),
+        Feature("People when it matters", "Name and detail changes, offboarding and Production access go to our support staff, who approve with a reason."),
+    ]
+    /// What the next releases bring: said plainly, so nobody signs up for what is not there yet.
+    let coming: [Feature] = [
+        Feature("Keys and apps", "API keys and app credentials for each environment, each secret shown once."),
+        Feature("Webhooks", "Register endpoints and inspect every signed delivery, with retries and replay."),
         Feature("Money you can follow", "Balances, transactions with search and details, payouts with approval, and monthly CSV reports."),
-        Feature("People when it matters", "Name changes, offboarding and Production access go to our support staff, who approve with a reason."),
     ]
 
     /// The copy is fixed, so its page is rendered once (the layout still per request).
@@ -35,7 +40,8 @@ final class HomePage: ViewModel, FixedViewModel, @unchecked Sendable {
     func child(named name: String) -> Any? {
         switch name {
         case "title": title
-        case "features": features
+        case "available": available
+        case "coming": coming
         default: nil
         }
     }

@@ -31,51 +31,18 @@ extension OrgProblem {
 /// through becomes its error page.
 struct OrgGate: Middleware {
     let organizations: Organizations
+    /// The sections of the organization's navigation, each declared by its feature.
+    var menu: OrgMenu = .portal
 
     func handle(_ req: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse {
         do {
             let (_, user) = try req.activeUser()
             let access = try organizations.access(user: user, organization: req.parameters["org"] ?? "")
             req.storage[OrgAccessKey.self] = access
-            req.templateValues["org"] = try OrgNav(access: access, others: organizations.organizations(for: user), path: req.path)
+            req.templateValues["org"] = try OrgNav(access: access, others: organizations.organizations(for: user), path: req.path, menu: menu)
             return try next(req)
         } catch let problem as OrgProblem {
             throw problem.httpError
-        }
-    }
-}
-
-/// The organization bar above an organization's pages: its name, a switcher to the member's
-/// other organizations, and the sections the member may open.
-struct OrgNav: ViewModel {
-    let access: OrgAccess
-    let others: [[String: Any]]
-    let base: String
-    let path: String
-
-    init(access: OrgAccess, others: [(OrganizationRecord, MembershipRecord)], path: String) {
-        self.access = access
-        self.base = "/orgs/\(access.org.publicID)"
-        self.path = path
-        self.others = others.filter { $0.0.id != access.org.id }.map { ["name": $0.0.displayName, "url": "/orgs/\($0.0.publicID)"] }
-    }
-
-    func child(named name: String) -> Any? {
-        switch name {
-        case "name": access.org.displayName
-        case "url": base
-        case "publicId": access.org.publicID
-        case "role": access.member.role.title
-        case "others": others
-        case "hasOthers": !others.isEmpty
-        case "canTeam": access.can(.rolesRead)
-        case "canLogs": access.can(.logsRead)
-        case "hasProduction": access.org.hasProduction
-        case "atDashboard": path == base
-        case "atTeam": path.hasPrefix(base + "/team")
-        case "atLogs": path.hasPrefix(base + "/logs")
-        case "atSettings": path.hasPrefix(base + "/settings")
-        default: nil
         }
     }
 }

@@ -54,7 +54,8 @@ final class Organizations: Sendable {
     let accounts: Accounts
     let countries: Countries
     let store = OrganizationsStore()
-    let support = SupportStore()
+    /// Support's queue, where the requests below are filed in our transactions.
+    let supportQueue = SupportQueue()
     let logger: Logger
 
     /// How many organizations one person may create (each one is reviewed work for support).
@@ -98,6 +99,12 @@ final class Organizations: Sendable {
 
     static let detailFields = ["legal_name", "trading_name", "country", "registration_number", "address", "website", "industry", "compliance_email"]
     static let nameFields = ["legal_name", "trading_name"]
+    /// Each detail's limits (see ``TextField``); the address alone has several lines.
+    static let textFields: [String: TextField] = [
+        "legal_name": TextField(maximumCharacters: 200), "trading_name": TextField(maximumCharacters: 200),
+        "registration_number": TextField(maximumCharacters: 50), "address": TextField(maximumCharacters: 500, multiline: true),
+        "website": TextField(maximumCharacters: 200), "compliance_email": TextField(maximumCharacters: 254),
+    ]
 
     /// Checks and tidies submitted organization details; returns the clean values or throws
     /// ``OrgProblem/invalid`` with a message per field.
@@ -106,6 +113,8 @@ final class Organizations: Sendable {
         var errors: [String: String] = [:]
         for field in fields {
             let value = (raw[field] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            // Characters, size and control/bidi characters first, for every field.
+            if let p = (Self.textFields[field] ?? TextField(maximumCharacters: 200)).problem(value) { errors[field] = p; continue }
             switch field {
             case "legal_name":
                 if value.count < 2 { errors[field] = "Enter the organization's registered legal name." }
@@ -157,24 +166,14 @@ final class Organizations: Sendable {
         let details = try validate(raw)
         let now = clock.now()
         let id = try database.write { db -> Int64 in
-            let owned = try db.scalar("SELECT count(*) FROM memberships WHERE user_id = ? AND role = 'owner'", user.id, as: Int.self) ?? 0
+            let owned = try store.ownedCount(userID: user.id, on: db)
             guard owned < Self.maximumOwned else {
                 throw OrgProblem.invalid(["legal_name": "You already own \(owned) organizations, the most one person may create. Contact support for more."])
             }
-            let orgID = try store.insertOrganization(publicID: PublicID.make("org"), details: details, createdBy: user.id, now: now, on: db)
-            _ = try store.insertMembership(publicID: PublicID.make("mem"), organizationID: orgID, userID: user.id, role: .owner,
-                                           permissions: Set(Permission.allCases), now: now, on: db)
-            try audit.record("org.created", by: actor, organization: orgID, subject: details["legal_name"] ?? "",
-                             details: Self.describe(details), on: db)
-            return orgID
+            return try createOwned(details: details, ownerID: user.id, by: actor, now: now, on: db).id
         }
         guard let org = try database.read({ try store.organization(id: id, on: $0) }) else { throw OrgProblem.notFound }
         return org
-    }
-
-    /// "legal_name: Acme Ltd; country: NL; …" for the audit log.
-    static func describe(_ values: [String: String]) -> String {
-        detailFields.compactMap { f in values[f].map { "\(f): \($0)" } }.joined(separator: "; ")
     }
 
     /// The fields of details and requests as people read them.
@@ -200,7 +199,7 @@ final class Organizations: Sendable {
     /// The organization's support requests, newest first (any member may see them on the
     /// settings page).
     func requests(_ access: OrgAccess) throws -> [SupportRequestRecord] {
-        try database.read { try support.requests(organizationID: access.org.id, on: $0) }
+        try database.read { try supportQueue.requests(organizationID: access.org.id, on: $0) }
     }
 
     /// Asks support to change the details or the name. Only changed fields are kept; a
@@ -214,13 +213,14 @@ final class Organizations: Sendable {
         var errors: [String: String] = [:]
         var clean: [String: String] = [:]
         do { clean = try validate(raw, fields: fields) } catch OrgProblem.invalid(let e) { errors = e }
-        if reason.isEmpty { errors["reason"] = "Tell support why this change is needed." } else if reason.count > 2000 { errors["reason"] = "Use at most 2,000 characters." }
+        if reason.isEmpty { errors["reason"] = "Tell support why this change is needed." } else if let p = TextField.note.problem(reason) { errors["reason"] = p }
         guard errors.isEmpty else { throw OrgProblem.invalid(errors) }
         let current = access.org.details
         let changes = clean.filter { current[$0.key] != $0.value }
         guard !changes.isEmpty else { throw OrgProblem.invalid(["form": "Nothing is different from the current details. Change at least one field."]) }
-        try fileRequest(access, kind: kind, note: reason, changes: changes, actor: actor,
-                        auditDetails: changes.keys.sorted().map { "\($0): \(current[$0] ?? "") → \(changes[$0]!)" }.joined(separator: "; "))
+        var details = AuditDetails()
+        for f in Self.detailFields { if let v = changes[f] { details[f] = .change(before: current[f] ?? "", after: v) } }
+        try fileRequest(access, kind: kind, note: reason, changes: changes, actor: actor, auditDetails: details)
     }
 
     /// Asks support to close the organization for good. The Owner types the organization's
@@ -229,12 +229,12 @@ final class Organizations: Sendable {
         try access.requireOwner("ask to close the organization")
         let reason = rawReason.trimmingCharacters(in: .whitespacesAndNewlines)
         var errors: [String: String] = [:]
-        if reason.isEmpty { errors["reason"] = "Tell support why the organization is leaving." } else if reason.count > 2000 { errors["reason"] = "Use at most 2,000 characters." }
+        if reason.isEmpty { errors["reason"] = "Tell support why the organization is leaving." } else if let p = TextField.note.problem(reason) { errors["reason"] = p }
         if confirmation.trimmingCharacters(in: .whitespaces) != access.org.displayName {
             errors["confirmation"] = "Type the organization's name, \(access.org.displayName), to confirm."
         }
         guard errors.isEmpty else { throw OrgProblem.invalid(errors) }
-        try fileRequest(access, kind: .offboarding, note: reason, changes: ["status": "closed"], actor: actor, auditDetails: "")
+        try fileRequest(access, kind: .offboarding, note: reason, changes: ["status": "closed"], actor: actor, auditDetails: AuditDetails())
     }
 
     /// Asks support to open Production; they check the compliance details first.
@@ -243,23 +243,21 @@ final class Organizations: Sendable {
         guard !access.org.hasProduction else { throw OrgProblem.conflict("Production is already enabled for \(access.org.displayName).") }
         let note = rawNote.trimmingCharacters(in: .whitespacesAndNewlines)
         if note.isEmpty { throw OrgProblem.invalid(["note": "Describe what you will use Production for (products, expected volumes, go-live date)."]) }
-        if note.count > 2000 { throw OrgProblem.invalid(["note": "Use at most 2,000 characters."]) }
-        try fileRequest(access, kind: .productionAccess, note: note, changes: ["production": "enabled"], actor: actor, auditDetails: "")
+        if let p = TextField.note.problem(note) { throw OrgProblem.invalid(["note": p]) }
+        try fileRequest(access, kind: .productionAccess, note: note, changes: ["production": "enabled"], actor: actor, auditDetails: AuditDetails())
     }
 
     private func fileRequest(_ access: OrgAccess, kind: SupportRequestRecord.Kind, note: String, changes: [String: String],
-                             actor: Actor, auditDetails: String) throws {
+                             actor: Actor, auditDetails: AuditDetails) throws {
         let now = clock.now()
         try database.write { db in
-            if try support.openRequest(organizationID: access.org.id, kind: kind, on: db) != nil {
+            if try supportQueue.openRequest(organizationID: access.org.id, kind: kind, on: db) != nil {
                 throw OrgProblem.conflict("A “\(kind.title)” request is already waiting for support. You will get an e-mail when it is decided.")
             }
-            let id = PublicID.make("req")
-            _ = try support.insert(publicID: id, kind: kind, userID: access.user.id, email: access.user.email, note: note,
-                                   organizationID: access.org.id, changes: changes, now: now, on: db)
-            try audit.record("request.\(kind.rawValue)", by: actor, organization: access.org.id,
-                             environment: kind == .productionAccess ? Environment.production.rawValue : "",
-                             subject: id, details: auditDetails, on: db)
+            let (_, id) = try supportQueue.file(kind: kind, by: access.user, organizationID: access.org.id, note: note, changes: changes,
+                                                now: now, on: db)
+            try audit.record(kind.filed, by: actor, organization: access.org.id,
+                             environment: kind.environment, subject: id, details: auditDetails, on: db)
         }
     }
 
@@ -287,12 +285,32 @@ final class Organizations: Sendable {
         }
         let now = clock.now()
         try database.write { db in
-            guard let newOwner = try AccountsStore().user(id: target.userID, on: db),
+            guard let newOwner = try accounts.user(id: target.userID, on: db),
                   try store.transferOwnership(from: access.member, to: target, now: now, on: db) else {
                 throw OrgProblem.conflict("The team changed while you were confirming. Check the members and try again.")
             }
-            try audit.record("org.owner_changed", by: actor, organization: access.org.id, subject: newOwner.email,
-                             details: "from \(access.user.email) to \(newOwner.email); \(access.user.email) is now Admin", on: db)
+            try audit.record(OrganizationsAuditEvents.ownerChanged, by: actor, organization: access.org.id, subject: newOwner.email,
+                             details: ["from": .text(access.user.email), "to": .text(newOwner.email), "previous_owner_now": .text(Role.admin.title)],
+                             on: db)
+        }
+    }
+
+    // MARK: - withdrawing a request
+
+    /// The Owner takes back an open request of the organization before support decides it:
+    /// it becomes `withdrawn`, support sees that and can no longer decide it.
+    func withdraw(_ access: OrgAccess, request publicID: String, actor: Actor) throws -> SupportRequestRecord {
+        try access.requireOwner("withdraw requests to support")
+        guard Support.isPlausibleID(publicID) else { throw OrgProblem.notFound }
+        let now = clock.now()
+        return try database.write { db -> SupportRequestRecord in
+            guard let r = try supportQueue.request(publicID: publicID, on: db), r.organizationID == access.org.id else { throw OrgProblem.notFound }
+            guard r.isOpen, try supportQueue.withdraw(r, now: now, on: db) else {
+                throw OrgProblem.conflict("This request was already \(r.isOpen ? "decided" : r.status), so it cannot be withdrawn.")
+            }
+            try audit.record(OrganizationsAuditEvents.withdrew, by: actor, organization: access.org.id, environment: r.kind.environment,
+                             subject: r.publicID, details: ["kind": .text(r.kind.rawValue)], on: db)
+            return r
         }
     }
 }

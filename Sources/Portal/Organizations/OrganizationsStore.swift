@@ -40,6 +40,19 @@ struct MembershipRecord: Sendable {
     let lastActiveAt: Int64?
     let createdAt: Int64
 
+    /// The columns ``decode(_:offset:)`` reads, for `memberships m` (Team's store reads them too).
+    static let columns = """
+        m.id, m.public_id, m.organization_id, m.user_id, m.role, m.permissions, m.status, m.version, m.last_active_at, m.created_at
+        """
+
+    static func decode(_ r: some RowReading, offset o: Int = 0) throws -> MembershipRecord {
+        MembershipRecord(
+            id: try r.int64(o), publicID: try r.string(o + 1), organizationID: try r.int64(o + 2), userID: try r.int64(o + 3),
+            role: Role(rawValue: try r.string(o + 4)) ?? .custom, permissions: Permission.parse(stored: try r.string(o + 5)),
+            status: try r.string(o + 6), version: try r.int64(o + 7), lastActiveAt: try r.optionalInt64(o + 8),
+            createdAt: try r.int64(o + 9))
+    }
+
     var isActive: Bool { status == "active" }
     /// What the member may do: the Owner everything, whatever is stored.
     var effectivePermissions: Set<Permission> { role == .owner ? Set(Permission.allCases) : permissions }
@@ -59,10 +72,6 @@ struct OrganizationsStore {
         o.id, o.public_id, o.legal_name, o.trading_name, o.country, o.registration_number, o.address, o.website,
         o.industry, o.compliance_email, o.status, o.production_enabled_at, o.created_at, o.closed_at
         """
-    static let memberColumns = """
-        m.id, m.public_id, m.organization_id, m.user_id, m.role, m.permissions, m.status, m.version, m.last_active_at, m.created_at
-        """
-
     static func organization(_ r: some RowReading, offset o: Int = 0) throws -> OrganizationRecord {
         OrganizationRecord(
             id: try r.int64(o), publicID: try r.string(o + 1), legalName: try r.string(o + 2), tradingName: try r.string(o + 3),
@@ -72,25 +81,16 @@ struct OrganizationsStore {
             closedAt: try r.optionalInt64(o + 13))
     }
 
-    static func membership(_ r: some RowReading, offset o: Int = 0) throws -> MembershipRecord {
-        MembershipRecord(
-            id: try r.int64(o), publicID: try r.string(o + 1), organizationID: try r.int64(o + 2), userID: try r.int64(o + 3),
-            role: Role(rawValue: try r.string(o + 4)) ?? .custom, permissions: Permission.parse(stored: try r.string(o + 5)),
-            status: try r.string(o + 6), version: try r.int64(o + 7), lastActiveAt: try r.optionalInt64(o + 8),
-            createdAt: try r.int64(o + 9))
-    }
-
     // MARK: organizations
 
     func insertOrganization(publicID: String, details d: [String: String], createdBy: Int64, now: Int64, on db: Connection) throws -> Int64 {
-        try db.execute(
+        try db.scalar(
             """
             INSERT INTO organizations (public_id, legal_name, trading_name, country, registration_number, address, website,
                                        industry, compliance_email, created_by, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
             """, publicID, d["legal_name"] ?? "", d["trading_name"] ?? "", d["country"] ?? "", d["registration_number"] ?? "",
-            d["address"] ?? "", d["website"] ?? "", d["industry"] ?? "", d["compliance_email"] ?? "", createdBy, now, now)
-        return db.lastInsertRowID
+            d["address"] ?? "", d["website"] ?? "", d["industry"] ?? "", d["compliance_email"] ?? "", createdBy, now, now, as: Int64.self)!
     }
 
     func organization(id: Int64, on db: Connection) throws -> OrganizationRecord? {
@@ -126,47 +126,55 @@ struct OrganizationsStore {
 
     func insertMembership(publicID: String, organizationID: Int64, userID: Int64, role: Role, permissions: Set<Permission>,
                           now: Int64, on db: Connection) throws -> Int64 {
-        try db.execute(
+        try db.scalar(
             """
             INSERT INTO memberships (public_id, organization_id, user_id, role, permissions, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, publicID, organizationID, userID, role.rawValue, Permission.store(permissions), now, now)
-        return db.lastInsertRowID
+            VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id
+            """, publicID, organizationID, userID, role.rawValue, Permission.store(permissions), now, now, as: Int64.self)!
     }
 
     /// The organization and the user's membership in it, whatever their status.
     func access(userID: Int64, organizationPublicID: String, on db: Connection) throws -> (OrganizationRecord, MembershipRecord)? {
         try db.queryOne(
             """
-            SELECT \(Self.orgColumns), \(Self.memberColumns)
+            SELECT \(Self.orgColumns), \(MembershipRecord.columns)
             FROM organizations o JOIN memberships m ON m.organization_id = o.id
             WHERE o.public_id = ? AND m.user_id = ?
             """, organizationPublicID, userID
-        ).map { (try Self.organization($0), try Self.membership($0, offset: 14)) }
+        ).map { (try Self.organization($0), try MembershipRecord.decode($0, offset: 14)) }
     }
 
     /// The active organizations where the user is an active member, by name.
     func organizations(forUser userID: Int64, on db: Connection) throws -> [(OrganizationRecord, MembershipRecord)] {
         try db.query(
             """
-            SELECT \(Self.orgColumns), \(Self.memberColumns)
+            SELECT \(Self.orgColumns), \(MembershipRecord.columns)
             FROM memberships m JOIN organizations o ON o.id = m.organization_id
             WHERE m.user_id = ? AND m.status = 'active' AND o.status = 'active'
             ORDER BY CASE WHEN o.trading_name = '' THEN o.legal_name ELSE o.trading_name END COLLATE NOCASE, o.id
             """, userID
-        ).map { (try Self.organization($0), try Self.membership($0, offset: 14)) }
+        ).map { (try Self.organization($0), try MembershipRecord.decode($0, offset: 14)) }
     }
 
     /// Every member of the organization (active and disabled), Owner first, then by name.
     func members(organizationID: Int64, on db: Connection) throws -> [MemberRow] {
         try db.query(
             """
-            SELECT \(Self.memberColumns), u.name, u.email, u.totp_enabled_at IS NOT NULL
+            SELECT \(MembershipRecord.columns), u.name, u.email, u.totp_enabled_at IS NOT NULL
             FROM memberships m JOIN users u ON u.id = m.user_id
             WHERE m.organization_id = ?
             ORDER BY m.role != 'owner', u.name COLLATE NOCASE, m.id
             """, organizationID
-        ).map { MemberRow(member: try Self.membership($0), name: try $0.string(10), email: try $0.string(11), mfaEnabled: try $0.bool(12)) }
+        ).map { MemberRow(member: try MembershipRecord.decode($0), name: try $0.string(10), email: try $0.string(11), mfaEnabled: try $0.bool(12)) }
+    }
+
+    func activeMemberCount(organizationID: Int64, on db: Connection) throws -> Int {
+        try db.scalar("SELECT count(*) FROM memberships WHERE organization_id = ? AND status = 'active'", organizationID, as: Int.self) ?? 0
+    }
+
+    /// How many organizations the user owns.
+    func ownedCount(userID: Int64, on db: Connection) throws -> Int {
+        try db.scalar("SELECT count(*) FROM memberships WHERE user_id = ? AND role = 'owner'", userID, as: Int.self) ?? 0
     }
 
     func touchMembership(id: Int64, now: Int64, on db: Connection) throws {
@@ -174,13 +182,13 @@ struct OrganizationsStore {
     }
 
     func membership(publicID: String, organizationID: Int64, on db: Connection) throws -> MembershipRecord? {
-        try db.queryOne("SELECT \(Self.memberColumns) FROM memberships m WHERE m.public_id = ? AND m.organization_id = ?",
-                        publicID, organizationID).map { try Self.membership($0) }
+        try db.queryOne("SELECT \(MembershipRecord.columns) FROM memberships m WHERE m.public_id = ? AND m.organization_id = ?",
+                        publicID, organizationID).map { try MembershipRecord.decode($0) }
     }
 
     func owner(organizationID: Int64, on db: Connection) throws -> MembershipRecord? {
-        try db.queryOne("SELECT \(Self.memberColumns) FROM memberships m WHERE m.organization_id = ? AND m.role = 'owner'",
-                        organizationID).map { try Self.membership($0) }
+        try db.queryOne("SELECT \(MembershipRecord.columns) FROM memberships m WHERE m.organization_id = ? AND m.role = 'owner'",
+                        organizationID).map { try MembershipRecord.decode($0) }
     }
 
     /// Changes a member's role and permissions only if nobody changed them since `version`;
@@ -206,5 +214,37 @@ struct OrganizationsStore {
             UPDATE memberships SET role = 'owner', permissions = ?, version = version + 1, updated_at = ?
             WHERE id = ? AND version = ? AND status = 'active'
             """, all, now, newOwner.id, newOwner.version) == 1
+    }
+
+    // MARK: the membership changes the team pages make
+
+    /// The member with the user's name and address, in this organization only.
+    func member(publicID: String, organizationID: Int64, on db: Connection) throws -> MemberRow? {
+        try db.queryOne(
+            """
+            SELECT \(MembershipRecord.columns), u.name, u.email, u.totp_enabled_at IS NOT NULL
+            FROM memberships m JOIN users u ON u.id = m.user_id
+            WHERE m.public_id = ? AND m.organization_id = ?
+            """, publicID, organizationID
+        ).map { MemberRow(member: try MembershipRecord.decode($0), name: try $0.string(10), email: try $0.string(11), mfaEnabled: try $0.bool(12)) }
+    }
+
+    func membership(userID: Int64, organizationID: Int64, on db: Connection) throws -> MembershipRecord? {
+        try db.queryOne("SELECT \(MembershipRecord.columns) FROM memberships m WHERE m.user_id = ? AND m.organization_id = ?",
+                        userID, organizationID).map { try MembershipRecord.decode($0) }
+    }
+
+    /// Sets a member's status (never the Owner's); false if nothing changed.
+    func setStatus(membershipID: Int64, status: String, now: Int64, on db: Connection) throws -> Bool {
+        try db.execute(
+            """
+            UPDATE memberships SET status = ?, version = version + 1, updated_at = ?
+            WHERE id = ? AND status != ? AND role != 'owner'
+            """, status, now, membershipID, status) == 1
+    }
+
+    /// Removes a member (never the Owner); false if already gone.
+    func delete(membershipID: Int64, on db: Connection) throws -> Bool {
+        try db.execute("DELETE FROM memberships WHERE id = ? AND role != 'owner'", membershipID) == 1
     }
 }

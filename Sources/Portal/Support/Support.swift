@@ -22,7 +22,7 @@ enum SupportProblem: Error, Equatable {
 /// Which part of the queue to show: status (open by default), type, page.
 struct SupportFilter: Equatable, Sendable {
     enum Status: String, CaseIterable, Sendable {
-        case open, approved, rejected, all
+        case open, approved, rejected, withdrawn, all
         var title: String { self == .all ? "All statuses" : rawValue.capitalized }
     }
 
@@ -82,7 +82,6 @@ final class Support: Sendable {
     let accounts: Accounts
     let organizations: Organizations
     let store = SupportStore()
-    let orgStore = OrganizationsStore()
     let logger: Logger
 
     static let pageSize = 25
@@ -117,39 +116,34 @@ final class Support: Sendable {
         let name = rawName.trimmingCharacters(in: .whitespacesAndNewlines)
         var errors: [String: String] = [:]
         if let p = Accounts.emailProblem(email) { errors["email"] = p }
-        if name.isEmpty { errors["name"] = "Enter the staff member's name." } else if name.count > 100 { errors["name"] = "Use at most 100 characters." }
+        if name.isEmpty { errors["name"] = "Enter the staff member's name." } else if let p = TextField.personName.problem(name) { errors["name"] = p }
         guard errors.isEmpty else { throw SupportProblem.invalid(errors) }
 
         // A hash of 32 random bytes that are then forgotten: no password opens it.
         let unusable = try accounts.hashNew(SecureRandom.token(bytes: 32))
-        let token = SecureRandom.token(bytes: 32)
         let now = clock.now()
-        let reissued = try database.write { db -> Bool in
+        return try database.write { db -> (String, Bool) in
             let userID: Int64
             let reissued: Bool
-            if let existing = try accounts.store.user(email: email, on: db) {
+            if let existing = try accounts.user(email: email, on: db) {
                 guard existing.isStaff else {
                     throw SupportProblem.invalid(["email": "\(email) already has a Portal account that is not staff. Staff accounts need their own address."])
                 }
-                guard try !store.hasCompletedSetup(userID: existing.id, on: db) else {
+                guard try !accounts.hasUsedLink(userID: existing.id, purpose: "staff_setup", on: db) else {
                     throw SupportProblem.conflict("\(email) is already a staff account and has set its password. They can reset it from the login page.")
                 }
                 userID = existing.id
                 reissued = true
-                try accounts.store.voidTokens(userID: userID, purpose: "staff_setup", now: now, on: db)
-                try audit.record("staff.setup_link_reissued", by: actor, subject: email, details: "the earlier setup link no longer works", on: db)
+                try audit.record(SupportAuditEvents.staffLinkReissued, by: actor, subject: email,
+                                 details: ["note": .text("the earlier setup link no longer works")], on: db)
             } else {
-                userID = try accounts.store.insertUser(email: email, name: name, passwordHash: unusable, now: now, on: db)
-                try accounts.store.markVerified(userID: userID, now: now, on: db)
-                try store.markStaff(userID: userID, now: now, on: db)
+                userID = try accounts.createUser(email: email, name: name, passwordHash: unusable, verified: true, staff: true, now: now, on: db)
                 reissued = false
-                try audit.record("staff.created", by: actor, subject: email, details: "name: \(name)", on: db)
+                try audit.record(SupportAuditEvents.staffCreated, by: actor, subject: email, details: ["name": .text(name)], on: db)
             }
-            try accounts.store.insertToken(userID: userID, purpose: "staff_setup", hash: Sessions.hash(token), newEmail: nil,
-                                           now: now, expiresAt: now + Self.setupLinkLifetime, on: db)
-            return reissued
+            // The new link voids any earlier one.
+            return (try accounts.issueLink(userID: userID, purpose: "staff_setup", lifetime: Self.setupLinkLifetime, now: now, on: db), reissued)
         }
-        return (token, reissued)
     }
 
     /// The staff account a setup link is for, if the link still works.
@@ -164,7 +158,7 @@ final class Support: Sendable {
     /// a session one step short of signed in: like everyone, they enrol TOTP next. Returns
     /// the session's cookie token. `current` (whatever session the browser had) ends.
     func completeSetup(token: String, password: String, current: SessionRecord?, actor: Actor) throws -> String {
-        let t: AccountsStore.Token
+        let t: UserToken
         let user: UserRecord
         do { (t, user) = try accounts.checkLink(token, purpose: "staff_setup") } catch Accounts.Problem.linkInvalid { throw SupportProblem.linkInvalid }
         guard user.isStaff else { throw SupportProblem.linkInvalid }
@@ -172,10 +166,9 @@ final class Support: Sendable {
         let hash = try accounts.hashNew(password)
         let now = clock.now()
         return try database.write { db -> String in
-            guard try accounts.store.consumeToken(id: t.id, now: now, on: db) else { throw SupportProblem.linkInvalid }
-            try accounts.store.setPassword(userID: user.id, hash: hash, now: now, on: db)
-            try accounts.sessions.store.revokeAll(userID: user.id, now: now, on: db)
-            try audit.record("staff.setup_completed", by: actor.with(userID: user.id), subject: user.email, on: db)
+            guard try accounts.consumeLink(t, now: now, on: db) else { throw SupportProblem.linkInvalid }
+            try accounts.setPassword(userID: user.id, hash: hash, now: now, on: db)
+            try audit.record(SupportAuditEvents.staffSetupCompleted, by: actor.with(userID: user.id), subject: user.email, on: db)
             return try accounts.sessions.start(userID: user.id, stage: user.hasTOTP ? .mfa : .enrol, ip: actor.ip,
                                                userAgent: actor.userAgent, replacing: current, on: db).token
         }
@@ -215,53 +208,20 @@ final class Support: Sendable {
         return try database.read { db in
             try db.transaction(.deferred) {
                 guard let r = try store.request(publicID: requestID, on: db) else { throw SupportProblem.notFound }
-                let org = try r.organizationID.flatMap { try orgStore.organization(id: $0, on: db) }
-                let requester = try r.userID.flatMap { try accounts.store.user(id: $0, on: db) }
-                var changes: [SupportChange] = []
-                var consequences: [String] = []
+                let c = try supportCase(r, on: db)
+                let (changes, consequences) = try r.kind.behaviour?.review(c, on: db) ?? ([], [])
+                let org = c.organization, requester = c.requester
                 var history: [SupportHistoryEvent] = []
-                switch r.kind {
-                case .orgDetails, .orgName:
-                    let current = org?.details ?? [:]
-                    changes = Organizations.detailFields.filter { r.changes[$0] != nil }.map { f in
-                        SupportChange(label: Organizations.fieldTitles[f] ?? f, before: organizations.display(f, current[f] ?? ""),
-                                      after: organizations.display(f, r.changes[f] ?? ""))
-                    }
-                case .offboarding:
-                    changes = [SupportChange(label: "Status", before: org?.status ?? "—", after: "closed")]
-                    if let org, r.isOpen {
-                        let members = try store.memberCount(organizationID: org.id, on: db)
-                        let invitations = try store.pendingInvitationCount(organizationID: org.id, on: db)
-                        consequences = [
-                            "\(members) active \(members == 1 ? "member loses" : "members lose") access to \(org.displayName) at once.",
-                            "\(invitations) pending \(invitations == 1 ? "invitation is" : "invitations are") revoked.",
-                            "The organization leaves every member's list. This cannot be undone.",
-                        ]
-                    }
-                case .productionAccess:
-                    changes = [SupportChange(label: "Production", before: org?.hasProduction == true ? "enabled" : "not enabled", after: "enabled")]
-                    if r.isOpen { consequences = ["Check the compliance details below before approving."] }
-                case .mfaReset:
-                    changes = [SupportChange(label: "Two-factor authentication", before: requester?.hasTOTP == true ? "authenticator and recovery codes" : "none",
-                                             after: "authenticator and recovery codes removed; the user enrols again at next login")]
-                    if let requester, r.isOpen {
-                        let codes = try accounts.store.remainingRecoveryCodes(userID: requester.id, on: db)
-                        consequences = [
-                            "\(codes) unused recovery \(codes == 1 ? "code is" : "codes are") deleted.",
-                            "Every session of \(requester.email) is signed out.",
-                            "Confirm who is asking (the note says how) before approving: this gives the account to whoever knows its password.",
-                        ]
-                    }
-                }
                 if let org {
-                    history = try store.history(organizationID: org.id, limit: Self.historyLimit, on: db)
+                    history = try audit.history(organizationID: org.id, limit: Self.historyLimit, on: db)
                 } else if let requester {
-                    history = try store.history(userID: requester.id, email: requester.email, limit: Self.historyLimit, on: db)
+                    history = try audit.history(userID: requester.id, email: requester.email, limit: Self.historyLimit, on: db)
                 }
-                let decidedBy = try r.resolvedBy.flatMap { try store.email(userID: $0, on: db) }
+                // A withdrawn request was ended by its requester, not by staff.
+                let decidedBy = r.status == "withdrawn" ? r.email : try r.resolvedBy.flatMap { try accounts.user(id: $0, on: db)?.email }
                 var blocked: String?
                 if r.isOpen {
-                    do { try approvable(r, organization: org, requester: requester, on: db) } catch SupportProblem.conflict(let why) { blocked = why }
+                    do { try approvable(c, on: db) } catch SupportProblem.conflict(let why) { blocked = why }
                 }
                 return SupportReview(request: r, organization: org, requester: requester, changes: changes, consequences: consequences,
                                      history: history, decidedBy: decidedBy, approvalBlocked: blocked,
@@ -270,25 +230,18 @@ final class Support: Sendable {
         }
     }
 
-    /// Throws ``SupportProblem/conflict`` with the reason when approving `r` cannot work now.
-    func approvable(_ r: SupportRequestRecord, organization org: OrganizationRecord?, requester: UserRecord?, on db: Connection) throws {
-        switch r.kind {
-        case .orgDetails, .orgName, .offboarding, .productionAccess:
-            guard let org else { throw SupportProblem.conflict("The organization of this request no longer exists. Reject the request.") }
-            guard org.isActive else {
-                throw SupportProblem.conflict("\(org.displayName) was closed, so this request can no longer be approved. Reject it with a reason.")
-            }
-            // Only the Owner may ask for these; one who has since handed the organization on
-            // (or left it) no longer speaks for it.
-            guard let owner = try orgStore.owner(organizationID: org.id, on: db), owner.isActive, owner.userID == r.userID else {
-                throw SupportProblem.conflict("\(r.email) is no longer the Owner of \(org.displayName), so this request can no longer be approved. Reject it; the current Owner can ask again.")
-            }
-        case .mfaReset:
-            guard let requester else { throw SupportProblem.conflict("The account of this request no longer exists. Reject the request.") }
-            if let enabled = requester.totpEnabledAt, enabled > r.createdAt {
-                throw SupportProblem.conflict("\(requester.email) set up a new authenticator after this request was sent, so it is out of date. Reject it.")
-            }
+    /// The request with what it touches as it is now, read in `db`'s transaction.
+    func supportCase(_ r: SupportRequestRecord, on db: Connection) throws -> SupportCase {
+        SupportCase(request: r, organization: try r.organizationID.flatMap { try organizations.organization(id: $0, on: db) },
+                    requester: try r.userID.flatMap { try accounts.user(id: $0, on: db) }, organizations: organizations)
+    }
+
+    /// Throws ``SupportProblem/conflict`` with the reason when approving cannot work now.
+    func approvable(_ c: SupportCase, on db: Connection) throws {
+        guard let kind = c.request.kind.behaviour else {
+            throw SupportProblem.conflict("Requests of the kind “\(c.request.kind.rawValue)” can no longer be approved. Reject it.")
         }
+        try kind.check(c, on: db)
     }
 
     // MARK: - deciding
@@ -303,119 +256,47 @@ final class Support: Sendable {
         if reason.isEmpty {
             throw SupportProblem.invalid(["reason": "Give a reason: the requester reads it in the e-mail and on their settings page."])
         }
-        if reason.count > Self.maximumReason { throw SupportProblem.invalid(["reason": "Use at most 2,000 characters."]) }
+        if let p = TextField(maximumCharacters: Self.maximumReason, multiline: true).problem(reason) { throw SupportProblem.invalid(["reason": p]) }
         let now = clock.now()
         return try database.write { db -> SupportRequestRecord in
             guard let r = try store.request(publicID: requestID, on: db) else { throw SupportProblem.notFound }
             guard r.isOpen else {
-                let by = try r.resolvedBy.flatMap { try store.email(userID: $0, on: db) }.map { " by \($0)" } ?? ""
+                if r.status == "withdrawn" {
+                    throw SupportProblem.conflict("\(r.email) withdrew this request, so it can no longer be decided.")
+                }
+                let by = try r.resolvedBy.flatMap { try accounts.user(id: $0, on: db)?.email }.map { " by \($0)" } ?? ""
                 let when = r.resolvedAt.map { " on \(Accounts.formatTime($0, zone: staff.timeZone))" } ?? ""
                 throw SupportProblem.conflict("This request was already \(r.status)\(by)\(when). A decided request cannot be decided again.")
             }
             guard r.userID != staff.id else {
                 throw SupportProblem.forbidden("This is your own request. Another member of staff has to decide it.")
             }
-            let org = try r.organizationID.flatMap { try orgStore.organization(id: $0, on: db) }
-            let requester = try r.userID.flatMap { try accounts.store.user(id: $0, on: db) }
+            let c = try supportCase(r, on: db)
             if approve {
-                try approvable(r, organization: org, requester: requester, on: db)
-                try apply(r, organization: org, requester: requester, actor: actor, now: now, on: db)
+                try approvable(c, on: db)
+                try r.kind.behaviour?.apply(c, by: actor, now: now, on: db)
             }
             let status = approve ? "approved" : "rejected"
             guard try store.resolve(id: r.id, status: status, by: staff.id, note: reason, now: now, on: db) else {
                 throw SupportProblem.conflict("Someone decided this request a moment ago. Reload the page to see the decision.")
             }
-            try audit.record("support.\(status)", by: actor, organization: r.organizationID,
-                             environment: r.kind == .productionAccess ? Environment.production.rawValue : "",
-                             subject: r.publicID, details: "\(r.kind.title): \(reason)", on: db)
-            try mailRequester(r, organization: org, requester: requester, approved: approve, reason: reason, on: db)
+            try audit.record(approve ? SupportAuditEvents.approved : SupportAuditEvents.rejected, by: actor, organization: r.organizationID,
+                             environment: r.kind.environment, subject: r.publicID,
+                             details: ["kind": .text(r.kind.rawValue), "reason": .text(reason)], on: db)
+            try mailRequester(c, approved: approve, reason: reason, on: db)
             return SupportRequestRecord(id: r.id, publicID: r.publicID, kind: r.kind, userID: r.userID, email: r.email, note: r.note,
                                         organizationID: r.organizationID, changes: r.changes, status: status, createdAt: r.createdAt,
                                         resolvedAt: now, resolvedBy: staff.id, resolutionNote: reason)
         }
     }
 
-    /// Applies an approved request's change, in the decision's transaction.
-    private func apply(_ r: SupportRequestRecord, organization: OrganizationRecord?, requester: UserRecord?, actor: Actor, now: Int64,
-                       on db: Connection) throws {
-        switch r.kind {
-        case .orgDetails, .orgName:
-            guard let org = organization else { throw SupportProblem.conflict("The organization no longer exists.") }
-            let allowed = r.kind == .orgName ? Organizations.nameFields : Organizations.detailFields.filter { !Organizations.nameFields.contains($0) }
-            let proposed = r.changes.filter { allowed.contains($0.key) }
-            // Checked again with today's rules: what was valid when asked must still be.
-            let clean: [String: String]
-            do { clean = try organizations.validate(proposed, fields: allowed.filter { proposed[$0] != nil }) } catch OrgProblem.invalid(let e) {
-                throw SupportProblem.conflict("The proposed values are not valid any more (\(e.sorted { $0.key < $1.key }.map(\.value).joined(separator: " "))). Reject the request.")
-            }
-            let current = org.details
-            let differing = clean.filter { current[$0.key] != $0.value }
-            try orgStore.updateDetails(organizationID: org.id, changes: differing, now: now, on: db)
-            let summary = differing.isEmpty ? "no change: the details were already as requested"
-                : Organizations.detailFields.filter { differing[$0] != nil }.map { "\($0): \(current[$0] ?? "") → \(differing[$0]!)" }.joined(separator: "; ")
-            try audit.record(r.kind == .orgName ? "org.name_changed" : "org.details_changed", by: actor, organization: org.id,
-                             subject: differing["legal_name"] ?? org.legalName, details: "\(summary) (request \(r.publicID))", on: db)
-        case .offboarding:
-            guard let org = organization else { throw SupportProblem.conflict("The organization no longer exists.") }
-            let members = try store.memberCount(organizationID: org.id, on: db)
-            let revoked = try closeOrganization(id: org.id, now: now, on: db)
-            try audit.record("org.closed", by: actor, organization: org.id, subject: org.legalName,
-                             details: "status: active → closed; \(members) members lost access; \(revoked) pending invitations revoked (request \(r.publicID))",
-                             on: db)
-        case .productionAccess:
-            guard let org = organization else { throw SupportProblem.conflict("The organization no longer exists.") }
-            try orgStore.enableProduction(organizationID: org.id, now: now, on: db)
-            try audit.record("org.production_enabled", by: actor, organization: org.id, environment: Environment.production.rawValue,
-                             subject: org.legalName,
-                             details: org.hasProduction ? "Production: already enabled (request \(r.publicID))"
-                                 : "Production: not enabled → enabled (request \(r.publicID))", on: db)
-        case .mfaReset:
-            guard let user = requester else { throw SupportProblem.conflict("The account no longer exists.") }
-            let codes = try store.removeSecondFactor(userID: user.id, now: now, on: db)
-            let sessions = try accounts.sessions.store.revokeAll(userID: user.id, now: now, on: db)
-            try audit.record("mfa.reset_by_support", by: actor, subject: user.email,
-                             details: "authenticator and \(codes) unused recovery codes removed; \(sessions) sessions signed out; enrols again at next login (request \(r.publicID))",
-                             on: db)
-        }
-    }
-
-    /// Everything closing an organization does, in the caller's transaction: the
-    /// organization is closed (``OrgGate`` refuses every member from the next request on, so
-    /// their sessions for it end) and its pending invitations are revoked. Returns how many
-    /// invitations were revoked. Revoking the organization's API keys and app credentials
-    /// belongs here too, once those exist.
-    @discardableResult
-    func closeOrganization(id: Int64, now: Int64, on db: Connection) throws -> Int {
-        try orgStore.close(organizationID: id, now: now, on: db)
-        return try store.revokePendingInvitations(organizationID: id, now: now, on: db)
-    }
-
     /// The decision mail: what was asked, the decision, support's reason, and where to look.
-    private func mailRequester(_ r: SupportRequestRecord, organization org: OrganizationRecord?, requester: UserRecord?, approved: Bool,
-                               reason: String, on db: Connection) throws {
+    private func mailRequester(_ c: SupportCase, approved: Bool, reason: String, on db: Connection) throws {
+        let r = c.request, org = c.organization, requester = c.requester
         let to = requester?.email ?? r.email
-        let path: String
-        let linkText: String
-        switch (r.kind, approved) {
-        case (.mfaReset, _):
-            path = "/login"
-            linkText = approved ? "Log in and set up your new authenticator" : "Log in"
-        case (.offboarding, true):
-            path = "/orgs"
-            linkText = "Your organizations"
-        default:
-            path = org.map { "/orgs/\($0.publicID)/settings" } ?? "/orgs"
-            linkText = "Your organization's settings"
-        }
-        let what: String
-        switch (r.kind, approved) {
-        case (.orgDetails, true): what = "The organization's details are updated."
-        case (.orgName, true): what = "The organization's name is updated."
-        case (.offboarding, true): what = "The organization is closed: its members no longer have access to it."
-        case (.productionAccess, true): what = "Production is now enabled for the organization."
-        case (.mfaReset, true): what = "Your authenticator and recovery codes were removed. Log in with your password and you will be asked to set up a new authenticator."
-        case (_, false): what = "Nothing was changed."
-        }
+        let outcome = r.kind.behaviour?.outcome(c, approved: approved)
+            ?? SupportOutcome(what: "Nothing was changed.", path: "/orgs", linkText: "Your organizations")
+        let (what, path, linkText) = (outcome.what, outcome.path, outcome.linkText)
         let mailer = accounts.mailer
         try mailer.enqueue(
             template: "support_decision", to: to,

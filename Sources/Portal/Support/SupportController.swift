@@ -56,15 +56,12 @@ struct SupportController {
     }
 
     func setupForm(_ req: Request, token: String, user: UserRecord, errors: [String: String] = [:], status: HTTPStatus = .ok) throws -> HTTPResponse {
-        let ctx: [String: Any] = [
-            "title": "Set up your staff account", "valid": true, "token": token, "name": user.name, "email": user.email,
-            "errors": errors, "hasErrors": !errors.isEmpty,
-        ]
-        return try templates.render(page: "support/setup", context: ctx, request: req, status: status)
+        let page = StaffSetupPage(user: user, token: token, form: FormState(errors: errors))
+        return try templates.render(page: "support/setup", context: page, request: req, status: status)
     }
 
     func invalidLink(_ req: Request) throws -> HTTPResponse {
-        try templates.render(page: "support/setup", context: ["title": "This link does not work", "valid": false], request: req, status: .notFound)
+        try templates.render(page: "support/setup", context: StaffSetupPage(user: nil, token: "", form: .empty), request: req, status: .notFound)
     }
 
     func completeSetup(_ req: Request) throws -> HTTPResponse {
@@ -90,43 +87,7 @@ struct SupportController {
         let (_, staff) = try req.activeUser()
         let filter = SupportFilter(status: req.query["status"], kind: req.query["kind"], page: req.query["page"])
         let page = try support.queue(staff: staff, filter: filter)
-        let zone = staff.timeZone
-        let rows = page.rows.map { row -> [String: Any] in
-            let r = row.request
-            return [
-                "url": "/support/requests/\(r.publicID)", "id": r.publicID, "kind": r.kind.title,
-                "org": row.organizationName ?? "", "hasOrg": row.organizationName != nil, "orgId": row.organizationPublicID ?? "",
-                "requester": r.email, "created": Accounts.formatTime(r.createdAt, zone: zone),
-                "status": r.status.capitalized, "statusClass": r.status,
-                "resolved": r.resolvedAt.map { Accounts.formatTime($0, zone: zone) } ?? "", "hasResolved": r.resolvedAt != nil,
-            ]
-        }
-        let totalOpen = page.openCounts.values.reduce(0, +)
-        let kinds: [[String: Any]] = [["value": "", "label": "All types", "selected": filter.kind == nil]]
-            + SupportRequestRecord.Kind.allCases.map { k in
-                let open = page.openCounts[k.rawValue] ?? 0
-                return ["value": k.rawValue, "label": open > 0 ? "\(k.title) (\(open) open)" : k.title, "selected": filter.kind == k]
-            }
-        let statuses = SupportFilter.Status.allCases.map { s -> [String: Any] in
-            ["value": s.rawValue, "label": s.title, "selected": filter.status == s]
-        }
-        func link(page p: Int) -> String {
-            var q = ["status=\(filter.status.rawValue)"]
-            if let k = filter.kind { q.append("kind=\(k.rawValue)") }
-            if p > 1 { q.append("page=\(p)") }
-            return "/support?" + q.joined(separator: "&")
-        }
-        let filtered = filter.status != .open || filter.kind != nil
-        let ctx: [String: Any] = [
-            "title": "Support queue", "rows": rows, "isEmpty": rows.isEmpty, "totalOpen": totalOpen,
-            "statuses": statuses, "kinds": kinds, "filtered": filtered,
-            "emptyMessage": filter.page > 1 ? "No more requests on this page." :
-                filtered ? "No requests match these filters." : "No open requests. Everything is decided.",
-            "page": filter.page, "hasPrev": filter.page > 1, "hasNext": page.hasNext,
-            "prevUrl": link(page: filter.page - 1), "nextUrl": link(page: filter.page + 1),
-            "hasPager": filter.page > 1 || page.hasNext,
-        ]
-        return try templates.render(page: "support/queue", context: ctx, request: req)
+        return try templates.render(page: "support/queue", context: SupportQueuePage(filter: filter, page: page, zone: staff.timeZone), request: req)
     }
 
     // MARK: - a request
@@ -136,48 +97,9 @@ struct SupportController {
         let id = req.parameters["id"] ?? ""
         let review: SupportReview
         do { review = try support.review(staff: staff, requestID: id) } catch let p as SupportProblem { throw p.httpError }
-        let r = review.request
-        let zone = staff.timeZone
-        let org = review.organization
-        var ctx: [String: Any] = [
-            "title": "\(r.kind.title) · Support", "id": r.publicID, "kind": r.kind.title, "status": r.status.capitalized,
-            "statusClass": r.status, "isOpen": r.isOpen, "created": Accounts.formatTime(r.createdAt, zone: zone),
-            "note": r.note, "requesterName": review.requester?.name ?? "—", "requesterEmail": review.requester?.email ?? r.email,
-            "requesterGone": review.requester == nil,
-            "changes": review.changes.map { ["label": $0.label, "before": $0.before, "after": $0.after, "same": $0.before == $0.after] as [String: Any] },
-            "consequences": review.consequences, "hasConsequences": !review.consequences.isEmpty,
-            "decidedBy": review.decidedBy ?? "", "resolved": r.resolvedAt.map { Accounts.formatTime($0, zone: zone) } ?? "",
-            "resolution": r.resolutionNote ?? "",
-            "canDecide": r.isOpen && !review.isOwnRequest, "isOwnRequest": r.isOpen && review.isOwnRequest,
-            "canApprove": review.approvalBlocked == nil, "approvalBlocked": review.approvalBlocked ?? "",
-            "reason": reason, "errors": errors, "hasErrors": !errors.isEmpty,
-            "approveUrl": "/support/requests/\(r.publicID)/approve", "rejectUrl": "/support/requests/\(r.publicID)/reject",
-            "history": review.history.map { e -> [String: Any] in
-                ["at": Accounts.formatTime(e.at, zone: zone), "actor": e.actorEmail ?? "Portal (command line or system)", "action": e.action,
-                 "environment": e.environment, "hasEnvironment": !e.environment.isEmpty, "subject": e.subject, "details": e.details]
-            },
-            "hasHistory": !review.history.isEmpty, "historyLimit": Support.historyLimit,
-            "historyTitle": org != nil ? "Organization's audit history" : "Account's recent activity",
-        ]
-        if let org {
-            ctx["hasOrg"] = true
-            ctx["orgName"] = org.displayName
-            ctx["orgId"] = org.publicID
-            ctx["orgStatus"] = org.isActive ? "Active" : "Closed"
-            ctx["orgClosed"] = !org.isActive
-            ctx["orgClosedAt"] = org.closedAt.map { Accounts.formatTime($0, zone: zone) } ?? ""
-            ctx["orgCreated"] = Accounts.formatTime(org.createdAt, zone: zone)
-            ctx["production"] = org.productionEnabledAt.map { "Enabled since \(Accounts.formatTime($0, zone: zone))" } ?? "Not enabled"
-            ctx["details"] = support.organizations.detailRows(org.details)
-        }
-        if let u = review.requester, r.kind == .mfaReset {
-            ctx["account"] = [
-                "created": Accounts.formatTime(u.createdAt, zone: zone), "verified": u.isVerified, "hasTOTP": u.hasTOTP,
-                "totpSince": u.totpEnabledAt.map { Accounts.formatTime($0, zone: zone) } ?? "", "phone": u.phone, "hasPhone": !u.phone.isEmpty,
-                "isStaff": u.isStaff,
-            ] as [String: Any]
-        }
-        return try templates.render(page: "support/request", context: ctx, request: req, status: status)
+        let page = SupportReviewPage(review: review, zone: staff.timeZone, form: FormState(values: ["reason": reason], errors: errors),
+                                     details: review.organization.map { support.organizations.detailRows($0.details) } ?? [])
+        return try templates.render(page: "support/request", context: page, request: req, status: status)
     }
 
     func decide(_ req: Request, approve: Bool) throws -> HTTPResponse {
@@ -194,5 +116,24 @@ struct SupportController {
         }
         req.flash(.success, "\(decided.kind.title) request \(approve ? "approved" : "rejected"). \(decided.email) has been e-mailed the decision.")
         return .redirect(to: "/support/requests/\(decided.publicID)")
+    }
+}
+
+/// `/setup-account`: a new staff member sets a password from the mailed link (`user` is nil
+/// when the link does not work).
+struct StaffSetupPage: ViewModel {
+    let user: UserRecord?
+    let token: String
+    let form: FormState
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "title": user == nil ? "This link does not work" : "Set up your staff account"
+        case "valid": user != nil
+        case "token": token
+        case "name": user?.name
+        case "email": user?.email
+        default: form.child(named: name)
+        }
     }
 }

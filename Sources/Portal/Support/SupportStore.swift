@@ -4,24 +4,6 @@ import Foundation
 /// A request that needs a person at the operator: an organization change, offboarding,
 /// Production access, or a lost authenticator.
 struct SupportRequestRecord: Sendable {
-    enum Kind: String, CaseIterable, Sendable {
-        case mfaReset = "mfa_reset"
-        case orgDetails = "org_details"
-        case orgName = "org_name"
-        case offboarding
-        case productionAccess = "production_access"
-
-        var title: String {
-            switch self {
-            case .mfaReset: "Lost authenticator"
-            case .orgDetails: "Change organization details"
-            case .orgName: "Change organization name"
-            case .offboarding: "Offboarding"
-            case .productionAccess: "Production access"
-            }
-        }
-    }
-
     let id: Int64
     let publicID: String
     let kind: Kind
@@ -58,27 +40,39 @@ struct SupportStore {
 
     static func request(_ r: some RowReading, offset o: Int = 0) throws -> SupportRequestRecord {
         SupportRequestRecord(
-            id: try r.int64(o), publicID: try r.string(o + 1), kind: SupportRequestRecord.Kind(rawValue: try r.string(o + 2)) ?? .orgDetails,
+            id: try r.int64(o), publicID: try r.string(o + 1), kind: Self.kind(try r.string(o + 2)),
             userID: try r.optionalInt64(o + 3), email: try r.string(o + 4), note: try r.string(o + 5),
             organizationID: try r.optionalInt64(o + 6), changes: SupportRequestRecord.decode(try r.string(o + 7)),
             status: try r.string(o + 8), createdAt: try r.int64(o + 9), resolvedAt: try r.optionalInt64(o + 10),
             resolvedBy: try r.optionalInt64(o + 11), resolutionNote: try r.optionalString(o + 12))
     }
 
+    static func kind(_ raw: String) -> SupportRequestRecord.Kind { SupportRequestRecord.Kind(rawValue: raw) ?? .unknown(raw) }
+
     func insert(publicID: String, kind: SupportRequestRecord.Kind, userID: Int64, email: String, note: String,
                 organizationID: Int64?, changes: [String: String], now: Int64, on db: Connection) throws -> Int64 {
-        try db.execute(
+        try db.scalar(
             """
             INSERT INTO support_requests (public_id, kind, user_id, email, note, organization_id, changes, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, publicID, kind.rawValue, userID, email, note, organizationID, SupportRequestRecord.encode(changes), now)
-        return db.lastInsertRowID
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
+            """, publicID, kind.rawValue, userID, email, note, organizationID, SupportRequestRecord.encode(changes), now, as: Int64.self)!
     }
 
     /// An organization's requests, newest first.
     func requests(organizationID: Int64, on db: Connection) throws -> [SupportRequestRecord] {
         try db.query("SELECT \(Self.columns) FROM support_requests r WHERE r.organization_id = ? ORDER BY r.id DESC LIMIT 100",
                      organizationID).map { try Self.request($0) }
+    }
+
+    /// The user's open requests of a kind (lost-authenticator requests name no organization).
+    func openCount(userID: Int64, kind: SupportRequestRecord.Kind, on db: Connection) throws -> Int {
+        try db.scalar("SELECT count(*) FROM support_requests WHERE user_id = ? AND kind = ? AND status = 'open'",
+                      userID, kind.rawValue, as: Int.self) ?? 0
+    }
+
+    /// The requester takes back an open request; false if it was decided (or withdrawn) first.
+    func withdraw(id: Int64, now: Int64, on db: Connection) throws -> Bool {
+        try db.execute("UPDATE support_requests SET status = 'withdrawn', resolved_at = ? WHERE id = ? AND status = 'open'", now, id) == 1
     }
 
     func openRequest(organizationID: Int64, kind: SupportRequestRecord.Kind, on db: Connection) throws -> SupportRequestRecord? {
@@ -95,16 +89,6 @@ struct SupportQueueRow: Sendable {
     let request: SupportRequestRecord
     let organizationName: String?
     let organizationPublicID: String?
-}
-
-/// An audit event as the review page lists it, with the actor's e-mail address.
-struct SupportHistoryEvent: Sendable {
-    let at: Int64
-    let actorEmail: String?
-    let action: String
-    let environment: String
-    let subject: String
-    let details: String
 }
 
 extension SupportStore {
@@ -150,82 +134,5 @@ extension SupportStore {
             UPDATE support_requests SET status = ?, resolved_at = ?, resolved_by = ?, resolution_note = ?
             WHERE id = ? AND status = 'open'
             """, status, now, staffID, note, id) == 1
-    }
-
-    /// The organization's newest audit events, with each actor's address.
-    func history(organizationID: Int64, limit: Int, on db: Connection) throws -> [SupportHistoryEvent] {
-        try db.query(
-            """
-            SELECT e.at, u.email, e.action, e.environment, e.subject, e.details
-            FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id
-            WHERE e.organization_id = ? ORDER BY e.id DESC LIMIT ?
-            """, organizationID, limit
-        ).map(Self.historyEvent)
-    }
-
-    /// The newest audit events a user caused or that name them (for lost-authenticator reviews).
-    func history(userID: Int64, email: String, limit: Int, on db: Connection) throws -> [SupportHistoryEvent] {
-        try db.query(
-            """
-            SELECT e.at, u.email, e.action, e.environment, e.subject, e.details
-            FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id
-            WHERE e.actor_user_id = ? OR (e.subject = ? AND e.organization_id IS NULL) ORDER BY e.id DESC LIMIT ?
-            """, userID, email, limit
-        ).map(Self.historyEvent)
-    }
-
-    static func historyEvent(_ r: Row) throws -> SupportHistoryEvent {
-        SupportHistoryEvent(at: try r.int64(0), actorEmail: try r.optionalString(1), action: try r.string(2),
-                            environment: try r.string(3), subject: try r.string(4), details: try r.string(5))
-    }
-
-    /// The e-mail address of a user (the staff member who decided a request).
-    func email(userID: Int64, on db: Connection) throws -> String? {
-        try db.scalar("SELECT email FROM users WHERE id = ?", userID, as: String.self)
-    }
-
-    // MARK: changes support applies
-
-    /// Revokes the organization's pending invitations; returns how many.
-    @discardableResult
-    func revokePendingInvitations(organizationID: Int64, now: Int64, on db: Connection) throws -> Int {
-        try db.execute(
-            "UPDATE invitations SET status = 'revoked', responded_at = ? WHERE organization_id = ? AND status = 'pending'",
-            now, organizationID)
-    }
-
-    /// Removes a user's authenticator and recovery codes, so the next login leads to
-    /// enrolment. Returns how many unused recovery codes were removed.
-    @discardableResult
-    func removeSecondFactor(userID: Int64, now: Int64, on db: Connection) throws -> Int {
-        let unused = try db.scalar("SELECT count(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL", userID, as: Int.self) ?? 0
-        try db.execute(
-            """
-            UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL,
-                             updated_at = ?
-            WHERE id = ?
-            """, now, userID)
-        try db.execute("DELETE FROM recovery_codes WHERE user_id = ?", userID)
-        return unused
-    }
-
-    func memberCount(organizationID: Int64, on db: Connection) throws -> Int {
-        try db.scalar("SELECT count(*) FROM memberships WHERE organization_id = ? AND status = 'active'", organizationID, as: Int.self) ?? 0
-    }
-
-    func pendingInvitationCount(organizationID: Int64, on db: Connection) throws -> Int {
-        try db.scalar("SELECT count(*) FROM invitations WHERE organization_id = ? AND status = 'pending'", organizationID, as: Int.self) ?? 0
-    }
-
-    // MARK: staff accounts
-
-    func markStaff(userID: Int64, now: Int64, on db: Connection) throws {
-        try db.execute("UPDATE users SET is_staff = 1, updated_at = ? WHERE id = ?", now, userID)
-    }
-
-    /// Whether the staff member has set a password through a setup link already.
-    func hasCompletedSetup(userID: Int64, on db: Connection) throws -> Bool {
-        try (db.scalar("SELECT count(*) FROM audit_events WHERE actor_user_id = ? AND action = 'staff.setup_completed'",
-                       userID, as: Int.self) ?? 0) > 0
     }
 }

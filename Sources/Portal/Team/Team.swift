@@ -46,8 +46,6 @@ final class Team: Sendable {
     let organizations: Organizations
     let audit: Audit
     let store = TeamStore()
-    let orgStore = OrganizationsStore()
-    let users = AccountsStore()
 
     static let invitationLifetime: Int64 = 7 * 24 * 3600
     /// Invitation mails (new and resent) one organization may send in a day.
@@ -71,7 +69,7 @@ final class Team: Sendable {
         try access.require(.rolesRead)
         return try database.read { db in
             try db.transaction(.deferred) {
-                (try orgStore.members(organizationID: access.org.id, on: db), try store.invitations(organizationID: access.org.id, on: db))
+                (try organizations.members(organizationID: access.org.id, on: db), try store.invitations(organizationID: access.org.id, on: db))
             }
         }
     }
@@ -106,6 +104,11 @@ final class Team: Sendable {
             throw OrgProblem.invalid(["role": "Choose a role."])
         }
         let permissions = role.permissions(chosen: Permission.parse(chosen))
+        // A Custom role with nothing ticked is almost always a slip (the boxes were left as they
+        // were): say so rather than make a member who can open only the Dashboard.
+        if role == .custom && permissions.isEmpty {
+            throw OrgProblem.invalid(["permissions": "Tick at least one permission for a Custom role, or choose another role."])
+        }
         let missing = permissions.subtracting(access.permissions)
         guard missing.isEmpty else {
             if role.preset != nil {
@@ -136,9 +139,9 @@ final class Team: Sendable {
         let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
         let email = Accounts.normalizeEmail(input.email)
         var errors: [String: String] = [:]
-        if name.isEmpty { errors["name"] = "Enter the person's name." } else if name.count > 100 { errors["name"] = "Use at most 100 characters." }
-        if let p = Accounts.emailProblem(email) { errors["email"] = p }
-        else if (try? MailAddress.validate(email)) == nil { errors["email"] = "Enter a valid e-mail address, like name@example.com." }
+        if name.isEmpty { errors["name"] = "Enter the person's name." } else if let p = TextField.personName.problem(name) { errors["name"] = p }
+        // The address is someone else's: not "Enter your e-mail address".
+        if let p = EmailField.problem(email, empty: "Enter the e-mail address to send the invitation to.") { errors["email"] = p }
         var granted: (Role, Set<Permission>)?
         do { granted = try grant(role: input.role, chosen: input.permissions, by: access) } catch OrgProblem.invalid(let e) { errors.merge(e) { a, _ in a } }
         guard errors.isEmpty, let (role, permissions) = granted else { throw OrgProblem.invalid(errors) }
@@ -150,17 +153,16 @@ final class Team: Sendable {
             // A staff address is answered like any other (the form must not reveal who the
             // operator's staff are), but no mail goes out: staff can never join.
             var mail = true
-            if let user = try users.user(email: email, on: db) {
+            if let user = try accounts.user(email: email, on: db) {
                 mail = !user.isStaff
-                if let m = try store.membership(userID: user.id, organizationID: access.org.id, on: db) {
+                if let m = try organizations.membership(userID: user.id, organizationID: access.org.id, on: db) {
                     throw OrgProblem.invalid(["email": m.isActive
                         ? "\(email) is already a member of \(access.org.displayName)."
                         : "\(email) is a member whose access is disabled. Enable them on the team page instead."])
                 }
             }
-            let summary = Self.describe(role, permissions)
             let publicID: String
-            var details = summary
+            var details = TeamAuditEvents.details(role, permissions)
             if let existing = try store.pendingInvitation(organizationID: access.org.id, email: email, on: db) {
                 guard mayHandle(access, existing) else {
                     throw OrgProblem.invalid(["email": "\(email) already has a pending invitation with permissions you do not hold. Someone who holds them can change it."])
@@ -169,14 +171,15 @@ final class Team: Sendable {
                                                   invitedBy: access.user.id, now: now, expiresAt: now + Self.invitationLifetime, on: db)
                 else { throw OrgProblem.conflict("The invitation changed meanwhile. Check the team page.") }
                 publicID = existing.publicID
-                details += "; replaces the pending invitation (\(Self.describe(existing.role, existing.permissions)))"
+                details["replaces"] = .text("the pending invitation (\(Self.describe(existing.role, existing.permissions)))")
             } else {
                 publicID = PublicID.make("inv")
                 _ = try store.insertInvitation(publicID: publicID, organizationID: access.org.id, email: email, name: name, role: role,
                                                permissions: permissions, tokenHash: Sessions.hash(token), invitedBy: access.user.id,
                                                now: now, expiresAt: now + Self.invitationLifetime, on: db)
             }
-            try audit.record("member.invited", by: actor, organization: access.org.id, subject: email, details: details, on: db)
+            try store.recordSend(organizationID: access.org.id, email: email, now: now, on: db)
+            try audit.record(TeamAuditEvents.invited, by: actor, organization: access.org.id, subject: email, details: details, on: db)
             if mail { try sendInvitation(to: email, name: name, role: role, permissions: permissions, token: token, access: access, now: now, on: db) }
             return publicID
         }
@@ -194,8 +197,10 @@ final class Team: Sendable {
                                               tokenHash: Sessions.hash(token), invitedBy: access.user.id, now: now,
                                               expiresAt: now + Self.invitationLifetime, on: db)
             else { throw OrgProblem.conflict("The invitation changed meanwhile. Check the team page.") }
-            try audit.record("invitation.resent", by: actor, organization: access.org.id, subject: inv.email,
-                             details: "\(Self.describe(inv.role, inv.permissions)); new link valid 7 days", on: db)
+            try store.recordSend(organizationID: access.org.id, email: inv.email, now: now, on: db)
+            var details = TeamAuditEvents.details(inv.role, inv.permissions)
+            details["note"] = .text("new link valid 7 days")
+            try audit.record(TeamAuditEvents.resent, by: actor, organization: access.org.id, subject: inv.email, details: details, on: db)
             try sendInvitation(to: inv.email, name: inv.name, role: inv.role, permissions: inv.permissions, token: token, access: access,
                                now: now, on: db)
             return inv
@@ -210,8 +215,8 @@ final class Team: Sendable {
             guard try store.respond(invitationID: inv.id, status: "revoked", userID: nil, now: now, on: db) else {
                 throw OrgProblem.conflict("The invitation changed meanwhile. Check the team page.")
             }
-            try audit.record("invitation.revoked", by: actor, organization: access.org.id, subject: inv.email,
-                             details: Self.describe(inv.role, inv.permissions), on: db)
+            try audit.record(TeamAuditEvents.revoked, by: actor, organization: access.org.id, subject: inv.email,
+                             details: TeamAuditEvents.details(inv.role, inv.permissions), on: db)
             return inv
         }
     }
@@ -234,10 +239,10 @@ final class Team: Sendable {
     /// address, resends included, so the portal cannot be made to flood a mailbox.
     private func checkDailyLimit(_ access: OrgAccess, email: String, now: Int64, on db: Connection) throws {
         let since = now - 24 * 3600
-        if try store.invitationsSent(organizationID: access.org.id, since: since, on: db) >= Self.invitationsPerDay {
+        if try store.sendsCount(organizationID: access.org.id, since: since, on: db) >= Self.invitationsPerDay {
             throw OrgProblem.invalid(["form": "\(access.org.displayName) has sent \(Self.invitationsPerDay) invitations in the last 24 hours, the most allowed. Try again tomorrow."])
         }
-        if try store.invitationsSent(to: email, since: since, on: db) >= Self.invitationsPerAddressPerDay {
+        if try store.sendsCount(to: email, since: since, on: db) >= Self.invitationsPerAddressPerDay {
             throw OrgProblem.invalid(["form": "\(email) has been sent \(Self.invitationsPerAddressPerDay) invitations in the last 24 hours. Try again tomorrow."])
         }
     }
@@ -275,12 +280,12 @@ final class Team: Sendable {
         let now = clock.now()
         return try database.read { db in
             try db.transaction(.deferred) {
-                guard let inv = try find(db), let org = try orgStore.organization(id: inv.organizationID, on: db) else {
+                guard let inv = try find(db), let org = try organizations.organization(id: inv.organizationID, on: db) else {
                     throw InvitationProblem.notFound
                 }
-                let inviter = try inv.invitedBy.flatMap { try users.user(id: $0, on: db) }
+                let inviter = try inv.invitedBy.flatMap { try accounts.user(id: $0, on: db) }
                 return InvitationView(invitation: inv, org: org, inviterName: inviter?.name, state: inv.state(now: now),
-                                      hasAccount: try users.user(email: inv.email, on: db) != nil)
+                                      hasAccount: try accounts.user(email: inv.email, on: db) != nil)
             }
         }
     }
@@ -293,32 +298,29 @@ final class Team: Sendable {
         guard v.isLive else { throw InvitationProblem.gone(v.org.isActive ? v.state : .revoked) }
         let email = v.invitation.email
         let name = rawName.trimmingCharacters(in: .whitespacesAndNewlines)
+        // Throttled like the ordinary sign-up (a network may create a few accounts an hour),
+        // counted the same way: first, in its own write.
+        let now = clock.now()
+        do { try Accounts.claimSignUp(network: actor.network, now: now, database: database) } catch Accounts.Problem.throttled { throw InvitationProblem.throttled }
         var errors: [String: String] = [:]
         if v.hasAccount { errors["email"] = "You already have an account with this address. Log in to accept the invitation." }
-        if name.isEmpty { errors["name"] = "Enter your name." } else if name.count > 100 { errors["name"] = "Use at most 100 characters." }
+        if name.isEmpty { errors["name"] = "Enter your name." } else if let p = TextField.personName.problem(name) { errors["name"] = p }
         if let p = accounts.policy.check(password, context: [email, name])?.message { errors["password"] = p }
         guard errors.isEmpty else { throw InvitationProblem.invalid(errors) }
 
-        // Throttled like the ordinary sign-up: a network may create a few accounts an hour.
-        let now = clock.now()
-        let key = "signup:ip:\(actor.network)"
-        if case .allowed = try database.read({ try Accounts.signupLimit.check([key], now: now, on: $0) }) {} else {
-            throw InvitationProblem.throttled
-        }
         let hash = try accounts.hashNew(password)
         return try database.write { db -> String in
-            try Accounts.signupLimit.fail([key], now: now, on: db)
             guard let inv = try store.invitation(tokenHash: Sessions.hash(token), on: db), inv.state(now: now) == .pending,
-                  try orgStore.organization(id: inv.organizationID, on: db)?.isActive == true
+                  try organizations.organization(id: inv.organizationID, on: db)?.isActive == true
             else { throw InvitationProblem.gone(.revoked) }
-            if try users.user(email: inv.email, on: db) != nil {
+            if try accounts.user(email: inv.email, on: db) != nil {
                 throw InvitationProblem.invalid(["email": "You already have an account with this address. Log in to accept the invitation."])
             }
-            let userID = try users.insertUser(email: inv.email, name: name, passwordHash: hash, now: now, on: db)
-            try users.markVerified(userID: userID, now: now, on: db)
+            // The link proved the address: the account is verified from the start.
+            let userID = try accounts.createUser(email: inv.email, name: name, passwordHash: hash, verified: true, now: now, on: db)
             let who = actor.with(userID: userID)
-            try audit.record("signup", by: who, subject: inv.email, details: "through invitation \(inv.publicID)", on: db)
-            try audit.record("email.verified", by: who, subject: inv.email, details: "by invitation link", on: db)
+            try audit.record(AccountsAuditEvents.signup, by: who, subject: inv.email, details: ["invitation": .text(inv.publicID)], on: db)
+            try audit.record(AccountsAuditEvents.emailVerified, by: who, subject: inv.email, details: ["note": .text("by invitation link")], on: db)
             return try accounts.sessions.start(userID: userID, stage: .enrol, ip: actor.ip, userAgent: actor.userAgent,
                                                replacing: current, on: db).token
         }
@@ -329,16 +331,15 @@ final class Team: Sendable {
         let now = clock.now()
         return try database.write { db -> OrganizationRecord in
             let (inv, org) = try answerable(publicID, user: user, now: now, on: db)
-            if try store.membership(userID: user.id, organizationID: org.id, on: db) != nil {
+            if try organizations.membership(userID: user.id, organizationID: org.id, on: db) != nil {
                 throw InvitationProblem.refused("You are already a member of \(org.displayName).")
             }
             guard try store.respond(invitationID: inv.id, status: "accepted", userID: user.id, now: now, on: db) else {
                 throw InvitationProblem.gone(.accepted)
             }
-            _ = try orgStore.insertMembership(publicID: PublicID.make("mem"), organizationID: org.id, userID: user.id, role: inv.role,
-                                              permissions: inv.permissions, now: now, on: db)
-            try audit.record("invitation.accepted", by: actor, organization: org.id, subject: inv.email,
-                             details: Self.describe(inv.role, inv.permissions), on: db)
+            try organizations.addMember(organizationID: org.id, userID: user.id, role: inv.role, permissions: inv.permissions, now: now, on: db)
+            try audit.record(TeamAuditEvents.accepted, by: actor, organization: org.id, subject: inv.email,
+                             details: TeamAuditEvents.details(inv.role, inv.permissions), on: db)
             return org
         }
     }
@@ -350,15 +351,15 @@ final class Team: Sendable {
             guard try store.respond(invitationID: inv.id, status: "declined", userID: nil, now: now, on: db) else {
                 throw InvitationProblem.gone(.declined)
             }
-            try audit.record("invitation.declined", by: actor, organization: org.id, subject: inv.email,
-                             details: Self.describe(inv.role, inv.permissions), on: db)
+            try audit.record(TeamAuditEvents.declined, by: actor, organization: org.id, subject: inv.email,
+                             details: TeamAuditEvents.details(inv.role, inv.permissions), on: db)
             return org
         }
     }
 
     private func answerable(_ publicID: String, user: UserRecord, now: Int64, on db: Connection) throws -> (InvitationRecord, OrganizationRecord) {
         guard PublicID.isWellFormed(publicID, prefix: "inv"), let inv = try store.invitation(publicID: publicID, on: db),
-              Self.sameAddress(inv.email, user.email), let org = try orgStore.organization(id: inv.organizationID, on: db)
+              Self.sameAddress(inv.email, user.email), let org = try organizations.organization(id: inv.organizationID, on: db)
         else { throw InvitationProblem.notFound }
         if user.isStaff { throw InvitationProblem.refused("Support staff accounts cannot join organizations.") }
         let state = inv.state(now: now)
@@ -384,7 +385,7 @@ final class Team: Sendable {
     /// The member with this id in the organization of `access`; any other is not found.
     private func findMember(_ access: OrgAccess, _ publicID: String, on db: Connection) throws -> MemberRow {
         guard PublicID.isWellFormed(publicID, prefix: "mem"),
-              let row = try store.member(publicID: publicID, organizationID: access.org.id, on: db) else { throw OrgProblem.notFound }
+              let row = try organizations.member(publicID: publicID, organizationID: access.org.id, on: db) else { throw OrgProblem.notFound }
         return row
     }
 
@@ -404,10 +405,10 @@ final class Team: Sendable {
             guard let version, version == target.version else { throw OrgProblem.conflict(Self.staleMessage) }
             let (role, permissions) = try grant(role: rawRole, chosen: chosen, by: current)
             if role == target.role && permissions == target.permissions { return false }
-            guard try orgStore.updateMembership(id: target.id, role: role, permissions: permissions, expectedVersion: version, now: now, on: db)
+            guard try organizations.updateMembership(id: target.id, role: role, permissions: permissions, expectedVersion: version, now: now, on: db)
             else { throw OrgProblem.conflict(Self.staleMessage) }
-            try audit.record("member.updated", by: actor, organization: current.org.id, subject: row.email,
-                             details: Self.describeChange(from: (target.role, target.permissions), to: (role, permissions)), on: db)
+            try audit.record(TeamAuditEvents.updated, by: actor, organization: current.org.id, subject: row.email,
+                             details: TeamAuditEvents.change(from: (target.role, target.permissions), to: (role, permissions)), on: db)
             try notify(row, access: current, what: "Your role in \(current.org.displayName) is now \(role.title)"
                 + (permissions.isEmpty ? ", with no extra permissions." : ", with these permissions: \(Self.titles(permissions))."),
                        link: true, now: now, on: db)
@@ -419,7 +420,7 @@ final class Team: Sendable {
     /// administrators acting on each other at the same moment see each other's change, and a
     /// member who just lost `roles.write` cannot use it once more.
     private func acting(_ access: OrgAccess, on db: Connection) throws -> OrgAccess {
-        guard let member = try orgStore.membership(publicID: access.member.publicID, organizationID: access.org.id, on: db), member.isActive
+        guard let member = try organizations.membership(publicID: access.member.publicID, organizationID: access.org.id, on: db), member.isActive
         else { throw OrgProblem.forbidden("Your access to \(access.org.displayName) has changed. Reload the page.") }
         let current = OrgAccess(org: access.org, member: member, user: access.user)
         try current.require(.rolesWrite)
@@ -438,12 +439,12 @@ final class Team: Sendable {
             let current = try acting(access, on: db)
             let row = try findMember(current, publicID, on: db)
             if let why = refusal(current, toManage: row.member, name: row.name) { throw OrgProblem.forbidden(why) }
-            guard try store.setStatus(membershipID: row.member.id, status: active ? "active" : "disabled", now: now, on: db) else { return row }
-            try audit.record(active ? "member.enabled" : "member.disabled", by: actor, organization: current.org.id, subject: row.email,
-                             details: Self.describe(row.member.role, row.member.permissions), on: db)
+            guard try organizations.setMemberStatus(membershipID: row.member.id, active: active, now: now, on: db) else { return row }
+            try audit.record(active ? TeamAuditEvents.enabled : TeamAuditEvents.disabled, by: actor, organization: current.org.id,
+                             subject: row.email, details: TeamAuditEvents.details(row.member.role, row.member.permissions), on: db)
             try notify(row, access: current, what: active
-                ? "Your current to \(current.org.displayName) was enabled again by \(current.user.name)."
-                : "Your current to \(current.org.displayName) was disabled by \(current.user.name).", link: active, now: now, on: db)
+                ? "Your access to \(current.org.displayName) was enabled again by \(current.user.name)."
+                : "Your access to \(current.org.displayName) was disabled by \(current.user.name).", link: active, now: now, on: db)
             return row
         }
     }
@@ -456,9 +457,9 @@ final class Team: Sendable {
             let current = try acting(access, on: db)
             let row = try findMember(current, publicID, on: db)
             if let why = refusal(current, toManage: row.member, name: row.name) { throw OrgProblem.forbidden(why) }
-            guard try store.delete(membershipID: row.member.id, on: db) else { throw OrgProblem.notFound }
-            try audit.record("member.removed", by: actor, organization: current.org.id, subject: row.email,
-                             details: Self.describe(row.member.role, row.member.permissions), on: db)
+            guard try organizations.removeMember(membershipID: row.member.id, on: db) else { throw OrgProblem.notFound }
+            try audit.record(TeamAuditEvents.removed, by: actor, organization: current.org.id, subject: row.email,
+                             details: TeamAuditEvents.details(row.member.role, row.member.permissions), on: db)
             try notify(row, access: current, what: "\(current.user.name) removed you from \(current.org.displayName).", link: false, now: now, on: db)
             return row
         }
@@ -487,22 +488,34 @@ final class Team: Sendable {
         "role: \(role.title); permissions: \(permissions.isEmpty ? "none" : permissions.sorted().map(\.rawValue).joined(separator: ", "))"
     }
 
-    /// "role: Employee → Custom; permissions: a, b → a, b, c" (only what changed).
-    static func describeChange(from old: (Role, Set<Permission>), to new: (Role, Set<Permission>)) -> String {
-        func list(_ p: Set<Permission>) -> String { p.isEmpty ? "none" : p.sorted().map(\.rawValue).joined(separator: ", ") }
-        var parts: [String] = []
-        parts.append(old.0 == new.0 ? "role: \(new.0.title)" : "role: \(old.0.title) → \(new.0.title)")
-        if old.1 != new.1 { parts.append("permissions: \(list(old.1)) → \(list(new.1))") }
-        return parts.joined(separator: "; ")
-    }
-
     /// One line of at most 200 characters, whatever names it holds.
     static func subject(_ s: String) -> String {
         String(String(s.unicodeScalars.map { $0.properties.generalCategory == .control || $0.value == 0x2028 || $0.value == 0x2029 ? " " : Character($0) })
             .prefix(200))
     }
 
-    static func sameAddress(_ a: String, _ b: String) -> Bool { a.lowercased() == b.lowercased() }
+    /// The same mailbox: local parts compared without case, as everywhere in the portal.
+    static func sameAddress(_ a: String, _ b: String) -> Bool { addressKey(a) == addressKey(b) }
+
+    /// What the daily caps count an address by: the whole address lower-cased, so `Victim@…`
+    /// and `VICTIM@…` share one allowance.
+    static func addressKey(_ email: String) -> String { Accounts.normalizeEmail(email).lowercased() }
+}
+
+extension Team {
+    /// Revokes the organization's pending invitations (it is closing); returns how many.
+    static func revokePendingInvitations(organizationID: Int64, now: Int64, on db: Connection) throws -> Int {
+        try TeamStore().revokePendingInvitations(organizationID: organizationID, now: now, on: db)
+    }
+
+    static func pendingInvitationCount(organizationID: Int64, on db: Connection) throws -> Int {
+        try TeamStore().pendingInvitationCount(organizationID: organizationID, on: db)
+    }
+
+    /// Live invitations for an address to active organizations, oldest first.
+    static func liveInvitations(email: String, now: Int64, on db: Connection) throws -> [InvitationRecord] {
+        try TeamStore().liveInvitations(email: email, now: now, on: db)
+    }
 }
 
 extension Organizations {
@@ -511,7 +524,7 @@ extension Organizations {
     func pendingInvitationPath(for user: UserRecord) throws -> String? {
         guard !user.isStaff else { return nil }
         let now = clock.now()
-        return try database.read { try TeamStore().liveInvitations(email: user.email, now: now, on: $0) }.first
+        return try database.read { try Team.liveInvitations(email: user.email, now: now, on: $0) }.first
             .map { "/invitations/\($0.publicID)" }
     }
 }

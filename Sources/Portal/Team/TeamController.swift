@@ -8,6 +8,9 @@ struct TeamController {
     let team: Team
     let templates: Templates
 
+    /// The team's entry in the organization bar.
+    static let menu: [OrgSection] = [OrgSection("Team", path: "team", permission: .rolesRead, order: 60)]
+
     func register(on router: inout Router) {
         router.group("/orgs/:org", middleware: [Gate(allowed: [.active]), OrgGate(organizations: team.organizations)]) { r in
             r.get("/team") { req in try teamPage(req) }
@@ -39,60 +42,8 @@ struct TeamController {
     func teamPage(_ req: Request) throws -> HTTPResponse {
         let access = try req.orgAccess()
         let (members, invitations) = try team.overview(access)
-        let zone = access.user.timeZone
-        let now = team.clock.now()
-        let base = base(access)
-        let memberRows = members.map { m -> [String: Any] in
-            let perms = m.member.effectivePermissions.sorted().map { ["title": $0.title, "explanation": $0.explanation, "id": $0.rawValue] }
-            return [
-                "name": m.name, "email": m.email, "role": m.member.role.title, "isOwner": m.member.role == .owner,
-                "permissions": perms, "hasPermissions": !perms.isEmpty, "allPermissions": m.member.effectivePermissions.count == Permission.allCases.count,
-                "mfa": m.mfaEnabled, "lastActive": m.member.lastActiveAt.map { Accounts.formatTime($0, zone: zone) } ?? "Never",
-                "isActive": m.member.isActive, "isYou": m.member.id == access.member.id,
-                "canManage": team.mayManage(access, m.member), "url": "\(base)/team/members/\(m.member.publicID)",
-            ]
-        }
-        let invitationRows = invitations.map { row -> [String: Any] in
-            let inv = row.invitation
-            let state = inv.state(now: now)
-            let open = state == .pending || state == .expired
-            return [
-                "email": inv.email, "name": inv.name, "role": inv.role.title,
-                "permissions": inv.permissions.isEmpty ? "None" : Team.titles(inv.permissions),
-                "state": state.title, "stateClass": state == .pending ? "open" : state == .accepted ? "approved" : "rejected",
-                "sentBy": row.sentBy ?? "A former member", "sent": Accounts.formatTime(inv.sentAt, zone: zone),
-                "expires": open ? Accounts.formatTime(inv.expiresAt, zone: zone) : "—",
-                "answered": inv.respondedAt.map { Accounts.formatTime($0, zone: zone) } ?? "", "hasAnswered": inv.respondedAt != nil,
-                "canResend": open && team.mayHandle(access, inv), "canRevoke": open && team.mayHandle(access, inv),
-                "resendURL": "\(base)/team/invitations/\(inv.publicID)/resend", "revokeURL": "\(base)/team/invitations/\(inv.publicID)/revoke",
-            ]
-        }
-        let ctx: [String: Any] = [
-            "title": "Team · \(access.org.displayName)", "orgName": access.org.displayName, "base": base,
-            "canInvite": access.can(.rolesWrite), "members": memberRows,
-            "invitations": invitationRows, "hasInvitations": !invitationRows.isEmpty,
-        ]
-        return try templates.render(page: "team/index", context: ctx, request: req)
-    }
-
-    // MARK: - role and permission fields
-
-    /// The role choices and permission boxes, marking what the viewer cannot grant.
-    func roleFields(_ access: OrgAccess, role: String, chosen: Set<Permission>) -> [String: Any] {
-        let held = access.permissions
-        let roles = Role.assignable.map { r -> [String: Any] in
-            let preset = r.preset ?? []
-            return [
-                "value": r.rawValue, "title": r.title, "explanation": r.explanation, "checked": r.rawValue == role,
-                "isCustom": r == .custom, "grantable": preset.isSubset(of: held),
-                // Admin says "every permission"; the others list theirs.
-                "presetTitles": Team.titles(preset), "hasPresetList": !preset.isEmpty && preset.count < Permission.allCases.count,
-            ]
-        }
-        let permissions = Permission.allCases.map { p -> [String: Any] in
-            ["value": p.rawValue, "title": p.title, "explanation": p.explanation, "checked": chosen.contains(p), "grantable": held.contains(p)]
-        }
-        return ["roles": roles, "permissionChoices": permissions]
+        let page = TeamIndexPage(team: team, access: access, members: members, invitations: invitations, now: team.clock.now())
+        return try templates.render(page: "team/index", context: page, request: req)
     }
 
     func formValues(_ f: URLEncodedForm) -> (role: String, permissions: [String]) {
@@ -101,18 +52,14 @@ struct TeamController {
 
     // MARK: - inviting
 
-    func invitePage(_ req: Request, values: [String: String] = [:], chosen: [String] = [], errors: [String: String] = [:],
-                    status: HTTPStatus = .ok) throws -> HTTPResponse {
+    static let inviteFields = ["name", "email", "role", "permissions"]
+
+    func invitePage(_ req: Request, form: FormState = .empty, chosen: [String] = [], status: HTTPStatus = .ok) throws -> HTTPResponse {
         let access = try req.orgAccess()
         try team.requireInvite(access)
-        var ctx = roleFields(access, role: values["role"] ?? Role.developer.rawValue, chosen: Permission.parse(chosen))
-        ctx["title"] = "Invite a member · \(access.org.displayName)"
-        ctx["orgName"] = access.org.displayName
-        ctx["base"] = base(access)
-        ctx["values"] = values
-        ctx["errors"] = errors
-        ctx["hasErrors"] = !errors.isEmpty
-        return try templates.render(page: "team/invite", context: ctx, request: req, status: status)
+        let fields = RoleFields(access, role: form.values["role"] ?? Role.developer.rawValue, chosen: Permission.parse(chosen))
+        return try templates.render(page: "team/invite", context: InvitePage(access: access, form: form, roleFields: fields),
+                                    request: req, status: status)
     }
 
     func invite(_ req: Request) throws -> HTTPResponse {
@@ -120,13 +67,14 @@ struct TeamController {
         let f = try req.form()
         let (role, permissions) = formValues(f)
         let input = Team.InviteInput(name: f["name"] ?? "", email: f["email"] ?? "", role: role, permissions: permissions)
-        let values = ["name": input.name, "email": input.email, "role": role]
+        let form = FormState(values: ["name": input.name, "email": input.email, "role": role], order: Self.inviteFields)
         do {
             try team.invite(access, input, actor: req.actor())
         } catch OrgProblem.invalid(let errors) {
-            return try invitePage(req, values: values, chosen: permissions, errors: errors, status: .unprocessableContent)
+            return try invitePage(req, form: FormState(values: form.values, errors: errors, order: form.order), chosen: permissions,
+                                  status: .unprocessableContent)
         } catch OrgProblem.conflict(let message) {
-            return try invitePage(req, values: values, chosen: permissions, errors: ["form": message], status: .conflict)
+            return try invitePage(req, form: form.with(error: message), chosen: permissions, status: .conflict)
         }
         req.flash(.success, "Invitation sent to \(Accounts.normalizeEmail(input.email)). The link works for 7 days.")
         return .redirect(to: "\(base(access))/team")
@@ -157,31 +105,16 @@ struct TeamController {
         let useSubmitted = submitted != nil && status != .conflict
         let role = useSubmitted ? submitted!.role : m.role.rawValue
         let chosen = useSubmitted ? Permission.parse(submitted!.permissions) : m.permissions
-        var ctx = roleFields(access, role: role, chosen: chosen)
-        let base = base(access)
-        ctx["title"] = "\(row.name) · Team · \(access.org.displayName)"
-        ctx["orgName"] = access.org.displayName
-        ctx["base"] = base
-        ctx["url"] = "\(base)/team/members/\(m.publicID)"
-        ctx["name"] = row.name
-        ctx["email"] = row.email
-        ctx["currentRole"] = m.role.title
-        ctx["currentPermissions"] = m.permissions.isEmpty ? "None" : Team.titles(m.permissions)
-        ctx["version"] = String(m.version)
-        ctx["isActive"] = m.isActive
-        ctx["mfa"] = row.mfaEnabled
-        ctx["lastActive"] = m.lastActiveAt.map { Accounts.formatTime($0, zone: access.user.timeZone) } ?? "Never"
-        ctx["errors"] = errors
-        ctx["hasErrors"] = !errors.isEmpty
-        ctx["isConflict"] = status == .conflict
+        var attempted: String?
         if status == .conflict, let submitted {
-            let asked = Role(rawValue: submitted.role)
-            ctx["attempted"] = asked.map { r in
+            attempted = Role(rawValue: submitted.role).map { r in
                 let p = r.permissions(chosen: Permission.parse(submitted.permissions))
                 return "\(r.title) with \(p.isEmpty ? "no permissions" : Team.titles(p))"
             } ?? ""
         }
-        return try templates.render(page: "team/member", context: ctx, request: req, status: status)
+        let page = MemberPage(access: access, row: row, form: FormState(values: ["role": role], errors: errors, order: ["role", "permissions"]),
+                              roleFields: RoleFields(access, role: role, chosen: chosen), attempted: attempted)
+        return try templates.render(page: "team/member", context: page, request: req, status: status)
     }
 
     func updateMember(_ req: Request) throws -> HTTPResponse {
@@ -242,48 +175,33 @@ struct TeamController {
             return try notFoundPage(req)
         }
         guard view.isLive else { return try gonePage(req, view) }
-        var ctx = describe(view)
-        ctx["title"] = "Join \(view.org.displayName)"
         let session = req.auth?.session
         let user = req.auth?.user
         guard let session, let user else {
-            ctx["chooseSignIn"] = true
-            ctx["signupURL"] = "/invitations/\(ref)/signup"
-            ctx["loginURL"] = "/login?next=" + PercentEncoding.encode("/invitations/\(ref)")
-            return try templates.render(page: "team/invitation", context: ctx, request: req)
+            let stage = InvitationPage.Stage.chooseSignIn(signupURL: "/invitations/\(ref)/signup",
+                                                          loginURL: "/login?next=" + PercentEncoding.encode("/invitations/\(ref)"))
+            return try templates.render(page: "team/invitation", context: InvitationPage(view, stage: stage), request: req)
         }
         guard session.stage == .active else {
-            ctx["finishSignIn"] = true
-            ctx["isEnrol"] = session.stage == .enrol
-            ctx["continueURL"] = session.stage == .mfa && byToken
-                ? "/login/mfa?next=" + PercentEncoding.encode("/invitations/\(ref)") : Gate.home(for: session.stage)
-            return try templates.render(page: "team/invitation", context: ctx, request: req)
+            let stage = InvitationPage.Stage.finishSignIn(
+                isEnrol: session.stage == .enrol,
+                continueURL: session.stage == .mfa && byToken ? "/login/mfa?next=" + PercentEncoding.encode("/invitations/\(ref)") : Gate.home(for: session.stage))
+            return try templates.render(page: "team/invitation", context: InvitationPage(view, stage: stage), request: req)
         }
         guard Team.sameAddress(user.email, view.invitation.email) else {
-            ctx["wrongAccount"] = true
-            ctx["signedInAs"] = user.email
-            return try templates.render(page: "team/invitation", context: ctx, request: req, status: .forbidden)
+            return try templates.render(page: "team/invitation", context: InvitationPage(view, stage: .wrongAccount(signedInAs: user.email)),
+                                        request: req, status: .forbidden)
         }
-        ctx["answer"] = true
-        ctx["acceptURL"] = "/invitations/\(view.invitation.publicID)/accept"
-        ctx["declineURL"] = "/invitations/\(view.invitation.publicID)/decline"
-        return try templates.render(page: "team/invitation", context: ctx, request: req)
-    }
-
-    func describe(_ v: InvitationView) -> [String: Any] {
-        let perms = v.invitation.permissions.sorted().map { ["title": $0.title, "explanation": $0.explanation] }
-        return [
-            "orgName": v.org.displayName, "inviterName": v.inviterName ?? "A member", "email": v.invitation.email,
-            "invitedName": v.invitation.name, "role": v.invitation.role.title, "permissions": perms, "hasPermissions": !perms.isEmpty,
-            "hasAccount": v.hasAccount,
-        ]
+        let stage = InvitationPage.Stage.answer(acceptURL: "/invitations/\(view.invitation.publicID)/accept",
+                                                declineURL: "/invitations/\(view.invitation.publicID)/decline")
+        return try templates.render(page: "team/invitation", context: InvitationPage(view, stage: stage), request: req)
     }
 
     func notFoundPage(_ req: Request) throws -> HTTPResponse {
-        try templates.render(page: "team/invitation_gone", context: [
-            "title": "Invitation not found", "heading": "This invitation link is not valid",
-            "message": "Check that you opened the whole link from the e-mail. If it still does not work, ask the person who invited you to send a new invitation.",
-        ], request: req, status: .notFound)
+        try templates.render(page: "team/invitation_gone", context: InvitationGonePage(
+            title: "Invitation not found", heading: "This invitation link is not valid",
+            message: "Check that you opened the whole link from the e-mail. If it still does not work, ask the person who invited you to send a new invitation."
+        ), request: req, status: .notFound)
     }
 
     func gonePage(_ req: Request, _ v: InvitationView) throws -> HTTPResponse {
@@ -300,10 +218,9 @@ struct TeamController {
             case .pending: message = "This invitation can no longer be used."
             }
         }
-        return try templates.render(page: "team/invitation_gone", context: [
-            "title": "Invitation no longer valid", "heading": "This invitation can no longer be used", "message": message,
-            "isAccepted": v.state == .accepted,
-        ], request: req, status: .gone)
+        return try templates.render(page: "team/invitation_gone", context: InvitationGonePage(
+            title: "Invitation no longer valid", heading: "This invitation can no longer be used", message: message,
+            isAccepted: v.state == .accepted), request: req, status: .gone)
     }
 
     /// The page for an invitation that could not be answered after all, with its real state.
@@ -320,14 +237,9 @@ struct TeamController {
         do { view = try team.open(token: ref) } catch InvitationProblem.notFound { return try notFoundPage(req) }
         guard view.isLive else { return try gonePage(req, view) }
         if req.auth?.session?.stage == .active { return .redirect(to: "/invitations/\(ref)") }
-        var ctx = describe(view)
-        ctx["title"] = "Create your account"
-        ctx["action"] = "/invitations/\(ref)/signup"
-        ctx["loginURL"] = "/login?next=" + PercentEncoding.encode("/invitations/\(ref)")
-        ctx["values"] = ["name": name ?? view.invitation.name]
-        ctx["errors"] = errors
-        ctx["hasErrors"] = !errors.isEmpty
-        return try templates.render(page: "team/invitation_signup", context: ctx, request: req, status: status)
+        let form = FormState(values: ["name": name ?? view.invitation.name], errors: errors, order: ["email", "name", "password"])
+        return try templates.render(page: "team/invitation_signup", context: InvitationSignUpPage(view: view, ref: ref, form: form),
+                                    request: req, status: status)
     }
 
     func signUp(_ req: Request) throws -> HTTPResponse {

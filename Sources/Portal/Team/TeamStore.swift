@@ -40,7 +40,8 @@ struct InvitationRow: Sendable {
     let sentBy: String?
 }
 
-/// The SQL for invitations and for the membership changes the team pages make.
+/// The SQL for invitations and the invitation mails they sent, and nothing else (memberships
+/// are Organizations'; the team pages change them through that service).
 struct TeamStore {
     static let invitationColumns = """
         i.id, i.public_id, i.organization_id, i.email, i.name, i.role, i.permissions, i.invited_by, i.status,
@@ -61,14 +62,13 @@ struct TeamStore {
     func insertInvitation(publicID: String, organizationID: Int64, email: String, name: String, role: Role,
                           permissions: Set<Permission>, tokenHash: String, invitedBy: Int64, now: Int64, expiresAt: Int64,
                           on db: Connection) throws -> Int64 {
-        try db.execute(
+        try db.scalar(
             """
             INSERT INTO invitations (public_id, organization_id, email, name, role, permissions, token_hash, invited_by,
                                      created_at, sent_at, expires_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
             """, publicID, organizationID, email, name, role.rawValue, Permission.store(permissions), tokenHash, invitedBy,
-            now, now, expiresAt)
-        return db.lastInsertRowID
+            now, now, expiresAt, as: Int64.self)!
     }
 
     /// Re-sends a pending invitation, possibly with a new name, role and permissions: a new
@@ -136,52 +136,32 @@ struct TeamStore {
         ).map { InvitationRow(invitation: try Self.invitation($0), sentBy: try $0.optionalString(14)) }
     }
 
-    /// Invitation mails the organization sent since `since`, new ones and resends (counted from
-    /// the audit log: a resend reuses its invitation's row).
-    func invitationsSent(organizationID: Int64, since: Int64, on db: Connection) throws -> Int {
-        try db.scalar(
-            """
-            SELECT count(*) FROM audit_events
-            WHERE organization_id = ? AND action IN ('member.invited', 'invitation.resent') AND at > ?
-            """, organizationID, since, as: Int.self) ?? 0
+    // MARK: invitation mails sent (the daily caps count these rows, not the audit log)
+
+    /// Records one invitation mail (new or resent) to `email`, counted by its lower-cased address.
+    func recordSend(organizationID: Int64, email: String, now: Int64, on db: Connection) throws {
+        try db.execute("INSERT INTO invitation_sends (organization_id, email_key, sent_at) VALUES (?, ?, ?)",
+                       organizationID, Team.addressKey(email), now)
     }
 
-    /// Invitation mails any organization sent to `email` since `since`.
-    func invitationsSent(to email: String, since: Int64, on db: Connection) throws -> Int {
-        try db.scalar(
-            "SELECT count(*) FROM audit_events WHERE subject = ? AND action IN ('member.invited', 'invitation.resent') AND at > ?",
-            email, since, as: Int.self) ?? 0
+    /// Invitation mails the organization sent since `since`.
+    func sendsCount(organizationID: Int64, since: Int64, on db: Connection) throws -> Int {
+        try db.scalar("SELECT count(*) FROM invitation_sends WHERE organization_id = ? AND sent_at > ?", organizationID, since, as: Int.self) ?? 0
     }
 
-    // MARK: memberships
-
-    /// The member with the user's name and address, in this organization only.
-    func member(publicID: String, organizationID: Int64, on db: Connection) throws -> MemberRow? {
-        try db.queryOne(
-            """
-            SELECT \(OrganizationsStore.memberColumns), u.name, u.email, u.totp_enabled_at IS NOT NULL
-            FROM memberships m JOIN users u ON u.id = m.user_id
-            WHERE m.public_id = ? AND m.organization_id = ?
-            """, publicID, organizationID
-        ).map { MemberRow(member: try OrganizationsStore.membership($0), name: try $0.string(10), email: try $0.string(11), mfaEnabled: try $0.bool(12)) }
+    /// Invitation mails any organization sent to `email` (whatever its case) since `since`.
+    func sendsCount(to email: String, since: Int64, on db: Connection) throws -> Int {
+        try db.scalar("SELECT count(*) FROM invitation_sends WHERE email_key = ? AND sent_at > ?", Team.addressKey(email), since, as: Int.self) ?? 0
     }
 
-    func membership(userID: Int64, organizationID: Int64, on db: Connection) throws -> MembershipRecord? {
-        try db.queryOne("SELECT \(OrganizationsStore.memberColumns) FROM memberships m WHERE m.user_id = ? AND m.organization_id = ?",
-                        userID, organizationID).map { try OrganizationsStore.membership($0) }
-    }
-
-    /// Sets a member's status (never the Owner's); false if nothing changed.
-    func setStatus(membershipID: Int64, status: String, now: Int64, on db: Connection) throws -> Bool {
+    /// Revokes the organization's pending invitations; returns how many.
+    func revokePendingInvitations(organizationID: Int64, now: Int64, on db: Connection) throws -> Int {
         try db.execute(
-            """
-            UPDATE memberships SET status = ?, version = version + 1, updated_at = ?
-            WHERE id = ? AND status != ? AND role != 'owner'
-            """, status, now, membershipID, status) == 1
+            "UPDATE invitations SET status = 'revoked', responded_at = ? WHERE organization_id = ? AND status = 'pending'",
+            now, organizationID)
     }
 
-    /// Removes a member (never the Owner); false if already gone.
-    func delete(membershipID: Int64, on db: Connection) throws -> Bool {
-        try db.execute("DELETE FROM memberships WHERE id = ? AND role != 'owner'", membershipID) == 1
+    func pendingInvitationCount(organizationID: Int64, on db: Connection) throws -> Int {
+        try db.scalar("SELECT count(*) FROM invitations WHERE organization_id = ? AND status = 'pending'", organizationID, as: Int.self) ?? 0
     }
 }

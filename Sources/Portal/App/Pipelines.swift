@@ -1,0 +1,25 @@
+import Web
+
+/// The two pipelines every Portal route belongs to (see DESIGN.md, "Two pipelines"):
+/// declared where the routes are, so the middleware a route runs is visible there.
+///
+/// - Pages for people: session (``AuthMiddleware``: cookie → session → CSRF and Origin
+///   check on unsafe requests) → flash (kept in the session row) → HTML error pages.
+/// - JSON for programs (`/v1`, `/oauth`): credentials from the `Authorization` header only
+///   (``APICredentialsMiddleware``), no cookie, no CSRF, errors as JSON (``JSONErrors``).
+struct Pipelines {
+    let session: AuthMiddleware
+    let flash: FlashMiddleware
+    let errorPages: ErrorPages
+    let verifiers: [any APICredentialVerifier]
+
+    /// The pages pipeline at the root: every path not claimed by an API prefix.
+    func pages(_ router: inout Router, _ build: (inout Router) -> Void) {
+        router.group("", middleware: [session, flash], errors: errorPages, build)
+    }
+
+    /// An API pipeline under `prefix` (`/v1`, `/oauth`).
+    func api(_ router: inout Router, _ prefix: String, _ build: (inout Router) -> Void) {
+        router.group(prefix, middleware: [APICredentialsMiddleware(verifiers: verifiers)], errors: JSONErrors(), build)
+    }
+}

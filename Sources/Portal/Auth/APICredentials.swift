@@ -1,0 +1,82 @@
+import HTTP
+import Web
+
+/// What an API request acts as, found from its `Authorization` header. API keys and OAuth
+/// access tokens (the next issues) are the kinds; each decides the organization and the
+/// environment, which the request itself never does.
+protocol APICredential: Sendable {
+    /// A non-secret name for the log line (a key's prefix and last four, a token's id).
+    var logName: String { get }
+}
+
+/// Recognises one kind of credential. The API pipeline asks each verifier in turn.
+protocol APICredentialVerifier: Sendable {
+    /// The credential behind `token` sent with `scheme` (`Bearer`, compared
+    /// case-insensitively by the caller: `scheme` is lower-cased), or nil when this verifier
+    /// does not know it. Runs on a worker thread: it may read the database. It must compare
+    /// secrets in constant time and never log them.
+    func verify(scheme: String, token: String, request: Request) throws -> (any APICredential)?
+}
+
+enum APICredentialKey: RequestStorageKey { typealias Value = any APICredential }
+
+extension Request {
+    /// The credential the API pipeline accepted, nil for a request that sent none.
+    var apiCredential: (any APICredential)? { storage[APICredentialKey.self] }
+}
+
+/// The API pipeline's authentication: credentials come from the `Authorization` header
+/// only. No cookie is read (a browser's session cannot call the API on a page's behalf,
+/// so the API needs no CSRF check), and there is no form token.
+///
+/// A request without the header goes on unauthenticated (routes that need a credential
+/// add ``RequireAPICredential``); a header that is malformed or that no verifier accepts is
+/// a 401, never silently ignored, so a client with a wrong key learns it at once.
+struct APICredentialsMiddleware: Middleware {
+    let verifiers: [any APICredentialVerifier]
+
+    static let challenge: HTTPHeaders = ["WWW-Authenticate": "Bearer realm=\"portal\""]
+
+    func handle(_ req: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse {
+        guard let header = req.headers["Authorization"] else { return try next(req) }
+        guard let (scheme, token) = Self.parse(header) else {
+            throw HTTPError(.unauthorized, "The Authorization header must be \"Bearer <token>\".",
+                            headers: Self.challenge, code: "invalid_authorization")
+        }
+        for verifier in verifiers {
+            if let credential = try verifier.verify(scheme: scheme, token: token, request: req) {
+                req.storage[APICredentialKey.self] = credential
+                req.logger[metadataKey: "credential"] = .string(credential.logName)
+                return try next(req)
+            }
+        }
+        throw HTTPError(.unauthorized, "The credentials in the Authorization header are not valid.",
+                        headers: Self.challenge, code: "invalid_credentials")
+    }
+
+    /// `scheme token68` (RFC 9110 §11.4): the scheme lower-cased; nil when either part is
+    /// missing or the token holds anything but token68 characters.
+    static func parse(_ header: String) -> (scheme: String, token: String)? {
+        let parts = header.split(separator: " ", omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[1].utf8.count <= 4096 else { return nil }
+        let isToken68 = parts[1].utf8.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+                || b == 0x2D || b == 0x2E || b == 0x5F || b == 0x7E || b == 0x2B || b == 0x2F || b == 0x3D
+        }
+        guard isToken68, parts[0].utf8.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D }) else {
+            return nil
+        }
+        return (parts[0].lowercased(), String(parts[1]))
+    }
+}
+
+/// Refuses an API request that carries no accepted credential with 401.
+struct RequireAPICredential: Middleware {
+    func handle(_ req: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse {
+        guard req.apiCredential != nil else {
+            throw HTTPError(.unauthorized, "Send your API key as \"Authorization: Bearer <key>\".",
+                            headers: APICredentialsMiddleware.challenge, code: "credentials_required")
+        }
+        return try next(req)
+    }
+}

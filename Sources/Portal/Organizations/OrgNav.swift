@@ -1,0 +1,139 @@
+import Web
+
+/// One entry of an organization's navigation, declared by the feature that owns the pages
+/// (`TeamController.menu`, `AuditLogController.menu`…), so a new feature adds its entry beside
+/// its routes and no central switch grows.
+struct OrgSection: Sendable {
+    /// What scope the section's pages live in.
+    enum Scope: Sendable {
+        /// `/orgs/:org/<path>`: the organization as a whole (team, logs, settings).
+        case organization
+        /// `/orgs/:org/<environment>/<path>`: one environment's data (keys, webhooks, payouts…).
+        case environment
+    }
+
+    let title: String
+    /// The path below the organization (or below the environment): "" for its root, no
+    /// leading or trailing slash.
+    let path: String
+    /// The permission a member needs to see the entry (nil: every member). The page itself
+    /// checks it again in its service; hiding the link is only a courtesy.
+    let permission: Permission?
+    let scope: Scope
+    /// Where the entry sits in the bar, lowest first (ties keep declaration order).
+    let order: Int
+
+    init(_ title: String, path: String, permission: Permission? = nil, scope: Scope = .organization, order: Int) {
+        self.title = title
+        self.path = path
+        self.permission = permission
+        self.scope = scope
+        self.order = order
+    }
+}
+
+/// The sections of the organization bar, and the two questions asked of them on each page:
+/// which entries does this member see, and where does the Sandbox/Production switch lead.
+struct OrgMenu: Sendable {
+    let sections: [OrgSection]
+
+    init(_ sections: [OrgSection]) {
+        self.sections = sections.enumerated().sorted { ($0.element.order, $0.offset) < ($1.element.order, $1.offset) }.map(\.element)
+    }
+
+    /// The environment of a path under `base` (`/orgs/org_…`), if it is an environment's page.
+    static func environment(of path: String, base: String) -> Environment? {
+        Environment.allCases.first { path == "\(base)/\($0.rawValue)" || path.hasPrefix("\(base)/\($0.rawValue)/") }
+    }
+
+    /// The same page in the other environment. Objects have their own ids in each environment,
+    /// so the switch keeps the section (`/sandbox/webhooks/wh_1` → `/production/webhooks`), not
+    /// the object: the longest declared environment section the path is in, or else the
+    /// path's first segment. From a page outside the environments, the environment's overview.
+    func switchPath(_ path: String, base: String, to target: Environment) -> String {
+        let root = "\(base)/\(target.rawValue)"
+        guard let current = Self.environment(of: path, base: base) else { return root }
+        let rest = path.dropFirst("\(base)/\(current.rawValue)".count).split(separator: "/").map(String.init)
+        guard let first = rest.first else { return root }
+        let declared = sections.filter { $0.scope == .environment && !$0.path.isEmpty }
+            .map { $0.path.split(separator: "/").map(String.init) }
+            .filter { rest.starts(with: $0) }
+            .max { $0.count < $1.count }
+        return root + "/" + (declared ?? [first]).joined(separator: "/")
+    }
+
+    struct Entry: Equatable {
+        let title: String
+        let url: String
+        let current: Bool
+    }
+
+    /// The entries a member who `can` hold these permissions sees on `path`. Environment
+    /// sections lead into the environment of the page, Sandbox elsewhere.
+    func entries(path: String, base: String, can: (Permission) -> Bool) -> [Entry] {
+        let env = Self.environment(of: path, base: base) ?? .sandbox
+        return sections.filter { s in s.permission.map(can) ?? true }.map { s in
+            let root = s.scope == .environment ? "\(base)/\(env.rawValue)" : base
+            let url = s.path.isEmpty ? root : "\(root)/\(s.path)"
+            let current = s.path.isEmpty ? path == url : (path == url || path.hasPrefix(url + "/"))
+            return Entry(title: s.title, url: url, current: current)
+        }
+    }
+}
+
+/// The organization bar above an organization's pages: its name with a switcher to the
+/// member's other organizations (only when there are others), the member's role apart from
+/// the name, the sections the member may open, and the Sandbox/Production switch.
+struct OrgNav: ViewModel {
+    let access: OrgAccess
+    let others: [Link]
+    let base: String
+    let sections: [Link]
+    let environments: [Link]
+
+    init(access: OrgAccess, others: [(OrganizationRecord, MembershipRecord)], path: String, menu: OrgMenu) {
+        let base = "/orgs/\(access.org.publicID)"
+        self.access = access
+        self.base = base
+        self.others = others.filter { $0.0.id != access.org.id }.map { Link(title: $0.0.displayName, url: "/orgs/\($0.0.publicID)") }
+        self.sections = menu.entries(path: path, base: base, can: access.can).map { Link(title: $0.title, url: $0.url, current: $0.current) }
+        let here = OrgMenu.environment(of: path, base: base)
+        self.environments = Environment.allCases.map { env in
+            Link(title: env.title, url: menu.switchPath(path, base: base, to: env), current: env == here,
+                 locked: env == .production && !access.org.hasProduction)
+        }
+    }
+
+    func child(named name: String) -> Any? {
+        switch name {
+        case "name": access.org.displayName
+        case "url": base
+        case "role": access.member.role.title
+        case "others": others
+        case "hasOthers": !others.isEmpty
+        case "sections": sections
+        case "environments": environments
+        default: nil
+        }
+    }
+
+    /// A link of the bar: a section, an organization, an environment.
+    struct Link: ViewModel {
+        let title: String
+        let url: String
+        var current = false
+        /// Production before support has enabled it: the link still leads to the page that
+        /// says so.
+        var locked = false
+
+        func child(named name: String) -> Any? {
+            switch name {
+            case "title": title
+            case "url": url
+            case "current": current
+            case "locked": locked
+            default: nil
+            }
+        }
+    }
+}
