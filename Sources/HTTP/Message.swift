@@ -130,8 +130,9 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
 
     /// True when a comma-separated list header (such as `Connection`) has `token`.
     public func hasToken(_ token: String, in name: String) -> Bool {
-        for v in values(name) {
-            for part in v.split(separator: ",") {
+        // Straight over the fields (no array of values): asked for every request's keep-alive.
+        for f in fields where asciiCaseInsensitiveEquals(f.name, name) {
+            for part in f.value.split(separator: ",") {
                 if asciiCaseInsensitiveEquals(part.trimmingSpaces, token) { return true }
             }
         }

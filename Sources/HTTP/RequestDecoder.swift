@@ -304,8 +304,12 @@ public struct RequestDecoder: Sendable {
             length = value ?? 0
         }
 
-        limit = bodyLimit(h)
-        if length > limit { return fail(.payloadTooLarge, h) }
+        // Only a request with a body needs its limit. Asking costs a route lookup on the event
+        // loop, which the usual GET (no body) is spared.
+        if chunked || length > 0 {
+            limit = bodyLimit(h)
+            if length > limit { return fail(.payloadTooLarge, h) }
+        }
 
         head = h
         body = []

@@ -9,6 +9,14 @@ public protocol HTTPResponder: Sendable {
     /// block (database, hashing). It must not throw: errors become error responses.
     func respond(to request: HTTPRequest) -> HTTPResponse
 
+    /// The response to `request` if it can be made at once from memory, else nil. Called on
+    /// the event-loop thread for every request before it is handed to a worker, so it must
+    /// be quick and must never block (no file or database access, no locks held for long):
+    /// answering here saves the hop to a worker and back, which is most of the cost of a
+    /// small response (a cached static file, say). Nil sends the request to `respond` on a
+    /// worker as usual. A streamed body returned here is still produced on a worker.
+    func respondInline(to request: HTTPRequest) -> HTTPResponse?
+
     /// The response for a request the server refused before it reached `respond`
     /// (malformed framing, limits, timeouts, overload). `head` is the request's head when
     /// it was parsed far enough. Called on a worker thread; the connection is closed after.
@@ -20,6 +28,8 @@ public protocol HTTPResponder: Sendable {
 }
 
 extension HTTPResponder {
+    public func respondInline(to request: HTTPRequest) -> HTTPResponse? { nil }
+
     public func overloadResponse() -> HTTPResponse {
         errorResponse(status: .serviceUnavailable, head: nil)
     }
@@ -33,6 +43,8 @@ extension HTTPResponder {
 public struct ClosureResponder: HTTPResponder {
     let limit: @Sendable (HTTPRequestHead) -> Int
     let handler: @Sendable (HTTPRequest) -> HTTPResponse
+    /// Answers on the event loop when it returns a response (see ``HTTPResponder/respondInline(to:)``).
+    public var inline: (@Sendable (HTTPRequest) -> HTTPResponse?)?
 
     public init(bodyLimit: Int = 1 << 20, _ handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse) {
         self.limit = { _ in bodyLimit }
@@ -46,4 +58,5 @@ public struct ClosureResponder: HTTPResponder {
 
     public func bodyLimit(for head: HTTPRequestHead) -> Int { limit(head) }
     public func respond(to request: HTTPRequest) -> HTTPResponse { handler(request) }
+    public func respondInline(to request: HTTPRequest) -> HTTPResponse? { inline?(request) }
 }

@@ -39,17 +39,25 @@ enum ResponseEncoder {
 
     /// Appends a field, dropping CR, LF and NUL so a handler can never split a response.
     static func appendField(_ name: String, _ value: String, to out: inout [UInt8]) {
-        // Bulk copies in the usual case; byte-by-byte filtering only for a bad field.
-        if name.utf8.allSatisfy(isTokenByte) {
-            out.append(contentsOf: name.utf8)
-        } else {
+        // Bulk copies in the usual case, scanning the string's own bytes (native strings are
+        // contiguous: this runs for every field of every response); byte-by-byte filtering
+        // only for a bad field.
+        let nameCopied = name.utf8.withContiguousStorageIfAvailable { b -> Bool in
+            for x in b where !isTokenByte(x) { return false }
+            out.append(contentsOf: b)
+            return true
+        }
+        if nameCopied != true {
             for b in name.utf8 where isTokenByte(b) { out.append(b) }
         }
         out.append(0x3A); out.append(0x20)
-        if value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }) {
+        let valueCopied = value.utf8.withContiguousStorageIfAvailable { b -> Bool in
+            for x in b where x == 0x0D || x == 0x0A || x == 0x00 { return false }
+            out.append(contentsOf: b)
+            return true
+        }
+        if valueCopied != true {
             for b in value.utf8 where b != 0x0D && b != 0x0A && b != 0x00 { out.append(b) }
-        } else {
-            out.append(contentsOf: value.utf8)
         }
         out.append(0x0D); out.append(0x0A)
     }

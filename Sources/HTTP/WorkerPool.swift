@@ -16,6 +16,8 @@ final class WorkerPool: @unchecked Sendable {
     private var jobs: [() -> Void] = []
     private var jobsHead = 0
     private var enqueuedAt: [UInt64] = []
+    /// When a worker last took a job from the queue (monotonic ms).
+    private var lastStart: UInt64 = 0
     private var threads = 0
     private var idle = 0
     /// Workers inside ``HTTPServer/waiting(_:)``.
@@ -102,12 +104,18 @@ final class WorkerPool: @unchecked Sendable {
         pthread_mutex_unlock(&mutex)
     }
 
-    /// Called by the event loop now and then: when the oldest queued job has waited longer
-    /// than `after` milliseconds (every awake worker busy, probably blocked), wakes an idle
-    /// worker or, if none, adds a thread.
+    /// Called by the event loop now and then: when jobs are queued and no worker has taken
+    /// one for `after` milliseconds (every awake worker busy, probably blocked), wakes an
+    /// idle worker or, if none, adds a thread.
+    ///
+    /// The queue's progress is what counts, not the oldest job's age: under load (hundreds
+    /// of connections on one core) jobs wait longer than `after` behind one busy worker that
+    /// is doing nothing wrong, and the old rule then woke every idle worker and added threads
+    /// up to the maximum, which on one core only take turns and fight over this lock.
     func growIfStalled(after ms: UInt64) {
         pthread_mutex_lock(&mutex)
-        guard jobsHead < jobs.count, monotonicMillis() - enqueuedAt[jobsHead] >= ms else {
+        let now = monotonicMillis()
+        guard jobsHead < jobs.count, now &- max(lastStart, enqueuedAt[jobsHead]) >= ms else {
             pthread_mutex_unlock(&mutex)
             return
         }
@@ -149,6 +157,7 @@ final class WorkerPool: @unchecked Sendable {
             if jobsHead < jobs.count {
                 let job = jobs[jobsHead]
                 jobsHead += 1
+                lastStart = monotonicMillis()
                 if jobsHead == jobs.count {
                     jobs.removeAll(keepingCapacity: true)
                     enqueuedAt.removeAll(keepingCapacity: true)

@@ -128,6 +128,22 @@ public final class StaticFiles: Middleware {
         }
     }
 
+    /// The response for `req` when it can be made from memory at once: a GET or HEAD under
+    /// the prefix, for a file in the cache whose `stat` is less than a second old. Nil for
+    /// anything else (not cached, due for its `stat`, an unsafe path, another method), which
+    /// ``handle(_:next:)`` then answers on a worker. Never touches the disk, never waits on
+    /// more than the cache's lock for a lookup: safe on the event loop
+    /// (``WebApplication/respondInline(to:)``).
+    public func cachedResponse(for req: Request) -> HTTPResponse? {
+        let path = req.path
+        guard path.hasPrefix(urlPrefix), req.method == .GET || req.method == .HEAD,
+            let relative = Self.safeRelativePath(path.utf8.dropFirst(urlPrefix.utf8.count)),
+            let slot = cache.withLock({ $0.entries[relative] }),
+            Monotonic.coarseNanoseconds() &- slot.checkedAt < Self.revalidateAfterNanoseconds
+        else { return nil }
+        return serve(slot.entry, req)
+    }
+
     // MARK: serving
 
     private func serve(_ entry: Entry, _ req: Request) -> HTTPResponse {

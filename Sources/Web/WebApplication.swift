@@ -30,6 +30,10 @@ public final class WebApplication: HTTPResponder {
     public let logger: Logger
     private let securityHeaders: SecurityHeadersMiddleware
     private let handler: Handler
+    /// For ``respondInline(to:)``: the static files, and the outer pipeline (1-4) around
+    /// the response they made.
+    private let staticFiles: StaticFiles?
+    private let inlineHandler: Handler?
 
     /// - Parameters:
     ///   - router: the routes, and their pipelines.
@@ -65,6 +69,17 @@ public final class WebApplication: HTTPResponder {
         chain.append(securityHeaders)
         if let compression { chain.append(compression) }
         chain.append(PipelineErrors(router: router, fallback: defaultErrors))
+        self.staticFiles = staticFiles
+        // Compression is left out: StaticFiles negotiates its own (precompressed) encoding and
+        // marks every compressible type with `Vary: Accept-Encoding`, which the compression
+        // middleware leaves alone, as it does other types.
+        let inlineChain = chain.filter { !($0 is CompressionMiddleware) }
+        self.inlineHandler = staticFiles.map { _ in
+            MiddlewareChain.compose(inlineChain) { req in
+                guard let res = req.storage[InlineResponseKey.self] else { throw HTTPError(.notFound) }
+                return res
+            }
+        }
         if let staticFiles { chain.append(staticFiles) }
         // The route is found once; the global middleware then runs around its handler.
         let routed = MiddlewareChain.compose(middleware) { req in
@@ -76,6 +91,24 @@ public final class WebApplication: HTTPResponder {
             return try routed(req)
         }
     }
+
+    /// Answers on the event loop, without the hop to a worker, what needs no blocking work:
+    /// a static file already in memory (``StaticFiles/cachedResponse(for:)``). The response
+    /// passes through the same outer pipeline (log line, security headers, request id, HEAD;
+    /// compression has nothing to do there) as on a worker, so it is what `respond` would
+    /// have sent. Anything else: nil, and `respond` runs on a worker.
+    public func respondInline(to request: HTTPRequest) -> HTTPResponse? {
+        guard let staticFiles, let inlineHandler, request.head.path.hasPrefix(staticFiles.urlPrefix) else { return nil }
+        let req = Request(request, id: Request.makeID(), logger: logger)
+        guard let cached = staticFiles.cachedResponse(for: req) else { return nil }
+        req.storage[InlineResponseKey.self] = cached
+        guard var res = try? inlineHandler(req) else { return nil }
+        res.headers.setIfAbsent("X-Request-Id", req.id)
+        if req.method == .HEAD { Self.dropBody(&res) }
+        return res
+    }
+
+    private enum InlineResponseKey: RequestStorageKey { typealias Value = HTTPResponse }
 
     public func bodyLimit(for head: HTTPRequestHead) -> Int {
         router.bodyLimit(method: head.method, path: head.path)

@@ -214,6 +214,40 @@ struct RequestDecoderTests {
         #expect(decodeAll([head], bodyLimit: 10) == [.error(413)])
     }
 
+    /// The limit is a route lookup on the event loop: asked only for requests with a body,
+    /// and still enforced for those (declared or chunked).
+    @Test func bodyLimitIsAskedOnlyWhenThereIsABody() {
+        final class Asked: @unchecked Sendable { var count = 0 }
+        let asked = Asked()
+        var d = RequestDecoder(bodyLimit: { _ in asked.count += 1; return 4 })
+        func decode(_ s: String) -> RequestDecoder.Event? {
+            let raw = bytes(s)
+            return raw.withUnsafeBufferPointer { d.decode($0) }.event
+        }
+        _ = decode("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        _ = decode("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")
+        #expect(asked.count == 0)
+        _ = decode("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc")
+        #expect(asked.count == 1)
+        if case .error(let status, _)? = decode("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n") {
+            #expect(status == .payloadTooLarge)
+        } else {
+            Issue.record("a declared body over the limit must be refused")
+        }
+        var c = RequestDecoder(bodyLimit: { _ in asked.count += 1; return 4 })
+        let chunked = bytes("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n0\r\n\r\n")
+        var pos = 0
+        var last: RequestDecoder.Event?
+        while pos < chunked.count {
+            let (n, ev) = chunked.withUnsafeBufferPointer { c.decode(UnsafeBufferPointer(rebasing: $0[pos...])) }
+            pos += n
+            if let ev { last = ev; break }
+            if n == 0 { break }
+        }
+        #expect(asked.count == 3)
+        if case .error(let status, _)? = last { #expect(status == .payloadTooLarge) } else { Issue.record("chunked body over the limit") }
+    }
+
     @Test func headersAreParsedWithValuesTrimmed() {
         var d = RequestDecoder(bodyLimit: { _ in 0 })
         let raw = bytes("GET /a?x=1 HTTP/1.1\r\nHost: example\r\nX-Multi: one\r\nx-multi:  two \r\nConnection: close\r\n\r\n")

@@ -428,4 +428,176 @@ struct ServerTests {
             #expect(r.header("X-Evil") == "aSet-Cookie: pwned=1")
         }
     }
+
+    // MARK: answers made on the event loop (HTTPResponder.respondInline)
+
+    /// `/inline/…` is answered on the loop (and counted there); everything else by `echo` on a worker.
+    final class InlineCounter: @unchecked Sendable {
+        let lock = NSLock()
+        var inline = 0
+        var worker = 0
+        var workerThreads = Set<String>()
+        func count(_ onLoop: Bool) {
+            lock.lock(); defer { lock.unlock() }
+            if onLoop { inline += 1 } else { worker += 1 }
+        }
+    }
+
+    func inlineResponder(_ counter: InlineCounter) -> ClosureResponder {
+        var r = ClosureResponder(bodyLimit: 1024) { req in
+            counter.count(false)
+            return echo.respond(to: req)
+        }
+        r.inline = { req in
+            guard req.path.hasPrefix("/inline/") else { return nil }
+            #expect(WorkerPool.current == nil) // the event loop, not a worker
+            counter.count(true)
+            if req.path == "/inline/stream" {
+                return HTTPResponse(headers: ["Content-Type": "text/plain"], body: .stream { w in
+                    for i in 0..<3 { try w.write(Array("part\(i);".utf8)) }
+                })
+            }
+            return HTTPResponse(contentType: "text/plain", body: "inline \(req.path)")
+        }
+        return r
+    }
+
+    @Test func inlineAnswersSkipTheWorkers() throws {
+        let counter = InlineCounter()
+        try withServer(responder: inlineResponder(counter)) { server in
+            let c = try RawClient(port: server.port)
+            for _ in 0..<3 {
+                c.send("GET /inline/a HTTP/1.1\r\nHost: t\r\n\r\n")
+                let r = try #require(c.readResponse())
+                #expect(r.status == 200)
+                #expect(r.text == "inline /inline/a")
+                #expect(r.header("Content-Length") == "16")
+                #expect(r.header("Date") != nil)
+            }
+            c.send("GET /other HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(c.readResponse()?.text == "GET /other 0 ")
+        }
+        #expect(counter.inline == 3)
+        #expect(counter.worker == 1)
+    }
+
+    /// Pipelined requests keep their order whichever side answers them, and an inline answer
+    /// never overtakes one still with a worker.
+    @Test func pipelinedInlineAndWorkerAnswersKeepTheirOrder() throws {
+        let counter = InlineCounter()
+        try withServer(responder: inlineResponder(counter)) { server in
+            let c = try RawClient(port: server.port)
+            c.send("GET /inline/1 HTTP/1.1\r\nHost: t\r\n\r\nGET /slow HTTP/1.1\r\nHost: t\r\n\r\n"
+                + "GET /inline/2 HTTP/1.1\r\nHost: t\r\n\r\nGET /inline/3 HTTP/1.1\r\nHost: t\r\n\r\n"
+                + "POST /four HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabcGET /inline/5 HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(c.readResponse()?.text == "inline /inline/1")
+            #expect(c.readResponse()?.text == "slow")
+            #expect(c.readResponse()?.text == "inline /inline/2")
+            #expect(c.readResponse()?.text == "inline /inline/3")
+            #expect(c.readResponse()?.text == "POST /four 3 abc")
+            #expect(c.readResponse()?.text == "inline /inline/5")
+        }
+        #expect(counter.inline == 4)
+    }
+
+    @Test func inlineAnswersHonourHeadCloseAndHTTP10() throws {
+        let counter = InlineCounter()
+        try withServer(responder: inlineResponder(counter)) { server in
+            let head = try RawClient(port: server.port)
+            head.send("HEAD /inline/h HTTP/1.1\r\nHost: t\r\n\r\nGET /inline/after HTTP/1.1\r\nHost: t\r\n\r\n")
+            let h = try #require(head.readResponse(headRequest: true))
+            #expect(h.header("Content-Length") == "16")
+            #expect(head.readResponse()?.text == "inline /inline/after")
+
+            let close = try RawClient(port: server.port)
+            close.send("GET /inline/c HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\nGET /inline/never HTTP/1.1\r\nHost: t\r\n\r\n")
+            let r = try #require(close.readResponse())
+            #expect(r.header("Connection") == "close")
+            #expect(r.text == "inline /inline/c")
+            #expect(close.isClosedByServer())
+            #expect(!String(decoding: close.buffer, as: UTF8.self).contains("never"))
+
+            let old = try RawClient(port: server.port)
+            old.send("GET /inline/old HTTP/1.0\r\n\r\n")
+            #expect(old.readResponse()?.text == "inline /inline/old")
+            #expect(old.isClosedByServer())
+        }
+        #expect(counter.inline == 4)
+    }
+
+    /// A streamed body returned inline is still produced on a worker, chunked, in order.
+    @Test func inlineStreamedBodyIsProducedOnAWorker() throws {
+        let counter = InlineCounter()
+        try withServer(responder: inlineResponder(counter)) { server in
+            let c = try RawClient(port: server.port)
+            c.send("GET /inline/stream HTTP/1.1\r\nHost: t\r\n\r\nGET /inline/next HTTP/1.1\r\nHost: t\r\n\r\n")
+            let r = try #require(c.readResponse())
+            #expect(r.header("Transfer-Encoding") == "chunked")
+            #expect(r.text == "part0;part1;part2;")
+            #expect(c.readResponse()?.text == "inline /inline/next")
+        }
+    }
+
+    /// Graceful shutdown still closes idle connections that were served inline, and a
+    /// response made during the drain says `Connection: close`.
+    @Test func inlineAnswersDuringShutdownClose() throws {
+        let counter = InlineCounter()
+        var cfg = HTTPServer.Configuration()
+        cfg.port = 0
+        cfg.minWorkers = 2
+        let server = HTTPServer(configuration: cfg, responder: inlineResponder(counter))
+        try server.start()
+        let idle = try RawClient(port: server.port)
+        idle.send("GET /inline/x HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(idle.readResponse()?.text == "inline /inline/x")
+        let busy = try RawClient(port: server.port)
+        busy.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
+        Thread.sleep(forTimeInterval: 0.1)
+        server.shutdown()
+        #expect(idle.isClosedByServer())
+        let r = try #require(busy.readResponse())
+        #expect(r.text == "slow")
+        #expect(r.header("Connection") == "close")
+        server.waitUntilStopped()
+    }
+}
+
+/// The pool adds workers when the queue stops moving, not merely because jobs queue up.
+@Suite("Worker pool")
+struct WorkerPoolTests {
+    /// One worker busy with a long run of short jobs is making progress: even though the last
+    /// jobs wait far longer than the stall time, no worker is added (on one core, more workers
+    /// only take turns and fight over the queue's lock).
+    @Test func aBusyButMovingQueueDoesNotGrowThePool() throws {
+        let pool = WorkerPool(minimum: 1, maximum: 8)
+        defer { pool.stop() }
+        let done = DispatchSemaphore(value: 0)
+        let jobs = 300
+        for _ in 0..<jobs { pool.submit { usleep(1_000); done.signal() } }
+        // Each job takes about 1 ms: the last waits about 300 ms, well past the 100 ms stall time.
+        var finished = 0
+        while finished < jobs {
+            if done.wait(timeout: .now() + .milliseconds(10)) == .success { finished += 1 }
+            pool.growIfStalled(after: 100)
+        }
+        #expect(pool.threadCount == 1)
+    }
+
+    /// Every worker blocked: the queue does not move, so the pool grows and the job runs.
+    @Test func aStuckQueueGrowsThePool() throws {
+        let pool = WorkerPool(minimum: 1, maximum: 8)
+        defer { pool.stop() }
+        let gate = DispatchSemaphore(value: 0)
+        let ran = DispatchSemaphore(value: 0)
+        pool.submit { gate.wait() }
+        pool.submit { ran.signal() }
+        let start = Date()
+        while ran.wait(timeout: .now() + .milliseconds(10)) == .timedOut {
+            pool.growIfStalled(after: 20)
+            #expect(Date().timeIntervalSince(start) < 5)
+            if Date().timeIntervalSince(start) >= 5 { break }
+        }
+        #expect(pool.threadCount == 2)
+        gate.signal()
+    }
 }

@@ -153,6 +153,72 @@ import Web
         #expect(c.bytes == big)
     }
 
+    /// The event loop's fast path answers a cached file exactly as a worker would, and leaves
+    /// everything that needs the disk, a decision or a refusal to the worker.
+    @Test func cachedFilesAreAnsweredInlineAsOnAWorker() throws {
+        // Not cached yet: the first request must read the disk, on a worker.
+        #expect(app.respondInline(to: request("/static/app.css")) == nil)
+        let onWorker = app.respond(to: request("/static/app.css", headers: [("Accept-Encoding", "gzip")]))
+        let inline = try #require(app.respondInline(to: request("/static/app.css", headers: [("Accept-Encoding", "gzip")])))
+        #expect(inline.status == onWorker.status)
+        #expect(inline.bodyBytes == onWorker.bodyBytes)
+        #expect(inline.headers["Content-Encoding"] == "gzip")
+        let names = { (r: HTTPResponse) in r.headers.map { $0.name.lowercased() }.sorted() }
+        #expect(names(inline) == names(onWorker))
+        for name in ["Content-Type", "ETag", "Last-Modified", "Cache-Control", "Vary", "Content-Security-Policy"] {
+            #expect(inline.headers[name] == onWorker.headers[name], "\(name)")
+        }
+        #expect(hasSecurityHeaders(inline))
+        #expect(inline.headers["X-Request-Id"]?.count == 16)
+        #expect(inline.headers["X-Request-Id"] != onWorker.headers["X-Request-Id"])
+
+        // Small and binary files too: compression (left out inline) would not touch them on a worker.
+        for path in ["/static/css/site.css", "/static/logo.png"] {
+            let worker = app.respond(to: request(path, headers: [("Accept-Encoding", "gzip")]))
+            let loop = try #require(app.respondInline(to: request(path, headers: [("Accept-Encoding", "gzip")])))
+            #expect(loop.bodyBytes == worker.bodyBytes, "\(path)")
+            #expect(loop.headers["Content-Encoding"] == worker.headers["Content-Encoding"], "\(path)")
+            #expect(loop.headers["Vary"] == worker.headers["Vary"], "\(path)")
+            #expect(names(loop) == names(worker), "\(path)")
+        }
+
+        let etag = try #require(app.respond(to: request("/static/app.css")).headers["ETag"])
+        let notModified = try #require(app.respondInline(to: request("/static/app.css", headers: [("If-None-Match", etag)])))
+        #expect(notModified.status == .notModified)
+        let head = try #require(app.respondInline(to: request(.HEAD, "/static/app.css")))
+        #expect(head.bodyBytes.isEmpty)
+        #expect(head.headers["Content-Length"] == String(css.utf8.count))
+
+        // Left to the worker: other methods (405), unsafe or missing paths, other prefixes.
+        #expect(app.respondInline(to: request(.POST, "/static/app.css")) == nil)
+        #expect(app.respondInline(to: request("/static/../secret.txt")) == nil)
+        #expect(app.respondInline(to: request("/static/missing.css")) == nil)
+        #expect(app.respondInline(to: request("/staticky/app.css")) == nil)
+        #expect(app.respondInline(to: request("/")) == nil)
+    }
+
+    /// A cached file whose `stat` is due goes to a worker (the loop never touches the disk);
+    /// the worker's check makes it inline-able again.
+    @Test func inlineAnswersStopWhenAFileIsDueForItsCheck() throws {
+        _ = app.respond(to: request("/static/css/site.css"))
+        #expect(app.respondInline(to: request("/static/css/site.css"))?.bodyText == "h1 { font-weight: bold; }")
+        dir.write("Public/css/site.css", "h1 { font-weight: normal; color: red; }")
+        Thread.sleep(forTimeInterval: 1.2)
+        #expect(app.respondInline(to: request("/static/css/site.css")) == nil)
+        #expect(app.respond(to: request("/static/css/site.css")).bodyText == "h1 { font-weight: normal; color: red; }")
+        #expect(app.respondInline(to: request("/static/css/site.css"))?.bodyText == "h1 { font-weight: normal; color: red; }")
+    }
+
+    /// Large files are streamed from disk: never inline.
+    @Test func largeFilesAreNeverAnsweredInline() throws {
+        let d = TempDir()
+        d.write("Public/big.txt", [UInt8](repeating: 65, count: 3000))
+        let files = try StaticFiles(directory: d.path + "/Public", maxCachedFileSize: 1000)
+        let app = WebApplication(router: Router(), staticFiles: files, logger: LogCapture().logger)
+        _ = app.respond(to: request("/static/big.txt"))
+        #expect(app.respondInline(to: request("/static/big.txt")) == nil)
+    }
+
     @Test func missingDirectoryThrows() {
         #expect(throws: StaticFiles.Error.self) { try StaticFiles(directory: dir.path + "/Nope") }
     }

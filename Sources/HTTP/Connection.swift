@@ -1,0 +1,38 @@
+/// One client connection's state. Owned by the event-loop thread: no other thread touches it.
+final class Connection {
+    enum Phase { case reading, processing, closing, lingering }
+    let fd: Int32
+    let id: UInt64
+    let remote: String
+    var decoder: RequestDecoder
+    var phase = Phase.reading
+    var inbuf: [UInt8] = []
+    var inStart = 0
+    var outbuf: [UInt8] = []
+    var outStart = 0
+    var readable = true
+    /// epoll reported the peer's half-close: keep reading to the EOF behind the data.
+    var finPending = false
+    var peerClosed = false
+    var mustClose = false
+    var closed = false
+    var served = false
+    /// Responses made on the loop wait in `outbuf` until decoding stops (see `answerInline`).
+    var inlineAnswered = false
+    var requestStarted: UInt64
+    var lastActivity: UInt64
+    var lastWriteProgress: UInt64
+    var lingerStarted: UInt64 = 0
+    var stream: StreamChannel?
+    var streamUnacked = 0
+
+    init(fd: Int32, id: UInt64, remote: String, now: UInt64, decoder: RequestDecoder) {
+        self.fd = fd
+        self.id = id
+        self.remote = remote
+        self.decoder = decoder
+        requestStarted = now
+        lastActivity = now
+        lastWriteProgress = now
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+
+/// The hop to the workers and back: a decoded request goes to the ``WorkerPool``; the worker
+/// runs the responder, encodes the response and posts its bytes to the loop through a
+/// mutex-guarded completion queue and an `eventfd` wake-up (one wake per batch, not per
+/// response, and none while the loop is awake anyway).
+extension EventLoop {
+    func dispatch(_ c: Connection, request: HTTPRequest) {
+        let token = ConnectionToken(fd: c.fd, id: c.id)
+        pool.submit { [self] in
+            let response = responder.respond(to: request)
+            deliver(response, head: request.head, token: token, keepAlive: request.head.keepAlive)
+        }
+    }
+
+    func dispatchError(_ c: Connection, status: HTTPStatus, head: HTTPRequestHead?) {
+        let token = ConnectionToken(fd: c.fd, id: c.id)
+        pool.submit { [self] in
+            let response = responder.errorResponse(status: status, head: head)
+            deliver(response, head: head, token: token, keepAlive: false)
+        }
+    }
+
+    /// The bytes of a response whose body is in memory: head, then the body unless the
+    /// request or the status rules one out.
+    static func encode(_ response: HTTPResponse, body: [UInt8], head: HTTPRequestHead?, keepAlive: Bool) -> [UInt8] {
+        let version = head?.version ?? .http1_1
+        let code = response.status.code
+        let noBody = head?.method == .HEAD || code < 200 || code == 204 || code == 304
+        var out = [UInt8]()
+        out.reserveCapacity(body.count + 320)
+        var length: Int? = body.count
+        if code < 200 || code == 204 || code == 304 {
+            length = nil
+        } else if head?.method == .HEAD, let explicit = response.headers["Content-Length"], let n = Int(explicit) {
+            length = n
+        }
+        ResponseEncoder.head(response, version: version, keepAlive: keepAlive, bodyLength: length, chunked: false, into: &out)
+        if !noBody { out.append(contentsOf: body) }
+        return out
+    }
+
+    /// Encodes a response on the worker thread and posts its bytes to the loop.
+    func deliver(_ response: HTTPResponse, head: HTTPRequestHead?, token: ConnectionToken, keepAlive: Bool) {
+        let version = head?.version ?? .http1_1
+        let code = response.status.code
+        let noBody = head?.method == .HEAD || code < 200 || code == 204 || code == 304
+        var keepAlive = keepAlive && !draining.load(ordering: .relaxed)
+        var out = [UInt8]()
+        switch response.body {
+        case .bytes(let body):
+            post(Completion(token: token, bytes: Self.encode(response, body: body, head: head, keepAlive: keepAlive),
+                            final: true, keepAlive: keepAlive))
+
+        case .stream(let produce):
+            if noBody {
+                ResponseEncoder.head(response, version: version, keepAlive: keepAlive, bodyLength: nil, chunked: false, into: &out)
+                post(Completion(token: token, bytes: out, final: true, keepAlive: keepAlive))
+                return
+            }
+            let chunked = version.minor >= 1
+            if !chunked { keepAlive = false } // HTTP/1.0: the body ends when the connection does
+            ResponseEncoder.head(response, version: version, keepAlive: keepAlive, bodyLength: nil, chunked: chunked, into: &out)
+            let channel = StreamChannel(highWater: configuration.streamHighWater)
+            post(Completion(token: token, bytes: out, final: false, keepAlive: keepAlive, stream: channel))
+            let writer = StreamWriter(loop: self, token: token, channel: channel, chunked: chunked)
+            do {
+                try produce(writer)
+                post(Completion(token: token, bytes: chunked ? ResponseEncoder.lastChunk : [], final: true, keepAlive: keepAlive))
+            } catch {
+                // The body cannot be completed: end the connection without the last chunk,
+                // so the client sees a truncated response rather than a complete-looking one.
+                if !channel.isCancelled { logger.error("streamed body failed", metadata: ["error": "\(error)"]) }
+                post(Completion(token: token, bytes: [], final: true, keepAlive: false, abort: true))
+            }
+        }
+    }
+
+    func post(_ completion: Completion) {
+        let first = completions.withLock { q -> Bool in
+            q.append(completion)
+            return q.count == 1
+        }
+        // The loop drains the queue after every epoll_wait; only a sleeping loop needs a wake.
+        if first && loopSleeping.load(ordering: .sequentiallyConsistent) { wake() }
+    }
+
+    func wake() {
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
+    }
+
+    func processCompletions() {
+        let batch = completions.withLock { q -> [Completion] in
+            if q.isEmpty { return [] }
+            let b = q
+            q.removeAll(keepingCapacity: true)
+            return b
+        }
+        for comp in batch {
+            guard let c = connections[Int(comp.token.fd)], c.id == comp.token.id, !c.closed else {
+                comp.stream?.cancel()
+                continue
+            }
+            if let s = comp.stream { c.stream = s }
+            if c.stream != nil { c.streamUnacked += comp.bytes.count }
+            if comp.abort {
+                c.stream = nil
+                close(c)
+                continue
+            }
+            enqueueOutput(c, comp.bytes)
+            if comp.final {
+                c.stream = nil
+                c.streamUnacked = 0
+                // A half-closed client still gets answers to requests it already sent;
+                // flush closes the connection once nothing is left to answer.
+                let keep = comp.keepAlive && !c.mustClose && !draining.load(ordering: .relaxed)
+                c.phase = keep ? .reading : .closing
+            }
+            flush(c)
+            if comp.final && !c.closed && c.phase == .reading {
+                c.requestStarted = now
+                c.lastActivity = now
+                decodeBuffered(c)
+                if !c.closed && c.phase == .reading { readAvailable(c) }
+            }
+        }
+    }
+
+}

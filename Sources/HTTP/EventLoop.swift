@@ -1,0 +1,487 @@
+import CLinux
+import Foundation
+import Logging
+import Synchronization
+
+/// The event loop: one thread that owns every socket and every connection's state. It
+/// accepts, reads, decodes requests (``RequestDecoder``), hands them to the ``WorkerPool``,
+/// writes the bytes workers post back (see `EventLoop+Workers.swift`) and enforces the
+/// timeouts. It never runs application code and never blocks: all sockets are non-blocking
+/// and registered once, edge-triggered, for input and output, so the hot path makes no
+/// `epoll_ctl` calls.
+final class EventLoop: @unchecked Sendable {
+    let configuration: HTTPServer.Configuration
+    let responder: any HTTPResponder
+    let logger: Logger
+    let pool: WorkerPool
+
+    // Shared with workers (and with `HTTPServer.shutdown`).
+    let completions = Mutex<[Completion]>([])
+    let draining = Atomic<Bool>(false)
+    let loopSleeping = Atomic<Bool>(false)
+    let wakeFD: Int32
+
+    // Loop-thread state.
+    let epfd: Int32
+    var listenFD: Int32
+    var reserveFD: Int32 = -1
+    var connections: [Connection?] = []
+    var openCount = 0
+    var nextID: UInt64 = 1
+    let scratch: UnsafeMutablePointer<UInt8>
+    let scratchSize = 64 * 1024
+    let overloadResponse: [UInt8]
+    var drainDeadline: UInt64 = 0
+    var refusedSinceLog = 0
+    var lastRefusalLog: UInt64 = 0
+    var now: UInt64 = monotonicMillis()
+
+    static let listenTag: UInt64 = .max
+    static let wakeTag: UInt64 = .max - 1
+
+    /// Takes over `listenFD` (a listening, non-blocking socket) and starts the workers.
+    init(configuration: HTTPServer.Configuration, responder: any HTTPResponder, logger: Logger, listenFD: Int32) throws {
+        self.configuration = configuration
+        self.responder = responder
+        self.logger = logger
+        self.listenFD = listenFD
+        epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
+        wakeFD = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
+        guard epfd >= 0, wakeFD >= 0 else {
+            let e = errno
+            if epfd >= 0 { Glibc.close(epfd) }
+            if wakeFD >= 0 { Glibc.close(wakeFD) }
+            throw HTTPServerError.system("epoll/eventfd", e)
+        }
+        scratch = .allocate(capacity: scratchSize)
+
+        var overload = [UInt8]()
+        let resp = responder.overloadResponse()
+        let body = resp.bufferedBody ?? []
+        ResponseEncoder.head(resp, version: .http1_1, keepAlive: false, bodyLength: body.count, chunked: false, into: &overload)
+        overload.append(contentsOf: body)
+        overloadResponse = overload
+        pool = WorkerPool(minimum: configuration.minWorkers, maximum: configuration.maxWorkers)
+
+        register(listenFD, tag: Self.listenTag, events: EPOLLIN.rawValue | EPOLLET.rawValue)
+        register(wakeFD, tag: Self.wakeTag, events: EPOLLIN.rawValue | EPOLLET.rawValue)
+        reserveFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+
+        var rl = rlimit()
+        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &rl)
+        connections = Array(repeating: nil, count: Int(min(rl.rlim_cur, 1 << 20)) + 16)
+    }
+
+    deinit {
+        scratch.deallocate()
+        // Closed only here: workers still finishing a job after the loop stopped may post
+        // (and wake) until the last of them lets go of the loop.
+        Glibc.close(wakeFD)
+        if reserveFD >= 0 { Glibc.close(reserveFD) }
+    }
+
+    /// Any thread: stop accepting and drain (see ``HTTPServer/shutdown()``).
+    func beginShutdown() {
+        if !draining.exchange(true, ordering: .acquiringAndReleasing) { wake() }
+    }
+
+    // MARK: - the loop
+
+    /// Runs on the loop thread until shutdown has drained (or epoll fails).
+    func run() {
+        let maxEvents: Int32 = 512
+        let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: Int(maxEvents))
+        defer { events.deallocate() }
+        var nextTick: UInt64 = 0
+        var nextTimeoutCheck: UInt64 = 0
+        var drainStarted = false
+        while true {
+            // Tell workers we may sleep, then look at the queue once more: a completion posted
+            // before the flag was visible is seen here; one posted after it sees the flag and
+            // writes the eventfd. Either way nothing waits for the timeout.
+            loopSleeping.store(true, ordering: .sequentiallyConsistent)
+            let pending = completions.withLock { !$0.isEmpty }
+            let n = epoll_wait(epfd, events, maxEvents, pending ? 0 : 100)
+            loopSleeping.store(false, ordering: .sequentiallyConsistent)
+            now = monotonicMillis()
+            if n < 0 && errno != EINTR {
+                logger.critical("epoll_wait failed", metadata: ["errno": "\(errno)"])
+                break
+            }
+            for i in 0..<Int(max(n, 0)) {
+                let ev = events[i]
+                let tag = ev.data.u64
+                if tag == Self.listenTag {
+                    acceptAll()
+                } else if tag == Self.wakeTag {
+                    var v: UInt64 = 0
+                    _ = read(wakeFD, &v, 8)
+                    processCompletions()
+                } else {
+                    let fd = Int32(truncatingIfNeeded: tag & 0xFFFF_FFFF)
+                    guard let c = connections[Int(fd)], UInt32(truncatingIfNeeded: c.id) == UInt32(truncatingIfNeeded: tag >> 32) else { continue }
+                    let e = ev.events
+                    if e & EPOLLERR.rawValue != 0 { close(c); continue }
+                    if e & EPOLLOUT.rawValue != 0 { flush(c) }
+                    if !c.closed && e & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue) != 0 {
+                        c.readable = true
+                        // The peer's FIN may sit behind the data: read on until EOF then.
+                        if e & (EPOLLRDHUP.rawValue | EPOLLHUP.rawValue) != 0 { c.finPending = true }
+                        readAvailable(c)
+                    }
+                }
+            }
+            processCompletions()
+            if draining.load(ordering: .acquiring) {
+                if !drainStarted {
+                    drainStarted = true
+                    beginDrain()
+                }
+                if openCount == 0 || now >= drainDeadline { break }
+            }
+            if now >= nextTick {
+                nextTick = now + 50
+                pool.growIfStalled(after: configuration.workerStallMillis)
+                if now >= nextTimeoutCheck {
+                    nextTimeoutCheck = now + 500
+                    checkTimeouts()
+                }
+            }
+        }
+        for case let c? in connections { close(c) }
+        if listenFD >= 0 { Glibc.close(listenFD); listenFD = -1 }
+        pool.stop()
+        Glibc.close(epfd)
+        logger.info("stopped")
+    }
+
+    private func beginDrain() {
+        drainDeadline = now + UInt64(configuration.drainTimeout * 1000)
+        if listenFD >= 0 {
+            epoll_ctl(epfd, EPOLL_CTL_DEL, listenFD, nil)
+            Glibc.close(listenFD)
+            listenFD = -1
+        }
+        for case let c? in connections where c.phase == .reading && !c.decoder.isMidRequest && c.outStart >= c.outbuf.count {
+            close(c)
+        }
+    }
+
+    // MARK: accept
+
+    private func acceptAll() {
+        while listenFD >= 0 {
+            var addr = sockaddr_storage()
+            var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let fd = withUnsafeMutablePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { clinux_accept(listenFD, $0, &len) }
+            }
+            if fd < 0 {
+                switch errno {
+                case EAGAIN, EWOULDBLOCK: return
+                case EINTR, ECONNABORTED: continue
+                case EMFILE, ENFILE:
+                    // Out of descriptors: use the reserve one to answer 503 and close, so the
+                    // pending connection does not sit in the backlog forever.
+                    if reserveFD >= 0 {
+                        Glibc.close(reserveFD)
+                        reserveFD = -1
+                        let victim = clinux_accept(listenFD, nil, nil)
+                        if victim >= 0 { refuse(victim) }
+                        reserveFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+                        continue
+                    }
+                    return
+                default:
+                    logger.error("accept failed", metadata: ["errno": "\(errno)"])
+                    return
+                }
+            }
+            if openCount >= configuration.maxConnections || Int(fd) >= connections.count || draining.load(ordering: .relaxed) {
+                refuse(fd)
+                continue
+            }
+            var one: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            let c = Connection(fd: fd, id: nextID, remote: Socket.address(of: addr), now: now,
+                               decoder: RequestDecoder(limits: configuration.limits, bodyLimit: { [responder] in responder.bodyLimit(for: $0) }))
+            nextID &+= 1
+            connections[Int(fd)] = c
+            openCount += 1
+            register(fd, tag: UInt64(fd) | (UInt64(UInt32(truncatingIfNeeded: c.id)) << 32),
+                     events: EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue)
+            readAvailable(c) // data may already be waiting
+        }
+    }
+
+    /// Answers 503 on a connection we will not serve, without reading it, and closes it.
+    /// Refusals are logged as a count, at most once a second.
+    private func refuse(_ fd: Int32) {
+        refusedSinceLog += 1
+        if now >= lastRefusalLog + 1000 {
+            logger.warning("refusing connections", metadata: ["refused": "\(refusedSinceLog)", "open": "\(openCount)", "max": "\(configuration.maxConnections)"])
+            refusedSinceLog = 0
+            lastRefusalLog = now
+        }
+        _ = overloadResponse.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        Glibc.shutdown(fd, Int32(SHUT_WR))
+        Glibc.close(fd)
+    }
+
+    // MARK: read and decode
+
+    func readAvailable(_ c: Connection) {
+        if c.phase == .lingering { linger(c); return }
+        while c.readable && !c.closed {
+            if c.phase != .reading && c.inbuf.count - c.inStart >= configuration.maxInputBacklog { return }
+            let n = read(c.fd, scratch, scratchSize)
+            if n > 0 {
+                c.lastActivity = now
+                feed(c, UnsafeBufferPointer(start: scratch, count: n))
+                // A short read drained the socket, so skip the extra read that would only say
+                // EAGAIN, unless a FIN is known to follow the data.
+                if n < scratchSize && !c.finPending { c.readable = false }
+            } else if n == 0 {
+                c.readable = false
+                peerClosed(c)
+                return
+            } else {
+                switch errno {
+                case EAGAIN, EWOULDBLOCK: c.readable = false
+                case EINTR: continue
+                default: close(c); return
+                }
+            }
+        }
+    }
+
+    private func peerClosed(_ c: Connection) {
+        c.peerClosed = true
+        switch c.phase {
+        case .reading:
+            // A client that half-closed after a complete request still gets its answer.
+            if c.outStart >= c.outbuf.count { close(c) }
+        case .processing:
+            break // answered first; flush closes once nothing is left to answer
+        case .closing:
+            break
+        case .lingering:
+            close(c)
+        }
+    }
+
+    /// Takes newly read bytes: decodes straight from the scratch buffer when nothing is
+    /// pending, else appends them to the connection's buffer.
+    private func feed(_ c: Connection, _ bytes: UnsafeBufferPointer<UInt8>) {
+        if c.phase == .reading && !c.decoder.isMidRequest { c.requestStarted = now }
+        if c.inStart < c.inbuf.count || c.phase != .reading {
+            c.inbuf.append(contentsOf: bytes)
+            if c.phase == .reading { decodeBuffered(c) }
+            return
+        }
+        let consumed = decode(c, bytes)
+        if c.closed { return }
+        if consumed < bytes.count {
+            c.inbuf.removeAll(keepingCapacity: true)
+            c.inbuf.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[consumed...]))
+            c.inStart = 0
+        }
+        flushInlineAnswers(c)
+    }
+
+    func decodeBuffered(_ c: Connection) {
+        guard c.inStart < c.inbuf.count else { return }
+        let consumed = c.inbuf.withUnsafeBufferPointer { decode(c, UnsafeBufferPointer(rebasing: $0[c.inStart...])) }
+        if c.closed { return }
+        c.inStart += consumed
+        if c.inStart >= c.inbuf.count {
+            c.inbuf = []
+            c.inStart = 0
+        } else if c.inStart > 4096 && c.inStart * 2 > c.inbuf.count {
+            c.inbuf.removeFirst(c.inStart)
+            c.inStart = 0
+        }
+        flushInlineAnswers(c)
+    }
+
+    /// Queues a response made on the loop (``HTTPResponder/respondInline(to:)``) as if a
+    /// worker had posted it, and goes on decoding what the client pipelined behind it. The
+    /// bytes are sent by `flushInlineAnswers` once decoding stops: not from inside `decode`,
+    /// which may be reading the connection's own buffer.
+    private func answerInline(_ c: Connection, _ response: HTTPResponse, head: HTTPRequestHead) {
+        guard case .bytes(let body) = response.body else {
+            // A streamed body is produced on a worker, as if `respond` had returned it.
+            c.phase = .processing
+            let token = ConnectionToken(fd: c.fd, id: c.id)
+            pool.submit { [self] in deliver(response, head: head, token: token, keepAlive: head.keepAlive) }
+            return
+        }
+        let keepAlive = head.keepAlive && !draining.load(ordering: .relaxed)
+        enqueueOutput(c, Self.encode(response, body: body, head: head, keepAlive: keepAlive))
+        c.inlineAnswered = true
+        if keepAlive && !c.mustClose {
+            c.requestStarted = now
+            c.lastActivity = now
+        } else {
+            c.phase = .closing
+        }
+    }
+
+    /// Sends what `answerInline` queued (and, after the last response, starts closing).
+    private func flushInlineAnswers(_ c: Connection) {
+        guard c.inlineAnswered, !c.closed else { return }
+        c.inlineAnswered = false
+        flush(c)
+    }
+
+    /// Runs the decoder over `buf` until it needs more bytes or hands a request to a worker.
+    private func decode(_ c: Connection, _ buf: UnsafeBufferPointer<UInt8>) -> Int {
+        var pos = 0
+        while c.phase == .reading && !c.closed {
+            let (consumed, event) = c.decoder.decode(UnsafeBufferPointer(rebasing: buf[pos...]))
+            pos += consumed
+            guard let event else { break }
+            switch event {
+            case .sendContinue:
+                enqueueOutput(c, ResponseEncoder.continueResponse)
+                flush(c)
+            case .request(let head, let body):
+                c.served = true
+                let request = HTTPRequest(head: head, body: body, remoteAddress: c.remote)
+                if let response = responder.respondInline(to: request) {
+                    answerInline(c, response, head: head)
+                } else {
+                    c.phase = .processing
+                    dispatch(c, request: request)
+                }
+            case .error(let status, let head):
+                c.phase = .processing
+                c.mustClose = true
+                dispatchError(c, status: status, head: head)
+            }
+        }
+        return pos
+    }
+
+    // MARK: write
+
+    func enqueueOutput(_ c: Connection, _ bytes: [UInt8]) {
+        if bytes.isEmpty { return }
+        if c.outStart >= c.outbuf.count {
+            c.outbuf = bytes
+            c.outStart = 0
+        } else {
+            c.outbuf.append(contentsOf: bytes)
+        }
+        c.lastWriteProgress = now
+    }
+
+    func flush(_ c: Connection) {
+        while c.outStart < c.outbuf.count && !c.closed {
+            let n = c.outbuf.withUnsafeBytes { p in
+                send(c.fd, p.baseAddress! + c.outStart, p.count - c.outStart, Int32(MSG_NOSIGNAL))
+            }
+            if n > 0 {
+                c.outStart += n
+                c.lastWriteProgress = now
+            } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                return
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else {
+                close(c)
+                return
+            }
+        }
+        guard !c.closed else { return }
+        c.outbuf = []
+        c.outStart = 0
+        if let s = c.stream, c.streamUnacked > 0 {
+            s.written(c.streamUnacked)
+            c.streamUnacked = 0
+        }
+        if c.phase == .closing {
+            startLinger(c)
+        } else if c.phase == .reading && c.peerClosed && c.inStart >= c.inbuf.count {
+            close(c) // the client half-closed and has had every answer
+        }
+    }
+
+    /// Half-closes after the last response and reads what the client still sends, for a
+    /// short while, so the response is not destroyed by a reset.
+    private func startLinger(_ c: Connection) {
+        if c.peerClosed || !c.mustClose {
+            close(c)
+            return
+        }
+        Glibc.shutdown(c.fd, Int32(SHUT_WR))
+        c.phase = .lingering
+        c.lingerStarted = now
+        c.inbuf = []
+        c.inStart = 0
+        linger(c)
+    }
+
+    private func linger(_ c: Connection) {
+        while !c.closed {
+            let n = read(c.fd, scratch, scratchSize)
+            if n > 0 { continue }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { c.readable = false; return }
+            close(c)
+        }
+    }
+
+    // MARK: timeouts
+
+    private func checkTimeouts() {
+        let cfg = configuration
+        let header = UInt64(cfg.headerTimeout * 1000)
+        let body = UInt64(cfg.bodyTimeout * 1000)
+        let idle = UInt64(cfg.idleTimeout * 1000)
+        let write = UInt64(cfg.writeTimeout * 1000)
+        for case let c? in connections {
+            switch c.phase {
+            case .reading:
+                if c.decoder.isReadingBody {
+                    if now - c.requestStarted > header + body { timeOut(c) }
+                } else if c.decoder.isMidRequest {
+                    if now - c.requestStarted > header { timeOut(c) }
+                } else if !c.served {
+                    if now - c.lastActivity > header { close(c) }
+                } else if now - c.lastActivity > idle {
+                    close(c)
+                }
+            case .processing, .closing:
+                if c.outStart < c.outbuf.count && now - c.lastWriteProgress > write { close(c) }
+            case .lingering:
+                if now - c.lingerStarted > 2000 { close(c) }
+            }
+        }
+    }
+
+    private func timeOut(_ c: Connection) {
+        c.phase = .processing
+        c.mustClose = true
+        dispatchError(c, status: .requestTimeout, head: nil)
+    }
+
+    // MARK: connection lifecycle
+
+    func close(_ c: Connection) {
+        guard !c.closed else { return }
+        c.closed = true
+        c.stream?.cancel()
+        c.stream = nil
+        connections[Int(c.fd)] = nil
+        openCount -= 1
+        Glibc.close(c.fd) // also removes it from the epoll set
+    }
+
+    func register(_ fd: Int32, tag: UInt64, events: UInt32) {
+        var ev = epoll_event()
+        ev.events = events
+        ev.data.u64 = tag
+        epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev)
+    }
+}
