@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Web
 @testable import Portal
 
 /// Organizations over real sockets: creation, landing, access, requests to support, and the
@@ -222,6 +223,17 @@ struct OrganizationsTests {
         #expect(throttled.status == 429)
         #expect(throttled.text.contains("Too many attempts. Try again in"))
         #expect(throttled.text.contains("value=\"\(boMember)\" selected"))
+    }
+
+    /// An organization problem that reaches the error stage outside ``OrgGate`` (a route of
+    /// another group calling an organization service) is still the page it means, a 404 or
+    /// a 403 with its reason, never a 500.
+    @Test func anOrgProblemIsItsOwnPageWhereverItIsThrown() {
+        let notFound = (OrgProblem.notFound as any Error) as? any HTTPErrorConvertible
+        #expect(notFound?.httpError.status == .notFound)
+        let forbidden = (OrgProblem.forbidden("Only the Owner of Acme can do this.") as any Error) as? any HTTPErrorConvertible
+        #expect(forbidden?.httpError.status == .forbidden)
+        #expect(forbidden?.httpError.message == "Only the Owner of Acme can do this.")
     }
 }
 

@@ -11,9 +11,11 @@ extension Request {
     }
 }
 
-extension OrgProblem {
+extension OrgProblem: HTTPErrorConvertible {
     /// The page for a problem no form handled: 404 for anything not the member's, 403 with
-    /// the reason for a missing permission.
+    /// the reason for a missing permission. ``OrgGate`` answers it for its routes; the
+    /// conformance answers it anywhere else (a route of another group calling an
+    /// organization service), where it would otherwise be a 500.
     var httpError: HTTPError {
         switch self {
         case .notFound: HTTPError(.notFound)
