@@ -696,15 +696,3 @@ final class Accounts: Sendable {
         EmailField.problem(email)
     }
 }
-
-extension Accounts.Problem: HTTPErrorConvertible {
-    /// Only `busy` is meant to travel this far; the others are answered on their forms.
-    var httpError: HTTPError {
-        switch self {
-        case .busy:
-            HTTPError(.serviceUnavailable, "Many people are signing in right now. Please try again in a few seconds.", headers: ["Retry-After": "5"])
-        default:
-            HTTPError(.badRequest)
-        }
-    }
-}

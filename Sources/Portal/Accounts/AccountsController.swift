@@ -2,6 +2,26 @@ import Foundation
 import HTTP
 import Web
 
+extension Accounts.Problem: HTTPErrorConvertible {
+    /// The page for a problem no form answered (the identity pages answer theirs beside the
+    /// field): a busy hasher is a 503 to retry, a throttle a 429 that says how long to wait,
+    /// a dead link a 404, never a bare 400 that tells the person nothing.
+    var httpError: HTTPError {
+        switch self {
+        case .busy:
+            HTTPError(.serviceUnavailable, "Many people are signing in right now. Please try again in a few seconds.", headers: ["Retry-After": "5"])
+        case .throttled(let seconds), .slowed(let seconds):
+            HTTPError(.tooManyRequests, AccountsController.throttledMessage(seconds), headers: ["Retry-After": "\(max(seconds, 1))"])
+        case .linkInvalid:
+            HTTPError(.notFound, "This link does not work. It may have been used already, or it has expired.")
+        case .invalid(let errors):
+            HTTPError(.unprocessableContent, errors.sorted { $0.key < $1.key }.map(\.value).joined(separator: " "))
+        case .badCredentials, .badCode, .codeAlreadyUsed, .enrolmentSuperseded:
+            HTTPError(.badRequest)
+        }
+    }
+}
+
 /// Turns the identity pages' requests into ``Accounts`` calls and their results into pages
 /// and redirects. No rules and no SQL here.
 struct AccountsController {
