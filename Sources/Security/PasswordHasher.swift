@@ -112,7 +112,7 @@ public final class PasswordHasher: Sendable {
     private let permits: DispatchSemaphore
     /// Background threads that run derivations at a lower priority, when asked for.
     private let lanes: HashingLanes?
-    private let gauge = Mutex<(active: Int, maximum: Int, waiting: Int)>((0, 0, 0))
+    private let gauge = Mutex<(active: Int, maximum: Int, waiting: Int, started: Int)>((0, 0, 0, 0))
     /// Callers allowed to wait for a turn before the next one is refused with `.busy`.
     public let maximumWaiting: Int
     /// A salt for `dummyVerify`, random per process.
@@ -196,6 +196,9 @@ public final class PasswordHasher: Sendable {
     var maxObservedConcurrency: Int { gauge.withLock { $0.maximum } }
     /// Callers waiting for a turn right now (for tests).
     var waitingCount: Int { gauge.withLock { $0.waiting } }
+    /// How many derivations (hashes, verifications, dummy verifications) have started since
+    /// this hasher was made: an operator's gauge, and the way a test proves a request cost none.
+    public var derivationCount: Int { gauge.withLock { $0.started } }
 
     /// Runs `body` while holding one of the permits; exposed to tests through `@testable`.
     func withPermit<R>(_ body: () throws -> R) throws -> R {
@@ -211,6 +214,7 @@ public final class PasswordHasher: Sendable {
         gauge.withLock { state in
             state.waiting -= 1
             state.active += 1
+            state.started += 1
             state.maximum = max(state.maximum, state.active)
         }
         defer {

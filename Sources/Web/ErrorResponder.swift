@@ -36,24 +36,3 @@ public enum ErrorLogging {
         return HTTPError(.internalServerError)
     }
 }
-
-/// Turns errors thrown further down the chain into responses of one shape.
-public struct ErrorMiddleware: Middleware {
-    public let responder: any ErrorResponder
-
-    public init(responder: any ErrorResponder) {
-        self.responder = responder
-    }
-
-    public init(pages: ErrorPages) {
-        self.responder = pages
-    }
-
-    public func handle(_ req: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse {
-        do {
-            return try next(req)
-        } catch {
-            return responder.response(for: error, request: req)
-        }
-    }
-}

@@ -308,14 +308,6 @@ public struct Router: Sendable {
         }
     }
 
-    /// Whether a route answers this method and path (so middleware can leave 404 and 405
-    /// to the router rather than, say, refusing a form first). Inside a pipeline, prefer
-    /// ``Request/isRouted``, which costs no second lookup.
-    public func hasRoute(method: HTTPMethod, path: String) -> Bool {
-        guard let segments = Self.decodeSegments(path), case .found = match(method: method, segments: segments) else { return false }
-        return true
-    }
-
     /// The pipeline that owns a path (the longest prefix that covers it), or nil.
     func pipeline(for segments: [String]) -> Pipeline? {
         pipelines.first { $0.covers(segments) }

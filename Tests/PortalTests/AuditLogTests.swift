@@ -299,7 +299,7 @@ struct AuditLogTests {
         let r = try a.get("/orgs/\(org)/logs.csv")
         #expect(r.status == 200)
         #expect(r["Content-Type"] == "text/csv; charset=utf-8")
-        let today = String(DescribedEvent.iso8601(portal.clock.now).prefix(10))
+        let today = String(PageTime.iso8601(portal.clock.now).prefix(10))
         #expect(r["Content-Disposition"] == "attachment; filename=\"acme-payments-audit-log-\(today).csv\"")
         #expect(r["Cache-Control"]?.contains("no-store") == true)
         let text = Self.body(r)

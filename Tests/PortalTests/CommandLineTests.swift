@@ -138,3 +138,18 @@ extension CommandLineTests {
         #expect(r.out.contains("TOTP secret: "))
     }
 }
+
+extension CommandLineTests {
+    /// The demo account's name obeys the sign-up rule for names: no control or bidi
+    /// characters (they come back raw in pages, mails and logs.csv), not empty.
+    @Test func seedDemoRefusesANameSignUpWouldRefuse() throws {
+        let dir = NSTemporaryDirectory() + "portal-cli-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for name in ["Eve\u{202E}gnp.exe", "Eve\u{1B}[2J", "  "] {
+            let r = try run(["seed-demo", "--db", dir + "/p.sqlite", "--scrypt-log-n", "10", "--name", name])
+            #expect(r.status != 0, "\(name.debugDescription) was accepted")
+            #expect(r.err.contains("cannot create the demo account"), "\(r.err)")
+        }
+        #expect(try run(["seed-demo", "--db", dir + "/p.sqlite", "--scrypt-log-n", "10", "--name", "Zoë Ndiaye"]).status == 0)
+    }
+}

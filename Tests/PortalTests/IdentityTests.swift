@@ -1,6 +1,8 @@
 import Foundation
 import Security
 import Testing
+import HTTP
+import Web
 @testable import Portal
 
 /// The identity journeys over real sockets, and attacks on them.
@@ -522,4 +524,17 @@ struct IdentityTests {
         let attrs = try FileManager.default.attributesOfItem(atPath: keyFile)
         #expect((attrs[.posixPermissions] as? Int) == 0o600)
     }
+
+    /// An account problem no form answered is a page that says what to do: wait (429 with
+    /// Retry-After), the link is dead (404), what was wrong (422); not a bare 400.
+    @Test func anAccountProblemNoFormAnsweredSaysWhatToDo() {
+        func error(_ p: Accounts.Problem) -> HTTPError? { ((p as any Error) as? any HTTPErrorConvertible)?.httpError }
+        #expect(error(.throttled(seconds: 90))?.status == .tooManyRequests)
+        #expect(error(.throttled(seconds: 90))?.message == "Too many attempts. Try again in 90 seconds.")
+        #expect(error(.slowed(seconds: 30))?.headers["Retry-After"] == "30")
+        #expect(error(.linkInvalid)?.status == .notFound)
+        #expect(error(.invalid(["password": "Your password or authenticator code is not right."]))?.status == .unprocessableContent)
+        #expect(error(.busy)?.status == .serviceUnavailable)
+    }
 }
+

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Web
 @testable import Portal
 
 /// Organizations over real sockets: creation, landing, access, requests to support, and the
@@ -195,4 +196,44 @@ struct OrganizationsTests {
         #expect(try b.get(path).status == 200)
         #expect(try portal.auditActions(organization: org).last == "org.owner_changed")
     }
+
+    /// Wrong passwords on the transfer form are throttled like every re-authentication; the
+    /// Owner is told to wait, on the form with their choice kept, not shown a bare 400.
+    @Test func aThrottledOwnershipTransferSaysToWaitOnTheForm() throws {
+        let portal = try TestPortal()
+        let a = Browser(portal), b = Browser(portal)
+        let ana = try TestUser.enrolled(portal, a)
+        let org = try ana.createOrganization(portal, a)
+        let bo = try TestUser.enrolled(portal, b)
+        try portal.app.database.write { db in
+            let boID = try db.scalar("SELECT id FROM users WHERE email = ?", bo.email, as: Int64.self)!
+            _ = try OrganizationsStore().insertMembership(publicID: PublicID.make("mem"), organizationID: try portal.orgRowID(org), userID: boID,
+                                                          role: .developer, permissions: Role.developer.preset!, now: portal.clock.now, on: db)
+        }
+        let boMember = try #require(try portal.app.database.read {
+            try $0.scalar("SELECT public_id FROM memberships WHERE role = 'developer'", as: String.self)
+        })
+        let path = "/orgs/\(org)/settings/owner"
+        let page = try a.get(path)
+        var last: TestResponse?
+        for _ in 0..<6 {
+            last = try a.post(path, [("member", boMember), ("password", "not the password"), ("code", "000000")], csrfFrom: page)
+        }
+        let throttled = try #require(last)
+        #expect(throttled.status == 429)
+        #expect(throttled.text.contains("Too many attempts. Try again in"))
+        #expect(throttled.text.contains("value=\"\(boMember)\" selected"))
+    }
+
+    /// An organization problem that reaches the error stage outside ``OrgGate`` (a route of
+    /// another group calling an organization service) is still the page it means, a 404 or
+    /// a 403 with its reason, never a 500.
+    @Test func anOrgProblemIsItsOwnPageWhereverItIsThrown() {
+        let notFound = (OrgProblem.notFound as any Error) as? any HTTPErrorConvertible
+        #expect(notFound?.httpError.status == .notFound)
+        let forbidden = (OrgProblem.forbidden("Only the Owner of Acme can do this.") as any Error) as? any HTTPErrorConvertible
+        #expect(forbidden?.httpError.status == .forbidden)
+        #expect(forbidden?.httpError.message == "Only the Owner of Acme can do this.")
+    }
 }
+

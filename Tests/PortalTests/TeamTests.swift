@@ -1,6 +1,8 @@
 import Foundation
 import Security
 import Testing
+import HTTP
+import Web
 import TestSupport
 @testable import Portal
 
@@ -645,4 +647,18 @@ extension TeamTests {
         #expect(page.status == 200)
         #expect(page.text.contains("Join Acme"))
     }
+
+    /// An invitation problem no handler answered is its own page, never a 500, and does not
+    /// name the invited address to someone signed in with another.
+    @Test func anInvitationProblemIsItsOwnPageWhereverItIsThrown() {
+        func status(_ p: InvitationProblem) -> HTTPStatus? { ((p as any Error) as? any HTTPErrorConvertible)?.httpError.status }
+        #expect(status(.notFound) == .notFound)
+        #expect(status(.gone(.expired)) == .gone)
+        #expect(status(.refused("Support staff accounts cannot join organizations.")) == .conflict)
+        #expect(status(.throttled) == .tooManyRequests)
+        let wrong = ((InvitationProblem.wrongAccount(invited: "bo@example.com", signedIn: "eve@example.com") as any Error) as? any HTTPErrorConvertible)?.httpError
+        #expect(wrong?.status == .forbidden)
+        #expect(wrong?.message?.contains("bo@example.com") == false)
+    }
 }
+

@@ -64,12 +64,12 @@ final class TimeZoneOptions: ViewModel, FixedViewModel {
     lazy var zones = Self.all.map { Zone(name: $0.name, label: $0.label, selected: $0.name == fragmentKey) }
 
     init(selected: String) {
-        fragmentKey = Accounts.timeZones.contains(selected) ? selected : ""
+        fragmentKey = PageTime.zones.contains(selected) ? selected : ""
     }
 
     func child(named name: String) -> Any? { name == "zones" ? zones : nil }
 
-    private static let all = Accounts.timeZones.sorted().map { (name: $0, label: $0.replacingOccurrences(of: "_", with: " ")) }
+    private static let all = PageTime.zones.sorted().map { (name: $0, label: $0.replacingOccurrences(of: "_", with: " ")) }
 
     final class Zone: ViewModel {
         let name: String
@@ -156,7 +156,7 @@ final class SecurityPage: AccountSettingsPage {
         let what: String
         init(_ e: AuditEvent, zone: String) {
             self.e = e
-            self.when = Accounts.formatTime(e.at, zone: zone)
+            self.when = PageTime.full(e.at, zone: zone)
             self.what = AuditActions.all.describe(e.action, actor: "You", subject: e.subject, details: e.details)
         }
         func child(named name: String) -> Any? {

@@ -4,7 +4,6 @@ import HTTP
 import Logging
 import Mail
 import Security
-import Synchronization
 import Web
 
 /// The identity rules: sign-up, e-mail verification, login with a mandatory second factor,
@@ -281,7 +280,7 @@ final class Accounts: Sendable {
                 if left <= 3 {
                     try mailer.enqueue(template: "security_alert", to: user.email, subject: "A recovery code was used",
                                        context: ["name": user.name, "what": "A recovery code was used to sign in. \(left) remain.",
-                                                 "when": Self.formatTime(now, zone: user.timeZone), "ip": actor.ip], on: db)
+                                                 "when": PageTime.full(now, zone: user.timeZone), "ip": actor.ip], on: db)
                 }
                 return try sessions.start(userID: user.id, stage: .active, ip: actor.ip, userAgent: actor.userAgent,
                                           replacing: session, on: db).token
@@ -493,7 +492,7 @@ final class Accounts: Sendable {
             try mailer.enqueue(template: "security_alert", to: user.email, subject: "Someone asked to remove your two-factor authentication",
                                context: ["name": user.name,
                                          "what": "Someone who knows your password asked our support team to remove two-factor authentication from your account, saying the authenticator was lost. If this was not you, change your password now and reply to this mail: support will not approve the request.",
-                                         "when": Self.formatTime(now, zone: user.timeZone), "ip": actor.ip], on: db)
+                                         "when": PageTime.full(now, zone: user.timeZone), "ip": actor.ip], on: db)
         }
     }
 
@@ -538,7 +537,7 @@ final class Accounts: Sendable {
             try audit.record(AccountsAuditEvents.passwordReset, by: actor.with(userID: user.id), subject: user.email, on: db)
             try mailer.enqueue(template: "security_alert", to: user.email, subject: "Your Portal password was changed",
                                context: ["name": user.name, "what": "Your password was reset and every session was signed out.",
-                                         "when": Self.formatTime(now, zone: user.timeZone), "ip": actor.ip], on: db)
+                                         "when": PageTime.full(now, zone: user.timeZone), "ip": actor.ip], on: db)
         }
     }
 
@@ -559,7 +558,7 @@ final class Accounts: Sendable {
         else if !phone.isEmpty && (phone.count > 30 || !phone.allSatisfy({ $0.isNumber || " +-().".contains($0) }) || phone.filter(\.isNumber).count < 5) {
             problems["phone"] = "Enter a phone number with digits, spaces, +, - or brackets."
         }
-        if TimeZone(identifier: p.timeZone) == nil || !Self.timeZones.contains(p.timeZone) { problems["timeZone"] = "Choose a time zone from the list." }
+        if TimeZone(identifier: p.timeZone) == nil || !PageTime.zones.contains(p.timeZone) { problems["timeZone"] = "Choose a time zone from the list." }
         guard problems.isEmpty else { throw Problem.invalid(problems) }
         try database.write { db in
             try store.updateProfile(userID: user.id, name: name, phone: phone, timeZone: p.timeZone, now: clock.now(), on: db)
@@ -595,7 +594,7 @@ final class Accounts: Sendable {
             try audit.record(AccountsAuditEvents.passwordChanged, by: actor, subject: user.email, details: ["other_sessions_ended": .text("\(ended)")], on: db)
             try mailer.enqueue(template: "security_alert", to: user.email, subject: "Your Portal password was changed",
                                context: ["name": user.name, "what": "Your password was changed and your other sessions were signed out.",
-                                         "when": Self.formatTime(now, zone: user.timeZone), "ip": actor.ip], on: db)
+                                         "when": PageTime.full(now, zone: user.timeZone), "ip": actor.ip], on: db)
         }
     }
 
@@ -634,7 +633,7 @@ final class Accounts: Sendable {
             try audit.record(AccountsAuditEvents.emailChanged, by: actor.with(userID: user.id), subject: newEmail, details: ["from": .text(user.email)], on: db)
             try mailer.enqueue(template: "security_alert", to: user.email, subject: "Your Portal e-mail address was changed",
                                context: ["name": user.name, "what": "The e-mail address of your account is now \(newEmail).",
-                                         "when": Self.formatTime(now, zone: user.timeZone), "ip": actor.ip], on: db)
+                                         "when": PageTime.full(now, zone: user.timeZone), "ip": actor.ip], on: db)
         }
         return user
     }
@@ -695,40 +694,5 @@ final class Accounts: Sendable {
     /// accepts an address the outbox would refuse.
     static func emailProblem(_ email: String) -> String? {
         EmailField.problem(email)
-    }
-
-    static let timeZones: Set<String> = Set(TimeZone.knownTimeZoneIdentifiers + ["UTC"])
-
-    /// "12 Jan 2027, 14:05 (Europe/Amsterdam)" in the user's time zone. Formatted by hand
-    /// from the zone's offset: a DateFormatter per call cost more than the rest of a page.
-    static func formatTime(_ t: Int64, zone: String) -> String {
-        let tz = timeZone(zone)
-        var local = time_t(t + Int64(tz.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t)))))
-        var tm = tm()
-        gmtime_r(&local, &tm)
-        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][Int(tm.tm_mon)]
-        return "\(tm.tm_mday) \(month) \(tm.tm_year + 1900), \(two(tm.tm_hour)):\(two(tm.tm_min)) (\(tz.identifier == "GMT" ? "UTC" : tz.identifier))"
-    }
-
-    private static let zoneCache = Mutex<[String: TimeZone]>([:])
-
-    static func timeZone(_ identifier: String) -> TimeZone {
-        if let tz = zoneCache.withLock({ $0[identifier] }) { return tz }
-        let tz = TimeZone(identifier: identifier) ?? TimeZone(identifier: "UTC")!
-        if timeZones.contains(identifier) { zoneCache.withLock { $0[identifier] = tz } }
-        return tz
-    }
-}
-
-extension Accounts.Problem: HTTPErrorConvertible {
-    /// Only `busy` is meant to travel this far; the others are answered on their forms.
-    var httpError: HTTPError {
-        switch self {
-        case .busy:
-            HTTPError(.serviceUnavailable, "Many people are signing in right now. Please try again in a few seconds.", headers: ["Retry-After": "5"])
-        default:
-            HTTPError(.badRequest)
-        }
     }
 }

@@ -2,6 +2,26 @@ import Foundation
 import HTTP
 import Web
 
+extension Accounts.Problem: HTTPErrorConvertible {
+    /// The page for a problem no form answered (the identity pages answer theirs beside the
+    /// field): a busy hasher is a 503 to retry, a throttle a 429 that says how long to wait,
+    /// a dead link a 404, never a bare 400 that tells the person nothing.
+    var httpError: HTTPError {
+        switch self {
+        case .busy:
+            HTTPError(.serviceUnavailable, "Many people are signing in right now. Please try again in a few seconds.", headers: ["Retry-After": "5"])
+        case .throttled(let seconds), .slowed(let seconds):
+            HTTPError(.tooManyRequests, AccountsController.throttledMessage(seconds), headers: ["Retry-After": "\(max(seconds, 1))"])
+        case .linkInvalid:
+            HTTPError(.notFound, "This link does not work. It may have been used already, or it has expired.")
+        case .invalid(let errors):
+            HTTPError(.unprocessableContent, errors.sorted { $0.key < $1.key }.map(\.value).joined(separator: " "))
+        case .badCredentials, .badCode, .codeAlreadyUsed, .enrolmentSuperseded:
+            HTTPError(.badRequest)
+        }
+    }
+}
+
 /// Turns the identity pages' requests into ``Accounts`` calls and their results into pages
 /// and redirects. No rules and no SQL here.
 struct AccountsController {
@@ -60,9 +80,9 @@ struct AccountsController {
     /// Renders a form page; `values` are what the person typed, `errors` the messages
     /// shown beside the fields.
     func page(_ req: Request, _ name: String, title: String, values: [String: String] = [:], errors: [String: String] = [:],
-              extra: [String: Any] = [:], status: HTTPStatus = .ok) throws -> HTTPResponse {
+              extra: IdentityPage.Extras = .init(), status: HTTPStatus = .ok) throws -> HTTPResponse {
         let form = FormState(values: values, errors: errors)
-        return try templates.render(page: name, context: IdentityPage(title: title, form: form, extra: extra), request: req, status: status)
+        return try templates.render(page: name, context: IdentityPage(title: title, form: form, extras: extra), request: req, status: status)
     }
 
     func form(_ req: Request) throws -> URLEncodedForm { try req.form() }
@@ -79,7 +99,7 @@ struct AccountsController {
         return res
     }
 
-    func throttledMessage(_ seconds: Int64) -> String {
+    static func throttledMessage(_ seconds: Int64) -> String {
         seconds >= 120
             ? "Too many attempts. Try again in \(seconds / 60) minutes."
             : "Too many attempts. Try again in \(max(seconds, 1)) seconds."
@@ -118,7 +138,7 @@ struct AccountsController {
         do {
             user = try accounts.verifyEmail(token: token, by: req.actor())
         } catch Accounts.Problem.linkInvalid {
-            return try page(req, "accounts/verify_email", title: "Confirm your e-mail address", extra: ["valid": false], status: .notFound)
+            return try page(req, "accounts/verify_email", title: "Confirm your e-mail address", extra: .init(valid: false), status: .notFound)
         }
         // The browser that signed in before verifying moves straight on to TOTP set-up.
         if let s = req.auth?.session, s.stage == .verify, s.userID == user.id {
@@ -131,7 +151,7 @@ struct AccountsController {
     }
 
     func pendingVerification(_ req: Request) throws -> HTTPResponse {
-        try page(req, "accounts/verify_pending", title: "Confirm your e-mail address", extra: ["email": req.auth?.user?.email ?? ""])
+        try page(req, "accounts/verify_pending", title: "Confirm your e-mail address", extra: .init(email: req.auth?.user?.email ?? ""))
     }
 
     func resendVerification(_ req: Request) throws -> HTTPResponse {
@@ -170,7 +190,7 @@ struct AccountsController {
                             errors: ["form": "Incorrect e-mail address or password."], status: .unauthorized)
         } catch Accounts.Problem.throttled(let seconds) {
             return try page(req, "accounts/login", title: "Log in", values: values,
-                            errors: ["form": throttledMessage(seconds)], status: .tooManyRequests)
+                            errors: ["form": Self.throttledMessage(seconds)], status: .tooManyRequests)
         } catch Accounts.Problem.slowed(let seconds) {
             return try page(req, "accounts/login", title: "Log in", values: values,
                             errors: ["form": "Many sign-ins to this account failed lately, so each sign-in waits a little. Try again in \(max(seconds, 1)) seconds."],
@@ -199,7 +219,7 @@ struct AccountsController {
                             status: .unauthorized)
         } catch Accounts.Problem.throttled(let seconds) {
             return try page(req, "accounts/login_mfa", title: "Two-factor authentication", values: ["next": next],
-                            errors: ["code": throttledMessage(seconds)], status: .tooManyRequests)
+                            errors: ["code": Self.throttledMessage(seconds)], status: .tooManyRequests)
         }
     }
 
@@ -229,7 +249,7 @@ struct AccountsController {
         guard let session = req.auth?.session, let user = req.auth?.user else { throw HTTPError(.unauthorized) }
         let e = try accounts.enrolment(session: session, user: user)
         return try page(req, "accounts/mfa_setup", title: "Set up two-factor authentication", errors: errors,
-                        extra: ["qrSVG": e.qrSVG, "secret": e.groupedSecret, "otpauthURL": e.otpauthURL, "email": user.email],
+                        extra: .init(email: user.email, enrolment: e),
                         status: errors.isEmpty ? .ok : .unprocessableContent)
     }
 
@@ -253,7 +273,7 @@ struct AccountsController {
         guard let codes = try accounts.pendingRecoveryCodes(session: session) else { return .redirect(to: "/home") }
         // New codes made from the security page lead back there; first ones lead on to /home.
         let next = req.query["from"] == "security" ? "/account/security" : ""
-        return try page(req, "accounts/recovery_codes", title: "Save your recovery codes", extra: ["codes": codes, "next": next])
+        return try page(req, "accounts/recovery_codes", title: "Save your recovery codes", extra: .init(codes: codes, next: next))
     }
 
     func recoveryCodesFile(_ req: Request) throws -> HTTPResponse {
@@ -286,14 +306,14 @@ struct AccountsController {
             return try page(req, "accounts/forgot_password", title: "Reset your password", values: ["email": email], errors: errors,
                             status: .unprocessableContent)
         }
-        return try page(req, "accounts/forgot_sent", title: "Check your inbox", extra: ["email": email])
+        return try page(req, "accounts/forgot_sent", title: "Check your inbox", extra: .init(email: email))
     }
 
     func resetPasswordPage(_ req: Request) throws -> HTTPResponse {
         let token = req.query["token"] ?? ""
         let valid = (try? accounts.checkLink(token, purpose: "reset_password")) != nil
         return try page(req, "accounts/reset_password", title: "Choose a new password", values: ["token": token],
-                        extra: ["valid": valid], status: valid ? .ok : .notFound)
+                        extra: .init(valid: valid), status: valid ? .ok : .notFound)
     }
 
     func resetPassword(_ req: Request) throws -> HTTPResponse {
@@ -303,9 +323,9 @@ struct AccountsController {
             try accounts.resetPassword(token: token, password: f["password"] ?? "", by: req.actor())
         } catch Accounts.Problem.invalid(let errors) {
             return try page(req, "accounts/reset_password", title: "Choose a new password", values: ["token": token], errors: errors,
-                            extra: ["valid": true], status: .unprocessableContent)
+                            extra: .init(valid: true), status: .unprocessableContent)
         } catch Accounts.Problem.linkInvalid {
-            return try page(req, "accounts/reset_password", title: "Choose a new password", extra: ["valid": false], status: .notFound)
+            return try page(req, "accounts/reset_password", title: "Choose a new password", extra: .init(valid: false), status: .notFound)
         }
         var res = HTTPResponse.redirect(to: "/login")
         res.setCookie(accounts.sessions.clearingCookie)
@@ -361,7 +381,7 @@ struct AccountsController {
         } catch Accounts.Problem.invalid(let errors) {
             return try securityPage(req, errors: errors, status: .unprocessableContent)
         } catch Accounts.Problem.throttled(let s) {
-            return try securityPage(req, errors: ["currentPassword": throttledMessage(s)], status: .tooManyRequests)
+            return try securityPage(req, errors: ["currentPassword": Self.throttledMessage(s)], status: .tooManyRequests)
         }
         req.flash(.success, "Your password is changed. Your other sessions were signed out.")
         return .redirect(to: "/account/security#password")
@@ -376,7 +396,7 @@ struct AccountsController {
         } catch Accounts.Problem.invalid(let errors) {
             return try securityPage(req, newEmail: newEmail, errors: errors.reduce(into: [:]) { $0["email_" + $1.key] = $1.value }, status: .unprocessableContent)
         } catch Accounts.Problem.throttled(let s) {
-            return try securityPage(req, newEmail: newEmail, errors: ["email_password": throttledMessage(s)], status: .tooManyRequests)
+            return try securityPage(req, newEmail: newEmail, errors: ["email_password": Self.throttledMessage(s)], status: .tooManyRequests)
         }
         req.flash(.success, "We sent a link to \(newEmail). Your address changes when you open it.")
         return .redirect(to: "/account/security#email")
@@ -390,7 +410,7 @@ struct AccountsController {
         } catch Accounts.Problem.invalid(let errors) {
             return try securityPage(req, errors: errors.reduce(into: [:]) { $0["codes_" + $1.key] = $1.value }, status: .unprocessableContent)
         } catch Accounts.Problem.throttled(let s) {
-            return try securityPage(req, errors: ["codes_password": throttledMessage(s)], status: .tooManyRequests)
+            return try securityPage(req, errors: ["codes_password": Self.throttledMessage(s)], status: .tooManyRequests)
         }
         return .redirect(to: "/mfa/recovery-codes?from=security")
     }
@@ -417,7 +437,7 @@ struct AccountsController {
         let token = req.query["token"] ?? ""
         let link = try? accounts.checkLink(token, purpose: "change_email")
         return try page(req, "accounts/confirm_email", title: "Confirm your new e-mail address", values: ["token": token],
-                        extra: ["valid": link != nil, "newEmail": link?.0.newEmail ?? ""], status: link != nil ? .ok : .notFound)
+                        extra: .init(valid: link != nil, newEmail: link?.0.newEmail ?? ""), status: link != nil ? .ok : .notFound)
     }
 
     func confirmEmail(_ req: Request) throws -> HTTPResponse {
@@ -425,10 +445,10 @@ struct AccountsController {
         do {
             _ = try accounts.confirmEmailChange(token: token, by: req.actor())
         } catch Accounts.Problem.linkInvalid {
-            return try page(req, "accounts/confirm_email", title: "Confirm your new e-mail address", extra: ["valid": false], status: .notFound)
+            return try page(req, "accounts/confirm_email", title: "Confirm your new e-mail address", extra: .init(valid: false), status: .notFound)
         } catch Accounts.Problem.invalid(let errors) {
             return try page(req, "accounts/confirm_email", title: "Confirm your new e-mail address", errors: errors,
-                            extra: ["valid": false], status: .conflict)
+                            extra: .init(valid: false), status: .conflict)
         }
         req.flash(.success, "Your e-mail address is changed.")
         return .redirect(to: req.auth?.session?.stage == .active ? "/account" : "/login")

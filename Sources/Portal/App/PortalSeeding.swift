@@ -10,9 +10,12 @@ public struct PortalSeeding: Sendable {
 
     public var totpIssuer: String { app.config.totpIssuer }
 
-    /// Refuses what sign-up would refuse (the address, the password) and a session token
-    /// that is not 32 bytes in base64url.
+    /// Refuses what sign-up would refuse (the name, the address, the password) and a session
+    /// token that is not 32 bytes in base64url.
     public func check(name: String, email: String, password: String, sessionToken: String?) throws {
+        // The name shows in pages, mails and logs.csv like any other: same rule as sign-up's.
+        if name.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw DemoSeedError.invalid("enter a name") }
+        if let problem = TextField.personName.problem(name) { throw DemoSeedError.invalid("the name: \(problem)") }
         if let problem = Accounts.emailProblem(email) { throw DemoSeedError.invalid(problem) }
         if let problem = app.accounts.policy.check(password, context: [email, name]) { throw DemoSeedError.invalid(problem.message) }
         if let token = sessionToken, Base64URL.decode(token)?.count != 32 {

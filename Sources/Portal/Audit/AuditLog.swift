@@ -133,7 +133,7 @@ final class AuditLog: Sendable {
               (1970...9999).contains(y), (1...12).contains(m), (1...31).contains(d)
         else { return nil }
         var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = Accounts.timeZone(zone)
+        calendar.timeZone = PageTime.timeZone(zone)
         // The date must exist: 2027-02-30 would otherwise roll over to March.
         guard let date = calendar.date(from: DateComponents(year: y, month: m, day: d)),
               calendar.dateComponents([.year, .month, .day], from: date) == DateComponents(year: y, month: m, day: d),
@@ -257,14 +257,14 @@ final class AuditLog: Sendable {
             return (resolve(filter, organizationID: access.org.id, people: people, zone: access.user.timeZone), people)
         }
         guard resolved.errors.isEmpty else { throw OrgProblem.invalid(resolved.errors) }
-        let date = String(DescribedEvent.iso8601(clock.now(), zone: access.user.timeZone).prefix(10))
+        let date = String(PageTime.iso8601(clock.now(), zone: access.user.timeZone).prefix(10))
         return Export(filename: "\(Self.slug(access.org.displayName, fallback: access.org.publicID))-audit-log-\(date).csv", log: self,
                       query: resolved.query, memberNames: Self.memberNames(people), limit: Self.exportLimit)
     }
 
     static func csvRow(_ e: OrgAuditEntry, memberNames: [String: String]) -> [String] {
         let d = DescribedEvent(e, zone: "UTC", memberNames: memberNames)
-        return [DescribedEvent.iso8601(e.at), d.actorEmail, d.actor, e.action, d.description, e.environment, e.subject,
+        return [PageTime.iso8601(e.at), d.actorEmail, d.actor, e.action, d.description, e.environment, e.subject,
                 AuditActions.all.detailText(e.action, details: e.details), d.ip, d.userAgent]
     }
 
@@ -305,8 +305,8 @@ struct DescribedEvent: Sendable {
 
     init(_ e: OrgAuditEntry, zone: String, memberNames: [String: String]) {
         id = e.id
-        time = Accounts.formatTime(e.at, zone: zone)
-        timeUTC = Self.iso8601(e.at)
+        time = PageTime.full(e.at, zone: zone)
+        timeUTC = PageTime.iso8601(e.at)
         actor = Self.actorLabel(e)
         actorEmail = e.actorIsStaff ? "" : (e.actorEmail ?? "")
         action = e.action
@@ -325,18 +325,5 @@ struct DescribedEvent: Sendable {
         }
         let name = (e.actorName ?? "").isEmpty ? email : e.actorName!
         return e.actorIsStaff ? "Support (\(name))" : name
-    }
-
-    /// `2027-01-12T14:05:09Z`, or in `zone` with its offset (`2027-01-12T15:05:09+01:00`).
-    static func iso8601(_ t: Int64, zone: String = "UTC") -> String {
-        let offset = zone == "UTC" ? 0 : Int64(Accounts.timeZone(zone).secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t))))
-        var local = time_t(t + offset)
-        var tm = tm()
-        gmtime_r(&local, &tm)
-        func pad(_ n: Int32, _ w: Int = 2) -> String { let s = String(n); return String(repeating: "0", count: max(0, w - s.count)) + s }
-        let date = "\(pad(tm.tm_year + 1900, 4))-\(pad(tm.tm_mon + 1))-\(pad(tm.tm_mday))T\(pad(tm.tm_hour)):\(pad(tm.tm_min)):\(pad(tm.tm_sec))"
-        guard offset != 0 else { return date + "Z" }
-        let a = abs(offset)
-        return date + (offset < 0 ? "-" : "+") + pad(Int32(a / 3600)) + ":" + pad(Int32(a % 3600 / 60))
     }
 }

@@ -65,22 +65,6 @@ struct AuditLogPage: ViewModel {
         }
     }
 
-    /// An `<option>` of a filter.
-    struct Choice: ViewModel {
-        let value: String
-        let label: String
-        let selected: Bool
-
-        func child(named name: String) -> Any? {
-            switch name {
-            case "value": value
-            case "label": label
-            case "selected": selected
-            default: nil
-            }
-        }
-    }
-
     /// A row of the log.
     struct Entry: ViewModel {
         let e: DescribedEvent

@@ -65,11 +65,11 @@ struct AuthMiddleware: Middleware {
         req.storage[AuthKey.self] = AuthContext(session: session, user: user, csrf: csrf)
         req.templateValues["csrfToken"] = csrf
         if let user, session?.stage == .active {
-            req.templateValues["currentUser"] = ["name": user.name, "email": user.email, "isStaff": user.isStaff] as [String: Any]
+            req.templateValues["currentUser"] = HeaderUser(user: user)
         } else if let user, session != nil {
             // Half-way through signing in (confirming the address, setting up or entering the
             // second factor): the header says who, and offers the way out.
-            req.templateValues["signingIn"] = ["email": user.email]
+            req.templateValues["signingIn"] = HeaderUser(user: user)
         }
 
         // Requests for no route are left to the pipeline's 404/405 (the router found that

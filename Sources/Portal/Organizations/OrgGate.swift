@@ -11,15 +11,18 @@ extension Request {
     }
 }
 
-extension OrgProblem {
+extension OrgProblem: HTTPErrorConvertible {
     /// The page for a problem no form handled: 404 for anything not the member's, 403 with
-    /// the reason for a missing permission.
+    /// the reason for a missing permission. ``OrgGate`` answers it for its routes; the
+    /// conformance answers it anywhere else (a route of another group calling an
+    /// organization service), where it would otherwise be a 500.
     var httpError: HTTPError {
         switch self {
         case .notFound: HTTPError(.notFound)
         case .forbidden(let message): HTTPError(.forbidden, message)
         case .invalid(let errors): HTTPError(.unprocessableContent, errors.sorted { $0.key < $1.key }.map(\.value).joined(separator: " "))
         case .conflict(let message): HTTPError(.conflict, message)
+        case .throttled(let seconds): HTTPError(.tooManyRequests, AccountsController.throttledMessage(seconds), headers: ["Retry-After": "\(seconds)"])
         }
     }
 }

@@ -71,22 +71,6 @@ struct OrgDetailsForm: ViewModel {
         default: form.child(named: name)
         }
     }
-
-    /// An `<option>`: the countries answer `code`/`name`, the industries `name`.
-    struct Choice: ViewModel {
-        let value: String
-        let label: String
-        let selected: Bool
-
-        func child(named name: String) -> Any? {
-            switch name {
-            case "code": value
-            case "name": label
-            case "selected": selected
-            default: nil
-            }
-        }
-    }
 }
 
 /// `/orgs/new`.

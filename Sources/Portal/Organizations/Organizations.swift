@@ -35,6 +35,8 @@ enum OrgProblem: Error, Equatable {
     case invalid([String: String])
     /// Someone changed the object since the form was shown, or a request is already open.
     case conflict(String)
+    /// Too many wrong passwords or codes lately (a re-authentication): wait this long.
+    case throttled(seconds: Int64)
 }
 
 /// The two environments every organization has. Pages that show environment data carry it in
@@ -118,19 +120,17 @@ final class Organizations: Sendable {
             switch field {
             case "legal_name":
                 if value.count < 2 { errors[field] = "Enter the organization's registered legal name." }
-                else if value.count > 200 { errors[field] = "Use at most 200 characters." }
             case "trading_name":
-                if value.count > 200 { errors[field] = "Use at most 200 characters." }
+                break // optional; its limits are the TextField's
             case "country":
                 if !countries.contains(value) { errors[field] = "Choose the country where the organization is registered." }
             case "registration_number":
                 if value.isEmpty { errors[field] = "Enter the company registration number." }
-                else if value.count > 50 || !value.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || " -./".unicodeScalars.contains($0) }) {
+                else if !value.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || " -./".unicodeScalars.contains($0) }) {
                     errors[field] = "Use letters, digits, spaces, dots, dashes and slashes (at most 50)."
                 }
             case "address":
                 if value.count < 5 { errors[field] = "Enter the registered address." }
-                else if value.count > 500 { errors[field] = "Use at most 500 characters." }
             case "website":
                 if let url = Self.normalizeWebsite(value) { clean[field] = url; continue }
                 errors[field] = value.isEmpty ? "Enter the organization's website." : "Enter a web address like https://example.com."
@@ -196,8 +196,10 @@ final class Organizations: Sendable {
 
     // MARK: - requests reviewed by support
 
-    /// The organization's support requests, newest first (any member may see them on the
-    /// settings page).
+    /// The organization's support requests, newest first. They carry the Owner's reasons and
+    /// support's answers: the settings page lists them for the Owner only; other members'
+    /// pages use no more than their kinds and whether they are open (the dashboard, the
+    /// Production page).
     func requests(_ access: OrgAccess) throws -> [SupportRequestRecord] {
         try database.read { try supportQueue.requests(organizationID: access.org.id, on: $0) }
     }
@@ -282,6 +284,8 @@ final class Organizations: Sendable {
             try accounts.reauthenticate(user: access.user, password: password, code: code, actor: actor)
         } catch Accounts.Problem.invalid(let errors) {
             throw OrgProblem.invalid(errors)
+        } catch Accounts.Problem.throttled(let seconds) {
+            throw OrgProblem.throttled(seconds: seconds)
         }
         let now = clock.now()
         try database.write { db in

@@ -213,6 +213,8 @@ struct OrganizationsController {
             return try ownerPage(req, form: FormState(values: form.values, errors: errors, order: form.order), status: .unprocessableContent)
         } catch OrgProblem.conflict(let message) {
             return try ownerPage(req, form: form.with(error: message), status: .conflict)
+        } catch OrgProblem.throttled(let seconds) {
+            return try ownerPage(req, form: form.with(error: AccountsController.throttledMessage(seconds)), status: .tooManyRequests)
         }
         req.flash(.success, "Ownership of \(access.org.displayName) is transferred. You are now an Admin.")
         return .redirect(to: "/orgs/\(access.org.publicID)")

@@ -87,7 +87,6 @@ final class Support: Sendable {
     static let pageSize = 25
     static let historyLimit = 50
     static let setupLinkLifetime: Int64 = 72 * 3600
-    static let maximumReason = 2000
 
     init(organizations: Organizations, logger: Logger) {
         self.database = organizations.database
@@ -256,7 +255,7 @@ final class Support: Sendable {
         if reason.isEmpty {
             throw SupportProblem.invalid(["reason": "Give a reason: the requester reads it in the e-mail and on their settings page."])
         }
-        if let p = TextField(maximumCharacters: Self.maximumReason, multiline: true).problem(reason) { throw SupportProblem.invalid(["reason": p]) }
+        if let p = TextField.note.problem(reason) { throw SupportProblem.invalid(["reason": p]) }
         let now = clock.now()
         return try database.write { db -> SupportRequestRecord in
             guard let r = try store.request(publicID: requestID, on: db) else { throw SupportProblem.notFound }
@@ -265,7 +264,7 @@ final class Support: Sendable {
                     throw SupportProblem.conflict("\(r.email) withdrew this request, so it can no longer be decided.")
                 }
                 let by = try r.resolvedBy.flatMap { try accounts.user(id: $0, on: db)?.email }.map { " by \($0)" } ?? ""
-                let when = r.resolvedAt.map { " on \(Accounts.formatTime($0, zone: staff.timeZone))" } ?? ""
+                let when = r.resolvedAt.map { " on \(PageTime.full($0, zone: staff.timeZone))" } ?? ""
                 throw SupportProblem.conflict("This request was already \(r.status)\(by)\(when). A decided request cannot be decided again.")
             }
             guard r.userID != staff.id else {

@@ -83,22 +83,6 @@ struct SupportQueuePage: ViewModel {
             }
         }
     }
-
-    /// An `<option>` of a filter.
-    struct Choice: ViewModel {
-        let value: String
-        let label: String
-        let selected: Bool
-
-        func child(named name: String) -> Any? {
-            switch name {
-            case "value": value
-            case "label": label
-            case "selected": selected
-            default: nil
-            }
-        }
-    }
 }
 
 /// `/support/requests/:id`: one request, what approving it changes, who asked, and the

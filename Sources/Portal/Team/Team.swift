@@ -256,7 +256,7 @@ final class Team: Sendable {
                 "name": name, "inviterName": access.user.name, "inviterEmail": access.user.email, "orgName": access.org.displayName,
                 "role": role.title, "permissions": perms, "hasPermissions": !perms.isEmpty,
                 "link": mailer.url(path: "/invitations/\(token)"),
-                "expires": Accounts.formatTime(now + Self.invitationLifetime, zone: "UTC"),
+                "expires": PageTime.full(now + Self.invitationLifetime, zone: "UTC"),
             ], on: db)
     }
 

@@ -290,6 +290,22 @@ struct TeamController {
     }
 }
 
+extension InvitationProblem: HTTPErrorConvertible {
+    /// The page for a problem no handler answered with its own page (the invitation pages
+    /// answer the usual ones themselves): never a 500, and never the invited address to
+    /// someone signed in with another.
+    var httpError: HTTPError {
+        switch self {
+        case .notFound: HTTPError(.notFound, "This invitation link is not valid.")
+        case .gone: HTTPError(.gone, "This invitation can no longer be used.")
+        case .wrongAccount: HTTPError(.forbidden, "This invitation is for another e-mail address. Log out and sign in with the invited one.")
+        case .refused(let message): HTTPError(.conflict, message)
+        case .invalid(let errors): HTTPError(.unprocessableContent, errors.sorted { $0.key < $1.key }.map(\.value).joined(separator: " "))
+        case .throttled: HTTPError(.tooManyRequests, "Too many sign-ups from your network. Please try again later.")
+        }
+    }
+}
+
 /// Keeps a mailed invitation token out of the request log: the log shows `/invitations/[token]`
 /// (an invitation's `inv_…` id is not a secret and stays).
 struct HideInvitationToken: Middleware {
