@@ -126,6 +126,12 @@ struct IdentityTests {
         let replayed = try b.submit("/login/mfa", to: "/login/mfa", [("code", code)])
         #expect(replayed.status == 401)
         #expect(replayed.text.contains("did not work"))
+        // …and told apart from a wrong one: it was already used, the next one will do.
+        #expect(replayed.text.contains("already used"))
+        #expect(replayed.text.contains("Wait for the next code"))
+        let wrong = try b.submit("/login/mfa", to: "/login/mfa", [("code", code == "000000" ? "111111" : "000000")])
+        #expect(wrong.status == 401)
+        #expect(!wrong.text.contains("already used"))
 
         // A code from two steps ago: refused; the current one works.
         portal.clock.advance(seconds: 90)
