@@ -6,9 +6,10 @@ extension AuditActions {
         OrganizationsAuditEvents.all,
         TeamAuditEvents.all,
         SupportAuditEvents.all,
+        MoneyAuditEvents.all,
     ])
 
     /// The filter's groups of actions, in the order the features are listed.
     static let families: [AuditLog.Family] =
-        TeamAuditEvents.families + SupportAuditEvents.requestFamilies + OrganizationsAuditEvents.families + SupportAuditEvents.families
+        TeamAuditEvents.families + SupportAuditEvents.requestFamilies + OrganizationsAuditEvents.families + SupportAuditEvents.families + MoneyAuditEvents.families
 }

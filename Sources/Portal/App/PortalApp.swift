@@ -22,6 +22,7 @@ public final class PortalApp: Sendable {
     public let jobs: JobWorker
     let accounts: Accounts
     let organizations: Organizations
+    let transactions: Transactions
     let logger: Logger
 
     public init(config: PortalConfig, logger: Logger = Logger(label: "portal")) throws {
@@ -59,6 +60,10 @@ public final class PortalApp: Sendable {
             policy: PasswordPolicy(),
             box: try SecretBox(key: subkey("portal secret box v1")), enrolmentKey: subkey("portal totp enrolment v1"),
             issuer: config.totpIssuer, logger: logger)
+
+        transactions = Transactions(database: database, clock: config.clock, jobs: jobs)
+        jobs.register(kind: SandboxSimulator.kind, retry: RetryPolicy(firstDelay: .seconds(5), maximumDelay: .seconds(300), giveUpAfter: .seconds(86400)),
+                      lease: .seconds(60), handler: SandboxSimulator(transactions: transactions))
 
         organizations = Organizations(database: database, clock: config.clock, accounts: accounts,
                                       countries: try Countries(file: config.countriesFile), logger: logger)

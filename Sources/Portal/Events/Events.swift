@@ -1,0 +1,39 @@
+import Database
+import Foundation
+
+/// What changed, for the integrator's systems: one row per change, written in the same
+/// transaction as the change, carrying the object as the API shows it at that moment. The
+/// webhooks feature delivers these rows; nothing has to be rebuilt from the audit log.
+struct Events {
+    let store = EventsStore()
+    let clock: PortalClock
+
+    /// Records `type` (e.g. `transaction.updated`) about the object `objectID`, with `data` its
+    /// JSON. Returns the event's public id (`evt_…`).
+    @discardableResult
+    func record(_ type: String, objectID: String, data: some Encodable, organizationID: Int64, environment: Environment, on db: Connection) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let json = String(decoding: try encoder.encode(data), as: UTF8.self)
+        let id = PublicID.make("evt")
+        try store.insert(publicID: id, organizationID: organizationID, environment: environment.rawValue, type: type,
+                         objectID: objectID, data: json, at: clock.now(), on: db)
+        return id
+    }
+
+    /// The newest events of an environment, newest first.
+    func recent(organizationID: Int64, environment: Environment, limit: Int, on db: Connection) throws -> [EventRecord] {
+        try store.recent(organizationID: organizationID, environment: environment.rawValue, limit: limit, on: db)
+    }
+}
+
+struct EventRecord: Sendable {
+    let id: Int64
+    let publicID: String
+    let organizationID: Int64
+    let environment: Environment
+    let type: String
+    let objectID: String
+    let data: String
+    let createdAt: Int64
+}
