@@ -158,6 +158,23 @@ struct TransactionPagesTests {
         #expect(try ob2.get("/orgs/\(org)/sandbox/transactions").status == 404)
     }
 
+    @Test func productionPagesAreRefusedUntilProductionIsEnabled() throws {
+        let (portal, ob, _, org) = try TestPortal.withOwner()
+        let t = try portal.makeTransaction(org, .payin, "4.16")
+        let home = try ob.get("/orgs/\(org)")
+        for path in ["/orgs/\(org)/production", "/orgs/\(org)/production/transactions", "/orgs/\(org)/production/transactions/\(t.publicID)"] {
+            let r = try ob.get(path)
+            #expect(r.status == 403, "\(path)")
+            #expect(r.text.contains("is not enabled yet"), "\(path)")
+        }
+        let post = try ob.post("/orgs/\(org)/production/transactions/\(t.publicID)/cancel", [("reason", "x"), ("confirm", "yes")], csrfFrom: home)
+        #expect(post.status == 403)
+        #expect(try portal.currentTransaction(t).status.isOpen)
+        // The switch from the list leads to the same section of the other environment.
+        let list = try ob.get("/orgs/\(org)/sandbox/transactions/\(t.publicID)")
+        #expect(list.text.contains("href=\"/orgs/\(org)/production/transactions\""))
+    }
+
     // MARK: -
 
     func find(_ portal: TestPortal, _ org: String, _ id: String) throws -> TransactionRecord? {

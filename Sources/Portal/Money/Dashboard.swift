@@ -65,16 +65,16 @@ final class Dashboard: Sendable {
                 let currencies = accounts.map(\.currency.code)
                 var charts = accounts.map { VolumeChart(currency: $0.currency, days: window.days) }
                 let index = Dictionary(uniqueKeysWithValues: window.days.enumerated().map { ($1.number, $0) })
-                for row in try store.dailyVolume(scope, currencies: currencies, fromHour: window.fromHour, spans: window.spans, on: db) {
+                let rows = try store.daily(scope, currencies: currencies, fromHour: window.fromHour, spans: window.spans, on: db)
+                for row in rows {
                     guard let c = currencies.firstIndex(of: row.currency), let d = index[row.day] else { continue }
                     charts[c].days[d].count += row.count
                     charts[c].days[d].amount += row.amount
                 }
                 var statistics: Statistics?
                 if env.can(.statisticsRead) {
-                    let rows = try store.totalsByStatus(scope, currencies: currencies, fromHour: window.fromHour, on: db)
                     let totals = TransactionStatus.allCases.map { status in
-                        let mine = rows.filter { $0.status == status.rawValue }
+                        let mine = rows.filter { $0.status == status.rawValue && index[$0.day] != nil }
                         return StatusTotal(status: status, count: mine.reduce(0) { $0 + $1.count },
                                            amounts: accounts.map { a in
                                                Amount(minor: mine.filter { $0.currency == a.currency.code }.reduce(0) { $0 + $1.amount }, currency: a.currency)

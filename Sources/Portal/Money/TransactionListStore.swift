@@ -82,12 +82,14 @@ struct TransactionListStore {
         let offsetSeconds: Int64
     }
 
-    /// The volume per currency and local day since `fromHour`: an hour row counts on the
-    /// local day its hour starts in (`(hour·3600 + offset) / 86400` is that day's number, the
-    /// offset being the zone's at that hour; `spans` lists the offsets, a DST change adding one).
-    /// Reads only `transaction_stats`, one index range per currency.
-    func dailyVolume(_ scope: MoneyScope, currencies: [String], fromHour: Int64, spans: [OffsetSpan], on db: Connection) throws
-        -> [(currency: String, day: Int64, count: Int64, amount: Int64)] {
+    /// How many transactions and how much per currency, local day and current status since
+    /// `fromHour`: the chart sums the statuses, the statistics the days. An hour row counts on
+    /// the local day its hour starts in (`(hour·3600 + offset) / 86400` is that day's number,
+    /// the offset being the zone's at that hour; `spans` lists the offsets, a DST change adding
+    /// one). Reads only `transaction_stats`, one primary-key range per currency: at most
+    /// 720 rows per currency and status, whatever the number of transactions.
+    func daily(_ scope: MoneyScope, currencies: [String], fromHour: Int64, spans: [OffsetSpan], on db: Connection) throws
+        -> [(currency: String, day: Int64, status: String, count: Int64, amount: Int64)] {
         guard !currencies.isEmpty, let first = spans.first else { return [] }
         var offset = "?"
         var args: [any SQLBindable] = []
@@ -105,23 +107,10 @@ struct TransactionListStore {
         args += [scope.organizationID, scope.environment.rawValue] + currencies.map { $0 as any SQLBindable } + [fromHour]
         let marks = Array(repeating: "?", count: currencies.count).joined(separator: ", ")
         return try db.query("""
-            SELECT currency, (hour * 3600 + \(offset)) / 86400 AS day, sum(count), sum(amount)
+            SELECT currency, (hour * 3600 + \(offset)) / 86400 AS day, status, sum(count), sum(amount)
             FROM transaction_stats WHERE organization_id = ? AND environment = ? AND currency IN (\(marks)) AND hour >= ?
-            GROUP BY currency, day
-            """, arguments: args).map { (try $0.string(0), try $0.int64(1), try $0.int64(2), try $0.int64(3)) }
-    }
-
-    /// How many transactions and how much per currency and current status since `fromHour`.
-    func totalsByStatus(_ scope: MoneyScope, currencies: [String], fromHour: Int64, on db: Connection) throws
-        -> [(currency: String, status: String, count: Int64, amount: Int64)] {
-        guard !currencies.isEmpty else { return [] }
-        let marks = Array(repeating: "?", count: currencies.count).joined(separator: ", ")
-        let args: [any SQLBindable] = [scope.organizationID, scope.environment.rawValue] + currencies.map { $0 as any SQLBindable } + [fromHour]
-        return try db.query("""
-            SELECT currency, status, sum(count), sum(amount) FROM transaction_stats
-            WHERE organization_id = ? AND environment = ? AND currency IN (\(marks)) AND hour >= ?
-            GROUP BY currency, status
-            """, arguments: args).map { (try $0.string(0), try $0.string(1), try $0.int64(2), try $0.int64(3)) }
+            GROUP BY currency, day, status
+            """, arguments: args).map { (try $0.string(0), try $0.int64(1), try $0.string(2), try $0.int64(3), try $0.int64(4)) }
     }
 
     // MARK: payouts (read)
