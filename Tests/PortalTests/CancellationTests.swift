@@ -130,6 +130,23 @@ struct CancellationTests {
         #expect(try portal.balances(org, env: .production) == (available: 2000, pending: 1000))
     }
 
+    @Test func aWithdrawnRequestNoLongerWaitsAndTheMemberMayAskAgain() throws {
+        let (portal, ob, _, org) = try TestPortal.withOwner()
+        try portal.enableProduction(org)
+        let t = try portal.makeTransaction(org, .payin, "15.00", env: .production)
+        let page = "/orgs/\(org)/production/transactions/\(t.publicID)"
+        #expect(try cancel(ob, page, reason: "Typo in the amount", confirm: true).status == 303)
+        let id = try SupportTests.requestID(portal, kind: "transaction_cancellation")
+        let settings = try ob.get("/orgs/\(org)/settings")
+        let out = try ob.post("/orgs/\(org)/settings/requests/\(id)/withdraw", [("confirm", "yes")], csrfFrom: settings)
+        #expect(out.status == 303)
+        #expect(try SupportTests.status(portal, id) == "withdrawn")
+        let after = try ob.get(page)
+        #expect(after.text.contains("<strong>Withdrawn</strong>") && after.text.contains("<h2 id=\"cancel-heading\">"))
+        #expect(try cancel(ob, page, reason: "Typo in the amount, really", confirm: true).status == 303)
+        #expect(try portal.count("SELECT count(*) FROM transaction_cancellations WHERE status = 'requested'") == 1)
+    }
+
     @Test func onlyTransactionsCancelMayAskAndOnlyForItsOwnOrganization() throws {
         let (portal, ob, _, org) = try TestPortal.withOwner()
         let t = try portal.makeTransaction(org, .payin, "9.16")

@@ -109,6 +109,11 @@ final class Cancellations: Sendable {
                                       details: ["cancellation": .text(c.publicID), "why": .text(why)], on: db)
     }
 
+    /// Marks an open request withdrawn (its support request was taken back).
+    func withdraw(_ c: CancellationRecord, now: Int64, on db: Connection) throws {
+        _ = try store.decideCancellation(id: c.id, status: .withdrawn, now: now, on: db)
+    }
+
     // MARK: - the support request's side
 
     /// The request and its transaction, if both still exist.

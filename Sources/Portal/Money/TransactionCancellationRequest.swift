@@ -59,6 +59,12 @@ struct TransactionCancellationRequest: SupportRequestKind {
         try cancellations(c).refuse(cxl, transaction: t, why: reason, by: actor, now: now, on: db)
     }
 
+    /// The Owner took the request back: the cancellation is no longer waiting, so a member may ask again.
+    func withdrawn(_ c: SupportCase, by actor: Actor, now: Int64, on db: Connection) throws {
+        guard case let (cxl, _)? = try pending(c, on: db) else { return }
+        try cancellations(c).withdraw(cxl, now: now, on: db)
+    }
+
     func outcome(_ c: SupportCase, approved: Bool) -> SupportOutcome {
         let org = c.organization?.publicID ?? ""
         let txn = c.request.changes["transaction"] ?? ""
