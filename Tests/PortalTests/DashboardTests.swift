@@ -71,6 +71,31 @@ struct DashboardTests {
         #expect(statPage.text.contains(paid.publicID))
     }
 
+    @Test func whatTheDashboardKeepsOfTheRollupFollowsEveryChangeToIt() throws {
+        let (portal, ob, _, org) = try TestPortal.withOwner()
+        try portal.enableProduction(org)
+        let base = "/orgs/\(org)/production"
+        let t = try portal.makeTransaction(org, .payin, "10.00", env: .production)
+        func figures() throws -> (chart: String, stats: String) {
+            let page = try ob.get(base)
+            return (page.section(from: "<figcaption>", to: "</figcaption>"), page.section(from: "<h2>Statistics, last 30 days</h2>", to: "</table>"))
+        }
+        #expect(try figures().chart.contains("€10.00 in 1 transactions"))
+        try portal.makeTransaction(org, .payin, "5.00", env: .production)
+        #expect(try figures().chart.contains("€15.00 in 2 transactions"))
+        // A move changes no volume but the totals by status.
+        try portal.moveTransaction(t, .processing)
+        #expect(try figures().stats.contains("<span class=\"status processing\">Processing</span></th><td class=\"num\">1</td><td>€10.00</td>"))
+        // A change written by anyone else (another process, a repair) is seen too: SQLite
+        // bumps the rollup's version itself.
+        let id = try portal.orgRowID(org)
+        try portal.app.database.write { _ = try $0.execute("UPDATE transaction_stats SET amount = amount + 100 WHERE organization_id = ? AND status = 'pending'", id) }
+        #expect(try figures().chart.contains("€16.00 in 2 transactions"))
+        // Another viewer's time zone gets its own days.
+        let reader = try PermissionMatrixTests.member(portal, org: org, role: .custom, permissions: [], tag: "tz")
+        #expect(try reader.get(base).text.contains("€16.00 in 2 transactions"))
+    }
+
     @Test func gettingStartedTicksEachStepAndGoesAwayWhenAllAreDone() throws {
         let (portal, ob, _, org) = try TestPortal.withOwner()
         let base = "/orgs/\(org)/sandbox"

@@ -11,6 +11,7 @@ final class Dashboard: Sendable {
     let transactions: Transactions
     let organizations: Organizations
     let store = TransactionListStore()
+    let cache = RollupCache()
 
     static let recentCount = 25
     static let pageSize = 25
@@ -49,6 +50,8 @@ final class Dashboard: Sendable {
         let accounts: [MoneyAccountRecord]
         let recent: [TransactionRecord]
         let charts: [VolumeChart]
+        /// Each chart drawn, with its table.
+        let figures: [String]
         let statistics: Statistics?
         /// Empty once every step is done.
         let steps: [StepState]
@@ -63,18 +66,11 @@ final class Dashboard: Sendable {
                 let accounts = try transactions.accounts(scope, on: db)
                 let recent = try store.recent(scope, limit: Self.recentCount, on: db)
                 let currencies = accounts.map(\.currency.code)
-                var charts = accounts.map { VolumeChart(currency: $0.currency, days: window.days) }
-                let index = Dictionary(uniqueKeysWithValues: window.days.enumerated().map { ($1.number, $0) })
-                let rows = try store.daily(scope, currencies: currencies, fromHour: window.fromHour, spans: window.spans, on: db)
-                for row in rows {
-                    guard let c = currencies.firstIndex(of: row.currency), let d = index[row.day] else { continue }
-                    charts[c].days[d].count += row.count
-                    charts[c].days[d].amount += row.amount
-                }
+                let rollup = try self.rollup(scope, zone: env.user.timeZone, window: window, currencies: currencies, on: db)
                 var statistics: Statistics?
                 if env.can(.statisticsRead) {
                     let totals = TransactionStatus.allCases.map { status in
-                        let mine = rows.filter { $0.status == status.rawValue && index[$0.day] != nil }
+                        let mine = rollup.byStatus.filter { $0.status == status.rawValue }
                         return StatusTotal(status: status, count: mine.reduce(0) { $0 + $1.count },
                                            amounts: accounts.map { a in
                                                Amount(minor: mine.filter { $0.currency == a.currency.code }.reduce(0) { $0 + $1.amount }, currency: a.currency)
@@ -89,10 +85,35 @@ final class Dashboard: Sendable {
                     return try store.hasTransactions(MoneyScope(organizationID: env.org.id, environment: .sandbox), on: db)
                 })
                 let states = try GettingStarted.steps.map { StepState(step: $0, done: try $0.isDone(context, db)) }
-                return Overview(accounts: accounts, recent: recent, charts: charts, statistics: statistics,
+                return Overview(accounts: accounts, recent: recent, charts: rollup.charts, figures: rollup.figures, statistics: statistics,
                                 steps: states.allSatisfy(\.done) ? [] : states)
             }
         }
+    }
+
+    /// The window's numbers per currency (day and status), from the cache when the rollup has
+    /// not changed since they were read, else read (one primary-key range per currency) and kept.
+    private func rollup(_ scope: MoneyScope, zone: String, window: VolumeChart.Window, currencies: [String], on db: Connection) throws -> RollupCache.Entry {
+        let key = RollupCache.Key(organizationID: scope.organizationID, environment: scope.environment, zone: zone,
+                                  fromHour: window.fromHour, currencies: currencies)
+        let version = try store.statsVersion(scope, on: db)
+        if let hit = cache.entry(key, version: version) { return hit }
+        var charts = currencies.compactMap(Currency.init(code:)).map { VolumeChart(currency: $0, days: window.days) }
+        let index = Dictionary(uniqueKeysWithValues: window.days.enumerated().map { ($1.number, $0) })
+        var byStatus: [String: (currency: String, status: String, count: Int64, amount: Int64)] = [:]
+        for row in try store.daily(scope, currencies: currencies, fromHour: window.fromHour, spans: window.spans, on: db) {
+            guard let c = currencies.firstIndex(of: row.currency), let d = index[row.day] else { continue }
+            charts[c].days[d].count += row.count
+            charts[c].days[d].amount += row.amount
+            let k = row.currency + " " + row.status
+            let before = byStatus[k] ?? (row.currency, row.status, 0, 0)
+            byStatus[k] = (row.currency, row.status, before.count + row.count, before.amount + row.amount)
+        }
+        let entry = RollupCache.Entry(version: version, charts: charts,
+                                      figures: charts.map { $0.figure(id: "chart-\($0.currency.code.lowercased())") },
+                                      byStatus: Array(byStatus.values))
+        cache.keep(key, entry)
+        return entry
     }
 
     // MARK: - the list

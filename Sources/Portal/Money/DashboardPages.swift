@@ -84,16 +84,7 @@ struct EnvDashboardPage: ViewModel {
         case "recent", "rows": return recent
         case "hasRecent": return !recent.isEmpty
         case "canRead": return env.can(.transactionsRead)
-        case "charts":
-            return overview.charts.map { c in
-                [
-                    "code": c.currency.code, "svg": c.svg(id: "chart-\(c.currency.code.lowercased())"),
-                    "total": Amount.display(c.total, c.currency), "count": c.count,
-                    "days": c.days.reversed().map { d in
-                        ["label": d.label, "iso": d.iso, "amount": Amount.display(d.amount, c.currency), "count": d.count] as [String: Any]
-                    },
-                ] as [String: Any]
-            }
+        case "charts": return overview.figures
         case "hasCharts": return !overview.charts.isEmpty
         case "statistics": return overview.statistics.map(StatisticsView.init)
         case "hasSteps": return !overview.steps.isEmpty

@@ -113,6 +113,12 @@ struct TransactionListStore {
             """, arguments: args).map { (try $0.string(0), try $0.int64(1), try $0.string(2), try $0.int64(3), try $0.int64(4)) }
     }
 
+    /// The rollup's version (0 before anything was counted): see ``RollupCache``.
+    func statsVersion(_ scope: MoneyScope, on db: Connection) throws -> Int64 {
+        try db.scalar("SELECT version FROM transaction_stats_versions WHERE organization_id = ? AND environment = ?",
+                      scope.organizationID, scope.environment.rawValue, as: Int64.self) ?? 0
+    }
+
     // MARK: payouts (read)
 
     /// The public id and status of a payout, for the transaction page's link.
