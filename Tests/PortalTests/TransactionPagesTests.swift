@@ -61,6 +61,13 @@ struct TransactionPagesTests {
         let found = try ob.get("\(base)/transactions?external_id=inv-2026-001")
         #expect(found.transactionIDs(base: base) == [t.publicID])
         #expect(found.text.contains("value=\"inv-2026-001\""))
+        // What an integrator sent is text, never markup, in every list and page.
+        let odd = try portal.makeTransaction(org, .payin, "14.16", externalID: "<b>&\"x", sender: Party(name: "<img src=x onerror=alert(1)>"))
+        for path in [base, "\(base)/transactions", "\(base)/transactions/\(odd.publicID)"] {
+            let page = try ob.get(path)
+            #expect(!page.text.contains("<img src=x") && !page.text.contains("<b>&"), "\(path)")
+            #expect(page.text.contains("&lt;img src=x onerror=alert(1)&gt;") && page.text.contains("&lt;b&gt;&amp;&quot;x"), "\(path)")
+        }
         let none = try ob.get("\(base)/transactions?external_id=nope")
         #expect(none.status == 200 && none.transactionIDs(base: base).isEmpty)
         #expect(none.text.contains("No transaction matches these filters"))
