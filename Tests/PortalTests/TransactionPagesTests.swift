@@ -165,6 +165,30 @@ struct TransactionPagesTests {
         #expect(try ob2.get("/orgs/\(org)/sandbox/transactions").status == 404)
     }
 
+    @Test func aPayoutsTransactionLinksToItsPayout() throws {
+        let (portal, ob, _, org) = try TestPortal.withOwner()
+        try portal.enableProduction(org)
+        // A payout as the payouts feature leaves it once authorized (its hold already taken).
+        let funding = try portal.makeTransaction(org, .payin, "100.00", env: .production)
+        try portal.moveTransaction(try portal.moveTransaction(funding, .processing), .paid)
+        let scope = try portal.scope(org, .production)
+        let payoutID = try portal.app.database.write { db -> Int64 in
+            try db.scalar("""
+                INSERT INTO payouts (public_id, organization_id, environment, account_id, status, amount, currency, beneficiary_name,
+                    beneficiary_country, method, beneficiary_account, reference, created_by_name, created_at, expires_at, updated_at)
+                VALUES ('po_k3v9q2m7x4c1b8n5', ?, 'production', ?, 'authorized', 2500, 'EUR', 'Ada', 'GB', 'bank', 'GB33BUKB20201555555555',
+                    'Invoice 7', 'Owner', 0, 0, 0) RETURNING id
+                """, scope.organizationID, funding.accountID, as: Int64.self)!
+        }
+        let t = try portal.app.database.write { db in
+            try portal.app.transactions.create(.init(type: .payout, amount: Amount(minor: 2500, currency: Currency(code: "EUR")!), payoutID: payoutID),
+                                               in: scope, by: .operator, on: db)
+        }
+        let page = try ob.get("/orgs/\(org)/production/transactions/\(t.publicID)")
+        #expect(page.status == 200)
+        #expect(page.text.contains("<dt>Payout</dt><dd><a href=\"/orgs/\(org)/production/payouts/po_k3v9q2m7x4c1b8n5\" class=\"mono\">po_k3v9q2m7x4c1b8n5</a> (authorized)</dd>"))
+    }
+
     @Test func productionPagesAreRefusedUntilProductionIsEnabled() throws {
         let (portal, ob, _, org) = try TestPortal.withOwner()
         let t = try portal.makeTransaction(org, .payin, "4.16")
