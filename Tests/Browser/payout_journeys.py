@@ -99,7 +99,8 @@ class PayoutJourneys:
             expect(mb.last_document_status() == 200, "a Developer, who sees transactions, cannot read the payouts list")
             expect(not mb.driver.find_elements(By.CSS_SELECTOR, f"a[href$='/payouts/new']"), "the list offers a Developer a new payout")
             mb.open(self.sandbox + "/payouts/new")
-            self.second.expect_403_page()
+            expect(mb.last_document_status() == 403, f"the new payout form answered {mb.last_document_status()}, not 403")
+            expect("Developers never create or authorize payouts" in mb.main_text(), "the 403 page does not say why")
         s.check("Linus: as a Developer, no Payouts in his navigation, no payout actions, and the new payout form is refused", no_payouts)
 
     def manager_prepares_and_owner_authorizes(self, grace: Person):
