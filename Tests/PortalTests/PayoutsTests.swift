@@ -415,5 +415,11 @@ struct PayoutsTests {
         let page2 = try ob.get("\(base)?page=2")
         #expect(page2.text.contains(ids[26]) && page2.text.contains(ids[0]) && page2.text.contains("Rejected"))
         #expect(page2.text.range(of: ids[26])!.lowerBound < page2.text.range(of: ids[0])!.lowerBound)
+        // Any page number a URL holds answers a page, never an error.
+        for n in ["3", "0", "-4", "abc", "9223372036854775807", "99999999999999999999"] {
+            let r = try ob.get("\(base)?page=\(n)")
+            #expect(r.status == 200, "page=\(n): \(r.status)")
+        }
+        #expect(try ob.get("\(base)?page=3").text.contains("There are no payouts on this page"))
     }
 }

@@ -90,7 +90,8 @@ final class Payouts: Sendable {
     /// One page of the environment's payouts (1-based), waiting ones first.
     func list(_ env: EnvAccess, page: Int) throws -> Page {
         try requireView(env)
-        let page = max(1, page)
+        // Any number a URL holds: no page is below 1, and none so far that its offset overflows.
+        let page = min(max(1, page), 1_000_000)
         return try database.read { db in
             try db.transaction(.deferred) {
                 let rows = try store.list(env.scope, limit: Self.pageSize + 1, offset: (page - 1) * Self.pageSize, on: db)

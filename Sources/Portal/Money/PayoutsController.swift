@@ -32,7 +32,7 @@ struct PayoutsController {
         let env = try req.envAccess()
         let page = try payouts.list(env, page: req.query["page"].flatMap { Int($0) } ?? 1)
         return try templates.render(page: "money/payouts", context: PayoutsListPage(env: env, page: page, mayCreate: payouts.mayCreate(env),
-                                                                                      now: payouts.clock.now()), request: req)
+                                                                                      now: payouts.clock.now(), countries: payouts.countries), request: req)
     }
 
     func newPage(_ req: Request, form: FormState? = nil, status: HTTPStatus = .ok) throws -> HTTPResponse {
@@ -66,7 +66,7 @@ struct PayoutsController {
         let env = try req.envAccess()
         let detail = try payouts.detail(env, req.parameters["payout"] ?? "")
         let page = PayoutPage(env: env, detail: detail, mayDecide: payouts.mayDecide(env), now: payouts.clock.now(), form: form,
-                              reviewReason: reviewReason)
+                              reviewReason: reviewReason, countries: payouts.countries)
         return try templates.render(page: "money/payout", context: page, request: req, status: status)
     }
 

@@ -4,10 +4,20 @@ import Web
 
 /// A payout as a row of the list or the head of its page.
 struct PayoutItem: ViewModel {
+    init(payout: PayoutRecord, url: String, zone: String, now: Int64, countries: Countries) {
+        self.payout = payout
+        self.url = url
+        self.zone = zone
+        self.now = now
+        countryName = countries.name(payout.beneficiaryCountry).map { "\($0) (\(payout.beneficiaryCountry))" } ?? payout.beneficiaryCountry
+    }
+
     let payout: PayoutRecord
     let url: String
     let zone: String
     let now: Int64
+    /// "United Kingdom (GB)", or the code alone if the list does not know it.
+    let countryName: String
 
     /// A waiting payout past its 7 days reads "Expired" even before the expiry job has run.
     var statusTitle: String { payout.status == .pendingAuthorization && payout.expiresAt <= now ? PayoutStatus.expired.title : payout.status.title }
@@ -26,7 +36,7 @@ struct PayoutItem: ViewModel {
         case "url": return url
         case "amount": return p.amount.display
         case "beneficiary": return p.beneficiaryName
-        case "country": return p.beneficiaryCountry
+        case "country": return countryName
         case "method": return p.method.title
         case "account": return p.maskedAccount
         case "reference": return p.reference
@@ -56,12 +66,12 @@ struct PayoutsListPage: ViewModel {
     let mayCreate: Bool
     let items: [PayoutItem]
 
-    init(env: EnvAccess, page: Payouts.Page, mayCreate: Bool, now: Int64) {
+    init(env: EnvAccess, page: Payouts.Page, mayCreate: Bool, now: Int64, countries: Countries) {
         self.env = env
         self.page = page
         self.mayCreate = mayCreate
         let base = PayoutsController.base(env)
-        items = page.payouts.map { PayoutItem(payout: $0, url: "\(base)/\($0.publicID)", zone: env.user.timeZone, now: now) }
+        items = page.payouts.map { PayoutItem(payout: $0, url: "\(base)/\($0.publicID)", zone: env.user.timeZone, now: now, countries: countries) }
     }
 
     func child(named name: String) -> Any? {
@@ -75,6 +85,9 @@ struct PayoutsListPage: ViewModel {
         case "mayCreate": return mayCreate
         case "payouts": return items
         case "hasPayouts": return !items.isEmpty
+        // A page number past the end (an old link): not "no payouts yet".
+        case "isPastEnd": return items.isEmpty && page.total > 0
+        case "firstURL": return base
         case "total": return String(page.total)
         case "isPaged": return page.page > 1 || page.hasNext
         case "hasPrevious": return page.page > 1
@@ -129,14 +142,14 @@ struct PayoutPage: ViewModel {
     /// Set on the confirmation step of a rejection: the reason to confirm.
     let reviewReason: String?
 
-    init(env: EnvAccess, detail: Payouts.Detail, mayDecide: Bool, now: Int64, form: FormState, reviewReason: String?) {
+    init(env: EnvAccess, detail: Payouts.Detail, mayDecide: Bool, now: Int64, form: FormState, reviewReason: String?, countries: Countries) {
         self.env = env
         self.detail = detail
         self.mayDecide = mayDecide
         self.form = form
         self.reviewReason = reviewReason
         let base = PayoutsController.base(env)
-        item = PayoutItem(payout: detail.payout, url: "\(base)/\(detail.payout.publicID)", zone: env.user.timeZone, now: now)
+        item = PayoutItem(payout: detail.payout, url: "\(base)/\(detail.payout.publicID)", zone: env.user.timeZone, now: now, countries: countries)
     }
 
     func child(named name: String) -> Any? {
