@@ -288,18 +288,43 @@ struct PayoutsTests {
         #expect(try portal.balance(org).available == 4000)
     }
 
+    @Test func wrongCodesAreThrottledLikeAnyConfirmation() throws {
+        let (portal, ob, owner, org) = try TestPortal.withOwner()
+        let (_, mb) = try portal.member(of: org, role: .manager)
+        try portal.fund(org, "10.00")
+        let p = try #require(try mb.preparePayout(org, amount: "1.00").payoutID)
+        let path = "/orgs/\(org)/sandbox/payouts/\(p)"
+        let page = try ob.get(path)
+        portal.clock.advance(seconds: 30)
+        let right = owner.code(portal)
+        let wrong = right == "000000" ? "111111" : "000000"
+        for _ in 0..<5 {
+            #expect(try ob.post("\(path)/authorize", [("code", wrong)], csrfFrom: page).status == 422)
+        }
+        // Guessing on: even the right code now waits its turn, and nothing is authorized.
+        let throttled = try ob.post("\(path)/authorize", [("code", right)], csrfFrom: page)
+        #expect(throttled.status == 429 && throttled["Retry-After"] != nil)
+        #expect(try portal.payoutRow(p).status == "pending_authorization")
+        #expect(try portal.audit(of: owner.email).contains("reauth.throttled"))
+        portal.clock.advance(seconds: 60)
+        #expect(try ob.post("\(path)/authorize", [("code", owner.code(portal))], csrfFrom: page).status == 303)
+        #expect(try portal.payoutRow(p).status == "authorized")
+    }
+
     @Test func thePageSaysSoWhenNobodyElseCanAuthorize() throws {
         let (portal, ob, _, org) = try TestPortal.withOwner()
         try portal.fund(org, "10.00")
         let p = try #require(try ob.preparePayout(org, amount: "1.00").payoutID)
         let path = "/orgs/\(org)/sandbox/payouts/\(p)"
         #expect(try ob.get(path).text.contains("Nobody but the member who prepared this payout can authorize payouts"))
+        #expect(try ob.get("/orgs/\(org)/sandbox/payouts/new").text.contains("Nobody else in Acme can authorize payouts"))
         // An Employee (prepares, never authorizes) and a Developer do not count; a Manager does.
         _ = try portal.member(of: org, role: .employee)
         _ = try portal.member(of: org, role: .developer)
         #expect(try ob.get(path).text.contains("Nobody but the member who prepared this payout"))
         _ = try portal.member(of: org, role: .manager)
         #expect(try !ob.get(path).text.contains("Nobody but the member who prepared this payout"))
+        #expect(try !ob.get("/orgs/\(org)/sandbox/payouts/new").text.contains("Nobody else in Acme can authorize payouts"))
     }
 
     @Test func everyNewRouteOpensExactlyToItsPermissions() throws {

@@ -136,10 +136,15 @@ final class Payouts: Sendable {
         }.count
     }
 
-    /// The environment's accounts, for the new payout form's balances.
-    func balances(_ env: EnvAccess) throws -> [MoneyAccountRecord] {
+    /// The environment's accounts, for the new payout form's balances, and how many other
+    /// members could authorize what this member prepares (none: the form warns before).
+    func form(_ env: EnvAccess) throws -> (balances: [MoneyAccountRecord], otherAuthorizers: Int) {
         try requireCreate(env)
-        return try database.read { try transactions.accounts(env.scope, on: $0) }
+        return try database.read { db in
+            try db.transaction(.deferred) {
+                (try transactions.accounts(env.scope, on: db), try authorizers(env, except: env.user.id, on: db))
+            }
+        }
     }
 
     // MARK: - preparing

@@ -37,12 +37,12 @@ struct PayoutsController {
 
     func newPage(_ req: Request, form: FormState? = nil, status: HTTPStatus = .ok) throws -> HTTPResponse {
         let env = try req.envAccess()
-        let balances = try payouts.balances(env)
+        let (balances, others) = try payouts.form(env)
         // A fresh form suggests the currency the organization holds most of, else EUR.
         let form = form ?? FormState(values: ["method": "bank", "currency": balances.max { $0.available < $1.available }?.currency.code ?? "EUR"],
                                      order: Self.fields)
         return try templates.render(page: "money/payout_new", context: NewPayoutPage(env: env, balances: balances, form: form,
-                                                                                      countries: payouts.countries.all), request: req, status: status)
+                                                                                      countries: payouts.countries.all, noOtherAuthorizer: others == 0), request: req, status: status)
     }
 
     func prepare(_ req: Request) throws -> HTTPResponse {

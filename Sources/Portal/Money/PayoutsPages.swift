@@ -106,6 +106,7 @@ struct NewPayoutPage: ViewModel {
     let balances: [MoneyAccountRecord]
     let form: FormState
     let countries: [Countries.Country]
+    let noOtherAuthorizer: Bool
 
     func child(named name: String) -> Any? {
         let chosenCountry = form.values["country"] ?? ""
@@ -120,6 +121,7 @@ struct NewPayoutPage: ViewModel {
         case "balances": return balances.map { ["currency": $0.currency.code, "name": $0.currency.name,
                                                 "available": $0.availableAmount.display, "pending": $0.pendingAmount.display] }
         case "hasBalances": return !balances.isEmpty
+        case "noOtherAuthorizer": return noOtherAuthorizer
         case "isBank": return (form.values["method"] ?? "bank") != "mobile"
         case "isMobile": return form.values["method"] == "mobile"
         case "countries": return countries.map { ["code": $0.code, "name": $0.name, "selected": $0.code == chosenCountry] }
