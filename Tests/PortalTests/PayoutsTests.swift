@@ -203,6 +203,19 @@ struct PayoutsTests {
         #expect(try mb.post("\(base)/\(p4)/authorize", [("code", manager.code(portal))], csrfFrom: late).status == 403, "the creator, still")
         #expect(try ob.post("\(base)/\(p4)/authorize", [("code", owner.code(portal))], csrfFrom: late).status == 409)
 
+        // What webhooks will deliver: the payout as the API shows it, the account by its last 4.
+        let data = try portal.app.database.read {
+            try $0.scalar("SELECT data FROM events WHERE object_id = ? AND type = 'payout.authorized'", p1, as: String.self)!
+        }
+        let json = try JSONSerialization.jsonObject(with: Data(data.utf8)) as! [String: Any]
+        #expect(json["object"] as? String == "payout" && json["status"] as? String == "authorized" && json["amount"] as? Int == 25000)
+        #expect(json["transaction"] as? String == txn.publicID && json["amount_decimal"] as? String == "250.00")
+        #expect((json["beneficiary"] as? [String: Any])?["account_last4"] as? String == "5432" && !data.contains("GB82WEST"))
+        // The audit log reads each step as a sentence.
+        let logs = try ob.get("/orgs/\(org)/logs")
+        #expect(logs.text.contains("prepared payout \(p1) of €250.00") && logs.text.contains("authorized payout \(p1)"))
+        #expect(logs.text.contains("rejected payout \(p2)") && logs.text.contains("expired unauthorized after 7 days"))
+
         // The list shows them all, the ledger balances.
         let list = try ob.get(base)
         #expect(list.status == 200 && [p1, p2, p3, p4].allSatisfy { list.text.contains($0) })
