@@ -70,7 +70,8 @@ public final class PortalApp: Sendable {
                                       countries: try Countries(file: config.countriesFile), logger: logger)
 
         let payouts = Payouts(transactions: transactions, organizations: organizations)
-        jobs.register(kind: PayoutExpiry.kind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(7 * 86400)), lease: .seconds(60), handler: PayoutExpiry(payouts: payouts))
+        jobs.register(kind: PayoutExpiry.kind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(7 * 86400)),
+                      lease: .seconds(60), handler: PayoutExpiry(payouts: payouts))
 
         var headers = SecurityHeadersMiddleware.defaultHeaders
         if config.resolvedSecureCookies { headers.append(("Strict-Transport-Security", "max-age=31536000")) }

@@ -59,7 +59,7 @@ struct MembershipRecord: Sendable {
     var effectivePermissions: Set<Permission> {
         switch role {
         case .owner: Set(Permission.allCases)
-        case .developer: permissions.subtracting([.payoutsCreate, .payoutsAuthorize])
+        case .developer: permissions.subtracting(Permission.payouts)
         default: permissions
         }
     }

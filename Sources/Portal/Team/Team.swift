@@ -111,7 +111,7 @@ final class Team: Sendable {
         }
         // Developers never move money: no preset or stored list may give a Developer a payout
         // permission (the Developer preset has none; this keeps it so if the presets change).
-        if role == .developer && !permissions.isDisjoint(with: Self.payoutPermissions) {
+        if role == .developer && !permissions.isDisjoint(with: Permission.payouts) {
             throw OrgProblem.invalid(["role": "A Developer cannot create or authorize payouts. Choose another role (Custom, Employee or Manager) to give payout permissions."])
         }
         let missing = permissions.subtracting(access.permissions)
@@ -481,9 +481,6 @@ final class Team: Sendable {
             organizations.logger.warning("member not told of an access change", metadata: ["error": "\(error)"])
         }
     }
-
-    /// The permissions a Developer-role member never holds.
-    static let payoutPermissions: Set<Permission> = [.payoutsCreate, .payoutsAuthorize]
 
     // MARK: - words
 

@@ -189,7 +189,7 @@ struct RoleFields: ViewModel {
             case "explanation": permission.explanation
             case "checked": checked
             case "grantable": grantable
-            case "isPayout": Team.payoutPermissions.contains(permission)
+            case "isPayout": Permission.payouts.contains(permission)
             default: nil
             }
         }
