@@ -6,9 +6,7 @@ import Foundation
 /// itself after a few seconds unless its minor amount ends in 16 (it then stays processing):
 /// tests that need a status to hold use such amounts, or Production, where nothing moves by itself.
 extension TestPortal {
-    func scope(_ org: String, _ env: Environment = .sandbox) throws -> MoneyScope {
-        MoneyScope(organizationID: try orgRowID(org), environment: env)
-    }
+    // (`scope(org, env)` is the payouts tests' helper.)
 
     @discardableResult
     func makeTransaction(_ org: String, _ type: TransactionType = .payin, _ major: String, _ code: String = "EUR", env: Environment = .sandbox,

@@ -8,6 +8,7 @@ extension AuditActions {
         SupportAuditEvents.all,
         MoneyAuditEvents.all,
         CancellationAuditEvents.all,
+        PayoutsAuditEvents.all,
     ])
 
     /// The filter's groups of actions, in the order the features are listed.
