@@ -24,9 +24,10 @@ final class RollupCache: Sendable {
         let byStatus: [(currency: String, status: String, count: Int64, amount: Int64)]
     }
 
-    /// Entries kept at most; beyond it the cache starts again (a portal with this many
-    /// organizations viewing dashboards at once re-reads a month of hours, nothing worse).
-    static let limit = 5_000
+    /// Entries kept at most (each holds its figures, ~8 KB per currency); beyond it the cache
+    /// starts again: a portal with this many dashboards in view at once re-reads a month of
+    /// hours per view, nothing worse.
+    static let limit = 500
 
     private let entries = Mutex<[Key: Entry]>([:])
 
