@@ -85,6 +85,7 @@ public final class PortalApp: Sendable {
             verifiers: [])
 
         let (accounts, organizations, database) = (self.accounts, self.organizations, self.database)
+        let transactions = self.transactions
         var router = Router()
         // Outside both pipelines: a load balancer's probe needs no session, flash or CSRF.
         HealthController(database: database).register(on: &router)
@@ -95,6 +96,7 @@ public final class PortalApp: Sendable {
             TeamController(team: Team(organizations: organizations), templates: templates).register(on: &router)
             AuditLogController(auditLog: AuditLog(database: database, clock: config.clock), organizations: organizations, templates: templates).register(on: &router)
             SupportController(support: Support(organizations: organizations, logger: logger), templates: templates).register(on: &router)
+            DashboardController(transactions: transactions, organizations: organizations, templates: templates).register(on: &router)
             PayoutsController(payouts: payouts, templates: templates).register(on: &router)
         }
         pipelines.api(&router, "/v1") { v1 in

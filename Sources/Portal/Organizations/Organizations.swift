@@ -314,6 +314,8 @@ final class Organizations: Sendable {
             }
             try audit.record(OrganizationsAuditEvents.withdrew, by: actor, organization: access.org.id, environment: r.kind.environment,
                              subject: r.publicID, details: ["kind": .text(r.kind.rawValue)], on: db)
+            try r.kind.behaviour?.withdrawn(SupportCase(request: r, organization: access.org, requester: access.user, organizations: self),
+                                            by: actor, now: now, on: db)
             return r
         }
     }

@@ -13,9 +13,6 @@ struct OrganizationsController {
     static let menu: [OrgSection] = [OrgSection("Dashboard", path: "", order: 0), OrgSection("Settings", path: "settings", order: 90)]
 
     func register(on router: inout Router) {
-        // The environments' pages belong to this feature; registered here so that the
-        // composition root keeps one line per feature.
-        EnvironmentController(organizations: organizations, templates: templates).register(on: &router)
         router.group("", middleware: [Gate(allowed: [.active])]) { r in
             r.get("/home") { req in try landing(req) }
             r.get("/orgs") { req in try list(req) }

@@ -274,6 +274,8 @@ final class Support: Sendable {
             if approve {
                 try approvable(c, on: db)
                 try r.kind.behaviour?.apply(c, by: actor, now: now, on: db)
+            } else {
+                try r.kind.behaviour?.rejected(c, reason: reason, by: actor, now: now, on: db)
             }
             let status = approve ? "approved" : "rejected"
             guard try store.resolve(id: r.id, status: status, by: staff.id, note: reason, now: now, on: db) else {
