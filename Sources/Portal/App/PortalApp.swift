@@ -65,6 +65,9 @@ public final class PortalApp: Sendable {
         jobs.register(kind: SandboxSimulator.kind, retry: RetryPolicy(firstDelay: .seconds(5), maximumDelay: .seconds(300), giveUpAfter: .seconds(86400)),
                       lease: .seconds(60), handler: SandboxSimulator(transactions: transactions))
 
+        let reports = Reports(database: database, clock: config.clock, jobs: jobs)
+        jobs.register(kind: Reports.checksumKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(86400)), lease: .seconds(600), handler: ReportChecksumJob(reports: reports))
+
         organizations = Organizations(database: database, clock: config.clock, accounts: accounts,
                                       countries: try Countries(file: config.countriesFile), logger: logger)
 
@@ -90,6 +93,7 @@ public final class PortalApp: Sendable {
             TeamController(team: Team(organizations: organizations), templates: templates).register(on: &router)
             AuditLogController(auditLog: AuditLog(database: database, clock: config.clock), organizations: organizations, templates: templates).register(on: &router)
             SupportController(support: Support(organizations: organizations, logger: logger), templates: templates).register(on: &router)
+            ReportsController(reports: reports, organizations: organizations, templates: templates).register(on: &router)
         }
         pipelines.api(&router, "/v1") { v1 in
             PingController().register(on: &v1)
