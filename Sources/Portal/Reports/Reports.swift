@@ -110,12 +110,19 @@ final class Reports: Sendable {
 
     /// The one way a file's bytes are made, for the download and for its checksum alike.
     func producer(_ kind: ReportKind, scope: MoneyScope, month: ReportMonth, zone: TimeZone, now: Int64) -> any ReportBody {
-        let asOf = min(month.end, now)
         switch kind {
-        case .transactions: return TransactionReport(database: database, store: store, scope: scope, month: month, zone: zone, asOf: asOf)
-        case .accounts: return AccountStatementReport(database: database, store: store, scope: scope, month: month, zone: zone, closingAt: asOf)
+        case .transactions:
+            // Statuses as at the month's end; for the current month, as now (this second included).
+            let asOf = month.isClosed(now: now) ? month.end : now + 1
+            return TransactionReport(database: database, store: store, scope: scope, month: month, zone: zone, asOf: asOf)
+        case .accounts:
+            return AccountStatementReport(database: database, store: store, scope: scope, month: month, zone: zone, closingAt: min(month.end, now))
         }
     }
+
+    /// How long after a month's end its checksum waits: a write that read the clock just before
+    /// midnight may commit just after it, and the checksum must cover the month's final bytes.
+    static let settleSeconds: Int64 = 300
 
     // MARK: - checksums
 
@@ -154,7 +161,7 @@ final class Reports: Sendable {
         guard let earliest else { return 0 }
         var saved = 0
         var month = ReportMonth(containing: earliest, zone: zone)
-        while month.isClosed(now: now) {
+        while month.end + Self.settleSeconds <= now {
             let active = try database.read { db -> Bool in
                 if try store.transactionCount(scope, from: month.start, to: month.end, on: db) > 0 { return true }
                 return try store.accounts(scope, openedBefore: month.end, on: db).contains {
