@@ -2,6 +2,7 @@ import Database
 import Foundation
 import Security
 import Testing
+import Web
 @testable import Portal
 
 /// The rows of a CSV file as Python's `csv` module reads them (a second implementation of
@@ -252,6 +253,25 @@ struct ReportsTests {
         let after = try browser.get(base)
         #expect(after.text.contains(sums["\(past.key) transactions"]!))
         #expect(after.text.contains(sums["\(past.key) accounts"]!))
+    }
+
+    /// The byte writers agree with the string ones they stand in for.
+    @Test func amountsAndCellsAreWrittenAsTheStringFormsAre() {
+        for code in ["EUR", "JPY", "KWD"] {
+            let currency = Currency(code: code)!
+            for minor: Int64 in [0, 1, 9, 10, 99, 100, 105, 1000, 123_450, 1_500, 12_345, 999_999_999_999] {
+                var out: [UInt8] = []
+                ReportKind.amount(minor, exponent: currency.exponent, &out)
+                #expect(String(decoding: out, as: UTF8.self) == Amount.major(minor, currency), "\(minor) \(code)")
+            }
+        }
+        for cell in ["plain", "=1+1", "+31 6", "-2", "@SUM(A1)", "\tx", "\rx", "a,b", "say \"hi\"", "two\nlines", "=a,\"b\"", "", "é ü 日本"] {
+            var out: [UInt8] = []
+            CSVWriter.appendField(cell, to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == CSVWriter.field(cell))
+        }
+        #expect(ReportKind.slug("Acme Payments B.V.") == "acme-payments-b-v")
+        #expect(ReportKind.slug("日本") == "organization")
     }
 
     /// Times carry the zone's offset of their own instant: across a DST change, two offsets.

@@ -45,10 +45,10 @@ final class AccountStatementReport: ReportBody, @unchecked Sendable {
         out.reserveCapacity(ReportKind.chunkBytes + 8 * 1024)
         while out.count < ReportKind.chunkBytes && index < accounts.count {
             let account = accounts[index]
-            let currency = Currency(code: account.currency)
+            let exponent = Currency(code: account.currency)?.exponent ?? 0
             if !opened {
                 (available, pending) = try database.read { try store.balances(accountID: account.id, before: month.start, on: $0) }
-                line(account, "opening", at: month.start, currency: currency, to: &out)
+                line(account, "opening", at: month.start, exponent: exponent, to: &out)
                 opened = true
                 cursor = (Int64.min, Int64.min)
             }
@@ -58,11 +58,11 @@ final class AccountStatementReport: ReportBody, @unchecked Sendable {
             for e in batch {
                 available = e.availableAfter
                 pending = e.pendingAfter
-                entry(account, e, currency: currency, to: &out)
+                entry(account, e, exponent: exponent, to: &out)
             }
             if let last = batch.last { cursor = (last.createdAt, last.id) }
             if batch.count < ReportKind.batchRows {
-                line(account, "closing", at: closingAt, currency: currency, to: &out)
+                line(account, "closing", at: closingAt, exponent: exponent, to: &out)
                 index += 1
                 opened = false
             }
@@ -70,26 +70,23 @@ final class AccountStatementReport: ReportBody, @unchecked Sendable {
         return out
     }
 
-    private func money(_ minor: Int64, _ currency: Currency?) -> String {
-        currency.map { Amount.major(minor, $0) } ?? String(minor)
-    }
 
     /// An opening or closing line: the balances, no movement.
-    private func line(_ a: ReportAccount, _ kind: String, at t: Int64, currency: Currency?, to out: inout [UInt8]) {
+    private func line(_ a: ReportAccount, _ kind: String, at t: Int64, exponent: Int, to out: inout [UInt8]) {
         let comma = ReportKind.comma
         ReportKind.text(a.publicID, &out); out.append(comma)
         ReportKind.text(a.currency, &out); out.append(comma)
         ReportKind.plain(kind, &out); out.append(comma)
         time.append(t, to: &out)
         out.append(contentsOf: [comma, comma, comma, comma, comma]) // bucket, reason, credit, debit
-        ReportKind.plain(money(available, currency), &out); out.append(comma)
-        ReportKind.plain(money(pending, currency), &out); out.append(comma)
+        ReportKind.amount(available, exponent: exponent, &out); out.append(comma)
+        ReportKind.amount(pending, exponent: exponent, &out); out.append(comma)
         out.append(comma) // transaction_id, payout_id
         out.append(contentsOf: ReportKind.crlf)
         rows += 1
     }
 
-    private func entry(_ a: ReportAccount, _ e: ReportLedgerLine, currency: Currency?, to out: inout [UInt8]) {
+    private func entry(_ a: ReportAccount, _ e: ReportLedgerLine, exponent: Int, to out: inout [UInt8]) {
         let comma = ReportKind.comma
         ReportKind.text(a.publicID, &out); out.append(comma)
         ReportKind.text(a.currency, &out); out.append(comma)
@@ -98,12 +95,12 @@ final class AccountStatementReport: ReportBody, @unchecked Sendable {
         ReportKind.text(e.bucket, &out); out.append(comma)
         ReportKind.text(e.reason, &out); out.append(comma)
         // Credit and debit, both positive: a statement's columns, and no cell starts with "-".
-        if e.amount > 0 { ReportKind.plain(money(e.amount, currency), &out) }
+        if e.amount > 0 { ReportKind.amount(e.amount, exponent: exponent, &out) }
         out.append(comma)
-        if e.amount < 0 { ReportKind.plain(money(-e.amount, currency), &out) }
+        if e.amount < 0 { ReportKind.amount(-e.amount, exponent: exponent, &out) }
         out.append(comma)
-        ReportKind.plain(money(available, currency), &out); out.append(comma)
-        ReportKind.plain(money(pending, currency), &out); out.append(comma)
+        ReportKind.amount(available, exponent: exponent, &out); out.append(comma)
+        ReportKind.amount(pending, exponent: exponent, &out); out.append(comma)
         ReportKind.text(e.transactionPublicID, &out); out.append(comma)
         ReportKind.text(e.payoutPublicID, &out)
         out.append(contentsOf: ReportKind.crlf)

@@ -92,6 +92,24 @@ enum ReportKind: String, CaseIterable, Sendable {
         v.withUTF8 { out.append(contentsOf: $0) }
     }
 
+    /// Appends a non-negative amount of minor units as major units with `exponent` decimals
+    /// (`123450`, 2 → `1234.50`; `1500`, 0 → `1500`), as ``Amount/major`` writes it, without
+    /// making strings: a month's file has one or three per row.
+    static func amount(_ minor: Int64, exponent: Int, _ out: inout [UInt8]) {
+        var digits: [UInt8] = []
+        var v = minor.magnitude
+        repeat {
+            digits.append(UInt8(48 + v % 10))
+            v /= 10
+        } while v > 0
+        while digits.count <= exponent { digits.append(48) } // at least one digit before the point
+        if minor < 0 { out.append(0x2D) }
+        for i in stride(from: digits.count - 1, through: 0, by: -1) {
+            if i == exponent - 1 { out.append(0x2E) }
+            out.append(digits[i])
+        }
+    }
+
     static let comma: UInt8 = 0x2C
     static let crlf: [UInt8] = [0x0D, 0x0A]
     /// About this many bytes per pulled chunk.

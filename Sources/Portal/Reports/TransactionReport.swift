@@ -21,7 +21,8 @@ final class TransactionReport: ReportBody, @unchecked Sendable {
     private var cursor: (Int64, Int64) = (Int64.min, Int64.min)
     private var headerSent = false
     private var done = false
-    private var currencies: [String: Currency] = [:]
+    /// Exponents by currency code, looked up once per code.
+    private var exponents: [String: Int] = [:]
     /// Data rows written so far (the header not counted).
     private(set) var rows = 0
 
@@ -65,9 +66,9 @@ final class TransactionReport: ReportBody, @unchecked Sendable {
         ReportKind.text(t.externalID, &out); out.append(comma)
         time.append(t.createdAt, to: &out); out.append(comma)
         ReportKind.text(t.type, &out); out.append(comma)
-        let currency = currencies[t.currency] ?? Currency(code: t.currency)
-        currencies[t.currency] = currency
-        if let currency { ReportKind.plain(Amount.major(t.amount, currency), &out) } else { ReportKind.plain(String(t.amount), &out) }
+        let exponent = exponents[t.currency] ?? Currency(code: t.currency)?.exponent ?? 0
+        exponents[t.currency] = exponent
+        ReportKind.amount(t.amount, exponent: exponent, &out)
         out.append(comma)
         ReportKind.text(t.currency, &out); out.append(comma)
         ReportKind.text(t.status, &out); out.append(comma)
