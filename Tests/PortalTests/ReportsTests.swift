@@ -148,7 +148,7 @@ struct ReportsTests {
         let (portal, browser, org, scope) = try Self.setUp()
         let zone = PageTime.timeZone("Asia/Kathmandu")
         let today = portal.clock.now
-        // Two months back, in the middle of the month (Kathmandu time).
+        // The previous month, ten days in (Kathmandu time).
         let past = ReportMonth(containing: ReportMonth(containing: today, zone: zone).start - 86400 * 20, zone: zone)
         Self.travel(portal, to: past.start + 86400 * 10)
 
