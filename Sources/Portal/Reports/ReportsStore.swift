@@ -96,6 +96,10 @@ struct ReportsStore {
     }
 
     // MARK: pages of rows (keyset over (created_at, id))
+    //
+    // The index range starts at the cursor's time (`created_at >= max(start, cursor time)`):
+    // SQLite does not seek on the row value `(created_at, id) > (?, ?)` alone, and scanning
+    // from the month's start for every page would make a month quadratic in its size.
 
     /// Up to `limit` transactions created in `[start, end)` after the cursor, in time order,
     /// each with its last status change before `asOf`.
@@ -116,7 +120,7 @@ struct ReportsStore {
               AND (t.created_at, t.id) > (?, ?)
             ORDER BY t.created_at, t.id
             LIMIT ?
-            """, asOf, scope.organizationID, scope.environment.rawValue, start, end, cursor.0, cursor.1, limit
+            """, asOf, scope.organizationID, scope.environment.rawValue, max(start, cursor.0), end, cursor.0, cursor.1, limit
         ) { r in
             out.append(ReportTransactionLine(
                 id: try r.int64(0), createdAt: try r.int64(1), publicID: try r.string(2), externalID: try r.string(3), type: try r.string(4),
@@ -144,7 +148,7 @@ struct ReportsStore {
             WHERE e.account_id = ? AND e.created_at >= ? AND e.created_at < ? AND (e.created_at, e.id) > (?, ?)
             ORDER BY e.created_at, e.id
             LIMIT ?
-            """, accountID, start, end, cursor.0, cursor.1, limit
+            """, accountID, max(start, cursor.0), end, cursor.0, cursor.1, limit
         ) { r in
             out.append(ReportLedgerLine(
                 id: try r.int64(0), createdAt: try r.int64(1), bucket: try r.string(2), amount: try r.int64(3),
