@@ -155,6 +155,11 @@ struct ReportsTests {
         let formula = try Self.create(portal, scope, .payin, "1234.50", "EUR", sender: "=HYPERLINK(\"http://evil\")", externalID: "ord-1")
         _ = try Self.move(portal, formula, .processing)
         _ = try Self.move(portal, formula, .paid)
+        // A payout prepared through its page: its hold is a ledger entry with no transaction.
+        let held = try browser.submit("/orgs/\(org)/production/payouts/new", to: "/orgs/\(org)/production/payouts/new", [
+            ("beneficiary_name", "Supplier BV"), ("method", "bank"), ("account", "NL91ABNA0417164300"), ("country", "NL"),
+            ("amount", "50.00"), ("currency", "EUR"), ("reference", "Invoice 7")])
+        #expect(held.status == 303, "payout: \(held.status)")
         portal.clock.advance(seconds: 60)
         _ = try Self.create(portal, scope, .payin, "1500", "JPY", sender: "Doe, \"JJ\"\nSecond line", recipient: "-2+3")
         let failed = try Self.create(portal, scope, .payin, "7.13", "EUR", sender: "@SUM(A1)", recipient: "\tTabbed")
@@ -245,6 +250,7 @@ struct ReportsTests {
             #expect(try ledger?.int64(0) == available && ledger?.int64(1) == pending)
         }
         #expect(lines.contains { $0["reason"] == "payin.paid" && $0["credit"] == "1234.50" && $0["bucket"] == "available" })
+        #expect(lines.contains { $0["payout_id"]?.hasPrefix("po_") == true && $0["transaction_id"] == "" && $0["debit"] == "50.00" && $0["bucket"] == "available" })
 
         // The closed month's bytes do not change with later activity, and the page shows the checksum.
         _ = try Self.create(portal, scope, .payin, "5.00", "EUR")
