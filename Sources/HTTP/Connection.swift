@@ -25,6 +25,9 @@ final class Connection {
     var lingerStarted: UInt64 = 0
     var stream: StreamChannel?
     var streamUnacked = 0
+    /// A pulled body being sent, and whether a worker is producing its next chunk.
+    var pull: PullBody?
+    var pullInFlight = false
 
     init(fd: Int32, id: UInt64, remote: String, now: UInt64, decoder: RequestDecoder) {
         self.fd = fd

@@ -385,6 +385,7 @@ final class EventLoop: @unchecked Sendable {
                 c.outStart += n
                 c.lastWriteProgress = now
             } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if c.pull != nil { schedulePull(c) }
                 return
             } else if n < 0 && errno == EINTR {
                 continue
@@ -400,6 +401,7 @@ final class EventLoop: @unchecked Sendable {
             s.written(c.streamUnacked)
             c.streamUnacked = 0
         }
+        if c.pull != nil { schedulePull(c) }
         if c.phase == .closing {
             startLinger(c)
         } else if c.phase == .reading && c.peerClosed && c.inStart >= c.inbuf.count {
@@ -473,6 +475,7 @@ final class EventLoop: @unchecked Sendable {
         c.closed = true
         c.stream?.cancel()
         c.stream = nil
+        c.pull = nil // a pull under way finishes on its worker; its chunk is then dropped
         connections[Int(c.fd)] = nil
         openCount -= 1
         Glibc.close(c.fd) // also removes it from the epoll set

@@ -31,7 +31,9 @@ import Synchronization
 ///
 /// Streamed bodies (`HTTPBody.stream`) are written by the worker in chunks that pass through
 /// the same queue; the worker blocks while more than ``Configuration/streamHighWater`` bytes
-/// are waiting for the socket (back-pressure).
+/// are waiting for the socket (back-pressure). Pulled bodies (`HTTPBody.pull`) hold no
+/// worker while the client reads: the loop asks the producer for one chunk at a time, on a
+/// worker, whenever the connection's output has drained below ``Configuration/pullLowWater``.
 ///
 /// Limits and timeouts: header-section deadline (slowloris), body deadline, idle keep-alive
 /// timeout, write-progress timeout, a connection cap (503 then close above it), and the
@@ -64,6 +66,9 @@ public final class HTTPServer: @unchecked Sendable {
         public var workerStallMillis: UInt64 = 20
         /// Bytes of a streamed body allowed to wait for the socket before the worker blocks.
         public var streamHighWater = 1 << 20
+        /// A pulled body (``HTTPBody/pull(_:)``) is asked for its next chunk once fewer than
+        /// this many bytes of it wait in the connection's output buffer.
+        public var pullLowWater = 64 * 1024
         /// Unread pipelined bytes kept per connection while a request is being handled.
         public var maxInputBacklog = 64 * 1024
         public init() {}

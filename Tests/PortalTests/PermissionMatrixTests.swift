@@ -53,7 +53,15 @@ struct PermissionMatrixTests {
         Route(method: "GET", path: "/orgs/{org}/team/members/{member}", need: .permission(.rolesWrite)),
         Route(method: "GET", path: "/orgs/{org}/logs", need: .permission(.logsRead)),
         Route(method: "GET", path: "/orgs/{org}/logs.csv", need: .permission(.logsRead)),
+        Route(method: "POST", path: "/orgs/{org}/settings/time-zone", need: .owner, fields: [("time_zone", "UTC")]),
+        // Reports are every member's (TransferZero's rule), downloads included.
+        Route(method: "GET", path: "/orgs/{org}/sandbox/reports", need: .anyMember),
+        Route(method: "GET", path: "/orgs/{org}/sandbox/reports/\(thisMonth)/transactions.csv", need: .anyMember),
+        Route(method: "GET", path: "/orgs/{org}/sandbox/reports/\(thisMonth)/accounts.csv", need: .anyMember),
     ]
+
+    /// The current month in UTC (a new organization's zone): its reports always exist.
+    static let thisMonth = ReportMonth(containing: Int64(Date().timeIntervalSince1970), zone: PageTime.timeZone("UTC")).key
 
     /// A signed-in member of `org` holding exactly `permissions` (as a Custom role).
     static func member(_ portal: TestPortal, org: String, role: Role, permissions: Set<Permission>, tag: String) throws -> Browser {

@@ -66,6 +66,9 @@ public final class PortalApp: Sendable {
         jobs.register(kind: SandboxSimulator.kind, retry: RetryPolicy(firstDelay: .seconds(5), maximumDelay: .seconds(300), giveUpAfter: .seconds(86400)),
                       lease: .seconds(60), handler: SandboxSimulator(transactions: transactions))
 
+        let reports = Reports(database: database, clock: config.clock, jobs: jobs)
+        jobs.register(kind: Reports.checksumKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(86400)), lease: .seconds(600), handler: ReportChecksumJob(reports: reports))
+
         organizations = Organizations(database: database, clock: config.clock, accounts: accounts,
                                       countries: try Countries(file: config.countriesFile), logger: logger)
 
@@ -98,6 +101,7 @@ public final class PortalApp: Sendable {
             SupportController(support: Support(organizations: organizations, logger: logger), templates: templates).register(on: &router)
             DashboardController(transactions: transactions, organizations: organizations, templates: templates).register(on: &router)
             PayoutsController(payouts: payouts, templates: templates).register(on: &router)
+            ReportsController(reports: reports, organizations: organizations, templates: templates).register(on: &router)
         }
         pipelines.api(&router, "/v1") { v1 in
             PingController().register(on: &v1)

@@ -299,6 +299,27 @@ final class Organizations: Sendable {
         }
     }
 
+    // MARK: - time zone
+
+    /// The Owner sets the zone the organization's months begin and end in: the Reports page's
+    /// months and every time in its CSV files follow it. Owner only, as the other settings:
+    /// moving the months changes which transactions a month's report holds (closed months get
+    /// new checksums in the new zone). The zone comes from the list the profile page offers.
+    func setTimeZone(_ access: OrgAccess, to raw: String, actor: Actor) throws {
+        try access.requireOwner("change the organization's time zone")
+        let zone = raw.trimmingCharacters(in: .whitespaces)
+        guard PageTime.zones.contains(zone), TimeZone(identifier: zone) != nil else {
+            throw OrgProblem.invalid(["time_zone": "Choose a time zone from the list."])
+        }
+        guard zone != access.org.timeZone else { return }
+        let now = clock.now()
+        try database.write { db in
+            try store.setTimeZone(organizationID: access.org.id, zone: zone, now: now, on: db)
+            try audit.record(OrganizationsAuditEvents.timeZoneChanged, by: actor, organization: access.org.id,
+                             details: ["time_zone": .change(before: access.org.timeZone, after: zone)], on: db)
+        }
+    }
+
     // MARK: - withdrawing a request
 
     /// The Owner takes back an open request of the organization before support decides it:
