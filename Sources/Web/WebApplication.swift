@@ -29,6 +29,8 @@ public final class WebApplication: HTTPResponder {
     public let defaultErrors: any ErrorResponder
     public let logger: Logger
     private let securityHeaders: SecurityHeadersMiddleware
+    /// The request log's, for the refusals logged here.
+    private let redaction: PathRedaction
     private let handler: Handler
     /// For ``respondInline(to:)``: the static files, and the outer pipeline (1-4) around
     /// the response they made.
@@ -64,6 +66,7 @@ public final class WebApplication: HTTPResponder {
         self.defaultErrors = defaultErrors
         self.logger = logger
         self.securityHeaders = securityHeaders
+        self.redaction = requestLog?.redaction ?? PathRedaction()
         var chain: [any Middleware] = []
         if let requestLog { chain.append(requestLog) }
         chain.append(securityHeaders)
@@ -151,7 +154,7 @@ public final class WebApplication: HTTPResponder {
         var metadata: Logger.Metadata = ["status": .stringConvertible(status.code)]
         if let head {
             metadata["method"] = .string(head.method.rawValue)
-            metadata["path"] = .string(head.path)
+            metadata["path"] = .string(redaction.apply(head.path))
         }
         log.info("request refused", metadata: metadata)
         let errors = head.flatMap { router.errorResponder(forPath: $0.path) } ?? defaultErrors

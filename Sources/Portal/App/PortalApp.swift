@@ -102,6 +102,7 @@ public final class PortalApp: Sendable {
             templates: templates,
             staticFiles: try StaticFiles(urlPrefix: "/static", directory: config.publicDirectory),
             securityHeaders: SecurityHeadersMiddleware(headers: headers),
+            requestLog: RequestLogMiddleware(redaction: SecretPaths.redaction),
             logger: logger
         )
         var serverConfig = config.server
