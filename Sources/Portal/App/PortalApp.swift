@@ -120,9 +120,12 @@ public final class PortalApp: Sendable {
     /// Stops accepting and lets in-flight requests finish (bounded by the drain timeout).
     public func shutdown() { server.shutdown() }
 
+    /// Waits for the server to drain, then stops the job worker (each job running gets
+    /// `jobStopTimeout` to finish and be recorded; one still running then is abandoned and
+    /// the worker touches the database no more), and only then closes the database.
     public func waitUntilStopped() {
         server.waitUntilStopped()
-        jobs.stop()
+        jobs.stop(timeout: .milliseconds(Int(config.jobStopTimeout * 1000)))
         database.close()
     }
 }
