@@ -218,9 +218,29 @@ final class Support: Sendable {
                              environment: r.kind.environment, subject: r.publicID,
                              details: ["kind": .text(r.kind.rawValue), "reason": .text(reason)], on: db)
             try mailRequester(c, approved: approve, reason: reason, on: db)
+            if approve, r.kind.behaviour?.closesOrganization == true, let orgID = r.organizationID {
+                try refuseOtherRequests(organizationID: orgID, closedBy: r, staff: staff, actor: actor, now: now, on: db)
+            }
             return SupportRequestRecord(id: r.id, publicID: r.publicID, kind: r.kind, userID: r.userID, email: r.email, note: r.note,
                                         organizationID: r.organizationID, changes: r.changes, status: status, createdAt: r.createdAt,
                                         resolvedAt: now, resolvedBy: staff.id, resolutionNote: reason)
+        }
+    }
+
+    /// Refuses the open requests of an organization that `closing` has just closed: nothing
+    /// they ask can happen to a closed organization, and left open they would wait in the
+    /// queue for a decision that can only be "no". Each is rejected by the staff member who
+    /// approved the closure, with a reason naming it, audited and mailed like any decision.
+    private func refuseOtherRequests(organizationID: Int64, closedBy closing: SupportRequestRecord, staff: UserRecord, actor: Actor,
+                                     now: Int64, on db: Connection) throws {
+        for other in try store.openRequests(organizationID: organizationID, on: db) where other.id != closing.id {
+            let c = try supportCase(other, on: db)
+            let name = c.organization?.displayName ?? "The organization"
+            let reason = "\(name) was closed when its offboarding was approved (request \(closing.publicID)), so this request can no longer be carried out."
+            guard try store.resolve(id: other.id, status: "rejected", by: staff.id, note: reason, now: now, on: db) else { continue }
+            try audit.record(SupportAuditEvents.rejected, by: actor, organization: organizationID, environment: other.kind.environment,
+                             subject: other.publicID, details: ["kind": .text(other.kind.rawValue), "reason": .text(reason)], on: db)
+            try mailRequester(c, approved: false, reason: reason, on: db)
         }
     }
 
