@@ -140,7 +140,16 @@ public final class WebApplication: HTTPResponder {
     /// The 503 page for connections over the cap: rendered once at start-up, not logged
     /// (the server logs refusals itself). No request is read, so its shape is the default's.
     public func overloadResponse() -> HTTPResponse {
-        var res = defaultErrors.refusal(status: .serviceUnavailable, requestID: "", head: nil)
+        overloadResponse(prefix: nil)
+    }
+
+    /// The 503 for connections over the cap whose target began with `prefix` (the server's
+    /// ``HTTPServer/Configuration/refusalPrefixes``): the shape of the pipeline there, a
+    /// JSON error under `/v1`. Rendered once per prefix at start-up; no request id (none
+    /// was made: the request was not read).
+    public func overloadResponse(prefix: String?) -> HTTPResponse {
+        let errors = prefix.flatMap { router.errorResponder(forPath: $0) } ?? defaultErrors
+        var res = errors.refusal(status: .serviceUnavailable, requestID: "", head: nil)
         securityHeaders.apply(to: &res)
         return res
     }
@@ -148,6 +157,12 @@ public final class WebApplication: HTTPResponder {
     /// A refusal by the HTTP layer (413, 400, 431…), in the shape of the pipeline the path
     /// falls in: a JSON error under `/v1`, a page elsewhere.
     public func errorResponse(status: HTTPStatus, head: HTTPRequestHead?) -> HTTPResponse {
+        errorResponse(status: status, head: head, prefix: nil)
+    }
+
+    /// The same when the head could not be parsed (408, 414, 431): the server passes the
+    /// configured prefix the request target began with, and its pipeline's shape is used.
+    public func errorResponse(status: HTTPStatus, head: HTTPRequestHead?, prefix: String?) -> HTTPResponse {
         let id = Request.makeID()
         var log = logger
         log[metadataKey: "request-id"] = .string(id)
@@ -155,9 +170,11 @@ public final class WebApplication: HTTPResponder {
         if let head {
             metadata["method"] = .string(head.method.rawValue)
             metadata["path"] = .string(redaction.apply(head.path))
+        } else if let prefix {
+            metadata["path_prefix"] = .string(prefix)
         }
         log.info("request refused", metadata: metadata)
-        let errors = head.flatMap { router.errorResponder(forPath: $0.path) } ?? defaultErrors
+        let errors = head.flatMap { router.errorResponder(forPath: $0.path) } ?? prefix.flatMap { router.errorResponder(forPath: $0) } ?? defaultErrors
         var res = errors.refusal(status: status, requestID: id, head: head)
         securityHeaders.apply(to: &res)
         res.headers.setIfAbsent("X-Request-Id", id)

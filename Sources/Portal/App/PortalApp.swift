@@ -91,6 +91,7 @@ public final class PortalApp: Sendable {
             AuditLogController(auditLog: AuditLog(database: database, clock: config.clock), organizations: organizations, templates: templates).register(on: &router)
             SupportController(support: Support(organizations: organizations, logger: logger), templates: templates).register(on: &router)
         }
+        // Both prefixes are in Pipelines.apiPrefixes, which the server's refusals use.
         pipelines.api(&router, "/v1") { v1 in
             PingController().register(on: &v1)
         }
@@ -108,6 +109,7 @@ public final class PortalApp: Sendable {
         var serverConfig = config.server
         serverConfig.host = config.host
         serverConfig.port = config.port
+        serverConfig.refusalPrefixes = Pipelines.apiPrefixes
         server = HTTPServer(configuration: serverConfig, responder: web, logger: logger)
     }
 
