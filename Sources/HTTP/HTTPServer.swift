@@ -105,6 +105,7 @@ public final class HTTPServer: @unchecked Sendable {
         guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         signal(SIGPIPE, SIG_IGN)
         Socket.raiseFileLimit()
+        MallocTuning.keepFreedMemory()
         let listenFD = try Socket.listen(host: configuration.host, port: configuration.port, backlog: configuration.backlog)
         var addr = sockaddr_storage()
         var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
