@@ -13,10 +13,10 @@ extension EventLoop {
         }
     }
 
-    func dispatchError(_ c: Connection, status: HTTPStatus, head: HTTPRequestHead?) {
+    func dispatchError(_ c: Connection, status: HTTPStatus, head: HTTPRequestHead?, prefix: String? = nil) {
         let token = ConnectionToken(fd: c.fd, id: c.id)
         pool.submit { [self] in
-            let response = responder.errorResponse(status: status, head: head)
+            let response = responder.errorResponse(status: status, head: head, prefix: prefix)
             deliver(response, head: head, token: token, keepAlive: false)
         }
     }

@@ -71,6 +71,17 @@ public final class HTTPServer: @unchecked Sendable {
         public var pullLowWater = 64 * 1024
         /// Unread pipelined bytes kept per connection while a request is being handled.
         public var maxInputBacklog = 64 * 1024
+        /// Path prefixes (`/v1`) whose refusals the responder answers in a shape of their own
+        /// (JSON for an API, say). A request refused before its head is parsed (408, 414,
+        /// 431, 400) has no path, and one over the connection cap is not even read; for those
+        /// the server looks at the start of the request target it has (a 414's first bytes
+        /// are enough) and passes the prefix it begins with, at a segment boundary, to
+        /// ``HTTPResponder/errorResponse(status:head:prefix:)`` and
+        /// ``HTTPResponder/overloadResponse(prefix:)``. With prefixes set, a connection over
+        /// the cap is read up to its request line (bounded: a few hundred at once, the header
+        /// timeout, 1 KB) before its 503; a target that never comes, or an origin-form it
+        /// cannot read, gets the default shape. Empty: every such refusal has the default.
+        public var refusalPrefixes: [String] = []
         public init() {}
     }
 
@@ -99,6 +110,7 @@ public final class HTTPServer: @unchecked Sendable {
         guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         signal(SIGPIPE, SIG_IGN)
         Socket.raiseFileLimit()
+        MallocTuning.keepFreedMemory()
         let listenFD = try Socket.listen(host: configuration.host, port: configuration.port, backlog: configuration.backlog)
         var addr = sockaddr_storage()
         var len = socklen_t(MemoryLayout<sockaddr_storage>.size)

@@ -103,6 +103,7 @@ public final class PortalApp: Sendable {
             PayoutsController(payouts: payouts, templates: templates).register(on: &router)
             ReportsController(reports: reports, organizations: organizations, templates: templates).register(on: &router)
         }
+        // Both prefixes are in Pipelines.apiPrefixes, which the server's refusals use.
         pipelines.api(&router, "/v1") { v1 in
             PingController().register(on: &v1)
         }
@@ -114,11 +115,13 @@ public final class PortalApp: Sendable {
             templates: templates,
             staticFiles: try StaticFiles(urlPrefix: "/static", directory: config.publicDirectory),
             securityHeaders: SecurityHeadersMiddleware(headers: headers),
+            requestLog: RequestLogMiddleware(redaction: SecretPaths.redaction),
             logger: logger
         )
         var serverConfig = config.server
         serverConfig.host = config.host
         serverConfig.port = config.port
+        serverConfig.refusalPrefixes = Pipelines.apiPrefixes
         server = HTTPServer(configuration: serverConfig, responder: web, logger: logger)
     }
 
@@ -131,9 +134,12 @@ public final class PortalApp: Sendable {
     /// Stops accepting and lets in-flight requests finish (bounded by the drain timeout).
     public func shutdown() { server.shutdown() }
 
+    /// Waits for the server to drain, then stops the job worker (each job running gets
+    /// `jobStopTimeout` to finish and be recorded; one still running then is abandoned and
+    /// the worker touches the database no more), and only then closes the database.
     public func waitUntilStopped() {
         server.waitUntilStopped()
-        jobs.stop()
+        jobs.stop(timeout: .milliseconds(Int(config.jobStopTimeout * 1000)))
         database.close()
     }
 }

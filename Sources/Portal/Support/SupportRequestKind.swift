@@ -21,6 +21,13 @@ protocol SupportRequestKind: Sendable {
     func withdrawn(_ c: SupportCase, by actor: Actor, now: Int64, on db: Connection) throws
     /// What the decision mail says happened, and where its link goes.
     func outcome(_ c: SupportCase, approved: Bool) -> SupportOutcome
+    /// Approving it closes the organization: the organization's other open requests can no
+    /// longer happen, and ``Support`` refuses them in the same decision.
+    var closesOrganization: Bool { get }
+}
+
+extension SupportRequestKind {
+    var closesOrganization: Bool { false }
 }
 
 extension SupportRequestKind {
