@@ -7,6 +7,7 @@ extension AuditActions {
         TeamAuditEvents.all,
         SupportAuditEvents.all,
         MoneyAuditEvents.all,
+        DemoDataAuditEvents.all,
     ])
 
     /// The filter's groups of actions, in the order the features are listed.
