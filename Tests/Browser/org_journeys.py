@@ -64,7 +64,7 @@ class OrgJourneys:
             self.org_path = b.path
             expect(b.h1() == "Acme", f"the dashboard's heading is {b.h1()!r}")
             j.expect_flash("Acme is ready")
-            expect(self.nav(b) == ["Dashboard", "Team", "Logs", "Settings"], f"the Owner's navigation is {self.nav(b)}")
+            expect(self.nav(b) == ["Dashboard", "Payouts", "Team", "Logs", "Settings"], f"the Owner's navigation is {self.nav(b)}")
             expect("Sandbox" in b.main_text() and "Production" in b.main_text(), "the dashboard does not show both environments")
         s.check("Ada: creates Acme and lands on its dashboard as Owner, with every section", create)
 

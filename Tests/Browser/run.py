@@ -68,6 +68,7 @@ def main() -> int:
         from harness import Browser, JourneyAborted, Mailbox, PortalServer, Suite  # noqa: F401
         from journeys import Journeys, Person
         from org_journeys import OrgJourneys
+        from payout_journeys import PayoutJourneys
     except ImportError as e:
         return setup_failure("the Python packages are missing (make deps installs them)", str(e))
 
@@ -147,6 +148,11 @@ def main() -> int:
         if linus.authenticator is not None:
             suite.run_journey("The Owner changes the Developer's permissions; his navigation follows (Ada, Linus)",
                               lambda: org.owner_changes_permissions(linus))
+            payouts = PayoutJourneys(suite, org, mailbox, server.db_path, owner_person=ada)
+            suite.run_journey("A Developer's navigation shows no payout actions (Ada, Linus)",
+                              lambda: payouts.developer_sees_no_payouts(linus))
+            needs(grace, "A Manager prepares a payout; the Owner authorizes it with TOTP; the balance falls (Grace, Ada)",
+                  lambda: payouts.manager_prepares_and_owner_authorizes(grace))
     except SuiteTimeout as e:
         suite.fail("suite", str(e))
         if browser:

@@ -474,6 +474,37 @@ final class Accounts: Sendable {
         guard fresh else { throw Problem.invalid(["code": "That code was already used. Wait for the next one."]) }
     }
 
+    /// A fresh authenticator code alone, for an action the signed-in person confirms (a
+    /// payout's authorization): the same throttle as ``reauthenticate`` (wrong codes here and
+    /// there count together), and a code is accepted once, so a replay is refused.
+    func confirmCode(user: UserRecord, code: String, actor: Actor) throws {
+        let accountKey = "reauth:acct:\(user.id)"
+        let ipKey = "mfa:ip:\(actor.network)"
+        let now = clock.now()
+        try claimAttempt(accountKey: accountKey, ipKey: ipKey, now: now, action: AccountsAuditEvents.reauthThrottled, subject: user.email, actor: actor)
+        let digits = code.filter { !$0.isWhitespace }
+        var outcome = TOTP.Outcome.wrong
+        if digits.count == 6, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
+           let sealed = user.totpSecret, let secret = try? box.open(sealed, associatedData: Self.totpAD(user.id)) {
+            outcome = TOTP.check(code: digits, secret: secret, at: now, window: 1, lastAcceptedStep: user.totpLastStep)
+        }
+        guard case .accepted(let step) = outcome else {
+            try recordFailure(action: AccountsAuditEvents.reauthFailed, subject: user.email, actor: actor)
+            throw Problem.invalid(["code": outcome == .alreadyUsed ? "That code was already used. Wait for the next one."
+                                       : "That code is not right. Enter the current code from your authenticator app."])
+        }
+        let fresh = try database.write { db -> Bool in
+            // Recorded only if newer than the last accepted step: the same code sent twice at once works once.
+            guard try store.advanceTOTPStep(userID: user.id, step: step, on: db) else { return false }
+            try attemptSucceeded(accountKey: accountKey, ipKey: ipKey, on: db)
+            return true
+        }
+        guard fresh else {
+            try recordFailure(action: AccountsAuditEvents.reauthFailed, subject: user.email, actor: actor)
+            throw Problem.invalid(["code": "That code was already used. Wait for the next one."])
+        }
+    }
+
     // MARK: - lost authenticator
 
     func reportLostAuthenticator(user: UserRecord, note rawNote: String, by actor: Actor) throws {

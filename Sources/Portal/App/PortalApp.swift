@@ -48,7 +48,8 @@ public final class PortalApp: Sendable {
         }
         let transport: any MailTransport = try config.smtpURL.map { try SMTPTransport(url: $0, logger: logger) } ?? LogTransport(logger: logger)
         let mailer = try Mailer(templates: templates, baseURL: config.baseURL, from: config.mailFrom)
-        jobs = JobWorker(database: database, logger: logger)
+        // The portal's clock: a job due at a payout's expiry runs when that time comes on the same clock.
+        jobs = JobWorker(database: database, clock: JobClock { [clock = config.clock] in clock.now() }, logger: logger)
         MailDelivery.register(on: jobs, transport: transport, logger: logger)
         mailer.onEnqueue = { [jobs] in jobs.notify() }
 
@@ -67,6 +68,10 @@ public final class PortalApp: Sendable {
 
         organizations = Organizations(database: database, clock: config.clock, accounts: accounts,
                                       countries: try Countries(file: config.countriesFile), logger: logger)
+
+        let payouts = Payouts(transactions: transactions, organizations: organizations)
+        jobs.register(kind: PayoutExpiry.kind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(7 * 86400)),
+                      lease: .seconds(60), handler: PayoutExpiry(payouts: payouts))
 
         var headers = SecurityHeadersMiddleware.defaultHeaders
         if config.resolvedSecureCookies { headers.append(("Strict-Transport-Security", "max-age=31536000")) }
@@ -90,6 +95,7 @@ public final class PortalApp: Sendable {
             TeamController(team: Team(organizations: organizations), templates: templates).register(on: &router)
             AuditLogController(auditLog: AuditLog(database: database, clock: config.clock), organizations: organizations, templates: templates).register(on: &router)
             SupportController(support: Support(organizations: organizations, logger: logger), templates: templates).register(on: &router)
+            PayoutsController(payouts: payouts, templates: templates).register(on: &router)
         }
         pipelines.api(&router, "/v1") { v1 in
             PingController().register(on: &v1)

@@ -63,8 +63,8 @@ final class MoneySeeder {
         let name: String
     }
 
-    static let payoutLifetime: Int64 = 7 * 86_400
-    static let payoutExpiryJob = "payout.expire"
+    static let payoutLifetime = Payouts.lifetime
+    static let payoutExpiryJob = PayoutExpiry.kind
     static let apiActor = "API"
 
     let database: Database

@@ -19,6 +19,8 @@ struct OrgSection: Sendable {
     /// The permission a member needs to see the entry (nil: every member). The page itself
     /// checks it again in its service; hiding the link is only a courtesy.
     let permission: Permission?
+    /// Or: any one of these permissions shows the entry (a section several permissions open).
+    var anyOf: [Permission] = []
     let scope: Scope
     /// Where the entry sits in the bar, lowest first (ties keep declaration order).
     let order: Int
@@ -29,6 +31,17 @@ struct OrgSection: Sendable {
         self.permission = permission
         self.scope = scope
         self.order = order
+    }
+
+    init(_ title: String, path: String, anyOf: [Permission], scope: Scope = .organization, order: Int) {
+        self.init(title, path: path, permission: nil, scope: scope, order: order)
+        self.anyOf = anyOf
+    }
+
+    /// Whether a member who `can` hold these permissions sees the entry.
+    func isVisible(_ can: (Permission) -> Bool) -> Bool {
+        if let permission { return can(permission) }
+        return anyOf.isEmpty || anyOf.contains(where: can)
     }
 }
 
@@ -72,7 +85,7 @@ struct OrgMenu: Sendable {
     /// sections lead into the environment of the page, Sandbox elsewhere.
     func entries(path: String, base: String, can: (Permission) -> Bool) -> [Entry] {
         let env = Self.environment(of: path, base: base) ?? .sandbox
-        return sections.filter { s in s.permission.map(can) ?? true }.map { s in
+        return sections.filter { $0.isVisible(can) }.map { s in
             let root = s.scope == .environment ? "\(base)/\(env.rawValue)" : base
             let url = s.path.isEmpty ? root : "\(root)/\(s.path)"
             let current = s.path.isEmpty ? path == url : (path == url || path.hasPrefix(url + "/"))

@@ -54,8 +54,15 @@ struct MembershipRecord: Sendable {
     }
 
     var isActive: Bool { status == "active" }
-    /// What the member may do: the Owner everything, whatever is stored.
-    var effectivePermissions: Set<Permission> { role == .owner ? Set(Permission.allCases) : permissions }
+    /// What the member may do: the Owner everything, whatever is stored; a Developer never a
+    /// payout permission, whatever is stored (the role must change first).
+    var effectivePermissions: Set<Permission> {
+        switch role {
+        case .owner: Set(Permission.allCases)
+        case .developer: permissions.subtracting(Permission.payouts)
+        default: permissions
+        }
+    }
 }
 
 /// A member with the user's name and address, as team pages list them.

@@ -21,6 +21,9 @@ enum Permission: String, CaseIterable, Sendable, Comparable {
 
     static func < (a: Permission, b: Permission) -> Bool { a.rawValue < b.rawValue }
 
+    /// The permissions that move money out: never held by a Developer, whatever is stored.
+    static let payouts: Set<Permission> = [.payoutsCreate, .payoutsAuthorize]
+
     var title: String {
         switch self {
         case .webhooksRead: "View webhooks"

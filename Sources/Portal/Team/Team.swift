@@ -109,6 +109,11 @@ final class Team: Sendable {
         if role == .custom && permissions.isEmpty {
             throw OrgProblem.invalid(["permissions": "Tick at least one permission for a Custom role, or choose another role."])
         }
+        // Developers never move money: no preset or stored list may give a Developer a payout
+        // permission (the Developer preset has none; this keeps it so if the presets change).
+        if role == .developer && !permissions.isDisjoint(with: Permission.payouts) {
+            throw OrgProblem.invalid(["role": "A Developer cannot create or authorize payouts. Choose another role (Custom, Employee or Manager) to give payout permissions."])
+        }
         let missing = permissions.subtracting(access.permissions)
         guard missing.isEmpty else {
             if role.preset != nil {

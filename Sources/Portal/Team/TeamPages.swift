@@ -167,6 +167,7 @@ struct RoleFields: ViewModel {
             case "explanation": return role.explanation
             case "checked": return checked
             case "isCustom": return role == .custom
+            case "isDeveloper": return role == .developer
             case "grantable": return grantable
             case "presetTitles": return Team.titles(preset)
             // Admin says "every permission"; the others list theirs.
@@ -188,6 +189,7 @@ struct RoleFields: ViewModel {
             case "explanation": permission.explanation
             case "checked": checked
             case "grantable": grantable
+            case "isPayout": Permission.payouts.contains(permission)
             default: nil
             }
         }
