@@ -138,7 +138,7 @@ struct DemoDataTests {
                 """, as: Int.self) == 0)
 
             // Payouts waiting for authorization, each with its hold and its expiry job, as the payouts service leaves them.
-            let payouts = try db.query("SELECT id, amount, created_at, expires_at, created_by FROM payouts WHERE status = 'pending_authorization'")
+            let payouts = try db.query("SELECT id, amount, created_at, expires_at, created_by, beneficiary_account, method FROM payouts WHERE status = 'pending_authorization'")
             #expect(payouts.count >= 2)
             let authorizers = try db.query("SELECT user_id FROM memberships WHERE status = 'active' AND (role = 'owner' OR permissions LIKE '%payouts.authorize%')")
                 .map { try $0.int64(0) }
@@ -151,6 +151,9 @@ struct DemoDataTests {
                                       id, -amount, amount, as: Int.self) == 2)
                 #expect(try db.scalar("SELECT count(*) FROM jobs WHERE kind = 'payout.expire' AND payload = ? AND run_at = ? AND state = 'queued'",
                                       String(id), expires, as: Int.self) == 1)
+                // The account is one the payout form accepts (IBAN check digits, E.164), already normalized.
+                let account = try p.string(5)
+                #expect(try BeneficiaryAccount.normalize(account, method: PaymentMethod(rawValue: try p.string(6))!) == account)
                 // Four eyes: someone other than its creator can authorize it.
                 #expect(authorizers.contains { $0 != creator })
             }
