@@ -21,3 +21,6 @@ static inline int clinux_affinity_cpus(void) {
     for (long i = 0; i < n / (long)sizeof(unsigned long); i++) count += __builtin_popcountl(mask[i]);
     return count;
 }
+
+// mallopt and its parameters (see MallocTuning.swift).
+#include <malloc.h>

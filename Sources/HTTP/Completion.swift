@@ -6,4 +6,19 @@ struct Completion: Sendable {
     let keepAlive: Bool
     var stream: StreamChannel? = nil
     var abort = false
+    /// The pulled body this completion belongs to: the loop keeps it on the connection and
+    /// asks for the next chunk once the output drains (nil on the last completion).
+    var pull: PullBody? = nil
+}
+
+/// A pulled body in flight: its producer and how its chunks are framed.
+final class PullBody: Sendable {
+    let producer: any BodyProducer
+    let chunked: Bool
+    let keepAlive: Bool
+    init(producer: any BodyProducer, chunked: Bool, keepAlive: Bool) {
+        self.producer = producer
+        self.chunked = chunked
+        self.keepAlive = keepAlive
+    }
 }

@@ -1,6 +1,8 @@
 /// One client connection's state. Owned by the event-loop thread: no other thread touches it.
 final class Connection {
-    enum Phase { case reading, processing, closing, lingering }
+    /// `refusing`: over the connection cap, read only as far as its request target's prefix
+    /// (``HTTPServer/Configuration/refusalPrefixes``) before its 503.
+    enum Phase { case reading, processing, closing, lingering, refusing }
     let fd: Int32
     let id: UInt64
     let remote: String
@@ -17,6 +19,8 @@ final class Connection {
     var mustClose = false
     var closed = false
     var served = false
+    /// Held over the cap only to be refused: counted apart from the open connections.
+    var isRefusal = false
     /// Responses made on the loop wait in `outbuf` until decoding stops (see `answerInline`).
     var inlineAnswered = false
     var requestStarted: UInt64
@@ -25,6 +29,9 @@ final class Connection {
     var lingerStarted: UInt64 = 0
     var stream: StreamChannel?
     var streamUnacked = 0
+    /// A pulled body being sent, and whether a worker is producing its next chunk.
+    var pull: PullBody?
+    var pullInFlight = false
 
     init(fd: Int32, id: UInt64, remote: String, now: UInt64, decoder: RequestDecoder) {
         self.fd = fd

@@ -13,10 +13,10 @@ extension EventLoop {
         }
     }
 
-    func dispatchError(_ c: Connection, status: HTTPStatus, head: HTTPRequestHead?) {
+    func dispatchError(_ c: Connection, status: HTTPStatus, head: HTTPRequestHead?, prefix: String? = nil) {
         let token = ConnectionToken(fd: c.fd, id: c.id)
         pool.submit { [self] in
-            let response = responder.errorResponse(status: status, head: head)
+            let response = responder.errorResponse(status: status, head: head, prefix: prefix)
             deliver(response, head: head, token: token, keepAlive: false)
         }
     }
@@ -73,7 +73,75 @@ extension EventLoop {
                 if !channel.isCancelled { logger.error("streamed body failed", metadata: ["error": "\(error)"]) }
                 post(Completion(token: token, bytes: [], final: true, keepAlive: false, abort: true))
             }
+
+        case .pull(let producer):
+            if noBody {
+                ResponseEncoder.head(response, version: version, keepAlive: keepAlive, bodyLength: nil, chunked: false, into: &out)
+                post(Completion(token: token, bytes: out, final: true, keepAlive: keepAlive))
+                return
+            }
+            let chunked = version.minor >= 1
+            if !chunked { keepAlive = false } // HTTP/1.0: the body ends when the connection does
+            let body = PullBody(producer: producer, chunked: chunked, keepAlive: keepAlive)
+            // The first chunk is produced here, on the worker that made the response: no extra
+            // hop, and a producer that fails at once can still be answered with a 500.
+            let first: [UInt8]?
+            do {
+                first = try Self.nextChunk(of: producer)
+            } catch {
+                logger.error("pulled body failed before its first chunk", metadata: ["error": "\(error)"])
+                deliver(responder.errorResponse(status: .internalServerError, head: head), head: head, token: token, keepAlive: false)
+                return
+            }
+            ResponseEncoder.head(response, version: version, keepAlive: keepAlive, bodyLength: nil, chunked: chunked, into: &out)
+            post(Self.frame(first, of: body, after: out, token: token))
         }
+    }
+
+    /// Loop thread: asks a worker for the connection's next pulled chunk, if the output has
+    /// drained below the low-water mark and no pull is already under way. Between pulls the
+    /// body holds no thread; a client that reads slowly only delays the next call.
+    func schedulePull(_ c: Connection) {
+        guard let body = c.pull, !c.pullInFlight, !c.closed,
+              c.outbuf.count - c.outStart < configuration.pullLowWater else { return }
+        c.pullInFlight = true
+        let token = ConnectionToken(fd: c.fd, id: c.id)
+        pool.submit { [self] in
+            do {
+                post(Self.frame(try Self.nextChunk(of: body.producer), of: body, after: [], token: token))
+            } catch {
+                // Part of the body is out: end the connection without the last chunk, so the
+                // client sees a truncated response rather than a complete-looking one.
+                logger.error("pulled body failed", metadata: ["error": "\(error)"])
+                post(Completion(token: token, bytes: [], final: true, keepAlive: false, abort: true))
+            }
+        }
+    }
+
+    /// The producer's next non-empty chunk, or nil at the end.
+    static func nextChunk(of producer: any BodyProducer) throws -> [UInt8]? {
+        while let chunk = try producer.nextChunk() {
+            if !chunk.isEmpty { return chunk }
+        }
+        return nil
+    }
+
+    /// The completion carrying `chunk` (framed) after `prefix`, or the body's end when nil.
+    static func frame(_ chunk: [UInt8]?, of body: PullBody, after prefix: [UInt8], token: ConnectionToken) -> Completion {
+        var out = prefix
+        guard let chunk else {
+            if body.chunked { out.append(contentsOf: ResponseEncoder.lastChunk) }
+            return Completion(token: token, bytes: out, final: true, keepAlive: body.keepAlive)
+        }
+        out.reserveCapacity(out.count + chunk.count + 12)
+        if body.chunked {
+            ResponseEncoder.chunkHeader(chunk.count, into: &out)
+            out.append(contentsOf: chunk)
+            out.append(contentsOf: ResponseEncoder.crlf)
+        } else {
+            out.append(contentsOf: chunk)
+        }
+        return Completion(token: token, bytes: out, final: false, keepAlive: body.keepAlive, pull: body)
     }
 
     func post(_ completion: Completion) {
@@ -103,15 +171,22 @@ extension EventLoop {
                 continue
             }
             if let s = comp.stream { c.stream = s }
+            if let p = comp.pull {
+                c.pull = p
+                c.pullInFlight = false
+            }
             if c.stream != nil { c.streamUnacked += comp.bytes.count }
             if comp.abort {
                 c.stream = nil
+                c.pull = nil
                 close(c)
                 continue
             }
             enqueueOutput(c, comp.bytes)
             if comp.final {
                 c.stream = nil
+                c.pull = nil
+                c.pullInFlight = false
                 c.streamUnacked = 0
                 // A half-closed client still gets answers to requests it already sent;
                 // flush closes the connection once nothing is left to answer.

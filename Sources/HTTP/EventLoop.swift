@@ -31,6 +31,13 @@ final class EventLoop: @unchecked Sendable {
     let scratch: UnsafeMutablePointer<UInt8>
     let scratchSize = 64 * 1024
     let overloadResponse: [UInt8]
+    /// The 503 per configured prefix (``HTTPServer/Configuration/refusalPrefixes``).
+    let overloadByPrefix: [String: [UInt8]]
+    let targetPrefix: TargetPrefix
+    /// Over-cap connections being read as far as their target (see `holdForRefusal`).
+    var refusingCount = 0
+    static let maxRefusing = 256
+    static let refusalReadLimit = 1024
     var drainDeadline: UInt64 = 0
     var refusedSinceLog = 0
     var lastRefusalLog: UInt64 = 0
@@ -55,12 +62,17 @@ final class EventLoop: @unchecked Sendable {
         }
         scratch = .allocate(capacity: scratchSize)
 
-        var overload = [UInt8]()
-        let resp = responder.overloadResponse()
-        let body = resp.bufferedBody ?? []
-        ResponseEncoder.head(resp, version: .http1_1, keepAlive: false, bodyLength: body.count, chunked: false, into: &overload)
-        overload.append(contentsOf: body)
-        overloadResponse = overload
+        func overloadBytes(_ prefix: String?) -> [UInt8] {
+            var overload = [UInt8]()
+            let resp = responder.overloadResponse(prefix: prefix)
+            let body = resp.bufferedBody ?? []
+            ResponseEncoder.head(resp, version: .http1_1, keepAlive: false, bodyLength: body.count, chunked: false, into: &overload)
+            overload.append(contentsOf: body)
+            return overload
+        }
+        overloadResponse = overloadBytes(nil)
+        targetPrefix = TargetPrefix(configuration.refusalPrefixes)
+        overloadByPrefix = Dictionary(configuration.refusalPrefixes.map { ($0, overloadBytes($0)) }, uniquingKeysWith: { a, _ in a })
         pool = WorkerPool(minimum: configuration.minWorkers, maximum: configuration.maxWorkers)
 
         register(listenFD, tag: Self.listenTag, events: EPOLLIN.rawValue | EPOLLET.rawValue)
@@ -198,7 +210,11 @@ final class EventLoop: @unchecked Sendable {
                 }
             }
             if openCount >= configuration.maxConnections || Int(fd) >= connections.count || draining.load(ordering: .relaxed) {
-                refuse(fd)
+                if !targetPrefix.isEmpty && Int(fd) < connections.count && refusingCount < Self.maxRefusing && !draining.load(ordering: .relaxed) {
+                    holdForRefusal(fd, remote: Socket.address(of: addr))
+                } else {
+                    refuse(fd)
+                }
                 continue
             }
             var one: Int32 = 1
@@ -215,23 +231,79 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// Answers 503 on a connection we will not serve, without reading it, and closes it.
-    /// Refusals are logged as a count, at most once a second.
     private func refuse(_ fd: Int32) {
+        countRefusal()
+        _ = overloadResponse.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        Glibc.shutdown(fd, Int32(SHUT_WR))
+        Glibc.close(fd)
+    }
+
+    /// Refusals are logged as a count, at most once a second.
+    private func countRefusal() {
         refusedSinceLog += 1
         if now >= lastRefusalLog + 1000 {
             logger.warning("refusing connections", metadata: ["refused": "\(refusedSinceLog)", "open": "\(openCount)", "max": "\(configuration.maxConnections)"])
             refusedSinceLog = 0
             lastRefusalLog = now
         }
-        _ = overloadResponse.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        Glibc.shutdown(fd, Int32(SHUT_WR))
-        Glibc.close(fd)
+    }
+
+    /// A connection over the cap, when prefixes are configured: kept (apart from the open
+    /// count) only until its request target shows which 503 it gets (`readRefusal`), or the
+    /// header timeout passes. A few hundred at most at once; beyond, `refuse` unread.
+    private func holdForRefusal(_ fd: Int32, remote: String) {
+        countRefusal()
+        let c = Connection(fd: fd, id: nextID, remote: remote, now: now, decoder: RequestDecoder(limits: configuration.limits, bodyLimit: { _ in 0 }))
+        nextID &+= 1
+        c.phase = .refusing
+        c.isRefusal = true
+        connections[Int(fd)] = c
+        refusingCount += 1
+        register(fd, tag: UInt64(fd) | (UInt64(UInt32(truncatingIfNeeded: c.id)) << 32),
+                 events: EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue)
+        readRefusal(c) // the request may be there already
+    }
+
+    /// Reads an over-cap connection until its target's prefix is known, then answers.
+    private func readRefusal(_ c: Connection) {
+        while !c.closed && c.phase == .refusing {
+            let room = Self.refusalReadLimit - c.inbuf.count
+            let n = read(c.fd, scratch, max(room, 1))
+            if n > 0 {
+                c.lastActivity = now
+                c.inbuf.append(contentsOf: UnsafeBufferPointer(start: scratch, count: min(n, max(room, 0))))
+                let full = c.inbuf.count >= Self.refusalReadLimit
+                let verdict = c.inbuf.withUnsafeBufferPointer { targetPrefix.verdict($0, complete: full) }
+                if case .decided(let prefix) = verdict { answerRefusal(c, prefix: prefix) }
+            } else if n == 0 {
+                // Half-closed after what it sent: judge that. Sent nothing: nobody to answer.
+                if c.inbuf.isEmpty { close(c); return }
+                c.peerClosed = true
+                answerRefusal(c, prefix: c.inbuf.withUnsafeBufferPointer { targetPrefix.match($0) })
+            } else {
+                switch errno {
+                case EAGAIN, EWOULDBLOCK: c.readable = false; return
+                case EINTR: continue
+                default: close(c)
+                }
+            }
+        }
+    }
+
+    /// Sends the 503 for `prefix` and closes (lingering, so the client reads it).
+    private func answerRefusal(_ c: Connection, prefix: String?) {
+        enqueueOutput(c, prefix.flatMap { overloadByPrefix[$0] } ?? overloadResponse)
+        c.inbuf = []
+        c.phase = .closing
+        c.mustClose = true
+        flush(c)
     }
 
     // MARK: read and decode
 
     func readAvailable(_ c: Connection) {
         if c.phase == .lingering { linger(c); return }
+        if c.phase == .refusing { readRefusal(c); return }
         while c.readable && !c.closed {
             if c.phase != .reading && c.inbuf.count - c.inStart >= configuration.maxInputBacklog { return }
             let n = read(c.fd, scratch, scratchSize)
@@ -265,7 +337,7 @@ final class EventLoop: @unchecked Sendable {
             break // answered first; flush closes once nothing is left to answer
         case .closing:
             break
-        case .lingering:
+        case .lingering, .refusing:
             close(c)
         }
     }
@@ -338,6 +410,7 @@ final class EventLoop: @unchecked Sendable {
     private func decode(_ c: Connection, _ buf: UnsafeBufferPointer<UInt8>) -> Int {
         var pos = 0
         while c.phase == .reading && !c.closed {
+            let start = pos
             let (consumed, event) = c.decoder.decode(UnsafeBufferPointer(rebasing: buf[pos...]))
             pos += consumed
             guard let event else { break }
@@ -357,7 +430,9 @@ final class EventLoop: @unchecked Sendable {
             case .error(let status, let head):
                 c.phase = .processing
                 c.mustClose = true
-                dispatchError(c, status: status, head: head)
+                // No head: the request line as far as it came tells the prefix, if any.
+                let prefix = head == nil && !targetPrefix.isEmpty ? targetPrefix.match(UnsafeBufferPointer(rebasing: buf[start...])) : nil
+                dispatchError(c, status: status, head: head, prefix: prefix)
             }
         }
         return pos
@@ -385,6 +460,7 @@ final class EventLoop: @unchecked Sendable {
                 c.outStart += n
                 c.lastWriteProgress = now
             } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if c.pull != nil { schedulePull(c) }
                 return
             } else if n < 0 && errno == EINTR {
                 continue
@@ -400,6 +476,7 @@ final class EventLoop: @unchecked Sendable {
             s.written(c.streamUnacked)
             c.streamUnacked = 0
         }
+        if c.pull != nil { schedulePull(c) }
         if c.phase == .closing {
             startLinger(c)
         } else if c.phase == .reading && c.peerClosed && c.inStart >= c.inbuf.count {
@@ -456,14 +533,24 @@ final class EventLoop: @unchecked Sendable {
                 if c.outStart < c.outbuf.count && now - c.lastWriteProgress > write { close(c) }
             case .lingering:
                 if now - c.lingerStarted > 2000 { close(c) }
+            case .refusing:
+                if now - c.lastActivity > header {
+                    let prefix = c.inbuf.withUnsafeBufferPointer { targetPrefix.match($0) }
+                    answerRefusal(c, prefix: prefix)
+                }
             }
         }
     }
 
     private func timeOut(_ c: Connection) {
+        // The head, if the body is what is late; else the prefix of the head's bytes so far
+        // (an incomplete head is never consumed: it waits in `inbuf`).
+        let head = c.decoder.pendingHead
+        let prefix = head == nil && !targetPrefix.isEmpty
+            ? c.inbuf.withUnsafeBufferPointer { targetPrefix.match(UnsafeBufferPointer(rebasing: $0[min(c.inStart, $0.count)...])) } : nil
         c.phase = .processing
         c.mustClose = true
-        dispatchError(c, status: .requestTimeout, head: nil)
+        dispatchError(c, status: .requestTimeout, head: head, prefix: prefix)
     }
 
     // MARK: connection lifecycle
@@ -473,8 +560,9 @@ final class EventLoop: @unchecked Sendable {
         c.closed = true
         c.stream?.cancel()
         c.stream = nil
+        c.pull = nil // a pull under way finishes on its worker; its chunk is then dropped
         connections[Int(c.fd)] = nil
-        openCount -= 1
+        if c.isRefusal { refusingCount -= 1 } else { openCount -= 1 }
         Glibc.close(c.fd) // also removes it from the epoll set
     }
 

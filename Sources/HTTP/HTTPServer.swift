@@ -31,7 +31,9 @@ import Synchronization
 ///
 /// Streamed bodies (`HTTPBody.stream`) are written by the worker in chunks that pass through
 /// the same queue; the worker blocks while more than ``Configuration/streamHighWater`` bytes
-/// are waiting for the socket (back-pressure).
+/// are waiting for the socket (back-pressure). Pulled bodies (`HTTPBody.pull`) hold no
+/// worker while the client reads: the loop asks the producer for one chunk at a time, on a
+/// worker, whenever the connection's output has drained below ``Configuration/pullLowWater``.
 ///
 /// Limits and timeouts: header-section deadline (slowloris), body deadline, idle keep-alive
 /// timeout, write-progress timeout, a connection cap (503 then close above it), and the
@@ -64,8 +66,22 @@ public final class HTTPServer: @unchecked Sendable {
         public var workerStallMillis: UInt64 = 20
         /// Bytes of a streamed body allowed to wait for the socket before the worker blocks.
         public var streamHighWater = 1 << 20
+        /// A pulled body (``HTTPBody/pull(_:)``) is asked for its next chunk once fewer than
+        /// this many bytes of it wait in the connection's output buffer.
+        public var pullLowWater = 64 * 1024
         /// Unread pipelined bytes kept per connection while a request is being handled.
         public var maxInputBacklog = 64 * 1024
+        /// Path prefixes (`/v1`) whose refusals the responder answers in a shape of their own
+        /// (JSON for an API, say). A request refused before its head is parsed (408, 414,
+        /// 431, 400) has no path, and one over the connection cap is not even read; for those
+        /// the server looks at the start of the request target it has (a 414's first bytes
+        /// are enough) and passes the prefix it begins with, at a segment boundary, to
+        /// ``HTTPResponder/errorResponse(status:head:prefix:)`` and
+        /// ``HTTPResponder/overloadResponse(prefix:)``. With prefixes set, a connection over
+        /// the cap is read up to its request line (bounded: a few hundred at once, the header
+        /// timeout, 1 KB) before its 503; a target that never comes, or an origin-form it
+        /// cannot read, gets the default shape. Empty: every such refusal has the default.
+        public var refusalPrefixes: [String] = []
         public init() {}
     }
 
@@ -94,6 +110,7 @@ public final class HTTPServer: @unchecked Sendable {
         guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         signal(SIGPIPE, SIG_IGN)
         Socket.raiseFileLimit()
+        MallocTuning.keepFreedMemory()
         let listenFD = try Socket.listen(host: configuration.host, port: configuration.port, backlog: configuration.backlog)
         var addr = sockaddr_storage()
         var len = socklen_t(MemoryLayout<sockaddr_storage>.size)

@@ -200,12 +200,34 @@ public protocol BodyWriter: Sendable {
     func write(_ bytes: [UInt8]) throws
 }
 
+/// The source of a pulled body (``HTTPBody/pull(_:)``). It keeps its own position between
+/// calls (a file offset, a keyset cursor), because the server calls it once per chunk, each
+/// time on whichever worker is free, never two calls at once for one body and never after it
+/// returned nil or threw. It must not block waiting for the client: the server only asks when
+/// the client has taken the previous chunks.
+///
+/// - Return the next bytes (about 64 KB is a good size; an empty array is skipped and the
+///   producer asked again at once), or nil once the body is complete.
+/// - Throwing before the first chunk answers 500 instead; throwing later ends the connection
+///   without the chunked terminator, so the client sees a truncated body, never a complete
+///   looking one.
+/// - If the client goes away, the producer is simply not asked again and is released.
+public protocol BodyProducer: AnyObject, Sendable {
+    func nextChunk() throws -> [UInt8]?
+}
+
 public enum HTTPBody: Sendable {
     /// A body held in memory, sent with `Content-Length`.
     case bytes([UInt8])
     /// A body produced while it is sent, with chunked transfer coding (HTTP/1.1) or
     /// until close (HTTP/1.0). The closure runs on a worker thread.
     case stream(@Sendable (any BodyWriter) throws -> Void)
+    /// A body the server pulls chunk by chunk (chunked transfer coding on HTTP/1.1, until
+    /// close on HTTP/1.0): the producer is asked for its next chunk on a worker thread only
+    /// when the connection's output has drained below ``HTTPServer/Configuration/pullLowWater``.
+    /// Between pulls no thread waits for the client, so a slow download costs a cursor, not a
+    /// worker. See ``BodyProducer``.
+    case pull(any BodyProducer)
 
     public static let empty = HTTPBody.bytes([])
 }

@@ -90,6 +90,9 @@ public struct RequestDecoder: Sendable {
 
     public var hasFailed: Bool { if case .failed = state { return true } else { return false } }
 
+    /// The head of the request whose body is being received, if any (for a body timeout).
+    public var pendingHead: HTTPRequestHead? { head }
+
     /// Decodes from `buf`, which must begin with the first unconsumed byte.
     public mutating func decode(_ buf: UnsafeBufferPointer<UInt8>) -> (consumed: Int, event: Event?) {
         var pos = 0

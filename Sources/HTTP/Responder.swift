@@ -22,9 +22,19 @@ public protocol HTTPResponder: Sendable {
     /// it was parsed far enough. Called on a worker thread; the connection is closed after.
     func errorResponse(status: HTTPStatus, head: HTTPRequestHead?) -> HTTPResponse
 
+    /// The same, for a request refused before its head was parsed whose target began with
+    /// `prefix`, one of ``HTTPServer/Configuration/refusalPrefixes`` (nil: none, or no
+    /// target was read). The server calls this one; by default it ignores the prefix.
+    func errorResponse(status: HTTPStatus, head: HTTPRequestHead?, prefix: String?) -> HTTPResponse
+
     /// The 503 sent, without reading the request, to connections above the cap. Asked for
     /// once at start-up and kept as bytes, so it must not depend on a request.
     func overloadResponse() -> HTTPResponse
+
+    /// The 503 for connections above the cap whose request target began with `prefix` (see
+    /// ``HTTPServer/Configuration/refusalPrefixes``); asked for once per prefix, and once
+    /// with nil, at start-up. By default it ignores the prefix.
+    func overloadResponse(prefix: String?) -> HTTPResponse
 }
 
 extension HTTPResponder {
@@ -32,6 +42,12 @@ extension HTTPResponder {
 
     public func overloadResponse() -> HTTPResponse {
         errorResponse(status: .serviceUnavailable, head: nil)
+    }
+
+    public func overloadResponse(prefix: String?) -> HTTPResponse { overloadResponse() }
+
+    public func errorResponse(status: HTTPStatus, head: HTTPRequestHead?, prefix: String?) -> HTTPResponse {
+        errorResponse(status: status, head: head)
     }
 
     public func errorResponse(status: HTTPStatus, head: HTTPRequestHead?) -> HTTPResponse {

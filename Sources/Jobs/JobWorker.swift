@@ -62,7 +62,16 @@ public final class JobWorker: Sendable {
     private final class Run: Sendable {
         let stopping = Atomic<Bool>(false)
         let finished = DispatchSemaphore(value: 0)
+        /// Set by a `stop()` that gave up waiting. Held while a thread claims or records, so
+        /// once `stop()` has set it no thread of this run touches the database again (the
+        /// owner may close it).
+        let abandoned = Mutex<Bool>(false)
         var isStopping: Bool { stopping.load(ordering: .relaxed) }
+
+        /// Runs `body` (a claim or a record) unless the run was abandoned; nil if it was.
+        func unlessAbandoned<T>(_ body: () throws -> T) throws -> T? {
+            try abandoned.withLock { abandoned -> T? in abandoned ? nil : try body() }
+        }
     }
 
     public init(
@@ -140,8 +149,11 @@ public final class JobWorker: Sendable {
     }
 
     /// Stops the threads: each finishes the job it is running, if any, records it and exits.
-    /// Waits at most `timeout`; returns `false` if a job was still running then (it is
-    /// recorded when it ends, or taken again after its lease if the process exits).
+    /// Waits at most `timeout`; returns `false` if a job was still running then. That job is
+    /// abandoned: when its handler returns, the outcome is not recorded (the job keeps its
+    /// lease and runs again after it, as after a crash), and from the return of `stop` on
+    /// no thread of this worker touches the database, so the caller may close it. (The
+    /// handler's own database work, if it does any after that, finds it closed and fails.)
     @discardableResult
     public func stop(timeout: Duration = .seconds(30)) -> Bool {
         guard let run = current.withLock({ current in defer { current = nil }; return current }) else { return true }
@@ -156,7 +168,9 @@ public final class JobWorker: Sendable {
         if stopped {
             logger.info("\(name) stopped")
         } else {
-            logger.warning("\(name) still running a job at shutdown; it will run again after its lease if it is not recorded")
+            // Waits for a claim or record in progress (one short write), never for a handler.
+            run.abandoned.withLock { $0 = true }
+            logger.warning("\(name) still running a job at shutdown: abandoned, it runs again after its lease")
         }
         return stopped
     }
@@ -165,7 +179,7 @@ public final class JobWorker: Sendable {
         while !run.isStopping {
             let seen = wakeups.generation
             do {
-                while !run.isStopping, try runNext(now: clock.now) != nil {}
+                while !run.isStopping, try runNext(now: clock.now, run: run) != nil {}
             } catch {
                 logger.error("\(name) failed to read or update the jobs table", metadata: ["error": "\(error)"])
             }
@@ -193,30 +207,45 @@ public final class JobWorker: Sendable {
         return done
     }
 
-    /// Claims, runs and records one due job; `nil` when none is due.
-    private func runNext(now: () -> Int64) throws -> JobOutcome? {
+    /// Claims, runs and records one due job; `nil` when none is due, or when `run` (the
+    /// threads' run; nil for ``runDue(now:limit:)``) was abandoned by `stop()`.
+    private func runNext(now: () -> Int64, run: Run? = nil) throws -> JobOutcome? {
         let registry = registrations.withLock { $0 }
-        guard let job = try database.write({ conn in
-            try JobStore.claim(kinds: registry.keys.sorted(), owner: owner, now: now(), lease: { registry[$0]?.lease ?? 600 }, on: conn)
+        // The claim and the record go through the run's lock: neither starts once `stop()`
+        // has abandoned the run and its caller may have closed the database.
+        func guarded<T>(_ body: () throws -> T?) throws -> T? {
+            guard let run else { return try body() }
+            return try run.unlessAbandoned(body) ?? nil
+        }
+        guard let job = try guarded({
+            try database.write { conn in
+                try JobStore.claim(kinds: registry.keys.sorted(), owner: owner, now: now(), lease: { registry[$0]?.lease ?? 600 }, on: conn)
+            }
         }) else { return nil }
         guard let registration = registry[job.kind] else { return nil } // cannot happen: only registered kinds are claimed
         let result = Result<Void, any Error> { try registration.handler.run(job) }
         let time = now()
-        let outcome: JobOutcome
-        switch result {
-        case .success:
-            try database.write { try JobStore.markDone(id: job.id, at: time, on: $0) }
-            outcome = .done
-        case .failure(let error):
-            let message = Self.shortError(error)
-            let permanent = error is JobError
-            if !permanent, let next = registration.retry.nextAttempt(afterAttempts: job.attempt, createdAt: job.createdAt, now: time) {
-                try database.write { try JobStore.reschedule(id: job.id, attempts: job.attempt, runAt: next, error: message, on: $0) }
-                outcome = .willRetry(at: next, error: message)
-            } else {
-                try database.write { try JobStore.markFailed(id: job.id, attempts: job.attempt, at: time, error: message, on: $0) }
-                outcome = .failed(error: message, permanent: permanent)
+        let recorded: JobOutcome? = try guarded {
+            switch result {
+            case .success:
+                try database.write { try JobStore.markDone(id: job.id, at: time, on: $0) }
+                return .done
+            case .failure(let error):
+                let message = Self.shortError(error)
+                let permanent = error is JobError
+                if !permanent, let next = registration.retry.nextAttempt(afterAttempts: job.attempt, createdAt: job.createdAt, now: time) {
+                    try database.write { try JobStore.reschedule(id: job.id, attempts: job.attempt, runAt: next, error: message, on: $0) }
+                    return .willRetry(at: next, error: message)
+                } else {
+                    try database.write { try JobStore.markFailed(id: job.id, attempts: job.attempt, at: time, error: message, on: $0) }
+                    return .failed(error: message, permanent: permanent)
+                }
             }
+        }
+        guard let outcome = recorded else {
+            logger.info("job abandoned at shutdown, not recorded; it runs again after its lease",
+                        metadata: ["job_id": "\(job.id)", "kind": "\(job.kind)", "attempt": "\(job.attempt)"])
+            return nil
         }
         registration.handler.report(outcome, of: job, logger: logger)
         return outcome

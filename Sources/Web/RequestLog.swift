@@ -11,14 +11,18 @@ import Logging
 /// Writes one structured log line per request, after the response is known:
 /// `request` with metadata `request-id`, `method`, `path` (percent-encoded, never the
 /// query), `status`, `bytes` (body bytes, `0` for HEAD, absent when streamed) and
-/// `duration_ms`. Query strings, cookies, headers and form values are never logged.
+/// `duration_ms`. Query strings, cookies, headers and form values are never logged, and
+/// path segments that may be secrets are masked (``PathRedaction``).
 ///
 /// Put it first (outermost) so the status is the final one, error pages included.
 public struct RequestLogMiddleware: Middleware {
     public var level: Logger.Level
+    /// Masks tokens in paths, for a route's path and an unmatched one alike.
+    public var redaction: PathRedaction
 
-    public init(level: Logger.Level = .info) {
+    public init(level: Logger.Level = .info, redaction: PathRedaction = PathRedaction()) {
         self.level = level
+        self.redaction = redaction
     }
 
     public func handle(_ req: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse {
@@ -39,7 +43,7 @@ public struct RequestLogMiddleware: Middleware {
         let elapsed = Monotonic.nanoseconds() &- start
         var metadata: Logger.Metadata = [
             "method": .string(req.method.rawValue),
-            "path": .string(req.loggedPath ?? req.path),
+            "path": .string(redaction.apply(req.loggedPath ?? req.path)),
             "status": .stringConvertible(status.code),
             "duration_ms": .string(Self.milliseconds(elapsed)),
         ]

@@ -29,6 +29,8 @@ public final class WebApplication: HTTPResponder {
     public let defaultErrors: any ErrorResponder
     public let logger: Logger
     private let securityHeaders: SecurityHeadersMiddleware
+    /// The request log's, for the refusals logged here.
+    private let redaction: PathRedaction
     private let handler: Handler
     /// For ``respondInline(to:)``: the static files, and the outer pipeline (1-4) around
     /// the response they made.
@@ -64,6 +66,7 @@ public final class WebApplication: HTTPResponder {
         self.defaultErrors = defaultErrors
         self.logger = logger
         self.securityHeaders = securityHeaders
+        self.redaction = requestLog?.redaction ?? PathRedaction()
         var chain: [any Middleware] = []
         if let requestLog { chain.append(requestLog) }
         chain.append(securityHeaders)
@@ -137,7 +140,16 @@ public final class WebApplication: HTTPResponder {
     /// The 503 page for connections over the cap: rendered once at start-up, not logged
     /// (the server logs refusals itself). No request is read, so its shape is the default's.
     public func overloadResponse() -> HTTPResponse {
-        var res = defaultErrors.refusal(status: .serviceUnavailable, requestID: "", head: nil)
+        overloadResponse(prefix: nil)
+    }
+
+    /// The 503 for connections over the cap whose target began with `prefix` (the server's
+    /// ``HTTPServer/Configuration/refusalPrefixes``): the shape of the pipeline there, a
+    /// JSON error under `/v1`. Rendered once per prefix at start-up; no request id (none
+    /// was made: the request was not read).
+    public func overloadResponse(prefix: String?) -> HTTPResponse {
+        let errors = prefix.flatMap { router.errorResponder(forPath: $0) } ?? defaultErrors
+        var res = errors.refusal(status: .serviceUnavailable, requestID: "", head: nil)
         securityHeaders.apply(to: &res)
         return res
     }
@@ -145,16 +157,24 @@ public final class WebApplication: HTTPResponder {
     /// A refusal by the HTTP layer (413, 400, 431…), in the shape of the pipeline the path
     /// falls in: a JSON error under `/v1`, a page elsewhere.
     public func errorResponse(status: HTTPStatus, head: HTTPRequestHead?) -> HTTPResponse {
+        errorResponse(status: status, head: head, prefix: nil)
+    }
+
+    /// The same when the head could not be parsed (408, 414, 431): the server passes the
+    /// configured prefix the request target began with, and its pipeline's shape is used.
+    public func errorResponse(status: HTTPStatus, head: HTTPRequestHead?, prefix: String?) -> HTTPResponse {
         let id = Request.makeID()
         var log = logger
         log[metadataKey: "request-id"] = .string(id)
         var metadata: Logger.Metadata = ["status": .stringConvertible(status.code)]
         if let head {
             metadata["method"] = .string(head.method.rawValue)
-            metadata["path"] = .string(head.path)
+            metadata["path"] = .string(redaction.apply(head.path))
+        } else if let prefix {
+            metadata["path_prefix"] = .string(prefix)
         }
         log.info("request refused", metadata: metadata)
-        let errors = head.flatMap { router.errorResponder(forPath: $0.path) } ?? defaultErrors
+        let errors = head.flatMap { router.errorResponder(forPath: $0.path) } ?? prefix.flatMap { router.errorResponder(forPath: $0) } ?? defaultErrors
         var res = errors.refusal(status: status, requestID: id, head: head)
         securityHeaders.apply(to: &res)
         res.headers.setIfAbsent("X-Request-Id", id)

@@ -153,6 +153,9 @@ def main() -> int:
                               lambda: payouts.developer_sees_no_payouts(linus))
             needs(grace, "A Manager prepares a payout; the Owner authorizes it with TOTP; the balance falls (Grace, Ada)",
                   lambda: payouts.manager_prepares_and_owner_authorizes(grace))
+            from dashboard_journeys import DashboardJourneys
+            suite.run_journey("The dashboard shows the balances and finds a transaction by its external ID (Ada)",
+                              lambda: DashboardJourneys(suite, org, server.db_path).search_by_external_id())
     except SuiteTimeout as e:
         suite.fail("suite", str(e))
         if browser:

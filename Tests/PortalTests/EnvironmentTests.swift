@@ -13,9 +13,9 @@ struct EnvironmentTests {
         let sandbox = try ob.get("/orgs/\(org)/sandbox")
         #expect(sandbox.status == 200)
         #expect(sandbox.text.contains("Test money only"))
-        // No made-up data: every part says it is not there yet.
-        #expect(sandbox.text.contains("<h3>API keys</h3>") && sandbox.text.contains("<h3>Payouts</h3>"))
-        #expect(sandbox.text.contains("Not available yet"))
+        // The environment's page is its dashboard: no made-up data, an empty state that says what to do.
+        #expect(sandbox.text.contains("<h2>Balances</h2>") && sandbox.text.contains("No account yet"))
+        #expect(sandbox.text.contains("Create a test transaction with the API or <code>portal seed-demo</code>"))
 
         // Before: a page (not a 500, not a 404) saying what Production is and how to ask.
         let closed = try ob.get("/orgs/\(org)/production")
@@ -43,6 +43,7 @@ struct EnvironmentTests {
         let open = try ob.get("/orgs/\(org)/production")
         #expect(open.status == 200)
         #expect(open.text.contains("Live since"))
+        #expect(open.text.contains("real money moves here"))
         #expect(!open.text.contains("is not enabled yet"))
     }
 
@@ -53,11 +54,13 @@ struct EnvironmentTests {
         #expect(closed.status == 403)
         #expect(closed.text.contains("Only the Owner of Acme can request it"))
         #expect(!closed.text.contains("/settings/production"))
-        // An Employee sees only the parts of Sandbox their role opens.
+        // An Employee sees the Sandbox dashboard with what their role opens: transactions
+        // (the search and the bar's entry), not the statistics.
         let sandbox = try eb.get("/orgs/\(org)/sandbox")
         #expect(sandbox.status == 200)
-        #expect(sandbox.text.contains("<h3>Transactions</h3>") && sandbox.text.contains("<h3>Reports</h3>"))
-        #expect(!sandbox.text.contains("<h3>API keys</h3>") && !sandbox.text.contains("<h3>Webhooks</h3>"))
+        #expect(sandbox.text.contains("<h2>Balances</h2>") && sandbox.text.contains("name=\"external_id\""))
+        #expect(sandbox.text.contains(">Transactions</a>"))
+        #expect(!sandbox.text.contains("Statistics, last 30 days"))
     }
 
     @Test func anUnknownEnvironmentAndAnotherOrganizationAreNotFound() throws {

@@ -23,11 +23,18 @@ struct PermissionMatrixTests {
     }
 
     /// `{org}` is the organization's public id, `{member}` the membership of a member with no
-    /// permissions (whom every holder of roles.write may manage).
+    /// permissions (whom every holder of roles.write may manage), `{txn}` an open Sandbox
+    /// transaction of the organization.
     static let routes: [Route] = [
         Route(method: "GET", path: "/orgs/{org}", need: .anyMember),
         // An environment's overview is every member's (each part shows only what the role opens).
         Route(method: "GET", path: "/orgs/{org}/sandbox", need: .anyMember),
+        Route(method: "GET", path: "/orgs/{org}/sandbox/transactions", need: .permission(.transactionsRead)),
+        Route(method: "GET", path: "/orgs/{org}/sandbox/transactions?external_id=x&from=2026-01-01&to=2026-12-31", need: .permission(.transactionsRead)),
+        Route(method: "GET", path: "/orgs/{org}/sandbox/transactions/{txn}", need: .permission(.transactionsRead)),
+        // Without `confirm`, the answer is the confirmation page: nothing is cancelled.
+        Route(method: "POST", path: "/orgs/{org}/sandbox/transactions/{txn}/cancel", need: .permission(.transactionsCancel),
+              fields: [("reason", "Matrix probe")]),
         Route(method: "GET", path: "/orgs/{org}/settings", need: .anyMember),
         Route(method: "GET", path: "/orgs/{org}/settings/details", need: .owner),
         Route(method: "POST", path: "/orgs/{org}/settings/details", need: .owner),
@@ -46,7 +53,15 @@ struct PermissionMatrixTests {
         Route(method: "GET", path: "/orgs/{org}/team/members/{member}", need: .permission(.rolesWrite)),
         Route(method: "GET", path: "/orgs/{org}/logs", need: .permission(.logsRead)),
         Route(method: "GET", path: "/orgs/{org}/logs.csv", need: .permission(.logsRead)),
+        Route(method: "POST", path: "/orgs/{org}/settings/time-zone", need: .owner, fields: [("time_zone", "UTC")]),
+        // Reports are every member's (TransferZero's rule), downloads included.
+        Route(method: "GET", path: "/orgs/{org}/sandbox/reports", need: .anyMember),
+        Route(method: "GET", path: "/orgs/{org}/sandbox/reports/\(thisMonth)/transactions.csv", need: .anyMember),
+        Route(method: "GET", path: "/orgs/{org}/sandbox/reports/\(thisMonth)/accounts.csv", need: .anyMember),
     ]
+
+    /// The current month in UTC (a new organization's zone): its reports always exist.
+    static let thisMonth = ReportMonth(containing: Int64(Date().timeIntervalSince1970), zone: PageTime.timeZone("UTC")).key
 
     /// A signed-in member of `org` holding exactly `permissions` (as a Custom role).
     static func member(_ portal: TestPortal, org: String, role: Role, permissions: Set<Permission>, tag: String) throws -> Browser {
@@ -82,6 +97,8 @@ struct PermissionMatrixTests {
                 """, try portal.orgRowID(org), as: String.self)
         }!
 
+        // Stays processing whatever the simulator does, so every cancel probe finds it open.
+        let txn = try portal.makeTransaction(org, .payin, "1.16").publicID
         var members: [(String, Role, Set<Permission>, Browser)] = [("owner", .owner, Set(Permission.allCases), ob)]
         members.append(("none", .custom, [], try Self.member(portal, org: org, role: .custom, permissions: [], tag: "none")))
         for p in Permission.allCases {
@@ -92,7 +109,7 @@ struct PermissionMatrixTests {
             let home = try browser.get("/orgs/\(org)")
             #expect(home.status == 200, "\(label) cannot open the dashboard")
             for route in Self.routes {
-                let path = route.path.replacingOccurrences(of: "{org}", with: org).replacingOccurrences(of: "{member}", with: target)
+                let path = route.path.replacingOccurrences(of: "{org}", with: org).replacingOccurrences(of: "{member}", with: target).replacingOccurrences(of: "{txn}", with: txn)
                 let r = route.method == "GET" ? try browser.get(path) : try browser.post(path, route.fields, csrfFrom: home)
                 let ok = allowed(route.need, role: role, permissions: permissions)
                 if ok {
@@ -104,7 +121,10 @@ struct PermissionMatrixTests {
             // Navigation shows only what the member may open.
             #expect(home.text.contains("/orgs/\(org)/team\"") == permissions.contains(.rolesRead), "\(label): Team link")
             #expect(home.text.contains("/orgs/\(org)/logs\"") == permissions.contains(.logsRead), "\(label): Logs link")
+            #expect(home.text.contains("/orgs/\(org)/sandbox/transactions\"") == permissions.contains(.transactionsRead), "\(label): Transactions link")
         }
+        // The probes only ever reached the confirmation page: nothing was cancelled.
+        #expect(try portal.count("SELECT count(*) FROM transaction_cancellations") == 0)
         // Someone from another organization (seed-demo gave them their own) gets the same 404
         // on every route as for an organization that does not exist.
         let strangerToken = SecureRandom.token(bytes: 32)
@@ -114,7 +134,7 @@ struct PermissionMatrixTests {
         stranger.cookies["portal_session"] = strangerToken
         let strangerHome = try stranger.get("/orgs")
         for route in Self.routes {
-            let path = route.path.replacingOccurrences(of: "{org}", with: org).replacingOccurrences(of: "{member}", with: target)
+            let path = route.path.replacingOccurrences(of: "{org}", with: org).replacingOccurrences(of: "{member}", with: target).replacingOccurrences(of: "{txn}", with: txn)
             let r = route.method == "GET" ? try stranger.get(path) : try stranger.post(path, route.fields, csrfFrom: strangerHome)
             #expect(r.status == 404, "a stranger: \(route.method) \(path) answered \(r.status), not 404")
         }

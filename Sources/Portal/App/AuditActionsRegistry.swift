@@ -7,6 +7,7 @@ extension AuditActions {
         TeamAuditEvents.all,
         SupportAuditEvents.all,
         MoneyAuditEvents.all,
+        CancellationAuditEvents.all,
         PayoutsAuditEvents.all,
         DemoDataAuditEvents.all,
     ])

@@ -13,6 +13,11 @@ struct Pipelines {
     let errorPages: ErrorPages
     let verifiers: [any APICredentialVerifier]
 
+    /// Where the JSON pipelines live. The HTTP server is told too
+    /// (``HTTPServer/Configuration/refusalPrefixes``), so that what it refuses before any
+    /// routing (408, 414, 431, the overload 503) under them is JSON as well.
+    static let apiPrefixes = ["/v1", "/oauth"]
+
     /// The pages pipeline at the root: every path not claimed by an API prefix.
     func pages(_ router: inout Router, _ build: (inout Router) -> Void) {
         router.group("", middleware: [session, flash], errors: errorPages, build)

@@ -66,6 +66,9 @@ public final class PortalApp: Sendable {
         jobs.register(kind: SandboxSimulator.kind, retry: RetryPolicy(firstDelay: .seconds(5), maximumDelay: .seconds(300), giveUpAfter: .seconds(86400)),
                       lease: .seconds(60), handler: SandboxSimulator(transactions: transactions))
 
+        let reports = Reports(database: database, clock: config.clock, jobs: jobs)
+        jobs.register(kind: Reports.checksumKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(86400)), lease: .seconds(600), handler: ReportChecksumJob(reports: reports))
+
         organizations = Organizations(database: database, clock: config.clock, accounts: accounts,
                                       countries: try Countries(file: config.countriesFile), logger: logger)
 
@@ -85,6 +88,7 @@ public final class PortalApp: Sendable {
             verifiers: [])
 
         let (accounts, organizations, database) = (self.accounts, self.organizations, self.database)
+        let transactions = self.transactions
         var router = Router()
         // Outside both pipelines: a load balancer's probe needs no session, flash or CSRF.
         HealthController(database: database).register(on: &router)
@@ -95,8 +99,11 @@ public final class PortalApp: Sendable {
             TeamController(team: Team(organizations: organizations), templates: templates).register(on: &router)
             AuditLogController(auditLog: AuditLog(database: database, clock: config.clock), organizations: organizations, templates: templates).register(on: &router)
             SupportController(support: Support(organizations: organizations, logger: logger), templates: templates).register(on: &router)
+            DashboardController(transactions: transactions, organizations: organizations, templates: templates).register(on: &router)
             PayoutsController(payouts: payouts, templates: templates).register(on: &router)
+            ReportsController(reports: reports, organizations: organizations, templates: templates).register(on: &router)
         }
+        // Both prefixes are in Pipelines.apiPrefixes, which the server's refusals use.
         pipelines.api(&router, "/v1") { v1 in
             PingController().register(on: &v1)
         }
@@ -108,11 +115,13 @@ public final class PortalApp: Sendable {
             templates: templates,
             staticFiles: try StaticFiles(urlPrefix: "/static", directory: config.publicDirectory),
             securityHeaders: SecurityHeadersMiddleware(headers: headers),
+            requestLog: RequestLogMiddleware(redaction: SecretPaths.redaction),
             logger: logger
         )
         var serverConfig = config.server
         serverConfig.host = config.host
         serverConfig.port = config.port
+        serverConfig.refusalPrefixes = Pipelines.apiPrefixes
         server = HTTPServer(configuration: serverConfig, responder: web, logger: logger)
     }
 
@@ -125,9 +134,12 @@ public final class PortalApp: Sendable {
     /// Stops accepting and lets in-flight requests finish (bounded by the drain timeout).
     public func shutdown() { server.shutdown() }
 
+    /// Waits for the server to drain, then stops the job worker (each job running gets
+    /// `jobStopTimeout` to finish and be recorded; one still running then is abandoned and
+    /// the worker touches the database no more), and only then closes the database.
     public func waitUntilStopped() {
         server.waitUntilStopped()
-        jobs.stop()
+        jobs.stop(timeout: .milliseconds(Int(config.jobStopTimeout * 1000)))
         database.close()
     }
 }

@@ -15,6 +15,9 @@ public struct PortalConfig: Sendable {
     public var server = HTTPServer.Configuration()
     /// WAL reader connections beside the one writer.
     public var databaseReaders = 4
+    /// Seconds the jobs running at shutdown get to finish before the database closes. A job
+    /// still running then is abandoned (not recorded) and runs again after its lease.
+    public var jobStopTimeout: Double = 30
 
     /// The address people use, for links in e-mails and the Origin check.
     public var baseURL = "http://127.0.0.1:8080"

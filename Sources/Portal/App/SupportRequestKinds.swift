@@ -7,5 +7,6 @@ extension SupportRequestRecord.Kind {
         OrgChangeRequest(kind: .orgName),
         OffboardingRequest(),
         ProductionAccessRequest(),
+        TransactionCancellationRequest(),
     ]
 }

@@ -138,9 +138,14 @@ struct SettingsPage: ViewModel {
     let access: OrgAccess
     let details: [TextRow]
     let requests: [RequestItem]
+    /// The time-zone form (the Owner's) and its `<option>`s, rendered apart and kept.
+    let zoneForm: FormState
+    let timeZoneOptions: String
 
-    init(access: OrgAccess, organizations: Organizations, requests: [SupportRequestRecord]) {
+    init(access: OrgAccess, organizations: Organizations, requests: [SupportRequestRecord], zoneForm: FormState = .empty, timeZoneOptions: String = "") {
         self.access = access
+        self.zoneForm = zoneForm
+        self.timeZoneOptions = timeZoneOptions
         self.details = organizations.detailRows(access.org.details).map(TextRow.init)
         let zone = access.user.timeZone
         self.requests = requests.map { r in
@@ -165,6 +170,9 @@ struct SettingsPage: ViewModel {
         case "productionSince": return org.productionEnabledAt.map { PageTime.full($0, zone: zone) } ?? ""
         case "requests": return requests
         case "hasRequests": return !requests.isEmpty
+        case "timeZone": return org.timeZone.replacingOccurrences(of: "_", with: " ")
+        case "timeZoneOptions": return timeZoneOptions
+        case "zoneForm": return zoneForm
         default: return nil
         }
     }

@@ -25,8 +25,11 @@ func checkOrganizationRequest(_ c: SupportCase, on db: Connection) throws -> Org
 }
 
 private func settingsOutcome(_ c: SupportCase, approved: Bool, _ what: String) -> SupportOutcome {
-    SupportOutcome(what: approved ? what : "Nothing was changed.",
-                   path: c.organization.map { "/orgs/\($0.publicID)/settings" } ?? "/orgs", linkText: "Your organization's settings")
+    // A closed organization's settings are a 404 to everyone: point to the list instead.
+    guard let org = c.organization, org.isActive else {
+        return SupportOutcome(what: approved ? what : "Nothing was changed.", path: "/orgs", linkText: "Your organizations")
+    }
+    return SupportOutcome(what: approved ? what : "Nothing was changed.", path: "/orgs/\(org.publicID)/settings", linkText: "Your organization's settings")
 }
 
 /// New details or a new name, proposed by the Owner: the proposed values are checked again
@@ -75,15 +78,20 @@ struct OrgChangeRequest: SupportRequestKind {
 /// The Owner asks to close the organization for good.
 struct OffboardingRequest: SupportRequestKind {
     var kind: SupportRequestRecord.Kind { .offboarding }
+    var closesOrganization: Bool { true }
 
     func review(_ c: SupportCase, on db: Connection) throws -> (changes: [SupportChange], consequences: [String]) {
         let changes = [SupportChange(label: "Status", before: c.organization?.status ?? "—", after: "closed")]
         guard let org = c.organization, c.request.isOpen else { return (changes, []) }
         let members = try c.organizations.activeMemberCount(organizationID: org.id, on: db)
         let invitations = try Team.pendingInvitationCount(organizationID: org.id, on: db)
+        let others = try c.organizations.supportQueue.openRequests(organizationID: org.id, on: db).filter { $0.id != c.request.id }
         return (changes, [
             "\(members) active \(members == 1 ? "member loses" : "members lose") access to \(org.displayName) at once.",
             "\(invitations) pending \(invitations == 1 ? "invitation is" : "invitations are") revoked.",
+        ] + (others.isEmpty ? [] : [
+            "The organization's other open \(others.count == 1 ? "request" : "requests") (\(others.map(\.kind.title).joined(separator: ", "))) \(others.count == 1 ? "is" : "are") refused, and the requester told why.",
+        ]) + [
             "The organization leaves every member's list. This cannot be undone.",
         ])
     }

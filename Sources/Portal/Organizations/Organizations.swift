@@ -3,49 +3,6 @@ import Foundation
 import Logging
 import Mail
 
-/// A member's way into one organization, found afresh on every request: the organization
-/// (active), the membership (active) and the user. Services take it and check the permission
-/// each action needs, so a disabled member or a removed permission stops at the next request.
-struct OrgAccess: Sendable {
-    let org: OrganizationRecord
-    let member: MembershipRecord
-    let user: UserRecord
-
-    var isOwner: Bool { member.role == .owner }
-    var permissions: Set<Permission> { member.effectivePermissions }
-    func can(_ p: Permission) -> Bool { permissions.contains(p) }
-
-    /// Throws ``OrgProblem/forbidden`` unless the member holds `p`.
-    func require(_ p: Permission) throws {
-        guard can(p) else { throw OrgProblem.forbidden("Your role in \(org.displayName) does not include “\(p.title)”. Ask an administrator if you need it.") }
-    }
-
-    func requireOwner(_ what: String) throws {
-        guard isOwner else { throw OrgProblem.forbidden("Only the Owner of \(org.displayName) can \(what).") }
-    }
-}
-
-/// What went wrong in an organization-scoped action.
-enum OrgProblem: Error, Equatable {
-    /// No such organization or object, or one the user does not belong to: the same answer.
-    case notFound
-    /// A member without the permission (the message says which).
-    case forbidden(String)
-    /// Field → message; the form is shown again with what was typed.
-    case invalid([String: String])
-    /// Someone changed the object since the form was shown, or a request is already open.
-    case conflict(String)
-    /// Too many wrong passwords or codes lately (a re-authentication): wait this long.
-    case throttled(seconds: Int64)
-}
-
-/// The two environments every organization has. Pages that show environment data carry it in
-/// the URL (`/orgs/:org/sandbox/…`, `/orgs/:org/production/…`).
-enum Environment: String, CaseIterable, Sendable {
-    case sandbox, production
-    var title: String { self == .sandbox ? "Sandbox" : "Production" }
-}
-
 /// Organizations: creating one, finding a member's access, and the requests that change an
 /// organization only after support reviews them (details, name, offboarding, Production
 /// access), plus the Owner's transfer of ownership.
@@ -299,6 +256,27 @@ final class Organizations: Sendable {
         }
     }
 
+    // MARK: - time zone
+
+    /// The Owner sets the zone the organization's months begin and end in: the Reports page's
+    /// months and every time in its CSV files follow it. Owner only, as the other settings:
+    /// moving the months changes which transactions a month's report holds (closed months get
+    /// new checksums in the new zone). The zone comes from the list the profile page offers.
+    func setTimeZone(_ access: OrgAccess, to raw: String, actor: Actor) throws {
+        try access.requireOwner("change the organization's time zone")
+        let zone = raw.trimmingCharacters(in: .whitespaces)
+        guard PageTime.zones.contains(zone), TimeZone(identifier: zone) != nil else {
+            throw OrgProblem.invalid(["time_zone": "Choose a time zone from the list."])
+        }
+        guard zone != access.org.timeZone else { return }
+        let now = clock.now()
+        try database.write { db in
+            try store.setTimeZone(organizationID: access.org.id, zone: zone, now: now, on: db)
+            try audit.record(OrganizationsAuditEvents.timeZoneChanged, by: actor, organization: access.org.id,
+                             details: ["time_zone": .change(before: access.org.timeZone, after: zone)], on: db)
+        }
+    }
+
     // MARK: - withdrawing a request
 
     /// The Owner takes back an open request of the organization before support decides it:
@@ -314,6 +292,8 @@ final class Organizations: Sendable {
             }
             try audit.record(OrganizationsAuditEvents.withdrew, by: actor, organization: access.org.id, environment: r.kind.environment,
                              subject: r.publicID, details: ["kind": .text(r.kind.rawValue)], on: db)
+            try r.kind.behaviour?.withdrawn(SupportCase(request: r, organization: access.org, requester: access.user, organizations: self),
+                                            by: actor, now: now, on: db)
             return r
         }
     }

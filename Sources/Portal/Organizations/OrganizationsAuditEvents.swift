@@ -5,7 +5,7 @@ enum OrganizationsAuditEvents {
     static let fields: [(String, String)] = Organizations.detailFields.map { ($0, Organizations.fieldTitles[$0] ?? $0) }
         + [("status", "Status"), ("production", "Production"), ("members_lost_access", "Members who lost access"),
            ("invitations_revoked", "Pending invitations revoked"), ("request", "Request"), ("from", "From"), ("to", "To"),
-           ("previous_owner_now", "Previous Owner is now"), ("kind", "Request")]
+           ("previous_owner_now", "Previous Owner is now"), ("kind", "Request"), ("time_zone", "Time zone")]
 
     static func action(_ id: String, _ title: String, sentence: @escaping @Sendable (AuditSentenceParts) -> String) -> AuditAction {
         AuditAction(id, title: title, fields: fields, sentence: sentence, format: { key, value in
@@ -32,6 +32,9 @@ enum OrganizationsAuditEvents {
         if let n = d["note"] { parts.append(n.after) }
         return parts.joined(separator: "; ") + (d["request"].map { " (request \($0.after))" } ?? "")
     })
+    static let timeZoneChanged = action("org.time_zone_changed", "Time zone changed") { p in
+        p.text("time_zone").map { "\(p.actor) set the organization's time zone to \($0)" } ?? "\(p.actor) changed the organization's time zone"
+    }
     static let productionEnabled = action("org.production_enabled", "Production enabled") { p in "\(p.actor) enabled Production" }
     static let requestedDetails = action("request.org_details", "Change of details requested") { p in
         "\(p.actor) asked support to change the organization's details"
@@ -51,6 +54,6 @@ enum OrganizationsAuditEvents {
 
     static let families = [AuditLog.Family(key: "organization", title: "Organization changes", prefixes: ["org."])]
 
-    static let all = [created, ownerChanged, detailsChanged, nameChanged, closed, productionEnabled, requestedDetails, requestedName,
+    static let all = [created, ownerChanged, detailsChanged, nameChanged, timeZoneChanged, closed, productionEnabled, requestedDetails, requestedName,
                       requestedOffboarding, requestedProduction, withdrew]
 }

@@ -13,9 +13,6 @@ struct OrganizationsController {
     static let menu: [OrgSection] = [OrgSection("Dashboard", path: "", order: 0), OrgSection("Settings", path: "settings", order: 90)]
 
     func register(on router: inout Router) {
-        // The environments' pages belong to this feature; registered here so that the
-        // composition root keeps one line per feature.
-        EnvironmentController(organizations: organizations, templates: templates).register(on: &router)
         router.group("", middleware: [Gate(allowed: [.active])]) { r in
             r.get("/home") { req in try landing(req) }
             r.get("/orgs") { req in try list(req) }
@@ -25,6 +22,7 @@ struct OrganizationsController {
         router.group("/orgs/:org", middleware: [Gate(allowed: [.active]), OrgGate(organizations: organizations)]) { r in
             r.get("") { req in try dashboard(req) }
             r.get("/settings") { req in try settings(req) }
+            r.post("/settings/time-zone") { req in try setTimeZone(req) }
             r.get("/settings/details") { req in try changePage(req, kind: .orgDetails) }
             r.post("/settings/details") { req in try requestChange(req, kind: .orgDetails) }
             r.get("/settings/name") { req in try changePage(req, kind: .orgName) }
@@ -94,11 +92,28 @@ struct OrganizationsController {
         return try templates.render(page: "organizations/dashboard", context: page, request: req)
     }
 
-    func settings(_ req: Request) throws -> HTTPResponse {
+    func settings(_ req: Request, zoneForm: FormState? = nil, status: HTTPStatus = .ok) throws -> HTTPResponse {
         let access = try req.orgAccess()
+        let zoneForm = zoneForm ?? FormState(values: ["time_zone": access.org.timeZone])
+        // The zone list is rendered once per selected zone and kept (a FixedViewModel).
+        let zones = access.isOwner ? try templates.renderString(page: "accounts/_time_zone_options",
+                                                                 context: TimeZoneOptions(selected: zoneForm.values["time_zone"] ?? ""), layout: nil) : ""
         // Requests carry the Owner's reasons and support's answers: for the Owner's eyes.
-        let page = SettingsPage(access: access, organizations: organizations, requests: try access.isOwner ? organizations.requests(access) : [])
-        return try templates.render(page: "organizations/settings", context: page, request: req)
+        let page = SettingsPage(access: access, organizations: organizations, requests: try access.isOwner ? organizations.requests(access) : [],
+                                zoneForm: zoneForm, timeZoneOptions: zones)
+        return try templates.render(page: "organizations/settings", context: page, request: req, status: status)
+    }
+
+    func setTimeZone(_ req: Request) throws -> HTTPResponse {
+        let access = try req.orgAccess()
+        let zone = try req.form()["time_zone"] ?? ""
+        do {
+            try organizations.setTimeZone(access, to: zone, actor: req.actor())
+        } catch OrgProblem.invalid(let errors) {
+            return try settings(req, zoneForm: FormState(values: ["time_zone": zone], errors: errors, order: ["time_zone"]), status: .unprocessableContent)
+        }
+        req.flash(.success, "Reports now use \(zone.replacingOccurrences(of: "_", with: " ")) time: months begin and end at midnight there.")
+        return .redirect(to: "/orgs/\(access.org.publicID)/settings")
     }
 
     // MARK: - requests

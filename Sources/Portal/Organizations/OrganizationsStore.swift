@@ -15,6 +15,8 @@ struct OrganizationRecord: Sendable {
     let productionEnabledAt: Int64?
     let createdAt: Int64
     let closedAt: Int64?
+    /// The IANA zone its months and report times are in (`UTC` until the Owner sets one).
+    let timeZone: String
 
     /// The name people know it by.
     var displayName: String { tradingName.isEmpty ? legalName : tradingName }
@@ -77,15 +79,16 @@ struct MemberRow: Sendable {
 struct OrganizationsStore {
     static let orgColumns = """
         o.id, o.public_id, o.legal_name, o.trading_name, o.country, o.registration_number, o.address, o.website,
-        o.industry, o.compliance_email, o.status, o.production_enabled_at, o.created_at, o.closed_at
+        o.industry, o.compliance_email, o.status, o.production_enabled_at, o.created_at, o.closed_at, o.time_zone
         """
+    static let orgColumnCount = 15
     static func organization(_ r: some RowReading, offset o: Int = 0) throws -> OrganizationRecord {
         OrganizationRecord(
             id: try r.int64(o), publicID: try r.string(o + 1), legalName: try r.string(o + 2), tradingName: try r.string(o + 3),
             country: try r.string(o + 4), registrationNumber: try r.string(o + 5), address: try r.string(o + 6),
             website: try r.string(o + 7), industry: try r.string(o + 8), complianceEmail: try r.string(o + 9),
             status: try r.string(o + 10), productionEnabledAt: try r.optionalInt64(o + 11), createdAt: try r.int64(o + 12),
-            closedAt: try r.optionalInt64(o + 13))
+            closedAt: try r.optionalInt64(o + 13), timeZone: try r.string(o + 14))
     }
 
     // MARK: organizations
@@ -119,6 +122,10 @@ struct OrganizationsStore {
         }
     }
 
+    func setTimeZone(organizationID: Int64, zone: String, now: Int64, on db: Connection) throws {
+        try db.execute("UPDATE organizations SET time_zone = ?, updated_at = ? WHERE id = ?", zone, now, organizationID)
+    }
+
     func close(organizationID: Int64, now: Int64, on db: Connection) throws {
         try db.execute("UPDATE organizations SET status = 'closed', closed_at = ?, updated_at = ? WHERE id = ?", now, now, organizationID)
     }
@@ -148,7 +155,7 @@ struct OrganizationsStore {
             FROM organizations o JOIN memberships m ON m.organization_id = o.id
             WHERE o.public_id = ? AND m.user_id = ?
             """, organizationPublicID, userID
-        ).map { (try Self.organization($0), try MembershipRecord.decode($0, offset: 14)) }
+        ).map { (try Self.organization($0), try MembershipRecord.decode($0, offset: Self.orgColumnCount)) }
     }
 
     /// The active organizations where the user is an active member, by name.
@@ -160,7 +167,7 @@ struct OrganizationsStore {
             WHERE m.user_id = ? AND m.status = 'active' AND o.status = 'active'
             ORDER BY CASE WHEN o.trading_name = '' THEN o.legal_name ELSE o.trading_name END COLLATE NOCASE, o.id
             """, userID
-        ).map { (try Self.organization($0), try MembershipRecord.decode($0, offset: 14)) }
+        ).map { (try Self.organization($0), try MembershipRecord.decode($0, offset: Self.orgColumnCount)) }
     }
 
     /// Every member of the organization (active and disabled), Owner first, then by name.

@@ -4,71 +4,6 @@ import Logging
 import Mail
 import Security
 
-/// What went wrong in the back-office.
-enum SupportProblem: Error, Equatable {
-    /// No such request, or the person is not staff: the same answer (the back-office is not
-    /// shown to anyone else).
-    case notFound
-    /// Field → message; the form is shown again with what was typed.
-    case invalid([String: String])
-    /// The request was decided already, or its organization changed so it cannot be applied.
-    case conflict(String)
-    /// A staff member may not decide this one (their own request).
-    case forbidden(String)
-    /// A setup link that is unknown, used or expired.
-    case linkInvalid
-}
-
-/// Which part of the queue to show: status (open by default), type, page.
-struct SupportFilter: Equatable, Sendable {
-    enum Status: String, CaseIterable, Sendable {
-        case open, approved, rejected, withdrawn, all
-        var title: String { self == .all ? "All statuses" : rawValue.capitalized }
-    }
-
-    var status: Status = .open
-    var kind: SupportRequestRecord.Kind?
-    var page: Int = 1
-
-    init(status: Status = .open, kind: SupportRequestRecord.Kind? = nil, page: Int = 1) {
-        self.status = status
-        self.kind = kind
-        self.page = max(1, page)
-    }
-
-    /// From the queue's query string; anything unknown falls back to the default.
-    init(status: String?, kind: String?, page: String?) {
-        self.init(status: status.flatMap(Status.init(rawValue:)) ?? .open,
-                  kind: kind.flatMap(SupportRequestRecord.Kind.init(rawValue:)),
-                  page: page.flatMap { Int($0) }.map { min(max($0, 1), 100_000) } ?? 1)
-    }
-}
-
-/// One row of "what would change": a field, its value now and after approval.
-struct SupportChange: Sendable {
-    let label: String
-    let before: String
-    let after: String
-}
-
-/// Everything the review page shows about one request, read in one snapshot.
-struct SupportReview: Sendable {
-    let request: SupportRequestRecord
-    let organization: OrganizationRecord?
-    /// The requester's account as it is now (nil if it was deleted).
-    let requester: UserRecord?
-    let changes: [SupportChange]
-    /// What else approval does, in words.
-    let consequences: [String]
-    let history: [SupportHistoryEvent]
-    /// The staff member who decided it, if decided.
-    let decidedBy: String?
-    /// Why approval is impossible now (the request can still be rejected), if it is.
-    let approvalBlocked: String?
-    /// Whether this staff member may decide it at all (not their own request).
-    let isOwnRequest: Bool
-}
-
 /// The support back-office: staff accounts made from the command line, the queue of
 /// requests that need a person, their review, and decisions that apply the requested change
 /// in the same transaction as the decision, its audit events and the mail to the requester.
@@ -274,6 +209,8 @@ final class Support: Sendable {
             if approve {
                 try approvable(c, on: db)
                 try r.kind.behaviour?.apply(c, by: actor, now: now, on: db)
+            } else {
+                try r.kind.behaviour?.rejected(c, reason: reason, by: actor, now: now, on: db)
             }
             let status = approve ? "approved" : "rejected"
             guard try store.resolve(id: r.id, status: status, by: staff.id, note: reason, now: now, on: db) else {
@@ -283,9 +220,29 @@ final class Support: Sendable {
                              environment: r.kind.environment, subject: r.publicID,
                              details: ["kind": .text(r.kind.rawValue), "reason": .text(reason)], on: db)
             try mailRequester(c, approved: approve, reason: reason, on: db)
+            if approve, r.kind.behaviour?.closesOrganization == true, let orgID = r.organizationID {
+                try refuseOtherRequests(organizationID: orgID, closedBy: r, staff: staff, actor: actor, now: now, on: db)
+            }
             return SupportRequestRecord(id: r.id, publicID: r.publicID, kind: r.kind, userID: r.userID, email: r.email, note: r.note,
                                         organizationID: r.organizationID, changes: r.changes, status: status, createdAt: r.createdAt,
                                         resolvedAt: now, resolvedBy: staff.id, resolutionNote: reason)
+        }
+    }
+
+    /// Refuses the open requests of an organization that `closing` has just closed: nothing
+    /// they ask can happen to a closed organization, and left open they would wait in the
+    /// queue for a decision that can only be "no". Each is rejected by the staff member who
+    /// approved the closure, with a reason naming it, audited and mailed like any decision.
+    private func refuseOtherRequests(organizationID: Int64, closedBy closing: SupportRequestRecord, staff: UserRecord, actor: Actor,
+                                     now: Int64, on db: Connection) throws {
+        for other in try store.openRequests(organizationID: organizationID, on: db) where other.id != closing.id {
+            let c = try supportCase(other, on: db)
+            let name = c.organization?.displayName ?? "The organization"
+            let reason = "\(name) was closed when its offboarding was approved (request \(closing.publicID)), so this request can no longer be carried out."
+            guard try store.resolve(id: other.id, status: "rejected", by: staff.id, note: reason, now: now, on: db) else { continue }
+            try audit.record(SupportAuditEvents.rejected, by: actor, organization: organizationID, environment: other.kind.environment,
+                             subject: other.publicID, details: ["kind": .text(other.kind.rawValue), "reason": .text(reason)], on: db)
+            try mailRequester(c, approved: false, reason: reason, on: db)
         }
     }
 
@@ -305,31 +262,5 @@ final class Support: Sendable {
                 "decision": approved ? "approved" : "rejected", "reason": reason, "what": what,
                 "orgName": org?.displayName ?? "", "hasOrg": org != nil, "link": mailer.url(path: path), "linkText": linkText,
             ], on: db)
-    }
-}
-
-// MARK: - the command line's way in
-
-/// Why `portal create-staff` could not create the account, in words for the terminal.
-public struct StaffSetupError: Error, CustomStringConvertible {
-    public let description: String
-}
-
-extension PortalApp {
-    /// Creates a staff account and returns the absolute URL of its single-use setup link
-    /// (valid 72 hours), made with the configured base URL. For an address that is already
-    /// a staff account which has not set its password, a new link replaces the old one; any
-    /// other existing address is refused.
-    public func createStaff(email: String, name: String) throws -> String {
-        let support = Support(organizations: organizations, logger: logger)
-        let actor = Actor(userID: nil, ip: "127.0.0.1", userAgent: "portal create-staff")
-        do {
-            let (token, _) = try support.createStaff(email: email, name: name, actor: actor)
-            return accounts.mailer.url(path: "/setup-account?token=\(token)")
-        } catch SupportProblem.invalid(let errors) {
-            throw StaffSetupError(description: errors.sorted { $0.key < $1.key }.map(\.value).joined(separator: " "))
-        } catch SupportProblem.conflict(let message) {
-            throw StaffSetupError(description: message)
-        }
     }
 }

@@ -27,6 +27,11 @@ struct SupportQueue: Sendable {
         try store.openCount(userID: userID, kind: kind, on: db)
     }
 
+    /// The organization's open requests, oldest first.
+    func openRequests(organizationID: Int64, on db: Connection) throws -> [SupportRequestRecord] {
+        try store.openRequests(organizationID: organizationID, on: db)
+    }
+
     /// The organization's requests, newest first.
     func requests(organizationID: Int64, on db: Connection) throws -> [SupportRequestRecord] {
         try store.requests(organizationID: organizationID, on: db)

@@ -15,8 +15,24 @@ protocol SupportRequestKind: Sendable {
     func check(_ c: SupportCase, on db: Connection) throws
     /// Applies the approved change, with its own audit events, in the decision's transaction.
     func apply(_ c: SupportCase, by actor: Actor, now: Int64, on db: Connection) throws
+    /// What else rejecting does, in the decision's transaction (most kinds: nothing).
+    func rejected(_ c: SupportCase, reason: String, by actor: Actor, now: Int64, on db: Connection) throws
+    /// What else withdrawing does, in the withdrawal's transaction (most kinds: nothing).
+    func withdrawn(_ c: SupportCase, by actor: Actor, now: Int64, on db: Connection) throws
     /// What the decision mail says happened, and where its link goes.
     func outcome(_ c: SupportCase, approved: Bool) -> SupportOutcome
+    /// Approving it closes the organization: the organization's other open requests can no
+    /// longer happen, and ``Support`` refuses them in the same decision.
+    var closesOrganization: Bool { get }
+}
+
+extension SupportRequestKind {
+    var closesOrganization: Bool { false }
+}
+
+extension SupportRequestKind {
+    func rejected(_ c: SupportCase, reason: String, by actor: Actor, now: Int64, on db: Connection) throws {}
+    func withdrawn(_ c: SupportCase, by actor: Actor, now: Int64, on db: Connection) throws {}
 }
 
 /// One request under review or being decided, with what it touches as it is now and the

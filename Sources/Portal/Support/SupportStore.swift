@@ -64,6 +64,12 @@ struct SupportStore {
                      organizationID).map { try Self.request($0) }
     }
 
+    /// The organization's open requests (at most one per kind), oldest first.
+    func openRequests(organizationID: Int64, on db: Connection) throws -> [SupportRequestRecord] {
+        try db.query("SELECT \(Self.columns) FROM support_requests r WHERE r.organization_id = ? AND r.status = 'open' ORDER BY r.id",
+                     organizationID).map { try Self.request($0) }
+    }
+
     /// The user's open requests of a kind (lost-authenticator requests name no organization).
     func openCount(userID: Int64, kind: SupportRequestRecord.Kind, on db: Connection) throws -> Int {
         try db.scalar("SELECT count(*) FROM support_requests WHERE user_id = ? AND kind = ? AND status = 'open'",

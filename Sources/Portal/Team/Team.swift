@@ -4,35 +4,6 @@ import Logging
 import Mail
 import Security
 
-/// What went wrong with an invitation link or an answer to one (outside any organization
-/// the person belongs to yet).
-enum InvitationProblem: Error, Equatable {
-    /// No such invitation, or (addressed by id) not one for the signed-in person.
-    case notFound
-    /// The invitation was answered, revoked or has expired, or its organization is closed.
-    case gone(InvitationState)
-    /// Signed in with another address than the invited one.
-    case wrongAccount(invited: String, signedIn: String)
-    /// The answer cannot be taken (staff account, already a member).
-    case refused(String)
-    /// Field → message for the sign-up form.
-    case invalid([String: String])
-    case throttled
-}
-
-/// An invitation as its pages show it: the organization, who sent it, and its state now.
-struct InvitationView: Sendable {
-    let invitation: InvitationRecord
-    let org: OrganizationRecord
-    let inviterName: String?
-    let state: InvitationState
-    /// The invited address already has an account (it should log in, not sign up).
-    let hasAccount: Bool
-
-    /// Whether it can still be answered.
-    var isLive: Bool { state == .pending && org.isActive }
-}
-
 /// The team: members, their roles and permissions, and invitations.
 ///
 /// The rules, all checked here whatever the pages show: `roles.read` to see the team,
@@ -520,16 +491,5 @@ extension Team {
     /// Live invitations for an address to active organizations, oldest first.
     static func liveInvitations(email: String, now: Int64, on db: Connection) throws -> [InvitationRecord] {
         try TeamStore().liveInvitations(email: email, now: now, on: db)
-    }
-}
-
-extension Organizations {
-    /// The first live invitation for the user's address, if any: where /home sends someone
-    /// with no organization yet (e.g. just signed up through an invitation link and enrolled).
-    func pendingInvitationPath(for user: UserRecord) throws -> String? {
-        guard !user.isStaff else { return nil }
-        let now = clock.now()
-        return try database.read { try Team.liveInvitations(email: user.email, now: now, on: $0) }.first
-            .map { "/invitations/\($0.publicID)" }
     }
 }

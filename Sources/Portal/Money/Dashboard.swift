@@ -1,0 +1,198 @@
+import Database
+import Foundation
+
+/// What an environment's pages read: the dashboard (every active member), the transactions
+/// list and a transaction's page (`transactions.read`). Each page is one read transaction
+/// of a handful of indexed queries: balances are the accounts' running columns, the chart
+/// and the statistics come from the hourly rollup, lists walk `transactions_by_time`.
+final class Dashboard: Sendable {
+    let database: Database
+    let clock: PortalClock
+    let transactions: Transactions
+    let organizations: Organizations
+    let store = TransactionListStore()
+    let cache = RollupCache()
+
+    static let recentCount = 25
+    static let pageSize = 25
+
+    init(transactions: Transactions, organizations: Organizations) {
+        self.database = transactions.database
+        self.clock = transactions.clock
+        self.transactions = transactions
+        self.organizations = organizations
+    }
+
+    // MARK: - the dashboard
+
+    struct StatusTotal: Sendable {
+        let status: TransactionStatus
+        let count: Int64
+        /// Per currency, in the accounts' order.
+        let amounts: [Amount]
+    }
+
+    /// The totals by status and the failure rate of the last 30 days (`statistics.read`).
+    struct Statistics: Sendable {
+        let totals: [StatusTotal]
+        let failed: Int64
+        let finished: Int64
+        /// Failed ÷ (paid + failed), nil before anything finished.
+        var failureRate: Double? { finished > 0 ? Double(failed) / Double(finished) : nil }
+    }
+
+    struct StepState: Sendable {
+        let step: GettingStartedStep
+        let done: Bool
+    }
+
+    struct Overview: Sendable {
+        let accounts: [MoneyAccountRecord]
+        let recent: [TransactionRecord]
+        let charts: [VolumeChart]
+        /// Each chart drawn, with its table.
+        let figures: [String]
+        let statistics: Statistics?
+        /// Empty once every step is done.
+        let steps: [StepState]
+    }
+
+    func overview(_ env: EnvAccess) throws -> Overview {
+        let scope = env.scope
+        let now = clock.now()
+        let window = VolumeChart.window(now: now, zone: env.user.timeZone)
+        return try database.read { db in
+            try db.transaction(.deferred) {
+                let accounts = try transactions.accounts(scope, on: db)
+                let recent = try store.recent(scope, limit: Self.recentCount, on: db)
+                let currencies = accounts.map(\.currency.code)
+                let rollup = try self.rollup(scope, zone: env.user.timeZone, window: window, currencies: currencies, on: db)
+                var statistics: Statistics?
+                if env.can(.statisticsRead) {
+                    let totals = TransactionStatus.allCases.map { status in
+                        let mine = rollup.byStatus.filter { $0.status == status.rawValue }
+                        return StatusTotal(status: status, count: mine.reduce(0) { $0 + $1.count },
+                                           amounts: accounts.map { a in
+                                               Amount(minor: mine.filter { $0.currency == a.currency.code }.reduce(0) { $0 + $1.amount }, currency: a.currency)
+                                           })
+                    }
+                    let count = { (s: TransactionStatus) in totals.first { $0.status == s }?.count ?? 0 }
+                    statistics = Statistics(totals: totals, failed: count(.failed), finished: count(.failed) + count(.paid))
+                }
+                // The Sandbox's own recent list answers the first step when it has rows.
+                let context = GettingStarted.Context(env: env, organizations: organizations, sandboxHasTransactions: { [store] db in
+                    if env.environment == .sandbox && !recent.isEmpty { return true }
+                    return try store.hasTransactions(MoneyScope(organizationID: env.org.id, environment: .sandbox), on: db)
+                })
+                let states = try GettingStarted.steps.map { StepState(step: $0, done: try $0.isDone(context, db)) }
+                return Overview(accounts: accounts, recent: recent, charts: rollup.charts, figures: rollup.figures, statistics: statistics,
+                                steps: states.allSatisfy(\.done) ? [] : states)
+            }
+        }
+    }
+
+    /// The window's numbers per currency (day and status), from the cache when the rollup has
+    /// not changed since they were read, else read (one primary-key range per currency) and kept.
+    private func rollup(_ scope: MoneyScope, zone: String, window: VolumeChart.Window, currencies: [String], on db: Connection) throws -> RollupCache.Entry {
+        let key = RollupCache.Key(organizationID: scope.organizationID, environment: scope.environment, zone: zone,
+                                  fromHour: window.fromHour, currencies: currencies)
+        let version = try store.statsVersion(scope, on: db)
+        if let hit = cache.entry(key, version: version) { return hit }
+        var charts = currencies.compactMap(Currency.init(code:)).map { VolumeChart(currency: $0, days: window.days) }
+        let index = Dictionary(uniqueKeysWithValues: window.days.enumerated().map { ($1.number, $0) })
+        var byStatus: [String: (currency: String, status: String, count: Int64, amount: Int64)] = [:]
+        for row in try store.daily(scope, currencies: currencies, fromHour: window.fromHour, spans: window.spans, on: db) {
+            guard let c = currencies.firstIndex(of: row.currency), let d = index[row.day] else { continue }
+            charts[c].days[d].count += row.count
+            charts[c].days[d].amount += row.amount
+            let k = row.currency + " " + row.status
+            let before = byStatus[k] ?? (row.currency, row.status, 0, 0)
+            byStatus[k] = (row.currency, row.status, before.count + row.count, before.amount + row.amount)
+        }
+        let entry = RollupCache.Entry(version: version, charts: charts,
+                                      figures: charts.map { $0.figure(id: "chart-\($0.currency.code.lowercased())") },
+                                      byStatus: Array(byStatus.values))
+        cache.keep(key, entry)
+        return entry
+    }
+
+    // MARK: - the list
+
+    struct ListPage: Sendable {
+        let rows: [TransactionRecord]
+        let resolved: TransactionSearch.Resolved
+        /// Cursors of the neighbouring pages, when there are rows beyond.
+        let next: String?
+        let previous: String?
+    }
+
+    func list(_ env: EnvAccess, search: TransactionSearch) throws -> ListPage {
+        try env.require(.transactionsRead)
+        var resolved = search.resolve(zone: env.user.timeZone)
+        let scope = env.scope
+        return try database.read { db in
+            try db.transaction(.deferred) {
+                if let externalID = resolved.externalID {
+                    // An index lookup: at most one row, then the other filters checked on it.
+                    let q = resolved.query
+                    let found = try transactions.find(externalID: externalID, in: scope, on: db).map { [$0] } ?? []
+                    let rows = found.filter { t in
+                        (q.from.map { t.createdAt >= $0 } ?? true) && (q.until.map { t.createdAt < $0 } ?? true)
+                            && (q.status.map { t.status == $0 } ?? true) && (q.type.map { t.type == $0 } ?? true)
+                    }
+                    return ListPage(rows: rows, resolved: resolved, next: nil, previous: nil)
+                }
+                var rows = try store.page(scope, resolved.query, before: resolved.before, after: resolved.after, limit: Self.pageSize + 1, on: db)
+                if rows.isEmpty && (resolved.before != nil || resolved.after != nil) {
+                    // A cursor past either end (a stale link): the first page, said so.
+                    resolved.errors["page"] = "That page is past the end of the list, so it starts again from the newest transactions."
+                    resolved.before = nil
+                    resolved.after = nil
+                    rows = try store.page(scope, resolved.query, before: nil, after: nil, limit: Self.pageSize + 1, on: db)
+                }
+                var page = rows
+                var hasOlder = false, hasNewer = false
+                if resolved.after != nil {
+                    // Read upwards: the extra row, if any, is the newest, beyond this page.
+                    if page.count > Self.pageSize { page.removeFirst(); hasNewer = true }
+                    if let last = page.last { hasOlder = try store.exists(scope, resolved.query, beyond: Self.key(last), newer: false, on: db) }
+                } else {
+                    if page.count > Self.pageSize { page.removeLast(); hasOlder = true }
+                    if resolved.before != nil, let first = page.first {
+                        hasNewer = try store.exists(scope, resolved.query, beyond: Self.key(first), newer: true, on: db)
+                    }
+                }
+                return ListPage(rows: page, resolved: resolved,
+                                next: hasOlder ? page.last.map(TransactionSearch.cursor) : nil,
+                                previous: hasNewer ? page.first.map(TransactionSearch.cursor) : nil)
+            }
+        }
+    }
+
+    static func key(_ t: TransactionRecord) -> TransactionListStore.Key { .init(createdAt: t.createdAt, id: t.id) }
+
+    // MARK: - a transaction
+
+    struct Detail: Sendable {
+        let transaction: TransactionRecord
+        let history: [StatusChange]
+        let cancellations: [CancellationRecord]
+        let payout: (publicID: String, status: String)?
+
+        var openCancellation: CancellationRecord? { cancellations.first(where: \.isOpen) }
+    }
+
+    /// The transaction of this environment (another organization's id or environment's: the
+    /// same ``TransactionProblem/notFound``).
+    func transaction(_ env: EnvAccess, publicID: String) throws -> Detail {
+        try env.require(.transactionsRead)
+        return try database.read { db in
+            try db.transaction(.deferred) {
+                guard let t = try transactions.find(publicID, in: env.scope, on: db) else { throw TransactionProblem.notFound }
+                return Detail(transaction: t, history: try transactions.history(t, on: db),
+                              cancellations: try store.cancellations(transactionID: t.id, on: db),
+                              payout: try t.payoutID.flatMap { try store.payout(id: $0, on: db) })
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import HTTP
+import Web
+
+/// An environment's pages: the dashboard at `/orgs/:org/:env` (every active member; it is the
+/// target of the Sandbox/Production switch), the transactions list and a transaction's page
+/// (`transactions.read`), and the cancellation request (`transactions.cancel`). No rules and
+/// no SQL here: ``Dashboard`` and ``Cancellations`` decide.
+struct DashboardController {
+    let dashboard: Dashboard
+    let cancellations: Cancellations
+    let organizations: Organizations
+    let templates: Templates
+
+    init(transactions: Transactions, organizations: Organizations, templates: Templates) {
+        self.dashboard = Dashboard(transactions: transactions, organizations: organizations)
+        self.cancellations = Cancellations(transactions: transactions)
+        self.organizations = organizations
+        self.templates = templates
+    }
+
+    /// The dashboard is the switch's target, so it has no entry; the list has one.
+    static let menu: [OrgSection] = [
+        OrgSection("Transactions", path: "transactions", permission: .transactionsRead, scope: .environment, order: 20),
+    ]
+
+    func register(on router: inout Router) {
+        router.environments(organizations: organizations, templates: templates) { r in
+            r.get("") { req in try overview(req) }
+            r.get("/transactions") { req in try list(req) }
+            r.get("/transactions/:txn") { req in try transaction(req) }
+            r.post("/transactions/:txn/cancel") { req in try cancel(req) }
+        }
+    }
+
+    func overview(_ req: Request) throws -> HTTPResponse {
+        let env = try req.envAccess()
+        let page = EnvDashboardPage(env, try dashboard.overview(env))
+        return try templates.render(page: "money/dashboard", context: page, request: req)
+    }
+
+    func list(_ req: Request) throws -> HTTPResponse {
+        let env = try req.envAccess()
+        let q = req.query
+        let search = TransactionSearch(externalID: q["external_id"] ?? "", from: q["from"] ?? "", to: q["to"] ?? "", status: q["status"] ?? "",
+                                       type: q["type"] ?? "", before: q["before"] ?? "", after: q["after"] ?? "")
+        let page = try dashboard.list(env, search: search)
+        // Filters that could not be used are answered beside their fields, with the status
+        // a form with errors has.
+        let status: HTTPStatus = page.resolved.errors.keys.contains { $0 != "page" } ? .unprocessableContent : .ok
+        return try templates.render(page: "money/transactions", context: TransactionListPage(env, search: search, page: page),
+                                    request: req, status: status)
+    }
+
+    func transaction(_ req: Request, form: FormState = .empty, status: HTTPStatus = .ok) throws -> HTTPResponse {
+        let env = try req.envAccess()
+        let detail: Dashboard.Detail
+        do { detail = try dashboard.transaction(env, publicID: req.parameters["txn"] ?? "") } catch TransactionProblem.notFound { throw HTTPError(.notFound) }
+        return try templates.render(page: "money/transaction", context: TransactionPage(env, detail, form: form), request: req, status: status)
+    }
+
+    /// The form sends the reason; without `confirm=yes` the answer is the confirmation page
+    /// (no script needed), which sends it again confirmed.
+    func cancel(_ req: Request) throws -> HTTPResponse {
+        let env = try req.envAccess()
+        let f = try req.form()
+        let txn = req.parameters["txn"] ?? ""
+        let reason = f["reason"] ?? ""
+        let form = FormState(values: ["reason": reason], order: ["reason"])
+        do {
+            if f["confirm"] != "yes" {
+                let t = try cancellations.cancellable(env, publicID: txn)
+                let clean = try cancellations.checkReason(reason)
+                return try templates.render(page: "money/cancel_confirm", context: CancelConfirmPage(env, t, reason: clean), request: req)
+            }
+            let c = try cancellations.request(env, publicID: txn, reason: reason, actor: req.actor())
+            req.flash(.success, c.status == .applied
+                ? "The transaction is cancelled and its money released."
+                : "Your cancellation request is with support. The transaction stays as it is until they decide; you get an e-mail then.")
+        } catch CancellationProblem.notFound {
+            throw HTTPError(.notFound)
+        } catch CancellationProblem.invalid(let errors) {
+            return try answer(req, env, FormState(values: form.values, errors: errors, order: form.order), status: .unprocessableContent)
+        } catch CancellationProblem.conflict(let message) {
+            return try answer(req, env, form.with(error: message), status: .conflict)
+        }
+        return .redirect(to: "/orgs/\(env.org.publicID)/\(env.environment.rawValue)/transactions/\(txn)")
+    }
+
+    /// The transaction page again with the form's message, or, for a member who cannot read
+    /// transactions, the message alone.
+    private func answer(_ req: Request, _ env: EnvAccess, _ form: FormState, status: HTTPStatus) throws -> HTTPResponse {
+        guard env.can(.transactionsRead) else {
+            throw HTTPError(status, form.errors.sorted { $0.key < $1.key }.map(\.value).joined(separator: " "))
+        }
+        return try transaction(req, form: form, status: status)
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+@testable import Portal
+
+/// The environment dashboard over real sockets: balances, recent transactions, the 30-day
+/// chart and its table, statistics for `statistics.read` only, getting started, empty states.
+@Suite("Dashboard: balances, recent transactions, chart, statistics, getting started")
+struct DashboardTests {
+    @Test func balancesRecentTransactionsAndTheChartTableMatchWhatWasCreated() throws {
+        let (portal, ob, _, org) = try TestPortal.withOwner()
+        let base = "/orgs/\(org)/sandbox"
+        // Amounts ending in 16 stay where the simulator leaves them (pending or processing):
+        // pay-ins are pending money.
+        let a = try portal.makeTransaction(org, .payin, "100.16", externalID: "order-1")
+        let b = try portal.makeTransaction(org, .payin, "50.16", externalID: "order-2")
+        let c = try portal.makeTransaction(org, .payin, "1016", "JPY")
+        let page = try ob.get(base)
+        #expect(page.status == 200)
+        let balances = page.section(from: "<table class=\"table balances\">", to: "</table>")
+        #expect(balances.contains("<th scope=\"row\">EUR <span class=\"hint\">Euro</span></th><td class=\"num\" data-balance=\"EUR\">€0.00</td><td class=\"num\" data-pending=\"EUR\">€150.32</td>"), "\(balances)")
+        #expect(balances.contains("¥1,016"))
+        // The recent list, newest first, linked for a member who reads transactions.
+        #expect(page.transactionIDs(base: base) == [c.publicID, b.publicID, a.publicID])
+        #expect(page.text.contains("order-1") && page.text.contains("order-2"))
+        // The chart: an SVG per currency with its title and description, and the same numbers
+        // in a table (today first).
+        #expect(page.text.contains("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"volume-chart\""))
+        #expect(page.text.contains("<title id=\"chart-eur-title\">EUR volume, last 30 days</title>"))
+        #expect(page.text.contains("€150.32 in 2 transactions"))
+        let table = page.section(from: "<caption>EUR volume per day, last 30 days, newest first</caption>", to: "</table>")
+        let today = PageTime.day(portal.clock.now, zone: "UTC")
+        let label = String(today.split(separator: " ").prefix(2).joined(separator: " "))
+        #expect(table.contains("\(label)</time></th><td>€150.32</td><td>2</td>"), "\(table.prefix(400))")
+        #expect(table.components(separatedBy: "<tr>").count - 1 == 31) // the header and 30 days
+        let jpy = page.section(from: "<caption>JPY volume per day", to: "</table>")
+        #expect(jpy.contains("\(label)</time></th><td>¥1,016</td><td>1</td>"))
+        // Drawn on the server: no script in the drawing.
+        #expect(!page.section(from: "<svg", to: "</svg>").contains("<script"))
+    }
+
+    @Test func statisticsAndTheFailureRateOnlyWithStatisticsRead() throws {
+        let (portal, ob, _, org) = try TestPortal.withOwner()
+        try portal.enableProduction(org)
+        let paid = try portal.makeTransaction(org, .payin, "10.00", env: .production)
+        let failed = try portal.makeTransaction(org, .payin, "20.00", env: .production)
+        try portal.makeTransaction(org, .payin, "30.00", env: .production)
+        try portal.moveTransaction(try portal.moveTransaction(paid, .processing), .paid)
+        try portal.moveTransaction(failed, .failed, error: ("recipient_account_invalid", "Recipient's bank rejected the account number"))
+        let page = try ob.get("/orgs/\(org)/production")
+        #expect(page.status == 200)
+        #expect(page.text.contains("Live since"))
+        let stats = page.section(from: "<h2>Statistics, last 30 days</h2>", to: "</table>")
+        #expect(stats.contains("<span class=\"status paid\">Paid</span></th><td class=\"num\">1</td><td>€10.00</td>"), "\(stats)")
+        #expect(stats.contains("<span class=\"status failed\">Failed</span></th><td class=\"num\">1</td><td>€20.00</td>"))
+        #expect(stats.contains("<span class=\"status pending\">Pending</span></th><td class=\"num\">1</td><td>€30.00</td>"))
+        #expect(page.text.contains("Failure rate: <strong>50.0 %</strong> (1 failed of 2 paid or failed)"))
+        // Balances follow the statuses: paid is available, the open one pending.
+        #expect(page.text.contains("data-balance=\"EUR\">€10.00</td><td class=\"num\" data-pending=\"EUR\">€30.00</td>"))
+
+        // Without statistics.read: the chart, the balances, no statistics.
+        let reader = try PermissionMatrixTests.member(portal, org: org, role: .custom, permissions: [.transactionsRead], tag: "reader")
+        let theirs = try reader.get("/orgs/\(org)/production")
+        #expect(theirs.status == 200)
+        #expect(theirs.text.contains("<caption>EUR volume per day"))
+        #expect(!theirs.text.contains("Statistics, last 30 days") && !theirs.text.contains("Failure rate"))
+        let stat = try PermissionMatrixTests.member(portal, org: org, role: .custom, permissions: [.statisticsRead], tag: "stat")
+        let statPage = try stat.get("/orgs/\(org)/production")
+        #expect(statPage.text.contains("Statistics, last 30 days"))
+        // A member who cannot read transactions sees the recent ones without links or search.
+        #expect(!statPage.text.contains("/production/transactions/") && !statPage.text.contains("name=\"external_id\""))
+        #expect(statPage.text.contains(paid.publicID))
+    }
+
+    @Test func whatTheDashboardKeepsOfTheRollupFollowsEveryChangeToIt() throws {
+        let (portal, ob, _, org) = try TestPortal.withOwner()
+        try portal.enableProduction(org)
+        let base = "/orgs/\(org)/production"
+        let t = try portal.makeTransaction(org, .payin, "10.00", env: .production)
+        func figures() throws -> (chart: String, stats: String) {
+            let page = try ob.get(base)
+            return (page.section(from: "<figcaption>", to: "</figcaption>"), page.section(from: "<h2>Statistics, last 30 days</h2>", to: "</table>"))
+        }
+        #expect(try figures().chart.contains("€10.00 in 1 transactions"))
+        try portal.makeTransaction(org, .payin, "5.00", env: .production)
+        #expect(try figures().chart.contains("€15.00 in 2 transactions"))
+        // A move changes no volume but the totals by status.
+        try portal.moveTransaction(t, .processing)
+        #expect(try figures().stats.contains("<span class=\"status processing\">Processing</span></th><td class=\"num\">1</td><td>€10.00</td>"))
+        // A change written by anyone else (another process, a repair) is seen too: SQLite
+        // bumps the rollup's version itself.
+        let id = try portal.orgRowID(org)
+        try portal.app.database.write { _ = try $0.execute("UPDATE transaction_stats SET amount = amount + 100 WHERE organization_id = ? AND status = 'pending'", id) }
+        #expect(try figures().chart.contains("€16.00 in 2 transactions"))
+        // Another viewer's time zone gets its own days.
+        let reader = try PermissionMatrixTests.member(portal, org: org, role: .custom, permissions: [], tag: "tz")
+        #expect(try reader.get(base).text.contains("€16.00 in 2 transactions"))
+    }
+
+    @Test func gettingStartedTicksEachStepAndGoesAwayWhenAllAreDone() throws {
+        let (portal, ob, _, org) = try TestPortal.withOwner()
+        let base = "/orgs/\(org)/sandbox"
+        func steps() throws -> String { try ob.get(base).section(from: "<h2 id=\"getting-started\">", to: "</section>") }
+        var panel = try steps()
+        #expect(panel.contains("0 of 3 done"))
+        #expect(panel.contains("<span class=\"visually-hidden\">To do: </span><a href=\"\(base)#test-transactions\">Make a test transaction</a>"))
+        #expect(panel.contains("<a href=\"/orgs/\(org)/team/invite\">Invite your team</a>"))
+        #expect(panel.contains("<a href=\"/orgs/\(org)/settings/production\">Request Production access</a>"))
+        // The empty state says what to do.
+        #expect(try ob.get(base).text.contains("Create a test transaction with the API or <code>portal seed-demo</code>"))
+
+        try portal.makeTransaction(org, .payin, "5.16")
+        panel = try steps()
+        #expect(panel.contains("1 of 3 done"))
+        #expect(panel.contains("<span class=\"visually-hidden\">Done: </span><a href=\"\(base)#test-transactions\">Make a test transaction</a>"))
+
+        let invited = try ob.submit("/orgs/\(org)/team/invite", to: "/orgs/\(org)/team/invitations",
+                                    [("name", "Bo"), ("email", "bo@example.com"), ("role", "developer")])
+        #expect(invited.status == 303)
+        panel = try steps()
+        #expect(panel.contains("2 of 3 done"))
+        #expect(panel.contains("Done: </span><a href=\"/orgs/\(org)/team/invite\">"))
+
+        #expect(try ob.submit("/orgs/\(org)/settings/production", to: "/orgs/\(org)/settings/production", [("note", "Live in May")]).status == 303)
+        #expect(try steps() == "")
+        #expect(!(try ob.get(base).text.contains("Getting started")))
+    }
+
+    @Test func productionSaysWhereTransactionsComeFromWhenEmpty() throws {
+        let (portal, ob, _, org) = try TestPortal.withOwner()
+        try portal.enableProduction(org)
+        let page = try ob.get("/orgs/\(org)/production")
+        #expect(page.status == 200)
+        #expect(page.text.contains("They appear here as soon as your integration creates them with a Production API key."))
+        #expect(page.text.contains("No account yet"))
+        #expect(!page.text.contains("portal seed-demo</code>;"))
+    }
+}
