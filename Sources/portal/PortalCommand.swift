@@ -12,7 +12,7 @@ struct PortalCommand: ParsableCommand {
         commandName: "portal",
         abstract: "Portal, the developer portal for a payments API.",
         version: PortalVersion.current,
-        subcommands: [Serve.self, Migrate.self, SeedDemo.self, CreateStaff.self],
+        subcommands: [Serve.self, Migrate.self, SeedDemo.self, CreateStaff.self, TransactionsCommand.self],
         defaultSubcommand: nil
     )
 }
@@ -223,7 +223,15 @@ struct SeedDemo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seed-demo",
         abstract: "Create a verified demo account with TOTP set up, and print how to sign in as it.",
-        discussion: "Prints the TOTP secret and recovery codes of the new account: for trying Portal out and for benchmarks, never for real users.")
+        discussion: """
+            Prints the TOTP secret and recovery codes of the new account: for trying Portal out and for benchmarks, never for real users.
+
+            With --transactions N it also fills the demo organization's Sandbox with N transactions over the last \
+            --months months (several currencies, statuses in realistic proportions, failures with the simulator's codes \
+            and notes, ledger, history and rollup included), prepares payouts waiting for authorization, and adds a \
+            second member with the Manager role who can authorize them. The same --seed and --until give the same \
+            rows (ids and secrets aside); --until defaults to the start of the current hour (UTC).
+            """)
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var app: AppOptions
@@ -235,9 +243,36 @@ struct SeedDemo: ParsableCommand {
     @Option(help: "Also start an active session with this cookie token (43 base64url characters).")
     var sessionToken: String?
 
+    @Option(help: ArgumentHelp("Fill the Sandbox with this many demo transactions.", valueName: "n"))
+    var transactions: Int?
+
+    @Option(help: ArgumentHelp("Months of history the transactions span.", valueName: "m"))
+    var months: Int = 12
+
+    @Option(help: ArgumentHelp("Seed of the demo data: the same seed and --until give the same rows.", valueName: "s"))
+    var seed: UInt64 = 1
+
+    @Option(help: ArgumentHelp("End of the history: YYYY-MM-DD (midnight UTC), an ISO 8601 time, or unix seconds; default the current hour.", valueName: "time"))
+    var until: String?
+
+    func validate() throws {
+        if let n = transactions, !(1...50_000_000).contains(n) { throw ValidationError("--transactions must be 1-50000000") }
+        guard (1...120).contains(months) else { throw ValidationError("--months must be 1-120") }
+        if let until, Self.parseTime(until) == nil { throw ValidationError("--until: use YYYY-MM-DD, an ISO 8601 time or unix seconds") }
+    }
+
+    static func parseTime(_ text: String) -> Int64? {
+        if let seconds = Int64(text), seconds > 0 { return seconds }
+        let f = ISO8601DateFormatter()
+        if let d = f.date(from: text) { return Int64(d.timeIntervalSince1970) }
+        f.formatOptions = [.withFullDate]
+        return f.date(from: text).map { Int64($0.timeIntervalSince1970) }
+    }
+
     func run() throws {
         try withOfflinePortal("seed-demo", database: database, app: app) { portal, config in
-            let demo = try DemoAccount.seed(portal, name: name, email: email, password: password, sessionToken: sessionToken)
+            let demo = try DemoAccount.seed(portal, name: name, email: email, password: password, sessionToken: sessionToken,
+                                            withManager: transactions != nil)
             print("""
                 E-mail:      \(demo.email)
                 Password:    \(password)
@@ -245,6 +280,30 @@ struct SeedDemo: ParsableCommand {
                 Setup link:  \(demo.otpauthURL)
                 Recovery codes: \(demo.recoveryCodes.joined(separator: " "))
                 Organization: \(config.baseURL)\(demo.organizationPath)
+                """)
+            guard let transactions, let manager = demo.manager else { return }
+            print("""
+                Manager (authorizes payouts): \(manager.name)
+                Manager e-mail:      \(manager.email)
+                Manager password:    \(manager.password)
+                Manager TOTP secret: \(manager.totpSecretBase32)
+                """)
+            fflush(nil)
+            let end = until.flatMap(Self.parseTime) ?? DemoMoneyOptions.defaultEnd(now: portal.seeding.now)
+            let bar = SeedProgressBar(total: transactions)
+            let started = Date()
+            let summary = try portal.seeding.seedDemoMoney(
+                organizationPublicID: demo.organizationID,
+                options: DemoMoneyOptions(transactions: transactions, months: months, seed: seed, end: end), progress: bar.update)
+            bar.finish(summary)
+            let seconds = Date().timeIntervalSince(started)
+            let iso = ISO8601DateFormatter()
+            print("""
+                Sandbox: \(summary.transactions) transactions from \(iso.string(from: Date(timeIntervalSince1970: TimeInterval(summary.start)))) \
+                to \(iso.string(from: Date(timeIntervalSince1970: TimeInterval(summary.end)))) (seed \(seed)), \
+                \(summary.pendingPayouts) payouts waiting for authorization
+                Seeded in \(String(format: "%.1f", seconds)) s: \(Int(Double(summary.transactions) / max(seconds, 0.001))) transactions/s, \
+                \(summary.rows) rows, \(Int(Double(summary.rows) / max(seconds, 0.001))) rows/s
                 """)
         }
     }

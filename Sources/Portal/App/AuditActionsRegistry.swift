@@ -9,6 +9,7 @@ extension AuditActions {
         MoneyAuditEvents.all,
         CancellationAuditEvents.all,
         PayoutsAuditEvents.all,
+        DemoDataAuditEvents.all,
     ])
 
     /// The filter's groups of actions, in the order the features are listed.
