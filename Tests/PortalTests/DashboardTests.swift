@@ -96,6 +96,26 @@ struct DashboardTests {
         #expect(try reader.get(base).text.contains("€16.00 in 2 transactions"))
     }
 
+    /// The money part is kept rendered: a change that moves a balance without touching the
+    /// rollup (a payout's hold, written as another process would) is on the next view, and a
+    /// member without `transactions.read` never gets the linked rows another member's view made.
+    @Test func theKeptMoneyPartFollowsBalanceOnlyChangesAndEachViewersPermissions() throws {
+        let (portal, ob, _, org) = try TestPortal.withOwner()
+        try portal.enableProduction(org)
+        let base = "/orgs/\(org)/production"
+        let t = try portal.moveTransaction(try portal.moveTransaction(try portal.makeTransaction(org, .payin, "40.00", env: .production), .processing), .paid)
+        #expect(try ob.get(base).text.contains("data-balance=\"EUR\">€40.00</td>"))
+        #expect(try ob.get(base).text.contains("data-balance=\"EUR\">€40.00</td>"), "the kept part, again")
+        try portal.app.database.write { _ = try $0.execute("UPDATE money_accounts SET available = available - 1500, pending = pending + 1500") }
+        let after = try ob.get(base).text
+        #expect(after.contains("data-balance=\"EUR\">€25.00</td><td class=\"num\" data-pending=\"EUR\">€15.00</td>"))
+        #expect(after.contains("href=\"\(base)/transactions/\(t.publicID)\""))
+        let blind = try PermissionMatrixTests.member(portal, org: org, role: .custom, permissions: [.apiKeysRead], tag: "blind")
+        let theirs = try blind.get(base).text
+        #expect(theirs.contains(t.publicID) && !theirs.contains("href=\"\(base)/transactions/\(t.publicID)\""))
+        #expect(!theirs.contains("<h2>Statistics, last 30 days</h2>") && after.contains("<h2>Statistics, last 30 days</h2>"))
+    }
+
     @Test func gettingStartedTicksEachStepAndGoesAwayWhenAllAreDone() throws {
         let (portal, ob, _, org) = try TestPortal.withOwner()
         let base = "/orgs/\(org)/sandbox"

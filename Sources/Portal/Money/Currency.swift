@@ -12,6 +12,11 @@ struct Currency: Sendable, Hashable, Comparable {
 
     /// The currency of an ISO 4217 code (case-insensitive), if the portal knows it.
     init?(code raw: String) {
+        // Stored codes are already canonical: one lookup, no trimming (rows decode thousands).
+        if let c = Currency.table[raw] {
+            self = c
+            return
+        }
         let code = raw.trimmingCharacters(in: .whitespaces).uppercased()
         guard let c = Currency.table[code] else { return nil }
         self = c

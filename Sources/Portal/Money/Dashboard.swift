@@ -12,6 +12,8 @@ final class Dashboard: Sendable {
     let organizations: Organizations
     let store = TransactionListStore()
     let cache = RollupCache()
+    /// The dashboard's money part, rendered, under the version the data was read at.
+    let fragments = DashboardFragments()
 
     static let recentCount = 25
     static let pageSize = 25
@@ -55,6 +57,29 @@ final class Dashboard: Sendable {
         let statistics: Statistics?
         /// Empty once every step is done.
         let steps: [StepState]
+        /// The money version (`transaction_stats_versions`) in the snapshot all of this was read from.
+        let version: Int64
+    }
+
+    /// What a dashboard view reads when its money part is already rendered: the money version
+    /// and the getting-started steps (empty once all are done), in one snapshot.
+    func glance(_ env: EnvAccess) throws -> (version: Int64, steps: [StepState]) {
+        try database.read { db in
+            try db.transaction(.deferred) {
+                let version = try store.statsVersion(env.scope, on: db)
+                return (version, try steps(env, recentIsEmpty: nil, on: db))
+            }
+        }
+    }
+
+    private func steps(_ env: EnvAccess, recentIsEmpty: Bool?, on db: Connection) throws -> [StepState] {
+        // The Sandbox's own recent list answers the first step when it was read and has rows.
+        let context = GettingStarted.Context(env: env, organizations: organizations, sandboxHasTransactions: { [store] db in
+            if env.environment == .sandbox && recentIsEmpty == false { return true }
+            return try store.hasTransactions(MoneyScope(organizationID: env.org.id, environment: .sandbox), on: db)
+        })
+        let states = try GettingStarted.steps.map { StepState(step: $0, done: try $0.isDone(context, db)) }
+        return states.allSatisfy(\.done) ? [] : states
     }
 
     func overview(_ env: EnvAccess) throws -> Overview {
@@ -79,14 +104,8 @@ final class Dashboard: Sendable {
                     let count = { (s: TransactionStatus) in totals.first { $0.status == s }?.count ?? 0 }
                     statistics = Statistics(totals: totals, failed: count(.failed), finished: count(.failed) + count(.paid))
                 }
-                // The Sandbox's own recent list answers the first step when it has rows.
-                let context = GettingStarted.Context(env: env, organizations: organizations, sandboxHasTransactions: { [store] db in
-                    if env.environment == .sandbox && !recent.isEmpty { return true }
-                    return try store.hasTransactions(MoneyScope(organizationID: env.org.id, environment: .sandbox), on: db)
-                })
-                let states = try GettingStarted.steps.map { StepState(step: $0, done: try $0.isDone(context, db)) }
                 return Overview(accounts: accounts, recent: recent, charts: rollup.charts, figures: rollup.figures, statistics: statistics,
-                                steps: states.allSatisfy(\.done) ? [] : states)
+                                steps: try steps(env, recentIsEmpty: recent.isEmpty, on: db), version: rollup.version)
             }
         }
     }

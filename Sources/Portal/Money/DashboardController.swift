@@ -34,8 +34,20 @@ struct DashboardController {
 
     func overview(_ req: Request) throws -> HTTPResponse {
         let env = try req.envAccess()
-        let page = EnvDashboardPage(env, try dashboard.overview(env))
-        return try templates.render(page: "money/dashboard", context: page, request: req)
+        let glance = try dashboard.glance(env)
+        let key = DashboardFragments.Key(env, fromHour: VolumeChart.window(now: dashboard.clock.now(), zone: env.user.timeZone).fromHour)
+        let money: String
+        if let kept = dashboard.fragments.html(key, version: glance.version) {
+            money = kept
+        } else {
+            // Read and rendered afresh; kept under the version of the snapshot it was read from
+            // (a change after it gives a newer version, so the part is never kept as newer than it is).
+            let overview = try dashboard.overview(env)
+            money = try templates.renderString(page: "money/_dashboard_money", context: EnvDashboardPage(env, overview), request: nil, layout: nil)
+            dashboard.fragments.keep(key, version: overview.version, html: money)
+        }
+        return try templates.render(page: "money/dashboard", context: EnvDashboardShell(header: EnvHeader(env: env), steps: glance.steps, money: money),
+                                    request: req)
     }
 
     func list(_ req: Request) throws -> HTTPResponse {

@@ -106,7 +106,7 @@ struct MoneyStore {
                           method: try r.optionalString(o + 14).flatMap(PaymentMethod.init(rawValue:)), last4: try r.string(o + 15)),
             recipient: Party(name: try r.string(o + 16), country: try r.string(o + 17),
                              method: try r.optionalString(o + 18).flatMap(PaymentMethod.init(rawValue:)), last4: try r.string(o + 19)),
-            metadata: Self.decodeMetadata(try r.string(o + 20)), payoutID: try r.optionalInt64(o + 21),
+            metadataJSON: try r.string(o + 20), payoutID: try r.optionalInt64(o + 21),
             createdAt: try r.int64(o + 22), updatedAt: try r.int64(o + 23), settledAt: try r.optionalInt64(o + 24))
     }
 

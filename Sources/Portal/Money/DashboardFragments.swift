@@ -1,0 +1,50 @@
+import Synchronization
+
+/// The dashboard's money part (balances, search form, chart, statistics, recent transactions)
+/// kept rendered, under the money version it was read at (`transaction_stats_versions`, bumped
+/// by SQLite triggers on every change to an account, a transaction or the rollup, whichever
+/// process writes — migrations 0023 and 0024). A view reads the version and the
+/// getting-started steps (a few indexed rows) and reuses the HTML while the version holds, so
+/// with a million transactions a dashboard view costs about what `/account` costs; any change
+/// to the money makes the next view read and render afresh, so nothing shown is older than the
+/// snapshot that view read.
+///
+/// The key holds everything the part depends on besides the data: who may see what (the rows
+/// link only for `transactions.read`, statistics only for `statistics.read`), the viewer's
+/// time zone (days and times), and the chart window's first hour (it moves at midnight).
+final class DashboardFragments: Sendable {
+    struct Key: Hashable, Sendable {
+        let organizationID: Int64
+        let environment: Environment
+        let zone: String
+        let canRead: Bool
+        let canStatistics: Bool
+        let fromHour: Int64
+
+        init(_ env: EnvAccess, fromHour: Int64) {
+            organizationID = env.org.id
+            environment = env.environment
+            zone = env.user.timeZone
+            canRead = env.can(.transactionsRead)
+            canStatistics = env.can(.statisticsRead)
+            self.fromHour = fromHour
+        }
+    }
+
+    /// Parts kept at most (~80 KB each with eight currencies' charts): beyond it the cache starts
+    /// again, so memory stays bounded whatever the number of organizations in view.
+    static let limit = 200
+
+    private let parts = Mutex<[Key: (version: Int64, html: String)]>([:])
+
+    func html(_ key: Key, version: Int64) -> String? {
+        parts.withLock { p in p[key].flatMap { $0.version == version ? $0.html : nil } }
+    }
+
+    func keep(_ key: Key, version: Int64, html: String) {
+        parts.withLock { p in
+            if p.count >= Self.limit && p[key] == nil { p.removeAll(keepingCapacity: true) }
+            p[key] = (version, html)
+        }
+    }
+}
