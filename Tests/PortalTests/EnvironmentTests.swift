@@ -94,11 +94,13 @@ struct EnvironmentTests {
         let sandbox = try ob.get("/orgs/\(org)/sandbox")
         #expect(sandbox.text.contains("<a href=\"/orgs/\(org)/sandbox\" aria-current=\"page\">Sandbox</a>"))
         // A second organization: now the name opens the switcher.
-        let other = try ob.submit("/orgs/new", to: "/orgs/new", TestUser.orgFields(["legal_name": "Bolt Ltd", "trading_name": "Bolt"]))
+        let other = try ob.submit("/orgs/new", to: "/orgs/new", TestUser.orgFields(["legal_name": "Bolt Ltd", "trading_name": "Bolt & <b>Sons</b>"]))
         #expect(other.status == 303)
         let again = try ob.get("/orgs/\(org)")
         #expect(again.text.contains("<details class=\"org-switcher\""))
-        #expect(again.text.contains(">Bolt</a>"))
+        // The bar is made in Swift: a name from data is escaped there, never markup.
+        #expect(again.text.contains(">Bolt &amp; &lt;b&gt;Sons&lt;/b&gt;</a>"))
+        #expect(!again.text.contains("<b>Sons</b>"))
     }
 
     @Test func sectionsWithoutTheirPermissionAreNotInTheBar() throws {

@@ -126,8 +126,43 @@ struct OrgNav: ViewModel {
         case "hasOthers": !others.isEmpty
         case "sections": sections
         case "environments": environments
+        case "html": html
         default: nil
         }
+    }
+
+    /// The bar's markup, made here rather than looped in a partial: it is on every page of an
+    /// organization, and its three loops looked up value by value in Mustache (a dynamic cast
+    /// each) cost more than the rest of a transactions page's template. Names are escaped; the
+    /// rest is ours. No final newline: the layout's line gives it.
+    var html: String {
+        let name = htmlEscape(access.org.displayName)
+        let role = htmlEscape(access.member.role.title)
+        var s = "  <div class=\"org-bar\">\n    <div class=\"bar\">\n      <div class=\"org-id\">\n"
+        if others.isEmpty {
+            s += "        <a class=\"org-name\" href=\"\(htmlEscape(base))\">\(name)</a>\n"
+            s += "        <span class=\"role\" title=\"Your role in \(name)\">Your role: \(role)</span>\n"
+        } else {
+            s += "        <details class=\"org-switcher\">\n"
+            s += "          <summary><span class=\"org-name\">\(name)</span><span class=\"visually-hidden\">: switch organization</span> "
+            s += "<span class=\"role\" title=\"Your role in \(name)\">Your role: \(role)</span></summary>\n"
+            s += "          <div class=\"menu\">\n            <p class=\"hint\">Switch to</p>\n            <ul>\n"
+            for o in others { s += "              <li><a href=\"\(htmlEscape(o.url))\">\(htmlEscape(o.title))</a></li>\n" }
+            s += "            </ul>\n            <a href=\"/orgs\">All organizations</a> · <a href=\"/orgs/new\">New organization</a>\n"
+            s += "          </div>\n        </details>\n"
+        }
+        s += "      </div>\n      <nav class=\"org-nav\" aria-label=\"Organization\">\n"
+        for l in sections {
+            s += "        <a href=\"\(htmlEscape(l.url))\"\(l.current ? " aria-current=\"page\"" : "")>\(htmlEscape(l.title))</a>\n"
+        }
+        s += "      </nav>\n      <nav class=\"env-switch\" aria-label=\"Environment\">\n"
+        for l in environments {
+            s += "        <a href=\"\(htmlEscape(l.url))\"\(l.current ? " aria-current=\"page\"" : "")"
+            s += l.locked ? " class=\"locked\" title=\"Not enabled yet\">\(htmlEscape(l.title))<span class=\"visually-hidden\"> (not enabled yet)</span></a>\n"
+                : ">\(htmlEscape(l.title))</a>\n"
+        }
+        s += "      </nav>\n    </div>\n  </div>"
+        return s
     }
 
     /// A link of the bar: a section, an organization, an environment.
