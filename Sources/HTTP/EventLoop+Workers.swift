@@ -53,13 +53,7 @@ extension EventLoop {
                             final: true, keepAlive: keepAlive))
 
         case .stream(let produce):
-            if noBody {
-                ResponseEncoder.head(response, version: version, keepAlive: keepAlive, bodyLength: nil, chunked: false, into: &out)
-                post(Completion(token: token, bytes: out, final: true, keepAlive: keepAlive))
-                return
-            }
-            let chunked = version.minor >= 1
-            if !chunked { keepAlive = false } // HTTP/1.0: the body ends when the connection does
+            guard let chunked = unsizedBody(response, version: version, noBody: noBody, token: token, keepAlive: &keepAlive) else { return }
             ResponseEncoder.head(response, version: version, keepAlive: keepAlive, bodyLength: nil, chunked: chunked, into: &out)
             let channel = StreamChannel(highWater: configuration.streamHighWater)
             post(Completion(token: token, bytes: out, final: false, keepAlive: keepAlive, stream: channel))
@@ -75,13 +69,7 @@ extension EventLoop {
             }
 
         case .pull(let producer):
-            if noBody {
-                ResponseEncoder.head(response, version: version, keepAlive: keepAlive, bodyLength: nil, chunked: false, into: &out)
-                post(Completion(token: token, bytes: out, final: true, keepAlive: keepAlive))
-                return
-            }
-            let chunked = version.minor >= 1
-            if !chunked { keepAlive = false } // HTTP/1.0: the body ends when the connection does
+            guard let chunked = unsizedBody(response, version: version, noBody: noBody, token: token, keepAlive: &keepAlive) else { return }
             let body = PullBody(producer: producer, chunked: chunked, keepAlive: keepAlive)
             // The first chunk is produced here, on the worker that made the response: no extra
             // hop, and a producer that fails at once can still be answered with a 500.
@@ -96,6 +84,23 @@ extension EventLoop {
             ResponseEncoder.head(response, version: version, keepAlive: keepAlive, bodyLength: nil, chunked: chunked, into: &out)
             post(Self.frame(first, of: body, after: out, token: token))
         }
+    }
+
+    /// For a body of unknown length (streamed or pulled): answers a response that has none
+    /// (HEAD, 1xx, 204, 304) with its head alone and returns nil; else whether the body is
+    /// chunked (HTTP/1.1), or sent raw until the connection closes (HTTP/1.0, which then
+    /// cannot be kept alive).
+    private func unsizedBody(_ response: HTTPResponse, version: HTTPVersion, noBody: Bool, token: ConnectionToken,
+                             keepAlive: inout Bool) -> Bool? {
+        if noBody {
+            var out = [UInt8]()
+            ResponseEncoder.head(response, version: version, keepAlive: keepAlive, bodyLength: nil, chunked: false, into: &out)
+            post(Completion(token: token, bytes: out, final: true, keepAlive: keepAlive))
+            return nil
+        }
+        let chunked = version.minor >= 1
+        if !chunked { keepAlive = false }
+        return chunked
     }
 
     /// Loop thread: asks a worker for the connection's next pulled chunk, if the output has

@@ -17,6 +17,9 @@ extension TeamTests {
         let link = try invitationLink(portal, "bo@example.com")
         let token = String(link.dropFirst("/invitations/".count))
         let b = Browser(portal)
+        // The link as mailed, and its sign-up form: routes that hide the token themselves.
+        #expect(try b.get(link).status == 200)
+        #expect(try b.get(link + "/signup").status == 200)
         // A real token with a sub-path no route has, and tokens where a mail client mangled
         // the `?token=` of a reset, verification or setup link into a path segment.
         #expect(try b.get(link + "/signupp").status == 404)
@@ -36,6 +39,7 @@ extension TeamTests {
         // a secret path is masked too: it may be a token in an unexpected place).
         #expect(lines.contains { $0.contains("path=/invitations/[token]/[token]") && $0.contains("status=404") })
         #expect(lines.contains { $0.contains("path=/reset-password/[token]") })
+        #expect(lines.contains { $0.contains("path=/invitations/[token]/signup") && $0.contains("status=200") })
         #expect(lines.contains { $0.contains("path=/invitations/[token]/signup") && $0.contains("status=413") })
     }
 }
