@@ -120,7 +120,13 @@ struct PipelinesTests {
     }
 
     /// The extension point the API-key issue plugs into.
-    struct TestKey: APICredential { let logName: String }
+    struct TestKey: APICredential {
+        let logName: String
+        var publicID: String { "key_test" }
+        var organizationID: Int64 { 1 }
+        var environment: Environment { .sandbox }
+        func access(to resource: APIResource) -> APIAccessLevel { .read }
+    }
     struct TestVerifier: APICredentialVerifier {
         func verify(scheme: String, token: String, request: Request) throws -> (any APICredential)? {
             scheme == "bearer" && token == "good" ? TestKey(logName: "key_…good") : nil

@@ -1,12 +1,33 @@
 import HTTP
 import Web
 
+/// A resource of the `/v1` API, as a key's restrictions name it (Stripe's restricted keys).
+enum APIResource: String, CaseIterable, Sendable {
+    case balances, transactions, payouts
+}
+
+/// How far a credential may act on one ``APIResource``. Ordered: `write` includes `read`.
+enum APIAccessLevel: String, CaseIterable, Sendable, Comparable {
+    case none, read, write
+
+    private var rank: Int { self == .none ? 0 : self == .read ? 1 : 2 }
+    static func < (a: APIAccessLevel, b: APIAccessLevel) -> Bool { a.rank < b.rank }
+}
+
 /// What an API request acts as, found from its `Authorization` header. API keys and OAuth
-/// access tokens (the next issues) are the kinds; each decides the organization and the
+/// access tokens (issue 12) are the kinds; each decides the organization and the
 /// environment, which the request itself never does.
 protocol APICredential: Sendable {
     /// A non-secret name for the log line (a key's prefix and last four, a token's id).
     var logName: String { get }
+    /// The credential's stable public id (`key_…`, later `tok_…`): rate-limit buckets,
+    /// request logs and "last used" are kept under it.
+    var publicID: String { get }
+    /// The organization (row id) and environment every call with it acts in.
+    var organizationID: Int64 { get }
+    var environment: Environment { get }
+    /// What it may do to `resource`; endpoints answer 403 naming the resource below what they need.
+    func access(to resource: APIResource) -> APIAccessLevel
 }
 
 /// Recognises one kind of credential. The API pipeline asks each verifier in turn.
