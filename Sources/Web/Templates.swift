@@ -108,6 +108,16 @@ public struct Templates: Sendable {
         return layoutTemplate.render(root, library: library)
     }
 
+    /// The layout alone around `content`, HTML the caller rendered (and may have kept) itself:
+    /// `context` answers the layout's own names (`title`), the request its globals.
+    public func render(content: String, context: Any, request: Request, status: HTTPStatus = .ok,
+                       layout: String = Templates.defaultLayout) throws -> HTTPResponse {
+        guard let layoutTemplate = library.getTemplate(named: layout) else { throw Error.notFound(layout) }
+        let root = RenderContext(viewModel: context, globals: Self.globals(for: request))
+        root.content = content
+        return HTTPResponse(status: status, contentType: "text/html; charset=utf-8", body: layoutTemplate.render(root, library: library))
+    }
+
     /// Renders a page as a `text/html; charset=utf-8` response.
     public func render(
         page: String, context: Any, request: Request? = nil, status: HTTPStatus = .ok,

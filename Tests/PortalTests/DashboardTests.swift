@@ -116,6 +116,33 @@ struct DashboardTests {
         #expect(!theirs.contains("<h2>Statistics, last 30 days</h2>") && after.contains("<h2>Statistics, last 30 days</h2>"))
     }
 
+    /// The whole page is kept too, so what the shell shows beside the money part must follow:
+    /// the organization's name (support approves a rename), and the steps (ticked in the next test).
+    @Test func theKeptPageFollowsARenamedOrganization() throws {
+        let (portal, ob, _, org) = try TestPortal.withOwner()
+        let base = "/orgs/\(org)/sandbox"
+        #expect(try ob.get(base).text.contains("</span> Acme"))
+        #expect(try ob.get(base).text.contains("</span> Acme"), "the kept page, again")
+        try portal.app.database.write { _ = try $0.execute("UPDATE organizations SET trading_name = 'Zenith Pay'") }
+        let renamed = try ob.get(base).text
+        #expect(renamed.contains("</span> Zenith Pay</h1>") && !renamed.contains("</span> Acme"))
+    }
+
+    /// The dashboard finds its kept part by the chart window's first hour alone; it must be the
+    /// hour the whole window starts at, on both sides of a DST change and far from UTC.
+    @Test func theChartsFirstHourAloneIsTheWholeWindowsFirstHour() {
+        let zones = ["UTC", "Europe/Amsterdam", "America/New_York", "Asia/Kolkata", "Pacific/Chatham", "Australia/Lord_Howe", "Pacific/Kiritimati"]
+        // Around the 2026 European and American changes, and a plain day.
+        let times: [Int64] = [1_774_744_200, 1_774_751_400, 1_792_893_600, 1_792_900_800, 1_773_561_600, 1_772_000_000, 1_800_000_000]
+        for zone in zones {
+            for t in times {
+                for shift in stride(from: Int64(0), to: 86_400, by: 3_600 * 5 + 17) {
+                    #expect(VolumeChart.firstHour(now: t + shift, zone: zone) == VolumeChart.window(now: t + shift, zone: zone).fromHour, "\(zone) at \(t + shift)")
+                }
+            }
+        }
+    }
+
     @Test func gettingStartedTicksEachStepAndGoesAwayWhenAllAreDone() throws {
         let (portal, ob, _, org) = try TestPortal.withOwner()
         let base = "/orgs/\(org)/sandbox"

@@ -35,7 +35,36 @@ final class DashboardFragments: Sendable {
     /// again, so memory stays bounded whatever the number of organizations in view.
     static let limit = 200
 
+    /// The whole page inside the layout (the shell with the getting-started steps around the
+    /// money part): besides the part's key, it depends on which steps are done and on the
+    /// organization's name and Production date, all read by every view anyway.
+    struct PageKey: Hashable, Sendable {
+        let part: Key
+        let stepsDone: [Bool]
+        let orgName: String
+        let productionEnabledAt: Int64?
+
+        init(_ part: Key, _ env: EnvAccess, stepsDone: [Bool]) {
+            self.part = part
+            self.stepsDone = stepsDone
+            orgName = env.org.displayName
+            productionEnabledAt = env.org.productionEnabledAt
+        }
+    }
+
     private let parts = Mutex<[Key: (version: Int64, html: String)]>([:])
+    private let pages = Mutex<[PageKey: (version: Int64, html: String)]>([:])
+
+    func page(_ key: PageKey, version: Int64) -> String? {
+        pages.withLock { p in p[key].flatMap { $0.version == version ? $0.html : nil } }
+    }
+
+    func keep(_ key: PageKey, version: Int64, html: String) {
+        pages.withLock { p in
+            if p.count >= Self.limit && p[key] == nil { p.removeAll(keepingCapacity: true) }
+            p[key] = (version, html)
+        }
+    }
 
     func html(_ key: Key, version: Int64) -> String? {
         parts.withLock { p in p[key].flatMap { $0.version == version ? $0.html : nil } }

@@ -36,6 +36,18 @@ struct VolumeChart: Sendable {
     /// Plain arithmetic on the zone's offsets (Foundation's calendar cost more than the rest of
     /// the page): day numbers are days since 1970 in local wall time, each day's start is the
     /// UTC second at which its local midnight falls.
+    /// The window's first hour alone, as `window(now:zone:).fromHour` gives it, without the
+    /// thirty days' labels: what a dashboard view needs to find its kept part.
+    static func firstHour(now: Int64, zone: String) -> Int64 {
+        let tz = PageTime.timeZone(zone)
+        func offset(_ t: Int64) -> Int64 { Int64(tz.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t)))) }
+        func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
+        let number = floorDiv(now + offset(now), 86400) - Int64(dayCount) + 1
+        var start = number * 86400 - offset(number * 86400 - offset(now))
+        start = number * 86400 - offset(start)
+        return floorDiv(start, 3600)
+    }
+
     static func window(now: Int64, zone: String) -> Window {
         let tz = PageTime.timeZone(zone)
         func offset(_ t: Int64) -> Int64 { Int64(tz.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t)))) }

@@ -1,3 +1,4 @@
+import Synchronization
 import Security
 
 /// What a member may do in an organization. The raw values are stable identifiers (stored in
@@ -67,7 +68,20 @@ enum Permission: String, CaseIterable, Sendable, Comparable {
         Set(words.compactMap { Permission(rawValue: String($0)) })
     }
 
-    static func parse(stored: String) -> Set<Permission> { parse(stored.split(separator: " ")) }
+    /// Stored lists are few (the presets, and the Custom sets in use), and every signed-in
+    /// organization page reads one or more memberships: parsing each time (split, a
+    /// `rawValue` match per word, a set) was about 7 % of a dashboard view.
+    static func parse(stored: String) -> Set<Permission> {
+        if let known = parsedLists.withLock({ $0[stored] }) { return known }
+        let set = parse(stored.split(separator: " "))
+        parsedLists.withLock { lists in
+            if lists.count >= 1024 { lists.removeAll(keepingCapacity: true) }
+            lists[stored] = set
+        }
+        return set
+    }
+
+    private static let parsedLists = Mutex<[String: Set<Permission>]>([:])
 
     /// The stored form: sorted identifiers separated by spaces.
     static func store(_ set: Set<Permission>) -> String { set.sorted().map(\.rawValue).joined(separator: " ") }
