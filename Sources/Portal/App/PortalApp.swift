@@ -40,7 +40,8 @@ public final class PortalApp: Sendable {
         let master = try SecretBox.loadKey(environmentValue: config.secretKey, keyFile: config.resolvedSecretKeyFile)
         func subkey(_ purpose: String) -> [UInt8] { Digest.hmacSHA256(key: master, message: Array(purpose.utf8)) }
 
-        let templates = try Templates(directory: config.templatesDirectory)
+        var templates = try Templates(directory: config.templatesDirectory)
+        templates.use(SiteLayout())
         // The log transport writes reset and verification links to the log: fine on a
         // developer's machine, never behind TLS where real people sign up.
         if config.smtpURL == nil && config.baseURL.lowercased().hasPrefix("https://") {
