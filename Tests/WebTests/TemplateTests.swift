@@ -56,6 +56,27 @@ final class CountingFixedPage: ViewModel, FixedViewModel, @unchecked Sendable {
         #expect(other.lookups > 0)
     }
 
+    struct BracketLayout: CodedLayout {
+        func render(content: String, value: (String) -> Any?) -> String {
+            "[\(value("title") as? String ?? "-")|\(value("requestId") as? String ?? "-")|\(content)]"
+        }
+    }
+
+    /// A layout made in code replaces the template of its name, and sees what a template
+    /// layout would: the view model's values, the request's globals, the page's HTML.
+    @Test func aCodedLayoutRendersInsteadOfTheTemplateWithTheSameValues() throws {
+        var templates = try Templates(sources: ["_layout/layout": "<template>{{{content}}}</template>", "home": "<p>{{title}}</p>"])
+        templates.use(BracketLayout())
+        let req = Request(HTTPRequest(head: HTTPRequestHead(method: .GET, target: "/")), id: "r1")
+        #expect(try templates.renderString(page: "home", context: ["title": "Hi"], request: req) == "[Hi|r1|<p>Hi</p>]")
+        #expect(try templates.render(content: "<b>kept</b>", context: ["title": "K"], request: req).bodyText == "[K|r1|<b>kept</b>]")
+        // Without any template of that name, too.
+        var bare = try Templates(sources: ["home": "<p>{{title}}</p>"])
+        bare.use(BracketLayout(), as: "plain")
+        #expect(bare.contains("plain"))
+        #expect(try bare.renderString(page: "home", context: ["title": "B"], request: nil, layout: "plain") == "[B|-|<p>B</p>]")
+    }
+
     @Test func loadsDirectoryWithSubfoldersAndPartials() throws {
         let dir = TempDir()
         dir.write("Templates/_layout/layout.mustache", "<title>{{title}}</title>{{> _layout/nav}}<main>{{{content}}}</main>")
