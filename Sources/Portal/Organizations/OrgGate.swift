@@ -40,9 +40,9 @@ struct OrgGate: Middleware {
     func handle(_ req: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse {
         do {
             let (_, user) = try req.activeUser()
-            let access = try organizations.access(user: user, organization: req.parameters["org"] ?? "")
+            let (access, others) = try organizations.accessAndOthers(user: user, organization: req.parameters["org"] ?? "")
             req.storage[OrgAccessKey.self] = access
-            req.templateValues["org"] = try OrgNav(access: access, others: organizations.organizations(for: user), path: req.path, menu: menu)
+            req.templateValues["org"] = OrgNav(access: access, others: others, path: req.path, menu: menu)
             return try next(req)
         } catch let problem as OrgProblem {
             throw problem.httpError

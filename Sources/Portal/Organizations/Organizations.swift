@@ -35,10 +35,22 @@ final class Organizations: Sendable {
     /// The user's access to the organization with this public id. An unknown, closed or foreign
     /// organization is ``OrgProblem/notFound``; a disabled membership is refused with a reason.
     func access(user: UserRecord, organization publicID: String) throws -> OrgAccess {
-        guard PublicID.isWellFormed(publicID, prefix: "org"),
-              let (org, member) = try database.read({ try store.access(userID: user.id, organizationPublicID: publicID, on: $0) }),
-              org.isActive
-        else { throw OrgProblem.notFound }
+        guard PublicID.isWellFormed(publicID, prefix: "org") else { throw OrgProblem.notFound }
+        return try access(user: user, found: try database.read({ try store.access(userID: user.id, organizationPublicID: publicID, on: $0) }))
+    }
+
+    /// ``access(user:organization:)`` and ``organizations(for:)`` together, read in one
+    /// statement: what ``OrgGate`` needs on every organization page.
+    func accessAndOthers(user: UserRecord, organization publicID: String) throws -> (OrgAccess, [(OrganizationRecord, MembershipRecord)]) {
+        guard PublicID.isWellFormed(publicID, prefix: "org") else { throw OrgProblem.notFound }
+        var list = try database.read { try store.organizationsAndAccess(userID: user.id, organizationPublicID: publicID, on: $0) }
+        let found = list.first { $0.0.publicID == publicID }
+        if let found, !(found.0.isActive && found.1.isActive) { list.removeLast() }
+        return (try access(user: user, found: found), list)
+    }
+
+    private func access(user: UserRecord, found: (OrganizationRecord, MembershipRecord)?) throws -> OrgAccess {
+        guard let (org, member) = found, org.isActive else { throw OrgProblem.notFound }
         guard member.isActive else {
             throw OrgProblem.forbidden("Your access to \(org.displayName) has been disabled by one of its administrators.")
         }

@@ -158,6 +158,21 @@ struct OrganizationsStore {
         ).map { (try Self.organization($0), try MembershipRecord.decode($0, offset: Self.orgColumnCount)) }
     }
 
+    /// `organizations(forUser:)` and the user's membership of `organizationPublicID` (whatever
+    /// its status, last in the list when it is not among them), in one statement: what every
+    /// organization page needs for its bar and its access check.
+    func organizationsAndAccess(userID: Int64, organizationPublicID: String, on db: Connection) throws -> [(OrganizationRecord, MembershipRecord)] {
+        try db.query(
+            """
+            SELECT \(Self.orgColumns), \(MembershipRecord.columns)
+            FROM memberships m JOIN organizations o ON o.id = m.organization_id
+            WHERE m.user_id = ? AND ((m.status = 'active' AND o.status = 'active') OR o.public_id = ?)
+            ORDER BY m.status <> 'active' OR o.status <> 'active',
+                     CASE WHEN o.trading_name = '' THEN o.legal_name ELSE o.trading_name END COLLATE NOCASE, o.id
+            """, userID, organizationPublicID
+        ).map { (try Self.organization($0), try MembershipRecord.decode($0, offset: Self.orgColumnCount)) }
+    }
+
     /// The active organizations where the user is an active member, by name.
     func organizations(forUser userID: Int64, on db: Connection) throws -> [(OrganizationRecord, MembershipRecord)] {
         try db.query(
