@@ -97,6 +97,17 @@ import Testing
             #expect(throws: DatabaseError.self) { _ = try row.blob("s") }
             #expect(throws: DatabaseError.self) { _ = try row.decode("big", as: Int32.self) }
 
+            // The same refusals through the index-addressed reads (their own fast path).
+            let byIndex = try #require(thrownError { _ = try row.int(0) } as? DatabaseError)
+            #expect(byIndex.code == 20 && byIndex.message == mismatch.message)
+            #expect(throws: DatabaseError.self) { _ = try row.string(1) }
+            #expect(throws: DatabaseError.self) { _ = try row.int64(0) }
+            #expect(throws: DatabaseError.self) { _ = try row.optionalInt64(0) }
+            #expect(throws: DatabaseError.self) { _ = try row.optionalString(2) }
+            #expect(throws: DatabaseError.self) { _ = try row.bool(2) }
+            #expect(throws: DatabaseError.self) { _ = try row.int64(9) }
+            #expect(try row.optionalString(1) == nil && row.optionalInt64(1) == nil && row.optionalString(0) == "text" && row.optionalInt64(2) == 2)
+
             let unknown = try #require(thrownError { _ = try row.int("nope") } as? DatabaseError)
             #expect(unknown.code == 25 && unknown.message.contains("'nope'")) // SQLITE_RANGE
             #expect(throws: DatabaseError.self) { _ = try row.int(99) }

@@ -574,3 +574,41 @@ extension TestPortal {
         try AuditDetailsUpgrade.convertAll(app.database)
     }
 }
+
+/// Date filters (the audit log's and the transactions list's) turn a day typed in the
+/// reader's zone into the instant it starts. The arithmetic must agree with Foundation's
+/// calendar everywhere: across DST changes, in zones far from UTC, in zones whose day once
+/// started at 01:00, and for days that do not exist.
+@Suite struct StartOfDayTests {
+    static func reference(_ y: Int, _ m: Int, _ d: Int, zone: String, adding: Int) -> Int64? {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: zone)!
+        guard let date = calendar.date(from: DateComponents(year: y, month: m, day: d)),
+              calendar.dateComponents([.year, .month, .day], from: date) == DateComponents(year: y, month: m, day: d),
+              let shifted = calendar.date(byAdding: .day, value: adding, to: date) else { return nil }
+        return Int64(calendar.startOfDay(for: shifted).timeIntervalSince1970)
+    }
+
+    @Test func agreesWithTheCalendarOnEveryDayOfSeveralYearsInManyZones() {
+        let zones = ["UTC", "Europe/Amsterdam", "America/New_York", "America/Sao_Paulo", "Asia/Beirut", "America/Havana",
+                     "Asia/Kolkata", "Pacific/Chatham", "Australia/Lord_Howe", "Pacific/Apia", "America/Santiago", "Africa/Casablanca"]
+        var checked = 0
+        for zone in zones {
+            for y in [1970, 2011, 2018, 2024, 2026, 2027] {
+                for m in 1...12 {
+                    for d in 1...31 {
+                        for adding in [0, 1] {
+                            let ymd = String(format: "%04d-%02d-%02d", y, m, d)
+                            let got = AuditLog.startOfDay(ymd, zone: zone, addingDays: adding)
+                            #expect(got == Self.reference(y, m, d, zone: zone, adding: adding), "\(ymd) +\(adding) in \(zone)")
+                            checked += 1
+                        }
+                    }
+                }
+            }
+        }
+        #expect(checked == 12 * 6 * 12 * 31 * 2)
+        #expect(AuditLog.startOfDay("2027-02-29", zone: "UTC") == nil && AuditLog.startOfDay("2028-02-29", zone: "UTC") != nil)
+        #expect(AuditLog.startOfDay("2026-04-31", zone: "Europe/Amsterdam") == nil)
+    }
+}

@@ -132,6 +132,17 @@ final class AuditLog: Sendable {
               let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
               (1970...9999).contains(y), (1...12).contains(m), (1...31).contains(d)
         else { return nil }
+        // Most days: arithmetic on the zone's offset, which needs no calendar (a Calendar and
+        // its three computations were a tenth of a date-filtered list's time). Near a change
+        // of offset around midnight, where the day may start at 01:00 or twice, the calendar decides.
+        let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
+        let lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard d <= lengths[m - 1] else { return nil }
+        let tz = PageTime.timeZone(zone)
+        func offset(_ t: Int64) -> Int64 { Int64(tz.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t)))) }
+        let midnight = (daysFromCivil(y, m, d) + Int64(addingDays)) * 86_400
+        let start = midnight - offset(midnight - offset(midnight))
+        if offset(start - 7_200) == offset(start + 7_200) && start + offset(start) == midnight { return start }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = PageTime.timeZone(zone)
         // The date must exist: 2027-02-30 would otherwise roll over to March.
@@ -140,6 +151,17 @@ final class AuditLog: Sendable {
               let shifted = calendar.date(byAdding: .day, value: addingDays, to: date)
         else { return nil }
         return Int64(calendar.startOfDay(for: shifted).timeIntervalSince1970)
+    }
+
+    /// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+    static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int64 {
+        let y = Int64(m <= 2 ? y0 - 1 : y0)
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = Int64(m > 2 ? m - 3 : m + 9)
+        let doy = (153 * mp + 2) / 5 + Int64(d) - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
     }
 
     // MARK: - the page
