@@ -612,3 +612,17 @@ extension TestPortal {
         #expect(AuditLog.startOfDay("2026-04-31", zone: "Europe/Amsterdam") == nil)
     }
 }
+
+/// `datetime` attributes and every CSV time come from ``PageTime/iso8601(_:zone:)``, written
+/// by hand: it must read as Foundation's own ISO 8601 formatter writes the same instant.
+@Suite struct ISO8601Tests {
+    @Test func agreesWithFoundationsFormatterInZonesOnBothSidesOfUTC() {
+        for zone in ["UTC", "Europe/Amsterdam", "America/St_Johns", "Asia/Kathmandu", "Pacific/Chatham", "America/Los_Angeles"] {
+            let formatter = ISO8601DateFormatter()
+            formatter.timeZone = TimeZone(identifier: zone)!
+            for t in stride(from: Int64(0), to: 2_000_000_000, by: 7_777_777) + [1_774_744_200, 1_792_893_600, 253_402_300_799] {
+                #expect(PageTime.iso8601(t, zone: zone) == formatter.string(from: Date(timeIntervalSince1970: TimeInterval(t))), "\(t) in \(zone)")
+            }
+        }
+    }
+}

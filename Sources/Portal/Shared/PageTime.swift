@@ -36,11 +36,24 @@ enum PageTime {
         var local = time_t(t + offset)
         var tm = tm()
         gmtime_r(&local, &tm)
-        func pad(_ n: Int32, _ w: Int = 2) -> String { let s = String(n); return String(repeating: "0", count: max(0, w - s.count)) + s }
-        let date = "\(pad(tm.tm_year + 1900, 4))-\(pad(tm.tm_mon + 1))-\(pad(tm.tm_mday))T\(pad(tm.tm_hour)):\(pad(tm.tm_min)):\(pad(tm.tm_sec))"
-        guard offset != 0 else { return date + "Z" }
-        let a = abs(offset)
-        return date + (offset < 0 ? "-" : "+") + pad(Int32(a / 3600)) + ":" + pad(Int32(a % 3600 / 60))
+        // Written digit by digit: exports write one per row and cell, lists one per row.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(25)
+        func digits(_ n: Int32, _ width: Int) {
+            var n = Int(max(n, 0)), place = 1
+            for _ in 1..<width { place *= 10 }
+            if n >= place * 10 { bytes.append(contentsOf: String(n).utf8); return }
+            while place > 0 { bytes.append(UInt8(48 + n / place)); n %= place; place /= 10 }
+        }
+        digits(tm.tm_year + 1900, 4); bytes.append(45); digits(tm.tm_mon + 1, 2); bytes.append(45); digits(tm.tm_mday, 2)
+        bytes.append(84); digits(tm.tm_hour, 2); bytes.append(58); digits(tm.tm_min, 2); bytes.append(58); digits(tm.tm_sec, 2)
+        if offset == 0 {
+            bytes.append(90)
+        } else {
+            let a = abs(offset)
+            bytes.append(offset < 0 ? 45 : 43); digits(Int32(a / 3600), 2); bytes.append(58); digits(Int32(a % 3600 / 60), 2)
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The zones a person may choose (the profile's list).
