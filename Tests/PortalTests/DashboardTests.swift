@@ -172,6 +172,24 @@ struct DashboardTests {
         #expect(!(try ob.get(base).text.contains("Getting started")))
     }
 
+    /// A step this member may not do is not a link to a page that refuses them: it says who
+    /// can. The Owner's view, kept first, is never what the other member gets.
+    @Test func stepsAMemberMayNotDoSayWhoCan() throws {
+        let (portal, ob, _, org) = try TestPortal.withOwner()
+        let base = "/orgs/\(org)/sandbox"
+        #expect(try ob.get(base).text.contains("<a href=\"/orgs/\(org)/settings/production\">Request Production access</a>"))
+        let dev = try PermissionMatrixTests.member(portal, org: org, role: .developer, permissions: [], tag: "dev")
+        let panel = try dev.get(base).section(from: "<h2 id=\"getting-started\">", to: "</section>")
+        #expect(!panel.contains("/settings/production") && !panel.contains("/team/invite"))
+        #expect(panel.contains("Request Production access — Support checks your organization&#39;s details and opens Production for real money. <span class=\"hint\">Ask the Owner.</span>"))
+        // The invitation the Owner sent for this member ticked the team step: done, so nobody to ask.
+        #expect(panel.contains("Done: </span>Invite your team — ") && !panel.contains("Ask a member who can manage roles."))
+        #expect(panel.contains("<a href=\"\(base)#test-transactions\">Make a test transaction</a>"))
+        // Every link the panel still shows opens for them.
+        #expect(try dev.get(base).status == 200)
+        #expect(try dev.get("/orgs/\(org)/settings/production").status == 403)
+    }
+
     @Test func productionSaysWhereTransactionsComeFromWhenEmpty() throws {
         let (portal, ob, _, org) = try TestPortal.withOwner()
         try portal.enableProduction(org)

@@ -41,12 +41,15 @@ final class DashboardFragments: Sendable {
     struct PageKey: Hashable, Sendable {
         let part: Key
         let stepsDone: [Bool]
+        /// Which steps this member may do (linked) or only read about (who can).
+        let stepsAllowed: [Bool]
         let orgName: String
         let productionEnabledAt: Int64?
 
         init(_ part: Key, _ env: EnvAccess, stepsDone: [Bool]) {
             self.part = part
             self.stepsDone = stepsDone
+            stepsAllowed = GettingStarted.steps.map { $0.mayDo(env) }
             orgName = env.org.displayName
             productionEnabledAt = env.org.productionEnabledAt
         }

@@ -67,7 +67,8 @@ struct EnvDashboardShell: ViewModel {
         case "hasSteps": return !steps.isEmpty
         case "steps":
             return steps.map { s in
-                ["title": s.step.title, "text": s.step.text, "url": s.step.path(env), "done": s.done] as [String: Any]
+                ["title": s.step.title, "text": s.step.text, "url": s.step.path(env), "done": s.done,
+                 "mayDo": s.step.mayDo(env), "who": s.step.who] as [String: Any]
             }
         case "stepsDone": return steps.filter(\.done).count
         case "stepsTotal": return steps.count

@@ -14,6 +14,11 @@ struct GettingStartedStep: Sendable {
     let path: @Sendable (EnvAccess) -> String
     /// Whether it is done, read in the dashboard's snapshot.
     let isDone: @Sendable (GettingStarted.Context, Connection) throws -> Bool
+    /// Whether this member may do it: someone who may not sees the step with who can, not a
+    /// link to a page that refuses them.
+    var mayDo: @Sendable (EnvAccess) -> Bool = { _ in true }
+    /// Who can, for the others: "the Owner", "someone who can manage roles".
+    var who: String = ""
 }
 
 /// The panel's steps, checked against the organization as it is now.
@@ -29,7 +34,7 @@ enum GettingStarted {
     /// Done when the Sandbox holds a transaction.
     static let testTransaction = GettingStartedStep(
         title: "Make a test transaction",
-        text: "Create a transaction in Sandbox with the API (or `portal seed-demo`) and watch it move through its statuses.",
+        text: "Create a transaction in Sandbox with the API (or the portal seed-demo command) and watch it move through its statuses.",
         path: { "/orgs/\($0.org.publicID)/sandbox#test-transactions" },
         isDone: { c, db in try c.sandboxHasTransactions(db) })
 
@@ -41,7 +46,8 @@ enum GettingStarted {
         isDone: { c, db in
             try c.organizations.activeMemberCount(organizationID: c.env.org.id, on: db) > 1
                 || Team.pendingInvitationCount(organizationID: c.env.org.id, on: db) > 0
-        })
+        },
+        mayDo: { $0.can(.rolesWrite) }, who: "a member who can manage roles")
 
     /// Done when Production is enabled or its request is with support.
     static let requestProduction = GettingStartedStep(
@@ -50,5 +56,6 @@ enum GettingStarted {
         path: { "/orgs/\($0.org.publicID)/settings/production" },
         isDone: { c, db in
             try c.env.org.hasProduction || SupportQueue().openRequest(organizationID: c.env.org.id, kind: .productionAccess, on: db) != nil
-        })
+        },
+        mayDo: { $0.access.isOwner }, who: "the Owner")
 }
