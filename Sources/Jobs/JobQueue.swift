@@ -19,4 +19,14 @@ public enum JobQueue {
         precondition(!kind.isEmpty, "a job needs a kind")
         return try JobStore.insert(kind: kind, payload: payload, runAt: runAt ?? now, now: now, on: conn)
     }
+
+    /// Like ``enqueue(_:payload:runAt:now:on:)``, unless a job of the same kind and payload is
+    /// already queued (nil then): for work that schedules its next run itself (a daily sweep),
+    /// so a restart, a second process or a re-run after a lost lease never doubles it. A job
+    /// still running does not count: it is the one scheduling its successor.
+    @discardableResult
+    public static func enqueueUnlessQueued(_ kind: String, payload: String, runAt: Int64? = nil, now: Int64, on conn: Connection) throws -> Int64? {
+        precondition(!kind.isEmpty, "a job needs a kind")
+        return try JobStore.insertUnlessQueued(kind: kind, payload: payload, runAt: runAt ?? now, now: now, on: conn)
+    }
 }

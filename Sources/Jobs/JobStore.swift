@@ -20,6 +20,17 @@ enum JobStore {
         return id
     }
 
+    /// Inserts a queued job unless one of the same kind and payload is already queued; the id,
+    /// or nil when there was one. One statement, so two processes cannot both insert it.
+    static func insertUnlessQueued(kind: String, payload: String, runAt: Int64, now: Int64, on conn: Connection) throws -> Int64? {
+        try conn.scalar("""
+            INSERT INTO jobs(kind, payload, state, attempts, run_at, created_at)
+            SELECT ?1, ?2, 'queued', 0, ?3, ?4
+            WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE state = 'queued' AND kind = ?1 AND payload = ?2)
+            RETURNING id
+            """, kind, payload, runAt, now, as: Int64.self)
+    }
+
     /// Takes the oldest due job of one of `kinds`, for `lease` seconds: a queued job whose
     /// time has come, or a running one whose worker's lease has passed (the worker died or
     /// hung). Its attempt count goes up by one; the count doubles as the claim's token, so a

@@ -144,6 +144,34 @@ struct ReportsTests {
         throw TestFailure("no checksums")
     }
 
+    /// A closed month gets its checksums from the daily sweep even if nobody opens the Reports
+    /// page; the sweep queues its next run once, however often the server starts.
+    @Test func theDailySweepChecksumsClosedMonthsNobodyLookedAt() throws {
+        let (portal, _, _, scope) = try Self.setUp(zone: "UTC")
+        let today = portal.clock.now
+        let past = ReportMonth(containing: ReportMonth(containing: today, zone: PageTime.timeZone("UTC")).start - 86400 * 20, zone: PageTime.timeZone("UTC"))
+        Self.travel(portal, to: past.start + 86400 * 3)
+        _ = try Self.move(portal, try Self.create(portal, scope, .payin, "10.00", "EUR"), .processing)
+        Self.travel(portal, to: today)
+        func queuedSweeps() throws -> [Int64] {
+            try portal.app.database.read { try $0.query("SELECT run_at FROM jobs WHERE kind = 'reports.sweep' AND state = 'queued'").map { try $0.int64(0) } }
+        }
+        // Started with the server (it ran at once, when there was no money yet, and queued its
+        // next run); starting again (or another process) queues no second one.
+        try portal.app.reports.scheduleSweep()
+        #expect(try queuedSweeps().count == 1)
+        // The next day's sweep.
+        Self.travel(portal, to: (today / 86400 + 1) * 86400 + 3600)
+        let sums = try Self.checksums(portal, scope)
+        #expect(sums["\(past.key) transactions"]?.count == 64 && sums["\(past.key) accounts"]?.count == 64)
+        // Done, it waits for the next UTC day's settling time.
+        let next = try queuedSweeps()
+        #expect(next.count == 1 && next[0] > portal.clock.now && next[0] <= (portal.clock.now / 86400 + 1) * 86400 + 3600)
+        // A sweep run again (a lost lease re-runs it) does not double the next one.
+        _ = try portal.app.reports.sweep()
+        #expect(try queuedSweeps().count == 1)
+    }
+
     @Test func aClosedMonthReadBackByPythonEqualsTheDatabase() throws {
         let (portal, browser, org, scope) = try Self.setUp()
         let zone = PageTime.timeZone("Asia/Kathmandu")

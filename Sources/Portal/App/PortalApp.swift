@@ -23,6 +23,7 @@ public final class PortalApp: Sendable {
     let accounts: Accounts
     let organizations: Organizations
     let transactions: Transactions
+    let reports: Reports
     let logger: Logger
 
     public init(config: PortalConfig, logger: Logger = Logger(label: "portal")) throws {
@@ -67,8 +68,10 @@ public final class PortalApp: Sendable {
         jobs.register(kind: SandboxSimulator.kind, retry: RetryPolicy(firstDelay: .seconds(5), maximumDelay: .seconds(300), giveUpAfter: .seconds(86400)),
                       lease: .seconds(60), handler: SandboxSimulator(transactions: transactions))
 
-        let reports = Reports(database: database, clock: config.clock, jobs: jobs)
+        reports = Reports(database: database, clock: config.clock, jobs: jobs)
         jobs.register(kind: Reports.checksumKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(86400)), lease: .seconds(600), handler: ReportChecksumJob(reports: reports))
+        jobs.register(kind: Reports.sweepKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(86400)),
+                      lease: .seconds(300), handler: ReportSweepJob(reports: reports))
 
         organizations = Organizations(database: database, clock: config.clock, accounts: accounts,
                                       countries: try Countries(file: config.countriesFile), logger: logger)
@@ -90,6 +93,7 @@ public final class PortalApp: Sendable {
 
         let (accounts, organizations, database) = (self.accounts, self.organizations, self.database)
         let transactions = self.transactions
+        let reports = self.reports
         var router = Router()
         // Outside both pipelines: a load balancer's probe needs no session, flash or CSRF.
         HealthController(database: database).register(on: &router)
@@ -128,6 +132,8 @@ public final class PortalApp: Sendable {
 
     /// Starts listening and running jobs (delivering mail); returns once connections are accepted.
     public func start() throws {
+        // A serving process keeps the daily checksum sweep queued (the CLI's commands do not).
+        try reports.scheduleSweep()
         jobs.start()
         try server.start()
     }

@@ -12,3 +12,12 @@ struct ReportChecksumJob: JobHandler {
         try reports.computeChecksums(organizationID: id, environment: env)
     }
 }
+
+/// The job kind `reports.sweep`: the daily round of checksums (``Reports/sweep()``).
+struct ReportSweepJob: JobHandler {
+    let reports: Reports
+
+    func run(_ job: Job) throws {
+        try reports.sweep()
+    }
+}

@@ -144,6 +144,33 @@ final class Reports: Sendable {
         }
     }
 
+    static let sweepKind = "reports.sweep"
+
+    /// Makes sure the daily sweep is queued (at start-up; it then queues its own next run).
+    func scheduleSweep() throws {
+        guard jobs != nil else { return }
+        let now = clock.now()
+        try database.write { _ = try JobQueue.enqueueUnlessQueued(Self.sweepKind, payload: "", runAt: now, now: now, on: $0) }
+    }
+
+    /// The daily sweep: asks for the checksums of every environment holding money, so a closed
+    /// month gets its checksum whether or not anyone opens the Reports page, and queues itself
+    /// for shortly after the next UTC midnight's settling time. Returns how many it asked for.
+    @discardableResult
+    func sweep() throws -> Int {
+        let now = clock.now()
+        let next = (now / 86_400 + 1) * 86_400 + Self.settleSeconds + 60
+        return try database.write { db in
+            var asked = 0
+            for scope in try store.environmentsWithMoney(on: db) {
+                let payload = "\(scope.organizationID) \(scope.environment.rawValue)"
+                if try JobQueue.enqueueUnlessQueued(Self.checksumKind, payload: payload, now: now, on: db) != nil { asked += 1 }
+            }
+            try JobQueue.enqueueUnlessQueued(Self.sweepKind, payload: "", runAt: next, now: now, on: db)
+            return asked
+        }
+    }
+
     /// The job: for each closed month with activity and no checksum yet (in the organization's
     /// zone now), makes each file with the same producer the download uses, hashing the bytes
     /// as they come (constant memory), and stores the SHA-256 with the row and byte counts.

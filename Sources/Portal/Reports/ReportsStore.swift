@@ -184,6 +184,15 @@ struct ReportsStore {
         ).map { (try $0.string(0), try $0.string(1), try $0.bool(2), try $0.bool(3)) }
     }
 
+    /// Every organization and environment that holds money (an account is opened by the
+    /// first movement): what the daily checksum sweep visits.
+    func environmentsWithMoney(on db: Connection) throws -> [MoneyScope] {
+        try db.query("SELECT DISTINCT organization_id, environment FROM money_accounts ORDER BY organization_id, environment").compactMap { r in
+            let id = try r.int64(0)
+            return Environment(rawValue: try r.string(1)).map { MoneyScope(organizationID: id, environment: $0) }
+        }
+    }
+
     // MARK: checksums
 
     func checksums(_ scope: MoneyScope, timeZone: String, on db: Connection) throws -> [ReportChecksum] {
