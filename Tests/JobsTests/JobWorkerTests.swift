@@ -38,6 +38,25 @@ struct JobWorkerTests {
         #expect(row.attempts == 2 && row.finishedAt == t0 + 60 && row.leaseOwner == nil && row.leaseExpiresAt == nil)
     }
 
+    @Test("enqueueUnlessQueued adds a job only while none of that kind and payload is queued; a running one does not count")
+    func enqueueUnlessQueuedNeverDoubles() throws {
+        let db = try TestDatabase()
+        let t0: Int64 = 1_000_000
+        func add(_ payload: String) throws -> Int64? {
+            try db.database.write { try JobQueue.enqueueUnlessQueued("sweep", payload: payload, runAt: t0 + 10, now: t0, on: $0) }
+        }
+        let first = try #require(try add(""))
+        #expect(try add("") == nil)
+        #expect(try add("other") != nil) // another payload is another job
+        // Claimed (running), it no longer blocks its successor, which it may queue itself.
+        _ = try db.database.write { try JobStore.claim(kinds: ["sweep"], owner: "w", now: t0 + 10, lease: { _ in 60 }, on: $0) }
+        #expect(try db.job(first).state == "running")
+        let next = try #require(try add(""))
+        #expect(next != first)
+        #expect(try add("") == nil)
+        #expect(try db.jobs().filter { $0.kind == "sweep" && $0.payload == "" }.count == 2)
+    }
+
     @Test("A permanent failure ends the job at once and is never retried")
     func permanentFailureIsNotRetried() throws {
         let db = try TestDatabase()
