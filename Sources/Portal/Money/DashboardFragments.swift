@@ -55,28 +55,27 @@ final class DashboardFragments: Sendable {
         }
     }
 
-    private let parts = Mutex<[Key: (version: Int64, html: String)]>([:])
-    private let pages = Mutex<[PageKey: (version: Int64, html: String)]>([:])
+    private let parts = Kept<Key>()
+    private let pages = Kept<PageKey>()
 
-    func page(_ key: PageKey, version: Int64) -> String? {
-        pages.withLock { p in p[key].flatMap { $0.version == version ? $0.html : nil } }
-    }
+    func page(_ key: PageKey, version: Int64) -> String? { pages.html(key, version: version) }
+    func keep(_ key: PageKey, version: Int64, html: String) { pages.keep(key, version: version, html: html) }
+    func html(_ key: Key, version: Int64) -> String? { parts.html(key, version: version) }
+    func keep(_ key: Key, version: Int64, html: String) { parts.keep(key, version: version, html: html) }
 
-    func keep(_ key: PageKey, version: Int64, html: String) {
-        pages.withLock { p in
-            if p.count >= Self.limit && p[key] == nil { p.removeAll(keepingCapacity: true) }
-            p[key] = (version, html)
+    /// HTML kept under a key and the money version it was made at; at most ``limit`` keys.
+    final class Kept<K: Hashable & Sendable>: Sendable {
+        private let entries = Mutex<[K: (version: Int64, html: String)]>([:])
+
+        func html(_ key: K, version: Int64) -> String? {
+            entries.withLock { e in e[key].flatMap { $0.version == version ? $0.html : nil } }
         }
-    }
 
-    func html(_ key: Key, version: Int64) -> String? {
-        parts.withLock { p in p[key].flatMap { $0.version == version ? $0.html : nil } }
-    }
-
-    func keep(_ key: Key, version: Int64, html: String) {
-        parts.withLock { p in
-            if p.count >= Self.limit && p[key] == nil { p.removeAll(keepingCapacity: true) }
-            p[key] = (version, html)
+        func keep(_ key: K, version: Int64, html: String) {
+            entries.withLock { e in
+                if e.count >= DashboardFragments.limit && e[key] == nil { e.removeAll(keepingCapacity: true) }
+                e[key] = (version, html)
+            }
         }
     }
 }
