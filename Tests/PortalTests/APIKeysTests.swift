@@ -435,3 +435,52 @@ struct APIKeysTests {
         #expect(try portal.app.database.read { try $0.scalar("SELECT count(*) FROM outbox WHERE subject LIKE '%API key%'", as: Int.self) } == 0)
     }
 }
+
+extension APIKeysTests {
+    /// "Tell support" files a request support reads with the key's details; approving it
+    /// revokes the key if it still works, in the decision's transaction.
+    @Test func supportReviewsALeakReportAndApprovingRevokesTheKey() throws {
+        let (portal, b, owner, org) = try TestPortal.withOwner()
+        let secret = try #require(try b.createKey(org, name: "Maybe leaked").shownSecret)
+        let id = try portal.keyID(secret)
+        let keyPage = try b.get("/orgs/\(org)/sandbox/api-keys/\(id)")
+        #expect(try b.post("/orgs/\(org)/sandbox/api-keys/\(id)/report", [], csrfFrom: keyPage).status == 303)
+        #expect(try portal.ping(secret).status == 200)
+
+        let sb = Browser(portal)
+        _ = try SupportTests.staff(portal, sb)
+        let request = try SupportTests.requestID(portal, kind: "api_key_leak")
+        let review = try sb.get("/support/requests/\(request)")
+        #expect(review.status == 200)
+        #expect(review.text.contains("API key may have leaked") && review.text.contains(id) && review.text.contains("Maybe leaked"))
+        #expect(review.text.contains("Approving revokes the key at once"))
+        #expect(!review.text.contains(secret))
+        #expect(try SupportTests.decide(sb, request, approve: true, reason: "Found requests from an unknown address").status == 303)
+        #expect(try SupportTests.status(portal, request) == "approved")
+        #expect(try portal.ping(secret).status == 401)
+        #expect(try portal.audit(of: id) == ["api_key.created", "api_key.leak_reported", "api_key.revoked"])
+        #expect(try portal.lastMail(to: owner.email)?.text.contains("it is revoked") == true)
+    }
+}
+
+extension CommandLineTests {
+    /// `portal seed-demo --api-key` prints a working Sandbox key on its own line: the bench
+    /// and the contract test read it from there.
+    @Test func seedDemoWithAPIKeyPrintsAKeyThatVerifies() throws {
+        let dir = NSTemporaryDirectory() + "portal-cli-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try run(["seed-demo", "--db", dir + "/p.sqlite", "--scrypt-log-n", "10", "--api-key"])
+        #expect(r.status == 0, "\(r.err)")
+        let line = try #require(r.out.split(separator: "\n").first { $0.hasPrefix("API key (Sandbox): ") })
+        let secret = String(line.dropFirst("API key (Sandbox): ".count))
+        let parsed = try #require(APIKeySecret.parse(secret))
+        #expect(parsed.environment == .sandbox)
+        let db = try Database(path: dir + "/p.sqlite")
+        defer { db.close() }
+        let row = try db.read { try $0.queryOne("SELECT environment, name FROM api_keys WHERE secret_sha256 = ?", Digest.sha256(secret)) }
+        #expect(try row?.string(0) == "sandbox")
+        // Without the flag, no key is made.
+        let plain = try run(["seed-demo", "--db", dir + "/q.sqlite", "--scrypt-log-n", "10"])
+        #expect(plain.status == 0 && !plain.out.contains("API key"))
+    }
+}
