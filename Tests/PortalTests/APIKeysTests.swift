@@ -484,3 +484,38 @@ extension CommandLineTests {
         #expect(plain.status == 0 && !plain.out.contains("API key"))
     }
 }
+
+extension APIKeysTests {
+    /// A closed (offboarded) organization's keys open nothing, with the same 401 as any bad key.
+    @Test func aClosedOrganizationsKeysStopWorking() throws {
+        let (portal, b, _, org) = try TestPortal.withOwner()
+        let secret = try #require(try b.createKey(org).shownSecret)
+        let unknown = try portal.ping(APIKeySecret.make(.sandbox).text)
+        #expect(try portal.ping(secret).status == 200)
+        try portal.app.database.write { _ = try $0.execute("UPDATE organizations SET status = 'closed' WHERE public_id = ?", org) }
+        let refused = try portal.ping(secret)
+        #expect(refused.status == 401 && refused.errorWithoutRequestID == unknown.errorWithoutRequestID)
+    }
+
+    /// A new Production secret, rolled or made, needs a fresh authenticator code.
+    @Test func rollingAProductionKeyNeedsAFreshCode() throws {
+        let (portal, b, owner, org) = try TestPortal.withOwner()
+        try portal.enableProduction(org)
+        portal.clock.advance(seconds: 30)
+        let live = try #require(try b.createKey(org, env: "production", [("code", owner.code(portal))]).shownSecret)
+        let id = try portal.keyID(live)
+        let base = "/orgs/\(org)/production/api-keys/\(id)"
+        let page = try b.get(base)
+        #expect(page.text.contains("name=\"code\""))
+        let noCode = try b.post("\(base)/roll", [("overlap", "3600")], csrfFrom: page)
+        #expect(noCode.status == 422 && noCode.shownSecret == nil && noCode.text.contains("id=\"code-error\""))
+        // The code just used to create the key is spent.
+        let reused = try b.post("\(base)/roll", [("overlap", "3600"), ("code", owner.code(portal))], csrfFrom: page)
+        #expect(reused.status == 422 && reused.text.contains("already used"))
+        portal.clock.advance(seconds: 30)
+        let rolled = try b.post("\(base)/roll", [("overlap", "3600"), ("code", owner.code(portal))], csrfFrom: page)
+        #expect(rolled.status == 201)
+        #expect(try #require(rolled.shownSecret).hasPrefix("sk_live_"))
+        #expect(try portal.audit(of: id) == ["api_key.created", "api_key.rolled"])
+    }
+}

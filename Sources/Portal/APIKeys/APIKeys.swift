@@ -56,7 +56,7 @@ final class APIKeys: Sendable {
     func mayChange(_ env: EnvAccess) -> Bool { env.can(.apiKeysWrite) }
 
     func requireView(_ env: EnvAccess) throws {
-        guard mayView(env) else { try env.require(.apiKeysRead); return }
+        if !mayView(env) { try env.require(.apiKeysRead) }
     }
 
     // MARK: - reading
@@ -81,7 +81,8 @@ final class APIKeys: Sendable {
         return k
     }
 
-    /// The key whose secret hashes to `sha256` (``APIKeyVerifier``'s one lookup, on a reader).
+    /// The key whose secret hashes to `sha256` (``APIKeyVerifier``'s one lookup, on a reader);
+    /// nil for a key of a closed organization.
     func key(sha256: [UInt8]) throws -> APIKeyRecord? {
         try database.read { try store.key(sha256: sha256, on: $0) }
     }
