@@ -12,11 +12,11 @@ extension Browser {
 }
 
 extension TestResponse {
-    /// The secret on a page that shows one (the `<pre id="secret">`), or nil.
+    /// The secret on a page that shows one (the `<p id="secret">`), or nil.
     var shownSecret: String? {
-        guard let r = text.range(of: #"id="secret" aria-labelledby="secret-label">(sk_[A-Za-z0-9_]+)</pre>"#, options: .regularExpression) else { return nil }
+        guard let r = text.range(of: #"id="secret" aria-labelledby="secret-label">(sk_[A-Za-z0-9_]+)</p>"#, options: .regularExpression) else { return nil }
         let m = text[r]
-        return String(m[m.range(of: ">")!.upperBound..<m.range(of: "</pre>")!.lowerBound])
+        return String(m[m.range(of: ">")!.upperBound..<m.range(of: "</p>")!.lowerBound])
     }
 
     /// The JSON error body without its request id, which differs per request.
