@@ -519,3 +519,38 @@ extension APIKeysTests {
         #expect(try portal.audit(of: id) == ["api_key.created", "api_key.rolled"])
     }
 }
+
+extension APIKeysTests {
+    /// The expiry as people and programs give it: a choice of days, a date with or without its
+    /// radio ticked, or a date in `expires_in_days`; a choice and a date together is asked about.
+    @Test func theExpiryIsReadTheWayItWasMeant() throws {
+        let (portal, b, _, org) = try TestPortal.withOwner()
+        let day = String(PageTime.iso8601(portal.clock.now + 40 * 86400).prefix(10))
+        func expiry(_ fields: [(String, String)]) throws -> Int64? {
+            let page = try b.createKey(org, fields)
+            guard page.status == 201, let secret = page.shownSecret else { return nil }
+            let id = try portal.keyID(secret)
+            return try portal.app.database.read { try $0.scalar("SELECT expires_at FROM api_keys WHERE public_id = ?", id, as: Int64.self) }
+        }
+        let now = portal.clock.now
+        #expect(try expiry([("expires_in_days", "90")]) == now + 90 * 86400)
+        let onDate = try #require(try expiry([("expires_in_days", "date"), ("expires_on", day)]))
+        #expect(try expiry([("expires_in_days", ""), ("expires_on", day)]) == onDate)
+        #expect(try expiry([("expires_in_days", day)]) == onDate)
+        let both = try b.createKey(org, [("expires_in_days", "30"), ("expires_on", day)])
+        #expect(both.status == 422 && both.text.contains("clear the date"))
+        #expect(try b.createKey(org, [("expires_in_days", "date")]).text.contains("Enter the date the key stops working"))
+        #expect(try b.createKey(org, [("expires_in_days", "date"), ("expires_on", "2027-02-30")]).text.contains("is not a date on the calendar"))
+    }
+
+    /// Telling support twice about the same key files one request.
+    @Test func tellingSupportTwiceFilesOneRequest() throws {
+        let (portal, b, _, org) = try TestPortal.withOwner()
+        let id = try portal.keyID(try #require(try b.createKey(org).shownSecret))
+        let page = try b.get("/orgs/\(org)/sandbox/api-keys/\(id)")
+        #expect(try b.post("/orgs/\(org)/sandbox/api-keys/\(id)/report", [], csrfFrom: page).status == 303)
+        #expect(try b.post("/orgs/\(org)/sandbox/api-keys/\(id)/report", [], csrfFrom: page).status == 303)
+        #expect(try portal.count("SELECT count(*) FROM support_requests WHERE kind = 'api_key_leak'") == 1)
+        #expect(try portal.audit(of: id).filter { $0 == "api_key.leak_reported" }.count == 1)
+    }
+}
