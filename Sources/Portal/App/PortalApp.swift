@@ -24,6 +24,7 @@ public final class PortalApp: Sendable {
     let organizations: Organizations
     let transactions: Transactions
     let reports: Reports
+    let apiKeys: APIKeys
     let logger: Logger
 
     public init(config: PortalConfig, logger: Logger = Logger(label: "portal")) throws {
@@ -80,6 +81,11 @@ public final class PortalApp: Sendable {
         jobs.register(kind: PayoutExpiry.kind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(7 * 86400)),
                       lease: .seconds(60), handler: PayoutExpiry(payouts: payouts))
 
+        let apiKeys = APIKeys(database: database, clock: config.clock, organizations: organizations, jobs: jobs)
+        jobs.register(kind: APIKeys.remindKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(7 * 86400)),
+                      lease: .seconds(120), handler: APIKeyReminders(keys: apiKeys))
+        self.apiKeys = apiKeys
+
         var headers = SecurityHeadersMiddleware.defaultHeaders
         if config.resolvedSecureCookies { headers.append(("Strict-Transport-Security", "max-age=31536000")) }
         let pipelines = Pipelines(
@@ -89,7 +95,7 @@ public final class PortalApp: Sendable {
                 cookieName: config.resolvedSecureCookies ? "__Host-flash" : "flash", secure: config.resolvedSecureCookies,
                 key: subkey("portal flash v1"), now: { [clock = config.clock] in clock.now() }))),
             errorPages: ErrorPages(templates: templates),
-            verifiers: [])
+            verifiers: [APIKeyVerifier(keys: apiKeys)])
 
         let (accounts, organizations, database) = (self.accounts, self.organizations, self.database)
         let transactions = self.transactions
@@ -107,6 +113,7 @@ public final class PortalApp: Sendable {
             DashboardController(transactions: transactions, organizations: organizations, templates: templates).register(on: &router)
             PayoutsController(payouts: payouts, templates: templates).register(on: &router)
             ReportsController(reports: reports, organizations: organizations, templates: templates).register(on: &router)
+            APIKeysController(keys: apiKeys, templates: templates).register(on: &router)
         }
         // Both prefixes are in Pipelines.apiPrefixes, which the server's refusals use.
         pipelines.api(&router, "/v1") { v1 in
