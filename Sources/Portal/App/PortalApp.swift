@@ -92,7 +92,7 @@ public final class PortalApp: Sendable {
                 cookieName: config.resolvedSecureCookies ? "__Host-flash" : "flash", secure: config.resolvedSecureCookies,
                 key: subkey("portal flash v1"), now: { [clock = config.clock] in clock.now() }))),
             errorPages: ErrorPages(templates: templates),
-            verifiers: [],
+            verifiers: config.apiVerifiers,
             apiOuter: [APIResponseHeaders(limiter: limiter)], apiInner: [APIRateLimit(limiter: limiter)])
 
         let (accounts, organizations, database) = (self.accounts, self.organizations, self.database)

@@ -43,6 +43,8 @@ public struct PortalConfig: Sendable {
     /// second, holding at most `apiBurst`.
     public var apiRequestsPerSecond: Double = 100
     public var apiBurst: Double = 200
+    /// Verifiers of other kinds of credential, asked after the API keys' (OAuth's, later).
+    var apiVerifiers: [any APICredentialVerifier] = []
 
     public init() {}
 

@@ -103,6 +103,8 @@ struct PublicAPIController {
 
     func createTransaction(_ req: Request) throws -> HTTPResponse {
         let caller = try caller(req)
+        // Refused before the body is read: a read-only key learns that first, whatever it sent.
+        try call { try api.require(caller, .transactions, .write) }
         return try api.idempotency.perform(req, credential: caller.credential.publicID) { db in
             let new = try newTransaction(req)
             let t = try call { try api.createTransaction(caller, new, on: db) }
@@ -112,6 +114,8 @@ struct PublicAPIController {
 
     func cancel(_ req: Request) throws -> HTTPResponse {
         let caller = try caller(req)
+        // Refused before the body is read: a read-only key learns that first, whatever it sent.
+        try call { try api.require(caller, .transactions, .write) }
         let id = try req.parameters.require("id")
         return try api.idempotency.perform(req, credential: caller.credential.publicID) { db in
             var body = try APIBody(optional: req)
@@ -124,6 +128,8 @@ struct PublicAPIController {
 
     func createPayout(_ req: Request) throws -> HTTPResponse {
         let caller = try caller(req)
+        // Refused before the body is read: a read-only key learns that first, whatever it sent.
+        try call { try api.require(caller, .payouts, .write) }
         return try api.idempotency.perform(req, credential: caller.credential.publicID) { db in
             var body = try APIBody(req)
             let (amount, currency) = try money(&body)
