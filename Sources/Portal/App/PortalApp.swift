@@ -23,6 +23,7 @@ public final class PortalApp: Sendable {
     let accounts: Accounts
     let organizations: Organizations
     let transactions: Transactions
+    let apiKeys: APIKeys
     let logger: Logger
 
     public init(config: PortalConfig, logger: Logger = Logger(label: "portal")) throws {
@@ -76,6 +77,10 @@ public final class PortalApp: Sendable {
         jobs.register(kind: PayoutExpiry.kind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(7 * 86400)),
                       lease: .seconds(60), handler: PayoutExpiry(payouts: payouts))
 
+        let apiKeys = APIKeys(database: database, clock: config.clock, organizations: organizations, jobs: jobs)
+        jobs.register(kind: APIKeys.remindKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(7 * 86400)),
+                      lease: .seconds(120), handler: APIKeyReminders(keys: apiKeys))
+        self.apiKeys = apiKeys
         let idempotency = Idempotency(database: database, clock: config.clock, jobs: jobs)
         jobs.register(kind: Idempotency.pruneKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(86400)),
                       lease: .seconds(60), handler: IdempotencyPrune(idempotency: idempotency))
@@ -92,7 +97,7 @@ public final class PortalApp: Sendable {
                 cookieName: config.resolvedSecureCookies ? "__Host-flash" : "flash", secure: config.resolvedSecureCookies,
                 key: subkey("portal flash v1"), now: { [clock = config.clock] in clock.now() }))),
             errorPages: ErrorPages(templates: templates),
-            verifiers: config.apiVerifiers,
+            verifiers: [APIKeyVerifier(keys: apiKeys)] + config.apiVerifiers,
             apiOuter: [APIResponseHeaders(limiter: limiter)], apiInner: [APIRateLimit(limiter: limiter)])
 
         let (accounts, organizations, database) = (self.accounts, self.organizations, self.database)
