@@ -313,6 +313,36 @@ struct PublicAPITests {
         }
     }
 
+    /// The same calls with real API keys (made as `seed-demo --api-key` makes them, and a
+    /// restricted one through the keys' service): the endpoints see only the credential.
+    @Test func realAPIKeysOpenTheAPIAndTheirRestrictionsHold() throws {
+        let t = try APITestPortal()
+        try t.portal.fund(t.org, "50.00")
+        let secret = try t.portal.app.seeding.write { try $0.createSandboxAPIKey(organizationPublicID: t.org) }
+        #expect(secret.hasPrefix("sk_sandbox_"))
+        #expect(try t.call("GET", "/v1/balances", key: secret).int("data.0.available") == 5000)
+        let made = try t.call("POST", "/v1/transactions", key: secret, body: #"{"type":"payin","amount":100,"currency":"EUR"}"#)
+        #expect(made.status == 201)
+        let actor = try t.portal.app.database.read { try $0.scalar("SELECT user_agent FROM audit_events WHERE subject = ?", made.string("id")!, as: String.self) }
+        #expect(actor?.hasPrefix("API key ") == true, "the audit log names the key, not a person")
+        // A payout prepared with the Owner's key is the Owner's: they cannot authorize it.
+        let po = try t.call("POST", "/v1/payouts", key: secret,
+                            body: #"{"amount":100,"currency":"EUR","reference":"R-1","beneficiary":{"name":"Ada","country":"KE","method":"mobile","account":"+254712345678"}}"#)
+        #expect(po.status == 201)
+        let creator = try t.portal.app.database.read { try $0.scalar("SELECT created_by FROM payouts WHERE public_id = ?", po.string("id")!, as: Int64.self) }
+        #expect(creator == (try t.ownerID))
+
+        let restricted = try t.portal.app.database.write { db -> String in
+            let user = try #require(try t.portal.app.accounts.user(id: try t.ownerID, on: db))
+            return try t.portal.app.apiKeys.insert(organizationID: t.orgID, environment: .sandbox, name: "Read transactions",
+                                                   restrictions: APIKeyRestrictions(levels: [.transactions: .read]), user: user,
+                                                   actor: Actor(userID: user.id, ip: "", userAgent: "test"), on: db).secret.text
+        }
+        #expect(try t.call("GET", "/v1/transactions", key: restricted).status == 200)
+        #expect(try t.call("GET", "/v1/balances", key: restricted).errorCode == "insufficient_permissions")
+        #expect(try t.call("POST", "/v1/transactions", key: restricted, body: "{}").errorCode == "insufficient_permissions")
+    }
+
     @Test func theOpenAPIDocumentDescribesExactlyTheRoutes() throws {
         let t = try APITestPortal()
         let served = try t.call("GET", "/v1/openapi.json", key: nil)
