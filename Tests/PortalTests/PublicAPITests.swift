@@ -343,6 +343,19 @@ struct PublicAPITests {
         #expect(try t.call("POST", "/v1/transactions", key: restricted, body: "{}").errorCode == "insufficient_permissions")
     }
 
+    /// Found by Schemathesis: a method the HTTP layer does not know (`QUERY`) was a 501 whose
+    /// JSON said "something went wrong on our side". For a resource that exists it is a 405
+    /// naming the methods it has; elsewhere a 404; pages the same.
+    @Test func anUnknownMethodIsTheClientsMistakeNotAServerError() throws {
+        let t = try APITestPortal()
+        let r = try t.portal.raw("QUERY /v1/balances HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        #expect(r.status == 405 && r["allow"] == "GET, HEAD" && r["content-type"] == "application/json")
+        #expect(r.text.contains("\"method_not_allowed\""))
+        #expect(try t.portal.raw("BREW /v1/nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").status == 404)
+        let page = try t.portal.raw("QUERY /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        #expect(page.status == 405 && page["content-type"] == "text/html; charset=utf-8")
+    }
+
     @Test func theOpenAPIDocumentDescribesExactlyTheRoutes() throws {
         let t = try APITestPortal()
         let served = try t.call("GET", "/v1/openapi.json", key: nil)
@@ -352,5 +365,12 @@ struct PublicAPITests {
         let routed = Set(t.portal.app.web.router.routeList.filter { $0.split(separator: " ")[1].hasPrefix("/v1/") })
         #expect(routed == APITestPortal.document.routes)
         #expect(Set(PublicAPIController.routes).isSubset(of: routed))
+        // The currencies it lists are the ones the server accepts.
+        for schema in ["NewTransaction", "NewPayout"] {
+            guard case .array(let codes)? = APITestPortal.document.root.at("components.schemas.\(schema).properties.currency.enum") else {
+                Issue.record("no currency enum in \(schema)"); continue
+            }
+            #expect(codes.compactMap { if case .string(let c) = $0 { return c }; return nil } == Currency.all.map(\.code))
+        }
     }
 }
