@@ -356,6 +356,30 @@ struct PublicAPITests {
         #expect(page.status == 405 && page["content-type"] == "text/html; charset=utf-8")
     }
 
+    /// The reference page is made from the same document: every operation, its fields and a
+    /// curl example with the environment's key prefix, never a key.
+    @Test func theReferencePageIsRenderedFromTheDocument() throws {
+        let t = try APITestPortal()
+        let secret = try t.portal.app.seeding.write { try $0.createSandboxAPIKey(organizationPublicID: t.org) }
+        let (_, developer) = try t.portal.member(of: t.org, role: .developer)
+        let page = try developer.get("/orgs/\(t.org)/sandbox/api-reference")
+        #expect(page.status == 200)
+        for route in APITestPortal.document.routes {
+            let parts = route.split(separator: " ")
+            #expect(page.text.contains("<code>\(parts[0]) \(parts[1])</code>"), "\(route) is on the page")
+        }
+        #expect(page.text.contains("Authorization: Bearer sk_sandbox_…"))
+        #expect(page.text.contains("<code>external_id</code>") && page.text.contains("<code>beneficiary.account</code>"))
+        #expect(page.text.contains("<caption>Parameters</caption>") && page.text.contains("<caption>Body (JSON)</caption>"))
+        #expect(page.text.contains("no key can ever authorize a payout"))
+        #expect(!page.text.contains(secret) && !page.text.contains(String(secret.prefix(16))), "never a secret")
+        #expect(page.text.contains("href=\"/orgs/\(t.org)/sandbox/api-reference\""), "in the organization's menu")
+        let outsider = try Browser(t.portal).get("/orgs/\(t.org)/sandbox/api-reference")
+        #expect(outsider.status != 200)
+        let docs = try t.portal.request("GET", "/docs/api")
+        #expect(docs.status == 200 && docs.text.contains("POST /v1/payouts") && docs.text.contains("sk_sandbox_…"))
+    }
+
     @Test func theOpenAPIDocumentDescribesExactlyTheRoutes() throws {
         let t = try APITestPortal()
         let served = try t.call("GET", "/v1/openapi.json", key: nil)
