@@ -398,3 +398,21 @@ struct PublicAPITests {
         }
     }
 }
+
+/// The token bucket by itself, on instants the test chooses (no waiting, no timing).
+@Suite("Rate limiter: token buckets per key")
+struct RateLimiterTests {
+    @Test func aBucketEmptiesRefillsAndKeepsKeysApart() {
+        let limiter = RateLimiter(policy: .init(rate: 2, burst: 3))
+        let t0 = ContinuousClock.now
+        let first = (0..<3).map { _ in limiter.take("a", now: t0) }
+        #expect(first.map(\.allowed) == [true, true, true] && first.map(\.remaining) == [2, 1, 0])
+        let refused = limiter.take("a", now: t0)
+        #expect(!refused.allowed && refused.retryAfter == 1 && refused.limit == 3 && refused.reset == 2)
+        #expect(limiter.take("b", now: t0).allowed, "another key has its own bucket")
+        // Half a second at 2 a second gives one token back; never more than the burst.
+        #expect(limiter.take("a", now: t0 + .milliseconds(500)).allowed)
+        #expect(!limiter.take("a", now: t0 + .milliseconds(500)).allowed)
+        #expect(limiter.take("a", now: t0 + .seconds(60)).remaining == 2)
+    }
+}
