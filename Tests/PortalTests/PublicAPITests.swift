@@ -325,6 +325,9 @@ struct PublicAPITests {
         #expect(made.status == 201)
         let actor = try t.portal.app.database.read { try $0.scalar("SELECT user_agent FROM audit_events WHERE subject = ?", made.string("id")!, as: String.self) }
         #expect(actor?.hasPrefix("API key ") == true, "the audit log names the key, not a person")
+        let logs = try t.ownerBrowser.get("/orgs/\(t.org)/logs")
+        #expect(logs.text.contains("API key sk_sandbox_"), "the Logs page shows which key made the change")
+        #expect(!logs.text.contains(secret))
         // A payout prepared with the Owner's key is the Owner's: they cannot authorize it.
         let po = try t.call("POST", "/v1/payouts", key: secret,
                             body: #"{"amount":100,"currency":"EUR","reference":"R-1","beneficiary":{"name":"Ada","country":"KE","method":"mobile","account":"+254712345678"}}"#)
