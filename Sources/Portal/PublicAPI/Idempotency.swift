@@ -83,9 +83,3 @@ final class Idempotency: Sendable {
         return try database.write { try store.prune(before: before, on: $0) }
     }
 }
-
-/// The job that forgets idempotency records after their 24 hours.
-struct IdempotencyPrune: JobHandler {
-    let idempotency: Idempotency
-    func run(_ job: Job) throws { try idempotency.prune() }
-}
