@@ -59,6 +59,7 @@ final class Idempotency: Sendable {
                 }
                 var replay = HTTPResponse(status: HTTPStatus(row.status), headers: ["Content-Type": JSONBody.contentType], body: .bytes(row.body))
                 replay.headers.set("Idempotent-Replayed", "true")
+                replay.headers.set("Cache-Control", "no-store")
                 return replay
             }
             try store.forget(credential: credential, key: key, before: now - Self.window, on: db)
