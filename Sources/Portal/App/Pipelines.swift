@@ -12,6 +12,10 @@ struct Pipelines {
     let flash: FlashMiddleware
     let errorPages: ErrorPages
     let verifiers: [any APICredentialVerifier]
+    /// API middleware around the credentials (response headers on every answer) and after
+    /// them (the rate limit, which needs the credential).
+    var apiOuter: [any Middleware] = []
+    var apiInner: [any Middleware] = []
 
     /// Where the JSON pipelines live. The HTTP server is told too
     /// (``HTTPServer/Configuration/refusalPrefixes``), so that what it refuses before any
@@ -25,6 +29,6 @@ struct Pipelines {
 
     /// An API pipeline under `prefix` (`/v1`, `/oauth`).
     func api(_ router: inout Router, _ prefix: String, _ build: (inout Router) -> Void) {
-        router.group(prefix, middleware: [APICredentialsMiddleware(verifiers: verifiers)], errors: JSONErrors(), build)
+        router.group(prefix, middleware: apiOuter + [APICredentialsMiddleware(verifiers: verifiers)] + apiInner, errors: JSONErrors(), build)
     }
 }

@@ -85,6 +85,12 @@ public final class PortalApp: Sendable {
         jobs.register(kind: APIKeys.remindKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(7 * 86400)),
                       lease: .seconds(120), handler: APIKeyReminders(keys: apiKeys))
         self.apiKeys = apiKeys
+        let idempotency = Idempotency(database: database, clock: config.clock, jobs: jobs)
+        jobs.register(kind: Idempotency.pruneKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(86400)),
+                      lease: .seconds(60), handler: IdempotencyPrune(idempotency: idempotency))
+        let publicAPI = PublicAPI(transactions: transactions, payouts: payouts, idempotency: idempotency)
+        let openAPI = try OpenAPIDocument(file: config.publicDirectory + "/openapi.json")
+        let limiter = RateLimiter(policy: .init(rate: config.apiRequestsPerSecond, burst: config.apiBurst))
 
         var headers = SecurityHeadersMiddleware.defaultHeaders
         if config.resolvedSecureCookies { headers.append(("Strict-Transport-Security", "max-age=31536000")) }
@@ -95,7 +101,8 @@ public final class PortalApp: Sendable {
                 cookieName: config.resolvedSecureCookies ? "__Host-flash" : "flash", secure: config.resolvedSecureCookies,
                 key: subkey("portal flash v1"), now: { [clock = config.clock] in clock.now() }))),
             errorPages: ErrorPages(templates: templates),
-            verifiers: [APIKeyVerifier(keys: apiKeys)])
+            verifiers: [APIKeyVerifier(keys: apiKeys)] + config.apiVerifiers,
+            apiOuter: [APIResponseHeaders(limiter: limiter)], apiInner: [APIRateLimit(limiter: limiter)])
 
         let (accounts, organizations, database) = (self.accounts, self.organizations, self.database)
         let transactions = self.transactions
@@ -114,10 +121,12 @@ public final class PortalApp: Sendable {
             PayoutsController(payouts: payouts, templates: templates).register(on: &router)
             ReportsController(reports: reports, organizations: organizations, templates: templates).register(on: &router)
             APIKeysController(keys: apiKeys, templates: templates).register(on: &router)
+            APIReferenceController(document: openAPI, organizations: organizations, templates: templates, baseURL: config.baseURL).register(on: &router)
         }
         // Both prefixes are in Pipelines.apiPrefixes, which the server's refusals use.
         pipelines.api(&router, "/v1") { v1 in
             PingController().register(on: &v1)
+            PublicAPIController(api: publicAPI, openAPI: openAPI).register(on: &v1)
         }
         // Reserved for the OAuth endpoints: already JSON, never a page.
         pipelines.api(&router, "/oauth") { _ in }

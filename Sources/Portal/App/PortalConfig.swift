@@ -39,6 +39,12 @@ public struct PortalConfig: Sendable {
     /// The ISO 3166-1 country list (Debian's iso-codes).
     public var countriesFile = "/usr/share/iso-codes/json/iso_3166-1.json"
     public var clock = PortalClock.system
+    /// The `/v1` rate limit per credential: a token bucket refilling at this many requests a
+    /// second, holding at most `apiBurst`.
+    public var apiRequestsPerSecond: Double = 100
+    public var apiBurst: Double = 200
+    /// Verifiers of other kinds of credential, asked after the API keys' (OAuth's, later).
+    var apiVerifiers: [any APICredentialVerifier] = []
 
     public init() {}
 
