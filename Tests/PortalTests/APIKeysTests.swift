@@ -83,6 +83,11 @@ struct APIKeysTests {
             try portal.ping(rolled), try portal.ping(unknown, basic: true), try portal.ping("sk_sandbox_short"),
             try portal.request("GET", "/v1/ping", headers: ["Authorization": "Basic " + Base64.encode(Array(":".utf8))]),
             try portal.ping(APIKeySecret.make(.production).text),
+            // A route that needs a key: no header and a malformed one get the same answer too.
+            try portal.request("GET", "/v1/balances"),
+            try portal.request("GET", "/v1/balances", headers: ["Authorization": "Bearer"]),
+            try portal.request("GET", "/v1/balances", headers: ["Authorization": "Token a b"]),
+            try portal.request("GET", "/v1/balances", headers: ["Authorization": "Bearer " + unknown]),
         ]
         let first = refusals[0]
         #expect(first.status == 401 && first["www-authenticate"] == "Bearer realm=\"portal\"")

@@ -108,7 +108,7 @@ struct PipelinesTests {
         #expect(r["www-authenticate"] == "Bearer realm=\"portal\"")
         let e = try jsonError(r)
         #expect(e["type"] == "authentication_error")
-        #expect(e["code"] == "invalid_authorization")
+        #expect(e["code"] == "invalid_credentials")
     }
 
     @Test func anUnknownCredentialIs401NotIgnored() throws {
@@ -150,7 +150,7 @@ struct PipelinesTests {
         #expect(String(decoding: get("/v1/me", "bearer good").bufferedBody ?? [], as: UTF8.self) == "key_…good")
         let anonymous = get("/v1/me")
         #expect(anonymous.status == .unauthorized)
-        #expect(String(decoding: anonymous.bufferedBody ?? [], as: UTF8.self).contains("credentials_required"))
+        #expect(String(decoding: anonymous.bufferedBody ?? [], as: UTF8.self).contains("invalid_credentials"))
         #expect(get("/v1/me", "Bearer bad").status == .unauthorized)
         // An unexpected error under the API is a JSON 500 that says nothing of the error.
         let boom = get("/v1/boom", "Bearer good")

@@ -32,7 +32,7 @@ struct PublicAPITests {
 
         // No key: 401 JSON with the same request id in the body and the header.
         let anonymous = try t.call("GET", "/v1/balances", key: nil)
-        #expect(anonymous.status == 401 && anonymous.errorCode == "credentials_required")
+        #expect(anonymous.status == 401 && anonymous.errorCode == "invalid_credentials")
         #expect(anonymous.string("error.request_id") == anonymous["request-id"])
         #expect(anonymous["ratelimit-remaining"] != nil, "refusals carry the rate-limit headers too")
         let unknown = try t.call("GET", "/v1/balances", key: "sk_test_nobody")

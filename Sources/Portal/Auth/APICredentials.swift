@@ -61,17 +61,22 @@ extension Request {
 /// A request without the header goes on unauthenticated (routes that need a credential
 /// add ``RequireAPICredential``); a header that is malformed or that no verifier accepts is
 /// a 401, never silently ignored, so a client with a wrong key learns it at once.
+///
+/// Every one of those 401s is the same one (``refusal``): a missing, malformed, mistyped,
+/// unknown, revoked or expired key cannot be told apart from the answer.
 struct APICredentialsMiddleware: Middleware {
     let verifiers: [any APICredentialVerifier]
 
     static let challenge: HTTPHeaders = ["WWW-Authenticate": "Bearer realm=\"portal\""]
 
+    /// The one answer to a request without a working credential.
+    static var refusal: HTTPError {
+        HTTPError(.unauthorized, "Send a valid API key as \"Authorization: Bearer <key>\".", headers: challenge, code: "invalid_credentials")
+    }
+
     func handle(_ req: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse {
         guard let header = req.headers["Authorization"] else { return try next(req) }
-        guard let (scheme, token) = Self.parse(header) else {
-            throw HTTPError(.unauthorized, "The Authorization header must be \"Bearer <token>\".",
-                            headers: Self.challenge, code: "invalid_authorization")
-        }
+        guard let (scheme, token) = Self.parse(header) else { throw Self.refusal }
         for verifier in verifiers {
             if let credential = try verifier.verify(scheme: scheme, token: token, request: req) {
                 req.storage[APICredentialKey.self] = credential
@@ -79,8 +84,7 @@ struct APICredentialsMiddleware: Middleware {
                 return try next(req)
             }
         }
-        throw HTTPError(.unauthorized, "The credentials in the Authorization header are not valid.",
-                        headers: Self.challenge, code: "invalid_credentials")
+        throw Self.refusal
     }
 
     /// `scheme token68` (RFC 9110 §11.4): the scheme lower-cased; nil when either part is
@@ -102,10 +106,7 @@ struct APICredentialsMiddleware: Middleware {
 /// Refuses an API request that carries no accepted credential with 401.
 struct RequireAPICredential: Middleware {
     func handle(_ req: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse {
-        guard req.apiCredential != nil else {
-            throw HTTPError(.unauthorized, "Send your API key as \"Authorization: Bearer <key>\".",
-                            headers: APICredentialsMiddleware.challenge, code: "credentials_required")
-        }
+        guard req.apiCredential != nil else { throw APICredentialsMiddleware.refusal }
         return try next(req)
     }
 }

@@ -196,7 +196,7 @@ struct PublicAPIController {
     // MARK: - shared
 
     func caller(_ req: Request) throws -> PublicAPI.Caller {
-        guard let c = req.apiCredential else { throw HTTPError(.unauthorized, code: "credentials_required") }
+        guard let c = req.apiCredential else { throw APICredentialsMiddleware.refusal }
         return PublicAPI.Caller(credential: c, ip: req.remoteAddress, userAgent: req.headers["User-Agent"] ?? "")
     }
 
