@@ -12,6 +12,9 @@ struct Pipelines {
     let flash: FlashMiddleware
     let errorPages: ErrorPages
     let verifiers: [any APICredentialVerifier]
+    /// The API request log (``APILogMiddleware``), outermost so it sees every final status;
+    /// nil when the operator turned the log off.
+    var apiLog: (any Middleware)? = nil
 
     /// Where the JSON pipelines live. The HTTP server is told too
     /// (``HTTPServer/Configuration/refusalPrefixes``), so that what it refuses before any
@@ -25,6 +28,7 @@ struct Pipelines {
 
     /// An API pipeline under `prefix` (`/v1`, `/oauth`).
     func api(_ router: inout Router, _ prefix: String, _ build: (inout Router) -> Void) {
-        router.group(prefix, middleware: [APICredentialsMiddleware(verifiers: verifiers)], errors: JSONErrors(), build)
+        let log: [any Middleware] = apiLog.map { [$0] } ?? []
+        router.group(prefix, middleware: log + [APICredentialsMiddleware(verifiers: verifiers)], errors: JSONErrors(), build)
     }
 }

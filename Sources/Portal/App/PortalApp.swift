@@ -24,6 +24,10 @@ public final class PortalApp: Sendable {
     let organizations: Organizations
     let transactions: Transactions
     let logger: Logger
+    /// The API request log's flusher (nil when the log is off): started with the server,
+    /// stopped after it has drained and before the database closes.
+    let apiLogRecorder: APILogRecorder?
+    let apiLogs: APILogs
 
     public init(config: PortalConfig, logger: Logger = Logger(label: "portal")) throws {
         self.config = config
@@ -76,6 +80,13 @@ public final class PortalApp: Sendable {
         jobs.register(kind: PayoutExpiry.kind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(7 * 86400)),
                       lease: .seconds(60), handler: PayoutExpiry(payouts: payouts))
 
+        let apiLogs = APILogs(database: database, clock: config.clock, retentionDays: config.apiLogRetentionDays,
+                              bodyRetentionDays: config.apiLogBodyRetentionDays)
+        self.apiLogs = apiLogs
+        jobs.register(kind: APILogs.pruneKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(86400)),
+                      lease: .seconds(600), handler: APILogPruning(logs: apiLogs, jobs: jobs))
+        apiLogRecorder = config.apiRequestLog ? APILogRecorder(logger: logger) { try apiLogs.save($0) } : nil
+
         var headers = SecurityHeadersMiddleware.defaultHeaders
         if config.resolvedSecureCookies { headers.append(("Strict-Transport-Security", "max-age=31536000")) }
         let pipelines = Pipelines(
@@ -85,7 +96,8 @@ public final class PortalApp: Sendable {
                 cookieName: config.resolvedSecureCookies ? "__Host-flash" : "flash", secure: config.resolvedSecureCookies,
                 key: subkey("portal flash v1"), now: { [clock = config.clock] in clock.now() }))),
             errorPages: ErrorPages(templates: templates),
-            verifiers: [])
+            verifiers: [] + config.apiVerifiers,
+            apiLog: apiLogRecorder.map { APILogMiddleware(recorder: $0, clock: config.clock, redaction: SecretPaths.redaction) })
 
         let (accounts, organizations, database) = (self.accounts, self.organizations, self.database)
         let transactions = self.transactions
@@ -102,6 +114,7 @@ public final class PortalApp: Sendable {
             DashboardController(transactions: transactions, organizations: organizations, templates: templates).register(on: &router)
             PayoutsController(payouts: payouts, templates: templates).register(on: &router)
             ReportsController(reports: reports, organizations: organizations, templates: templates).register(on: &router)
+            APILogsController(logs: apiLogs, organizations: organizations, templates: templates, baseURL: config.baseURL).register(on: &router)
         }
         // Both prefixes are in Pipelines.apiPrefixes, which the server's refusals use.
         pipelines.api(&router, "/v1") { v1 in
@@ -127,18 +140,22 @@ public final class PortalApp: Sendable {
 
     /// Starts listening and running jobs (delivering mail); returns once connections are accepted.
     public func start() throws {
+        try apiLogs.schedulePruning(on: jobs, at: config.clock.now())
         jobs.start()
+        apiLogRecorder?.start()
         try server.start()
     }
 
     /// Stops accepting and lets in-flight requests finish (bounded by the drain timeout).
     public func shutdown() { server.shutdown() }
 
-    /// Waits for the server to drain, then stops the job worker (each job running gets
+    /// Waits for the server to drain, writes what the API request log still buffers, then stops the job worker (each job running gets
     /// `jobStopTimeout` to finish and be recorded; one still running then is abandoned and
     /// the worker touches the database no more), and only then closes the database.
     public func waitUntilStopped() {
         server.waitUntilStopped()
+        // No request adds to the API log any more: write what it holds.
+        apiLogRecorder?.stop()
         jobs.stop(timeout: .milliseconds(Int(config.jobStopTimeout * 1000)))
         database.close()
     }
