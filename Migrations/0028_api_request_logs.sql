@@ -14,6 +14,7 @@ CREATE TABLE api_requests(
     environment TEXT CHECK (environment IN ('sandbox', 'production')),
     credential_id TEXT,                    -- key_… (never a secret)
     credential_name TEXT,                  -- prefix…last4, as the key list shows it
+    credential_label TEXT,                 -- the key's name, as it was when the request came
     method TEXT NOT NULL,
     path TEXT NOT NULL,                    -- without the query, secret segments masked
     status INTEGER NOT NULL,
@@ -49,6 +50,7 @@ CREATE TABLE api_request_credentials(
     environment TEXT NOT NULL CHECK (environment IN ('sandbox', 'production')),
     credential_id TEXT NOT NULL,
     credential_name TEXT NOT NULL,
+    credential_label TEXT,
     last_seen_at INTEGER NOT NULL,
     PRIMARY KEY (organization_id, environment, credential_id)
 ) WITHOUT ROWID;

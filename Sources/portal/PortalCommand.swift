@@ -254,6 +254,9 @@ struct SeedDemo: ParsableCommand {
     @Option(help: "Also start an active session with this cookie token (43 base64url characters).")
     var sessionToken: String?
 
+    @Flag(help: "Also create a Sandbox API key for the demo organization and print its secret (\"API key (Sandbox): sk_sandbox_…\").")
+    var apiKey = false
+
     @Option(help: ArgumentHelp("Fill the Sandbox with this many demo transactions.", valueName: "n"))
     var transactions: Int?
 
@@ -292,6 +295,10 @@ struct SeedDemo: ParsableCommand {
                 Recovery codes: \(demo.recoveryCodes.joined(separator: " "))
                 Organization: \(config.baseURL)\(demo.organizationPath)
                 """)
+            if apiKey {
+                let secret = try portal.seeding.write { try $0.createSandboxAPIKey(organizationPublicID: demo.organizationID) }
+                print("API key (Sandbox): \(secret)")
+            }
             guard let transactions, let manager = demo.manager else { return }
             print("""
                 Manager (authorizes payouts): \(manager.name)

@@ -48,6 +48,8 @@ struct APILogMiddleware: Middleware {
             status: status, durationMicroseconds: micros, ip: req.remoteAddress,
             userAgent: String((req.headers["User-Agent"] ?? "").prefix(Self.userAgentLimit)),
             requestHeaders: requestHeaders(req, credential: credential), responseHeaders: responseHeaders(req, res))
+        // A key's name is on the credential already: free to keep, and what people recognise.
+        e.credentialLabel = (credential as? APIKeyCredential)?.name
         if status >= 400 {
             e.requestBody = BodyMasking.keep(req.body) ?? ""
             if case .bytes(let b) = res.body { e.responseBody = BodyMasking.keep(b) ?? "" } else { e.responseBody = "" }

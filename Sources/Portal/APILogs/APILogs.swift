@@ -48,7 +48,8 @@ struct APILogs: Sendable {
             }
             for (id, e) in newest.sorted(by: { $0.key < $1.key }) {
                 if let org = e.organizationID, let env = e.environment {
-                    try store.noteCredential(organizationID: org, environment: env, credentialID: id, name: e.credentialName ?? id, at: e.createdAt, on: db)
+                    try store.noteCredential(organizationID: org, environment: env, credentialID: id, name: e.credentialName ?? id,
+                                              label: e.credentialLabel, at: e.createdAt, on: db)
                 }
                 try recordUse(id, e.createdAt, e.ip, db)
             }
@@ -61,7 +62,7 @@ struct APILogs: Sendable {
         let filter: APILogFilter
         let resolved: APILogFilter.Resolved
         let rows: [APILogsStore.LogRow]
-        let credentials: [(id: String, name: String)]
+        let credentials: [(id: String, name: String, label: String?)]
         /// Cursors of the neighbouring pages, when there are rows there.
         let newerCursor: Int64?
         let olderCursor: Int64?

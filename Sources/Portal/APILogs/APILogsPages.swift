@@ -29,6 +29,8 @@ struct APIRequestItem: ViewModel {
         case "statusClass": statusClass
         case "duration": Self.duration(row.durationMicroseconds)
         case "key": row.credentialName ?? "No key"
+        case "keyLabel": row.credentialLabel ?? ""
+        case "hasKeyLabel": row.credentialLabel != nil
         case "keyID": row.credentialID ?? ""
         case "hasKey": row.credentialID != nil
         case "ip": row.ip
@@ -76,7 +78,9 @@ struct APILogsListPage: ViewModel {
         case "action": return APILogsController.base(env)
         case "clearURL": return APILogsController.base(env)
         case "keys":
-            var choices = page.credentials.map { Choice(value: $0.id, label: "\($0.name) (\($0.id))", selected: $0.id == f.key) }
+            var choices = page.credentials.map { c in
+                Choice(value: c.id, label: c.label.map { "\($0) (\(c.name))" } ?? "\(c.name) (\(c.id))", selected: c.id == f.key)
+            }
             // A key filtered on that the list no longer names stays chosen, shown by its id.
             if !f.key.isEmpty, page.resolved.errors["key"] == nil, !page.credentials.contains(where: { $0.id == f.key }) {
                 choices.append(Choice(value: f.key, label: f.key, selected: true))

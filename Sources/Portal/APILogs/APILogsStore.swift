@@ -21,6 +21,7 @@ struct APILogsStore {
         let createdAt: Int64
         let credentialID: String?
         let credentialName: String?
+        let credentialLabel: String?
         let method: String
         let path: String
         let status: Int
@@ -38,22 +39,22 @@ struct APILogsStore {
         let responseBody: String?
     }
 
-    static let rowColumns = "r.id, r.request_id, r.created_at, r.credential_id, r.credential_name, r.method, r.path, r.status, r.duration_us, r.ip, r.user_agent"
+    static let rowColumns = "r.id, r.request_id, r.created_at, r.credential_id, r.credential_name, r.credential_label, r.method, r.path, r.status, r.duration_us, r.ip, r.user_agent"
 
     static func row(_ r: Row) throws -> LogRow {
         LogRow(id: try r.int64(0), requestID: try r.string(1), createdAt: try r.int64(2), credentialID: try r.optionalString(3),
-            credentialName: try r.optionalString(4), method: try r.string(5), path: try r.string(6), status: try r.int(7),
-            durationMicroseconds: try r.int64(8), ip: try r.string(9), userAgent: try r.string(10))
+            credentialName: try r.optionalString(4), credentialLabel: try r.optionalString(5), method: try r.string(6), path: try r.string(7),
+            status: try r.int(8), durationMicroseconds: try r.int64(9), ip: try r.string(10), userAgent: try r.string(11))
     }
 
     // MARK: writing a batch
 
     func insert(_ e: APIRequestEntry, on db: Connection) throws {
         _ = try db.execute("""
-            INSERT INTO api_requests(request_id, created_at, organization_id, environment, credential_id, credential_name, method, path,
+            INSERT INTO api_requests(request_id, created_at, organization_id, environment, credential_id, credential_name, credential_label, method, path,
                                      status, duration_us, ip, user_agent, request_headers, response_headers)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, e.requestID, e.createdAt, e.organizationID, e.environment?.rawValue, e.credentialID, e.credentialName, e.method, e.path,
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, e.requestID, e.createdAt, e.organizationID, e.environment?.rawValue, e.credentialID, e.credentialName, e.credentialLabel, e.method, e.path,
             e.status, e.durationMicroseconds, e.ip, e.userAgent, e.requestHeaders, e.responseHeaders)
         if let request = e.requestBody, let response = e.responseBody {
             _ = try db.execute("INSERT INTO api_request_bodies(api_request_id, created_at, request_body, response_body) VALUES (?, ?, ?, ?)",
@@ -61,12 +62,14 @@ struct APILogsStore {
         }
     }
 
-    func noteCredential(organizationID: Int64, environment: Environment, credentialID: String, name: String, at: Int64, on db: Connection) throws {
+    func noteCredential(organizationID: Int64, environment: Environment, credentialID: String, name: String, label: String?, at: Int64, on db: Connection) throws {
         _ = try db.execute("""
-            INSERT INTO api_request_credentials(organization_id, environment, credential_id, credential_name, last_seen_at) VALUES (?, ?, ?, ?, ?)
+            INSERT INTO api_request_credentials(organization_id, environment, credential_id, credential_name, credential_label, last_seen_at)
+            VALUES (?, ?, ?, ?, ?, ?)
             ON CONFLICT(organization_id, environment, credential_id)
-            DO UPDATE SET credential_name = excluded.credential_name, last_seen_at = max(last_seen_at, excluded.last_seen_at)
-            """, organizationID, environment.rawValue, credentialID, name, at)
+            DO UPDATE SET credential_name = excluded.credential_name, credential_label = excluded.credential_label,
+                          last_seen_at = max(last_seen_at, excluded.last_seen_at)
+            """, organizationID, environment.rawValue, credentialID, name, label, at)
     }
 
     // MARK: the page
@@ -117,11 +120,11 @@ struct APILogsStore {
     }
 
     /// The credentials seen in the environment, most recently used first.
-    func credentials(organizationID: Int64, environment: Environment, on db: Connection) throws -> [(id: String, name: String)] {
+    func credentials(organizationID: Int64, environment: Environment, on db: Connection) throws -> [(id: String, name: String, label: String?)] {
         try db.query("""
-            SELECT credential_id, credential_name FROM api_request_credentials WHERE organization_id = ? AND environment = ?
+            SELECT credential_id, credential_name, credential_label FROM api_request_credentials WHERE organization_id = ? AND environment = ?
             ORDER BY last_seen_at DESC, credential_id LIMIT 200
-            """, organizationID, environment.rawValue).map { (try $0.string(0), try $0.string(1)) }
+            """, organizationID, environment.rawValue).map { (try $0.string(0), try $0.string(1), try $0.optionalString(2)) }
     }
 
     func detail(organizationID: Int64, environment: Environment, requestID: String, on db: Connection) throws -> Detail? {
@@ -130,8 +133,8 @@ struct APILogsStore {
             FROM api_requests r LEFT JOIN api_request_bodies b ON b.api_request_id = r.id
             WHERE r.request_id = ? AND r.organization_id = ? AND r.environment = ? ORDER BY r.id DESC LIMIT 1
             """, requestID, organizationID, environment.rawValue) else { return nil }
-        return Detail(row: try Self.row(r), requestHeaders: try r.string(11), responseHeaders: try r.string(12),
-                      requestBody: try r.optionalString(13), responseBody: try r.optionalString(14))
+        return Detail(row: try Self.row(r), requestHeaders: try r.string(12), responseHeaders: try r.string(13),
+                      requestBody: try r.optionalString(14), responseBody: try r.optionalString(15))
     }
 
     // MARK: pruning

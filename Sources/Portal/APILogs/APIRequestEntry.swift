@@ -9,6 +9,8 @@ struct APIRequestEntry: Sendable, Equatable {
     var environment: Environment?
     var credentialID: String?
     var credentialName: String?
+    /// The key's name, when the credential is a key (people name keys: "Checkout server").
+    var credentialLabel: String? = nil
     var method: String
     var path: String
     var status: Int

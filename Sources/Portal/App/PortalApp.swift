@@ -23,6 +23,7 @@ public final class PortalApp: Sendable {
     let accounts: Accounts
     let organizations: Organizations
     let transactions: Transactions
+    let apiKeys: APIKeys
     let logger: Logger
     /// The API request log's flusher (nil when the log is off): started with the server,
     /// stopped after it has drained and before the database closes.
@@ -80,8 +81,14 @@ public final class PortalApp: Sendable {
         jobs.register(kind: PayoutExpiry.kind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(7 * 86400)),
                       lease: .seconds(60), handler: PayoutExpiry(payouts: payouts))
 
+        let apiKeys = APIKeys(database: database, clock: config.clock, organizations: organizations, jobs: jobs)
+        jobs.register(kind: APIKeys.remindKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(7 * 86400)),
+                      lease: .seconds(120), handler: APIKeyReminders(keys: apiKeys))
+        self.apiKeys = apiKeys
+
+        // The request log's flush sets each key's "last used", in the flush's transaction.
         let apiLogs = APILogs(database: database, clock: config.clock, retentionDays: config.apiLogRetentionDays,
-                              bodyRetentionDays: config.apiLogBodyRetentionDays)
+                              bodyRetentionDays: config.apiLogBodyRetentionDays) { try apiKeys.recordUse(publicID: $0, at: $1, ip: $2, on: $3) }
         self.apiLogs = apiLogs
         jobs.register(kind: APILogs.pruneKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(86400)),
                       lease: .seconds(600), handler: APILogPruning(logs: apiLogs, jobs: jobs))
@@ -96,7 +103,7 @@ public final class PortalApp: Sendable {
                 cookieName: config.resolvedSecureCookies ? "__Host-flash" : "flash", secure: config.resolvedSecureCookies,
                 key: subkey("portal flash v1"), now: { [clock = config.clock] in clock.now() }))),
             errorPages: ErrorPages(templates: templates),
-            verifiers: [] + config.apiVerifiers,
+            verifiers: [APIKeyVerifier(keys: apiKeys)] + config.apiVerifiers,
             apiLog: apiLogRecorder.map { APILogMiddleware(recorder: $0, clock: config.clock, redaction: SecretPaths.redaction) })
 
         let (accounts, organizations, database) = (self.accounts, self.organizations, self.database)

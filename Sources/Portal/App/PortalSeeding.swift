@@ -64,6 +64,17 @@ public struct PortalSeeding: Sendable {
             try app.organizations.createOwned(details: details, ownerID: ownerID, by: actor.with(userID: ownerID), now: now, on: db).publicID
         }
 
+        /// An unrestricted Sandbox API key of the organization, made by its Owner; returns the
+        /// secret (printed once by `portal seed-demo --api-key`, for the bench and the contract test).
+        public func createSandboxAPIKey(organizationPublicID: String, name: String = "Demo key") throws -> String {
+            guard let org = try app.organizations.store.organization(publicID: organizationPublicID, on: db),
+                  let owner = try app.organizations.owner(organizationID: org.id, on: db),
+                  let user = try app.accounts.user(id: owner.userID, on: db) else {
+                throw DemoSeedError.invalid("no organization \(organizationPublicID)")
+            }
+            return try app.apiKeys.insert(organizationID: org.id, environment: .sandbox, name: name, user: user, actor: actor, on: db).secret.text
+        }
+
         /// Makes the user a Manager of the organization (who may create and authorize payouts),
         /// audited as the Owner's invitation the user accepted.
         public func addManager(organizationPublicID: String, userID: Int64, email: String) throws {

@@ -8,5 +8,6 @@ extension SupportRequestRecord.Kind {
         OffboardingRequest(),
         ProductionAccessRequest(),
         TransactionCancellationRequest(),
+        APIKeyLeakRequest(),
     ]
 }
