@@ -253,6 +253,20 @@ public struct Router: Sendable {
         }
     }
 
+    /// Every route as `METHOD /pattern`, parameters written `{name}` as OpenAPI writes them:
+    /// lets a test compare the routes with a description of them.
+    public var routeList: [String] {
+        routes.map { r in
+            "\(r.method.rawValue) /" + r.pattern.map { seg -> String in
+                switch seg {
+                case .literal(let l): l
+                case .parameter(let n): "{\(n)}"
+                case .wildcard: "*"
+                }
+            }.joined(separator: "/")
+        }
+    }
+
     // MARK: matching
 
     /// Splits a raw path into percent-decoded segments; nil when it is not an origin-form

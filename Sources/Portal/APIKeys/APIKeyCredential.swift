@@ -7,6 +7,8 @@ struct APIKeyCredential: APICredential {
     let environment: Environment
     let name: String
     let restrictions: APIKeyRestrictions
+    /// The member who made the key: payouts it prepares name them, so they cannot authorize them.
+    let createdByUserID: Int64?
 
     init(_ key: APIKeyRecord) {
         publicID = key.publicID
@@ -15,6 +17,7 @@ struct APIKeyCredential: APICredential {
         environment = key.environment
         name = key.name
         restrictions = key.restrictions
+        createdByUserID = key.createdBy
     }
 
     func access(to resource: APIResource) -> APIAccessLevel { restrictions.access(to: resource) }

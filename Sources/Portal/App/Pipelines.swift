@@ -12,6 +12,10 @@ struct Pipelines {
     let flash: FlashMiddleware
     let errorPages: ErrorPages
     let verifiers: [any APICredentialVerifier]
+    /// API middleware around the credentials (response headers on every answer) and after
+    /// them (the rate limit, which needs the credential).
+    var apiOuter: [any Middleware] = []
+    var apiInner: [any Middleware] = []
     /// The API request log (``APILogMiddleware``), outermost so it sees every final status;
     /// nil when the operator turned the log off.
     var apiLog: (any Middleware)? = nil
@@ -29,6 +33,6 @@ struct Pipelines {
     /// An API pipeline under `prefix` (`/v1`, `/oauth`).
     func api(_ router: inout Router, _ prefix: String, _ build: (inout Router) -> Void) {
         let log: [any Middleware] = apiLog.map { [$0] } ?? []
-        router.group(prefix, middleware: log + [APICredentialsMiddleware(verifiers: verifiers)], errors: JSONErrors(), build)
+        router.group(prefix, middleware: log + apiOuter + [APICredentialsMiddleware(verifiers: verifiers)] + apiInner, errors: JSONErrors(), build)
     }
 }

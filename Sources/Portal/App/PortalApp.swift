@@ -85,6 +85,12 @@ public final class PortalApp: Sendable {
         jobs.register(kind: APIKeys.remindKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(7 * 86400)),
                       lease: .seconds(120), handler: APIKeyReminders(keys: apiKeys))
         self.apiKeys = apiKeys
+        let idempotency = Idempotency(database: database, clock: config.clock, jobs: jobs)
+        jobs.register(kind: Idempotency.pruneKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(86400)),
+                      lease: .seconds(60), handler: IdempotencyPrune(idempotency: idempotency))
+        let publicAPI = PublicAPI(transactions: transactions, payouts: payouts, idempotency: idempotency)
+        let openAPI = try OpenAPIDocument(file: config.publicDirectory + "/openapi.json")
+        let limiter = RateLimiter(policy: .init(rate: config.apiRequestsPerSecond, burst: config.apiBurst))
 
         // The request log's flush sets each key's "last used", in the flush's transaction.
         let apiLogs = APILogs(database: database, clock: config.clock, retentionDays: config.apiLogRetentionDays,
@@ -104,6 +110,7 @@ public final class PortalApp: Sendable {
                 key: subkey("portal flash v1"), now: { [clock = config.clock] in clock.now() }))),
             errorPages: ErrorPages(templates: templates),
             verifiers: [APIKeyVerifier(keys: apiKeys)] + config.apiVerifiers,
+            apiOuter: [APIResponseHeaders(limiter: limiter)], apiInner: [APIRateLimit(limiter: limiter)],
             apiLog: apiLogRecorder.map { APILogMiddleware(recorder: $0, clock: config.clock, redaction: SecretPaths.redaction) })
 
         let (accounts, organizations, database) = (self.accounts, self.organizations, self.database)
@@ -126,6 +133,7 @@ public final class PortalApp: Sendable {
         // Both prefixes are in Pipelines.apiPrefixes, which the server's refusals use.
         pipelines.api(&router, "/v1") { v1 in
             PingController().register(on: &v1)
+            PublicAPIController(api: publicAPI, openAPI: openAPI).register(on: &v1)
         }
         // Reserved for the OAuth endpoints: already JSON, never a page.
         pipelines.api(&router, "/oauth") { _ in }

@@ -45,8 +45,11 @@ public struct PortalConfig: Sendable {
     /// Days API request log rows are kept, and the masked bodies of failed requests.
     public var apiLogRetentionDays = 30
     public var apiLogBodyRetentionDays = 7
-    /// Credential verifiers beyond the portal's own, asked after them (tests bring a
-    /// credential of their own kind).
+    /// The `/v1` rate limit per credential: a token bucket refilling at this many requests a
+    /// second, holding at most `apiBurst`.
+    public var apiRequestsPerSecond: Double = 100
+    public var apiBurst: Double = 200
+    /// Verifiers of other kinds of credential, asked after the API keys' (OAuth's, later).
     var apiVerifiers: [any APICredentialVerifier] = []
 
     public init() {}

@@ -28,6 +28,14 @@ protocol APICredential: Sendable {
     var environment: Environment { get }
     /// What it may do to `resource`; endpoints answer 403 naming the resource below what they need.
     func access(to resource: APIResource) -> APIAccessLevel
+    /// The member who made the credential, if a person did. Payouts prepared with it name
+    /// that member as their creator, so the four-eyes rule holds through the API: the person
+    /// behind a key can never also authorize what the key prepared.
+    var createdByUserID: Int64? { get }
+}
+
+extension APICredential {
+    var createdByUserID: Int64? { nil }
 }
 
 /// Recognises one kind of credential. The API pipeline asks each verifier in turn.

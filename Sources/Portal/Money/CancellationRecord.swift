@@ -36,13 +36,13 @@ struct CancellationJSON: Encodable, Sendable {
     let transaction: String
     let status: String
     let reason: String
-    let created: Int64
+    let created_at: String
 
     init(_ c: CancellationRecord, transaction: String) {
         id = c.publicID
         self.transaction = transaction
         status = c.status.rawValue
         reason = c.reason
-        created = c.createdAt
+        created_at = TransactionJSON.time(c.createdAt)
     }
 }

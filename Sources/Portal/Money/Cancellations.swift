@@ -52,35 +52,49 @@ final class Cancellations: Sendable {
         }
     }
 
+    /// Who asks: a member on the page, or an API credential (``PublicAPI``), whose request
+    /// support sees under the e-mail given here.
+    struct Requester: Sendable {
+        let userID: Int64?
+        let name: String
+        let email: String
+        let actor: MoneyActor
+    }
+
     /// Records the request and, in Sandbox, applies it. Returns the request as it ends up.
     @discardableResult
     func request(_ env: EnvAccess, publicID: String, reason raw: String, actor: Actor) throws -> CancellationRecord {
         try env.require(.transactionsCancel)
         let reason = try checkReason(raw)
+        let requester = Requester(userID: env.user.id, name: env.user.name, email: env.user.email, actor: .member(env, actor))
+        return try database.write { db in try request(publicID, in: env.scope, reason: reason, by: requester, on: db) }
+    }
+
+    /// The same inside the caller's transaction, for a caller that checked its own permission
+    /// and the reason (``checkReason(_:)``).
+    @discardableResult
+    func request(_ publicID: String, in scope: MoneyScope, reason: String, by requester: Requester, on db: Connection) throws -> CancellationRecord {
         let now = clock.now()
-        let member = MoneyActor.member(env, actor)
-        return try database.write { db in
-            let t = try find(env, publicID, on: db)
-            try checkOpen(t, on: db)
-            let cxl = PublicID.make("cxl")
-            let id = try store.insertCancellation(publicID: cxl, transactionID: t.id, requestedBy: env.user.id, requestedByName: env.user.name,
-                                                  reason: reason, status: .requested, now: now, on: db)
-            var details: AuditDetails = ["reason": .text(reason), "cancellation": .text(cxl)]
-            if env.isProduction {
-                let (requestID, requestPublicID) = try supportQueue.file(
-                    kind: .transactionCancellation, by: env.user, organizationID: env.org.id, note: reason,
-                    changes: ["transaction": t.publicID, "cancellation": cxl, "amount": t.amount.display], now: now, on: db)
-                try store.linkSupportRequest(cancellationID: id, supportRequestID: requestID, on: db)
-                details["request"] = .text(requestPublicID)
-            }
-            try transactions.audit.record(CancellationAuditEvents.requested, by: member.audit, organization: env.org.id,
-                                          environment: env.environment.rawValue, subject: t.publicID, details: details, on: db)
-            guard let record = try store.cancellation(publicID: cxl, on: db) else { throw MoneyStoreError("cancellation not found after insert") }
-            try transactions.events.record("cancellation.requested", objectID: cxl, data: CancellationJSON(record, transaction: t.publicID),
-                                           organizationID: env.org.id, environment: env.environment, on: db)
-            guard !env.isProduction else { return record }
-            return try apply(record, to: t, by: member, now: now, on: db)
+        guard let t = try transactions.find(publicID, in: scope, on: db) else { throw CancellationProblem.notFound }
+        try checkOpen(t, on: db)
+        let cxl = PublicID.make("cxl")
+        let id = try store.insertCancellation(publicID: cxl, transactionID: t.id, requestedBy: requester.userID, requestedByName: requester.name,
+                                              reason: reason, status: .requested, now: now, on: db)
+        var details: AuditDetails = ["reason": .text(reason), "cancellation": .text(cxl)]
+        if scope.environment == .production {
+            let (requestID, requestPublicID) = try supportQueue.file(
+                kind: .transactionCancellation, userID: requester.userID, email: requester.email, organizationID: scope.organizationID, note: reason,
+                changes: ["transaction": t.publicID, "cancellation": cxl, "amount": t.amount.display], now: now, on: db)
+            try store.linkSupportRequest(cancellationID: id, supportRequestID: requestID, on: db)
+            details["request"] = .text(requestPublicID)
         }
+        try transactions.audit.record(CancellationAuditEvents.requested, by: requester.actor.audit, organization: scope.organizationID,
+                                      environment: scope.environment.rawValue, subject: t.publicID, details: details, on: db)
+        guard let record = try store.cancellation(publicID: cxl, on: db) else { throw MoneyStoreError("cancellation not found after insert") }
+        try transactions.events.record("cancellation.requested", objectID: cxl, data: CancellationJSON(record, transaction: t.publicID),
+                                       organizationID: scope.organizationID, environment: scope.environment, on: db)
+        guard scope.environment == .sandbox else { return record }
+        return try apply(record, to: t, by: requester.actor, now: now, on: db)
     }
 
     /// Cancels the transaction (its money released by ``Transactions/move``) and marks the

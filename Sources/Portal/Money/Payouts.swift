@@ -129,6 +129,17 @@ final class Payouts: Sendable {
         return p
     }
 
+    /// The API's reads, for a caller that checked its own permission: a payout of `scope`
+    /// (nil for any other id, another organization's included), and a page newest first.
+    func find(_ publicID: String, in scope: MoneyScope, on db: Connection) throws -> PayoutRecord? {
+        guard PublicID.isWellFormed(publicID, prefix: "po") else { return nil }
+        return try store.payout(publicID: publicID, in: scope, on: db)
+    }
+
+    func page(_ scope: MoneyScope, olderThan key: (createdAt: Int64, id: Int64)?, limit: Int, on db: Connection) throws -> [PayoutRecord] {
+        try store.newest(scope, olderThan: key, limit: limit, on: db)
+    }
+
     /// How many active members, other than `userID`, hold `payouts.authorize` (never a Developer).
     private func authorizers(_ env: EnvAccess, except userID: Int64?, on db: Connection) throws -> Int {
         try organizations.members(organizationID: env.org.id, on: db).filter { m in
@@ -159,6 +170,26 @@ final class Payouts: Sendable {
         var reference = ""
     }
 
+    /// A payout's details once checked: what ``hold(_:in:by:on:)`` records.
+    struct Checked: Sendable {
+        let name: String
+        let method: PaymentMethod
+        let account: String
+        let country: String
+        let amount: Amount
+        let reference: String
+    }
+
+    /// Who prepares a payout: a member on the page, or an API credential (``PublicAPI``). The
+    /// member in `userID` is the payout's creator: mailed at each step and never its decider
+    /// (for a key, the member who made the key, so a key cannot be one person's second pair
+    /// of eyes). Without one, the members who may authorize are mailed instead.
+    struct Preparer: Sendable {
+        let userID: Int64?
+        let name: String
+        let actor: Actor
+    }
+
     /// Checks and records a payout, holds its amount, audits it, writes `payout.created`,
     /// mails the member who prepared it and schedules its expiry. Throws
     /// ``OrgProblem/invalid`` with a message per field (the amount's when it is above the
@@ -166,6 +197,21 @@ final class Payouts: Sendable {
     @discardableResult
     func prepare(_ env: EnvAccess, _ input: Input, actor: Actor) throws -> PayoutRecord {
         try requireCreate(env)
+        let checked = try check(input)
+        let preparer = Preparer(userID: env.user.id, name: env.user.name, actor: actor.with(userID: env.user.id))
+        return try database.write { db in try hold(checked, in: env.scope, by: preparer, on: db) }
+    }
+
+    /// The same for a caller that has checked its own permission (the API: a key that may
+    /// write payouts), inside the caller's transaction.
+    @discardableResult
+    func prepare(_ input: Input, in scope: MoneyScope, by preparer: Preparer, on db: Connection) throws -> PayoutRecord {
+        try hold(try check(input), in: scope, by: preparer, on: db)
+    }
+
+    /// Every field's problem, or the checked payout. The account is an IBAN or an E.164 number
+    /// (``BeneficiaryAccount``), the country one of the ISO 3166 list.
+    func check(_ input: Input) throws -> Checked {
         var errors: [String: String] = [:]
         let name = input.beneficiaryName.trimmingCharacters(in: .whitespacesAndNewlines)
         if name.isEmpty { errors["beneficiary_name"] = "Enter the beneficiary's name, as their bank or mobile-money provider knows it." }
@@ -191,32 +237,69 @@ final class Payouts: Sendable {
         if reference.isEmpty { errors["reference"] = "Enter a reference the beneficiary will see, like an invoice number." }
         else if let p = TextField(maximumCharacters: Self.maximumReferenceCharacters).problem(reference) { errors["reference"] = p }
         guard errors.isEmpty, let method, let amount else { throw OrgProblem.invalid(errors) }
+        return Checked(name: name, method: method, account: account, country: country, amount: amount, reference: reference)
+    }
 
+    /// Records the checked payout and holds its amount in the caller's transaction (a
+    /// savepoint: refused beyond the balance, nothing stays).
+    private func hold(_ c: Checked, in scope: MoneyScope, by preparer: Preparer, on db: Connection) throws -> PayoutRecord {
         let now = clock.now()
-        return try database.write { db -> PayoutRecord in
-            let acct = try transactions.openAccount(env.scope, currency: amount.currency, on: db)
+        let amount = c.amount
+        return try db.transaction { () -> PayoutRecord in
+            let acct = try transactions.openAccount(scope, currency: amount.currency, on: db)
             let id = try store.insert(PayoutsStore.NewPayout(
-                publicID: PublicID.make("po"), scope: env.scope, accountID: acct.id, amount: amount, beneficiaryName: name,
-                beneficiaryCountry: country, method: method, beneficiaryAccount: account, reference: reference,
-                createdBy: env.user.id, createdByName: env.user.name, createdAt: now, expiresAt: now + Self.lifetime), on: db)
+                publicID: PublicID.make("po"), scope: scope, accountID: acct.id, amount: amount, beneficiaryName: c.name,
+                beneficiaryCountry: c.country, method: c.method, beneficiaryAccount: c.account, reference: c.reference,
+                createdBy: preparer.userID, createdByName: preparer.name, createdAt: now, expiresAt: now + Self.lifetime), on: db)
             // The guarded update refuses (and the whole write rolls back) beyond the balance,
             // whoever else is preparing a payout at the same moment.
             guard try money.post(accountID: acct.id, available: -amount.minor, pending: amount.minor, transactionID: nil, payoutID: id,
                                  reason: "payout.hold", at: now, on: db) else {
-                let available = try transactions.account(env.scope, currency: amount.currency, on: db)?.availableAmount
+                let available = try transactions.account(scope, currency: amount.currency, on: db)?.availableAmount
                     ?? Amount(minor: 0, currency: amount.currency)
-                throw OrgProblem.invalid(["amount": "This is more than the available balance of \(available.display) in \(env.environment.title). "
+                throw OrgProblem.invalid(["amount": "This is more than the available balance of \(available.display) in \(scope.environment.title). "
                     + "Enter at most \(available.display), or wait for incoming money to settle."])
             }
             guard let payout = try store.payout(id: id, on: db) else { throw MoneyStoreError("payout not found after insert") }
-            try record(PayoutsAuditEvents.created, "payout.created", payout, by: actor.with(userID: env.user.id), on: db)
-            try mail(payout, env: env, subject: "You prepared a payout of \(amount.display)",
-                     what: "You prepared a payout of \(amount.display) to \(name) (\(payout.maskedAccount)). The amount is held from the available balance until another member authorizes it with their authenticator code, or rejects it. If nobody authorizes it within 7 days, it expires and the amount is released.",
-                     on: db)
+            try record(PayoutsAuditEvents.created, "payout.created", payout, by: preparer.actor, on: db)
+            if let org = try organizations.organization(id: scope.organizationID, on: db) {
+                let what = "The amount is held from the available balance until another member authorizes it with their authenticator code, or rejects it. If nobody authorizes it within 7 days, it expires and the amount is released."
+                if preparer.actor.userID != nil {
+                    try mail(payout, orgPublicID: org.publicID, orgName: org.displayName, subject: "You prepared a payout of \(amount.display)",
+                             what: "You prepared a payout of \(amount.display) to \(c.name) (\(payout.maskedAccount)). " + what, on: db)
+                } else {
+                    try mail(payout, orgPublicID: org.publicID, orgName: org.displayName, subject: "A payout of \(amount.display) was prepared through the API",
+                             what: "\(preparer.name) prepared a payout of \(amount.display) to \(c.name) (\(payout.maskedAccount)). " + what, on: db)
+                    try mailAuthorizers(payout, orgPublicID: org.publicID, orgName: org.displayName, preparedBy: preparer.name, on: db)
+                }
+            }
             if let jobs = transactions.jobs {
                 try jobs.enqueue(PayoutExpiry.kind, payload: String(id), runAt: payout.expiresAt, on: db)
             }
             return payout
+        }
+    }
+
+    /// Tells the members who may authorize a payout prepared through the API that it waits
+    /// for one of them (the creator excepted): nobody is looking at a page when a program prepares it.
+    private func mailAuthorizers(_ p: PayoutRecord, orgPublicID: String, orgName: String, preparedBy: String, on db: Connection) throws {
+        let members = try organizations.members(organizationID: p.scope.organizationID, on: db).filter { m in
+            m.member.isActive && m.member.userID != p.createdBy && m.member.role != .developer
+                && m.member.effectivePermissions.contains(.payoutsAuthorize)
+        }
+        for m in members {
+            do {
+                try mailer.enqueue(
+                    template: "payout_update", to: m.email, subject: Team.subject("A payout of \(p.amount.display) waits for your authorization"),
+                    context: ["name": m.name, "orgName": orgName, "environment": p.scope.environment.title,
+                              "what": "\(preparedBy) prepared a payout of \(p.amount.display) to \(p.beneficiaryName) (\(p.maskedAccount)) through the API. A key can never authorize a payout: it waits for a member to authorize it with their authenticator code, or to reject it, within 7 days.",
+                              "amount": p.amount.display, "beneficiary": "\(p.beneficiaryName) (\(p.maskedAccount))", "reference": p.reference,
+                              "status": p.status.title,
+                              "link": mailer.url(path: "/orgs/\(orgPublicID)/\(p.scope.environment.rawValue)/payouts/\(p.publicID)")],
+                    on: db)
+            } catch let error as MailError {
+                organizations.logger.warning("payout mail not sent", metadata: ["error": "\(error)"])
+            }
         }
     }
 

@@ -39,7 +39,7 @@ struct PayoutsStore {
         let method: PaymentMethod
         let beneficiaryAccount: String
         let reference: String
-        let createdBy: Int64
+        let createdBy: Int64?
         let createdByName: String
         let createdAt: Int64
         let expiresAt: Int64
@@ -77,6 +77,20 @@ struct PayoutsStore {
                      CASE WHEN p.status = 'pending_authorization' THEN p.created_at ELSE -p.created_at END, p.id DESC
             LIMIT ? OFFSET ?
             """, scope.organizationID, scope.environment.rawValue, limit, offset).map(Self.payout)
+    }
+
+    /// Up to `limit` payouts, newest first, older than `(createdAt, id)` when given: the
+    /// API's cursor pages.
+    func newest(_ scope: MoneyScope, olderThan key: (createdAt: Int64, id: Int64)?, limit: Int, on db: Connection) throws -> [PayoutRecord] {
+        var sql = "SELECT \(Self.columns) FROM payouts p WHERE p.organization_id = ? AND p.environment = ?"
+        var args: [any SQLBindable] = [scope.organizationID, scope.environment.rawValue]
+        if let key {
+            sql += " AND (p.created_at, p.id) < (?, ?)"
+            args += [key.createdAt, key.id]
+        }
+        sql += " ORDER BY p.created_at DESC, p.id DESC LIMIT ?"
+        args.append(limit)
+        return try db.query(sql, arguments: args).map(Self.payout)
     }
 
     func count(_ scope: MoneyScope, on db: Connection) throws -> Int {

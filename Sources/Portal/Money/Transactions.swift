@@ -77,6 +77,17 @@ final class Transactions: Sendable {
 
     func history(_ txn: TransactionRecord, on db: Connection) throws -> [StatusChange] { try store.history(transactionID: txn.id, on: db) }
 
+    /// What a list narrows by, and where a page starts: the dashboard's list and the API's share
+    /// them and the `transactions_by_time` index (organization, environment, created_at, id).
+    typealias ListQuery = TransactionListStore.Query
+    typealias ListKey = TransactionListStore.Key
+
+    /// Up to `limit` transactions, newest first, older than `olderThan` (a keyset cursor:
+    /// every page is one index range, however deep the list).
+    func page(_ scope: MoneyScope, _ q: ListQuery, olderThan key: ListKey?, limit: Int, on db: Connection) throws -> [TransactionRecord] {
+        try TransactionListStore().page(scope, q, before: key, after: nil, limit: limit, on: db)
+    }
+
     // MARK: creating
 
     /// Checks and records a new transaction (status pending), moves its money, audits it,

@@ -11,8 +11,15 @@ struct SupportQueue: Sendable {
     @discardableResult
     func file(kind: SupportRequestRecord.Kind, by user: UserRecord, organizationID: Int64?, note: String,
               changes: [String: String] = [:], now: Int64, on db: Connection) throws -> (id: Int64, publicID: String) {
+        try file(kind: kind, userID: user.id, email: user.email, organizationID: organizationID, note: note, changes: changes, now: now, on: db)
+    }
+
+    /// The same for a requester who may not be a person (an API key: `userID` nil, and the
+    /// e-mail support answers to).
+    func file(kind: SupportRequestRecord.Kind, userID: Int64?, email: String, organizationID: Int64?, note: String,
+              changes: [String: String] = [:], now: Int64, on db: Connection) throws -> (id: Int64, publicID: String) {
         let publicID = PublicID.make("req")
-        let id = try store.insert(publicID: publicID, kind: kind, userID: user.id, email: user.email, note: note,
+        let id = try store.insert(publicID: publicID, kind: kind, userID: userID, email: email, note: note,
                                   organizationID: organizationID, changes: changes, now: now, on: db)
         return (id, publicID)
     }

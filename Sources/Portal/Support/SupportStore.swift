@@ -49,7 +49,7 @@ struct SupportStore {
 
     static func kind(_ raw: String) -> SupportRequestRecord.Kind { SupportRequestRecord.Kind(rawValue: raw) ?? .unknown(raw) }
 
-    func insert(publicID: String, kind: SupportRequestRecord.Kind, userID: Int64, email: String, note: String,
+    func insert(publicID: String, kind: SupportRequestRecord.Kind, userID: Int64?, email: String, note: String,
                 organizationID: Int64?, changes: [String: String], now: Int64, on db: Connection) throws -> Int64 {
         try db.scalar(
             """

@@ -1,0 +1,46 @@
+import HTTP
+import Web
+
+enum RateLimitDecisionKey: RequestStorageKey { typealias Value = RateLimiter.Decision }
+
+/// The API pipeline's rate limit, after the credentials: one bucket per credential (by its
+/// public id), or per client address for calls without one (`/v1/openapi.json`, `/v1/ping`).
+/// An empty bucket is a 429 with `Retry-After`, before any work.
+struct APIRateLimit: Middleware {
+    let limiter: RateLimiter
+
+    func handle(_ req: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse {
+        let key = req.apiCredential.map { "credential:" + $0.publicID } ?? "address:" + req.remoteAddress
+        let decision = limiter.take(key)
+        req.storage[RateLimitDecisionKey.self] = decision
+        guard decision.allowed else {
+            throw HTTPError(.tooManyRequests,
+                            "Too many requests: this key may make \(Int(limiter.policy.rate)) requests a second (bursts of \(decision.limit)). Retry after \(decision.retryAfter) s.",
+                            headers: ["Retry-After": String(decision.retryAfter)], code: "rate_limited")
+        }
+        return try next(req)
+    }
+}
+
+/// The outermost middleware of `/v1`: every response, refusals included, carries
+/// `Request-Id` (the id of the log line and of the error's `request_id`) and the
+/// `RateLimit-*` headers. A call refused before the rate limit (a bad key: 401) counts
+/// against its client address, so guessing keys is limited as well.
+struct APIResponseHeaders: Middleware {
+    let limiter: RateLimiter
+
+    func handle(_ req: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse {
+        var res: HTTPResponse
+        do {
+            res = try next(req)
+        } catch {
+            res = (req.errorResponder ?? JSONErrors()).response(for: error, request: req)
+        }
+        let d = req.storage[RateLimitDecisionKey.self] ?? limiter.take("address:" + req.remoteAddress)
+        res.headers.set("RateLimit-Limit", String(d.limit))
+        res.headers.set("RateLimit-Remaining", String(d.remaining))
+        res.headers.set("RateLimit-Reset", String(d.reset))
+        res.headers.set("Request-Id", req.id)
+        return res
+    }
+}
