@@ -9,6 +9,7 @@
 CREATE TABLE api_requests(
     id INTEGER PRIMARY KEY,
     request_id TEXT NOT NULL,              -- the Request-Id / X-Request-Id the caller saw
+    request_key INTEGER NOT NULL,          -- its 16 hex digits as a 64-bit integer, for the lookup
     created_at INTEGER NOT NULL,
     organization_id INTEGER REFERENCES organizations(id) ON DELETE CASCADE,
     environment TEXT CHECK (environment IN ('sandbox', 'production')),
@@ -28,9 +29,12 @@ CREATE TABLE api_requests(
 -- order the requests ended, so the row id is the time order and the page key.
 CREATE INDEX api_requests_by_env ON api_requests(organization_id, environment, id);
 CREATE INDEX api_requests_by_key ON api_requests(organization_id, environment, credential_id, id);
--- The detail page (by the id the caller quotes) and the pruning (oldest first).
-CREATE INDEX api_requests_by_request_id ON api_requests(request_id);
-CREATE INDEX api_requests_by_age ON api_requests(created_at);
+-- The detail page, by the id the caller quotes. Request ids are random, so each insert lands
+-- anywhere in this index: on the integer (8 bytes, not a 16-character text) the index stays a
+-- quarter of the size and in cache, which halves what a logged row costs the one writer.
+-- No index on created_at: rows are written in the order their requests ended, so the oldest
+-- are the lowest ids and the pruning walks the primary key.
+CREATE INDEX api_requests_by_request_key ON api_requests(request_key);
 
 -- Bodies of failed requests (status >= 400), their first 4 KB with secrets and card-like
 -- numbers masked before they were ever written; kept 7 days, apart from the row so that
@@ -41,7 +45,6 @@ CREATE TABLE api_request_bodies(
     request_body TEXT NOT NULL,
     response_body TEXT NOT NULL
 );
-CREATE INDEX api_request_bodies_by_age ON api_request_bodies(created_at);
 
 -- The credentials seen per environment, for the page's key filter (a DISTINCT over the log
 -- would read every row): one upsert per credential per flushed batch.

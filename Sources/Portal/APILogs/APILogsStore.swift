@@ -51,15 +51,22 @@ struct APILogsStore {
 
     func insert(_ e: APIRequestEntry, on db: Connection) throws {
         _ = try db.execute("""
-            INSERT INTO api_requests(request_id, created_at, organization_id, environment, credential_id, credential_name, credential_label, method, path,
+            INSERT INTO api_requests(request_id, request_key, created_at, organization_id, environment, credential_id, credential_name, credential_label, method, path,
                                      status, duration_us, ip, user_agent, request_headers, response_headers)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, e.requestID, e.createdAt, e.organizationID, e.environment?.rawValue, e.credentialID, e.credentialName, e.credentialLabel, e.method, e.path,
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, e.requestID, Self.requestKey(e.requestID), e.createdAt, e.organizationID, e.environment?.rawValue, e.credentialID, e.credentialName, e.credentialLabel, e.method, e.path,
             e.status, e.durationMicroseconds, e.ip, e.userAgent, e.requestHeaders, e.responseHeaders)
         if let request = e.requestBody, let response = e.responseBody {
             _ = try db.execute("INSERT INTO api_request_bodies(api_request_id, created_at, request_body, response_body) VALUES (?, ?, ?, ?)",
                                db.lastInsertRowID, e.createdAt, request, response)
         }
+    }
+
+    /// A request id's 16 hex digits as the 64-bit integer the index holds (its bits, signed).
+    /// Anything else (never made by ``Request/makeID()``) maps to 0 and is still found by its text.
+    static func requestKey(_ id: String) -> Int64 {
+        guard id.utf8.count == 16, let v = UInt64(id, radix: 16) else { return 0 }
+        return Int64(bitPattern: v)
     }
 
     func noteCredential(organizationID: Int64, environment: Environment, credentialID: String, name: String, label: String?, at: Int64, on db: Connection) throws {
@@ -131,26 +138,31 @@ struct APILogsStore {
         guard let r = try db.queryOne("""
             SELECT \(Self.rowColumns), r.request_headers, r.response_headers, b.request_body, b.response_body
             FROM api_requests r LEFT JOIN api_request_bodies b ON b.api_request_id = r.id
-            WHERE r.request_id = ? AND r.organization_id = ? AND r.environment = ? ORDER BY r.id DESC LIMIT 1
-            """, requestID, organizationID, environment.rawValue) else { return nil }
+            WHERE r.request_key = ? AND r.request_id = ? AND r.organization_id = ? AND r.environment = ? ORDER BY r.id DESC LIMIT 1
+            """, Self.requestKey(requestID), requestID, organizationID, environment.rawValue) else { return nil }
         return Detail(row: try Self.row(r), requestHeaders: try r.string(12), responseHeaders: try r.string(13),
                       requestBody: try r.optionalString(14), responseBody: try r.optionalString(15))
     }
 
     // MARK: pruning
 
-    /// Deletes up to `limit` of the oldest rows older than `cutoff` (their bodies go with them).
+    /// Deletes what is older than `cutoff` among the `limit` oldest rows (their bodies go with
+    /// them); returns how many went. Rows are inserted in the order their requests ended, so
+    /// the oldest are the lowest ids: the primary key is walked, no index on the time is kept
+    /// (a clock stepped back only delays the rows behind it until it has aged too).
     func deleteRows(olderThan cutoff: Int64, limit: Int, on db: Connection) throws -> Int {
         try db.execute("""
-            DELETE FROM api_requests WHERE id IN (SELECT id FROM api_requests WHERE created_at < ? ORDER BY created_at LIMIT ?)
-            """, cutoff, limit)
+            DELETE FROM api_requests WHERE id IN
+              (SELECT id FROM (SELECT id, created_at FROM api_requests ORDER BY id LIMIT ?) WHERE created_at < ?)
+            """, limit, cutoff)
     }
 
     func deleteBodies(olderThan cutoff: Int64, limit: Int, on db: Connection) throws -> Int {
         try db.execute("""
             DELETE FROM api_request_bodies WHERE api_request_id IN
-              (SELECT api_request_id FROM api_request_bodies WHERE created_at < ? ORDER BY created_at LIMIT ?)
-            """, cutoff, limit)
+              (SELECT api_request_id FROM (SELECT api_request_id, created_at FROM api_request_bodies ORDER BY api_request_id LIMIT ?)
+               WHERE created_at < ?)
+            """, limit, cutoff)
     }
 
     func deleteCredentials(lastSeenBefore cutoff: Int64, on db: Connection) throws -> Int {
