@@ -109,6 +109,20 @@ struct APILogRecordingTests {
         #expect(bodies[2].response.contains("\"resource_missing\"") && bodies[2].response.contains(missing["X-Request-Id"]!))
     }
 
+    @Test func aRateLimitedCallIsLoggedAsThe429TheCallerGotWithItsHeaders() throws {
+        let (portal, _, org) = try TestPortal.withLogOwner { $0.apiRequestsPerSecond = 1; $0.apiBurst = 1 }
+        let token = try portal.token(org)
+        let first = try portal.request("GET", "/v1/ping", headers: ["Authorization": token])
+        let second = try portal.request("GET", "/v1/ping", headers: ["Authorization": token])
+        #expect(first.status == 200 && second.status == 429)
+        portal.recorder.flush()
+        let rows = try portal.loggedRequests()
+        #expect(rows.map(\.status) == [Int]([200, 429]))
+        #expect(rows[1].credential == "key_abcd" && rows[1].requestID == second["X-Request-Id"])
+        let headers = try portal.app.database.read { try $0.scalar("SELECT response_headers FROM api_requests ORDER BY id DESC LIMIT 1", as: String.self) } ?? ""
+        #expect(headers.contains("Retry-After: ") && headers.contains("RateLimit-Remaining: 0"))
+    }
+
     @Test func bodiesOfFailuresAreKeptWithKeysSecretsAndCardNumbersMasked() throws {
         let portal = try TestPortal()
         let key = "sk_live_4eC39HqLyjWDarjtT1zdp7dcAbCdEf"
