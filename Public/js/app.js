@@ -1,6 +1,10 @@
 // Progressive enhancement only: every page works without this file.
 // - buttons with data-confirm ask before their form is sent;
-// - elements with data-copy="#id" copy that element's text.
+// - elements with data-copy="#id" copy that element's text (hidden until this file shows
+//   them, so a page without scripts offers no button that does nothing).
+document.querySelectorAll("[data-copy][hidden]").forEach(function (button) {
+  if (navigator.clipboard) { button.hidden = false; }
+});
 document.addEventListener("click", function (event) {
   var confirmButton = event.target.closest("[data-confirm]");
   if (confirmButton && !window.confirm(confirmButton.getAttribute("data-confirm"))) {

@@ -151,6 +151,9 @@ def main() -> int:
             payouts = PayoutJourneys(suite, org, mailbox, server.db_path, owner_person=ada)
             suite.run_journey("A Developer's navigation shows no payout actions (Ada, Linus)",
                               lambda: payouts.developer_sees_no_payouts(linus))
+            from apikey_journeys import APIKeyJourneys
+            suite.run_journey("A Developer creates a Sandbox key, calls the API, rolls it and revokes the old one (Linus)",
+                              lambda: APIKeyJourneys(suite, org, server.base_url).developer_creates_rolls_and_revokes())
             needs(grace, "A Manager prepares a payout; the Owner authorizes it with TOTP; the balance falls (Grace, Ada)",
                   lambda: payouts.manager_prepares_and_owner_authorizes(grace))
             from dashboard_journeys import DashboardJourneys

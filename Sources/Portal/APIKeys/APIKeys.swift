@@ -56,7 +56,7 @@ final class APIKeys: Sendable {
     func mayChange(_ env: EnvAccess) -> Bool { env.can(.apiKeysWrite) }
 
     func requireView(_ env: EnvAccess) throws {
-        guard mayView(env) else { try env.require(.apiKeysRead); return }
+        if !mayView(env) { try env.require(.apiKeysRead) }
     }
 
     // MARK: - reading
@@ -81,7 +81,8 @@ final class APIKeys: Sendable {
         return k
     }
 
-    /// The key whose secret hashes to `sha256` (``APIKeyVerifier``'s one lookup, on a reader).
+    /// The key whose secret hashes to `sha256` (``APIKeyVerifier``'s one lookup, on a reader);
+    /// nil for a key of a closed organization.
     func key(sha256: [UInt8]) throws -> APIKeyRecord? {
         try database.read { try store.key(sha256: sha256, on: $0) }
     }
@@ -123,13 +124,24 @@ final class APIKeys: Sendable {
 
         let now = clock.now()
         var expiresAt: Int64?
-        switch input.expiresInDays.trimmingCharacters(in: .whitespaces) {
-        case "", "never": expiresAt = nil
-        case "date":
-            do { expiresAt = try Self.endOfDay(input.expiresOn, zone: env.user.timeZone, now: now) } catch { errors["expires_on"] = error.message }
-        case let days:
-            if let d = Int(days), Self.expiryChoices.contains(d) { expiresAt = now + Int64(d) * 86400 }
-            else { errors["expires_in_days"] = "Choose never, 30, 90 or 365 days, or a date." }
+        let choice = input.expiresInDays.trimmingCharacters(in: .whitespaces)
+        let date = input.expiresOn.trimmingCharacters(in: .whitespaces)
+        switch choice {
+        // A date typed with "Never" still chosen (no script ticks the radio for you) means the date.
+        case "date", "" where !date.isEmpty:
+            do { expiresAt = try Self.endOfDay(date, zone: env.user.timeZone, now: now) } catch { errors["expires_on"] = error.message }
+        case "", "never":
+            expiresAt = nil
+        default:
+            if let d = Int(choice), Self.expiryChoices.contains(d) {
+                if date.isEmpty { expiresAt = now + Int64(d) * 86400 }
+                else { errors["expires_on"] = "You chose \(d) days and a date: clear the date, or choose “On a date”." }
+            } else if choice.count == 10, choice.split(separator: "-").count == 3 {
+                // A program that sends the date itself in expires_in_days.
+                do { expiresAt = try Self.endOfDay(choice, zone: env.user.timeZone, now: now) } catch { errors["expires_in_days"] = error.message }
+            } else {
+                errors["expires_in_days"] = "Choose never, 30, 90 or 365 days, or a date."
+            }
         }
 
         var levels: [APIResource: APIAccessLevel] = [:]
@@ -310,12 +322,17 @@ final class APIKeys: Sendable {
     }
 
     /// Tells support that a key may have leaked: files an ``APIKeyLeakRequest`` naming it, so
-    /// the operator can look for its misuse. Returns the request's public id.
+    /// the operator can look for its misuse. Returns the request's public id; while one about
+    /// the key is open, that one (a second click files nothing more).
     func reportLeak(_ env: EnvAccess, _ publicID: String, actor: Actor) throws -> String {
         try env.require(.apiKeysWrite)
         let now = clock.now()
         return try database.write { db -> String in
             let k = try find(env, publicID, on: db)
+            if let open = try supportQueue.openRequests(organizationID: env.org.id, on: db)
+                .first(where: { $0.kind == .apiKeyLeak && $0.changes["key"] == k.publicID }) {
+                return open.publicID
+            }
             let note = "The key \(k.publicID) (“\(k.name)”, \(k.masked)) of \(env.environment.title) may have leaked. "
                 + (k.revokedAt != nil ? "It is revoked. " : "It is not revoked yet. ")
                 + "Please look for requests made with it that we did not make."

@@ -63,9 +63,14 @@ struct APIKeysStore {
                         publicID, organizationID, environment.rawValue).map(Self.key)
     }
 
-    /// The key whose secret hashes to `sha256` (the verifier's one lookup, by the unique index).
+    /// The key whose secret hashes to `sha256` (the verifier's one lookup, by the unique
+    /// index), if its organization is still active: a closed organization's keys open nothing.
     func key(sha256: [UInt8], on db: Connection) throws -> APIKeyRecord? {
-        try db.queryOne("SELECT \(Self.columns) FROM api_keys k WHERE k.secret_sha256 = ?", sha256).map(Self.key)
+        try db.queryOne(
+            """
+            SELECT \(Self.columns) FROM api_keys k JOIN organizations o ON o.id = k.organization_id
+            WHERE k.secret_sha256 = ? AND o.status = 'active'
+            """, sha256).map(Self.key)
     }
 
     /// The environment's keys, newest first.

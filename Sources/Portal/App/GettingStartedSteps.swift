@@ -3,6 +3,7 @@
 /// and the webhook endpoint come with the API keys and webhooks features).
 extension GettingStarted {
     static let steps: [GettingStartedStep] = [
+        sandboxAPIKey,
         testTransaction,
         inviteTeam,
         requestProduction,

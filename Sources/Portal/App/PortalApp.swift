@@ -128,6 +128,7 @@ public final class PortalApp: Sendable {
             DashboardController(transactions: transactions, organizations: organizations, templates: templates).register(on: &router)
             PayoutsController(payouts: payouts, templates: templates).register(on: &router)
             ReportsController(reports: reports, organizations: organizations, templates: templates).register(on: &router)
+            APIKeysController(keys: apiKeys, templates: templates).register(on: &router)
             APILogsController(logs: apiLogs, organizations: organizations, templates: templates, baseURL: config.baseURL).register(on: &router)
         }
         // Both prefixes are in Pipelines.apiPrefixes, which the server's refusals use.
