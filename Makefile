@@ -23,7 +23,7 @@ build-deps:
 test-deps:
 	@scripts/apt-install $(BROWSER_DEPS)
 	@PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 \
-		$(PYTHON) -m pip install -q -r Tests/Browser/requirements.txt
+		$(PYTHON) -m pip install -q -r Tests/Browser/requirements.txt -r Tests/Contract/requirements.txt
 
 bench-deps:
 	@scripts/apt-install $(BENCH_DEPS)
@@ -42,6 +42,7 @@ test: deps
 	scripts/check-boundaries
 	$(SWIFT) test
 	SWIFT=$(SWIFT) $(PYTHON) Tests/Browser/run.py
+	SWIFT=$(SWIFT) $(PYTHON) Tests/Contract/run.py
 
 bench: build-deps bench-deps build
 	scripts/bench

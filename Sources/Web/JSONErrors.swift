@@ -97,6 +97,7 @@ public struct JSONErrors: ErrorResponder {
         case 422: "unprocessable"
         case 429: "rate_limited"
         case 431: "headers_too_large"
+        case 501: "not_implemented"
         case 503: "unavailable"
         case 500...: "internal_error"
         default: "http_\(status.code)"
@@ -119,6 +120,7 @@ public struct JSONErrors: ErrorResponder {
         case 422: "The request could not be processed."
         case 429: "Too many requests. Wait and try again."
         case 431: "The request headers are too large."
+        case 501: "The server does not implement what the request needs."
         case 503: "The service is unavailable. Try again later."
         case 500...: "Something went wrong on our side. Try again later; quote the request id if it persists."
         default: status.reason

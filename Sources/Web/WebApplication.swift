@@ -175,10 +175,29 @@ public final class WebApplication: HTTPResponder {
         }
         log.info("request refused", metadata: metadata)
         let errors = head.flatMap { router.errorResponder(forPath: $0.path) } ?? prefix.flatMap { router.errorResponder(forPath: $0) } ?? defaultErrors
-        var res = errors.refusal(status: status, requestID: id, head: head)
+        var res: HTTPResponse
+        if status == .notImplemented, let head, !HTTPMethod.supported.contains(head.method) {
+            // A method no route can have (QUERY, BREW): for the resource it names, that is a
+            // method it does not allow (405 with the ones it does), or a missing one (404); a
+            // 5xx would tell the client the server is at fault, and it is not.
+            res = unroutableMethod(head, errors: errors, requestID: id)
+        } else {
+            res = errors.refusal(status: status, requestID: id, head: head)
+        }
         securityHeaders.apply(to: &res)
         res.headers.setIfAbsent("X-Request-Id", id)
         if head?.method == .HEAD { Self.dropBody(&res) }
+        return res
+    }
+
+    /// The 405 (with `Allow`) or 404 for a method the HTTP layer does not recognise.
+    private func unroutableMethod(_ head: HTTPRequestHead, errors: any ErrorResponder, requestID: String) -> HTTPResponse {
+        guard let segments = Router.decodeSegments(head.path),
+              case .methodNotAllowed(let allowed) = router.match(method: head.method, segments: segments) else {
+            return errors.refusal(status: .notFound, requestID: requestID, head: head)
+        }
+        var res = errors.refusal(status: .methodNotAllowed, requestID: requestID, head: head)
+        res.headers.set("Allow", allowed.map(\.rawValue).joined(separator: ", "))
         return res
     }
 

@@ -313,6 +313,76 @@ struct PublicAPITests {
         }
     }
 
+    /// The same calls with real API keys (made as `seed-demo --api-key` makes them, and a
+    /// restricted one through the keys' service): the endpoints see only the credential.
+    @Test func realAPIKeysOpenTheAPIAndTheirRestrictionsHold() throws {
+        let t = try APITestPortal()
+        try t.portal.fund(t.org, "50.00")
+        let secret = try t.portal.app.seeding.write { try $0.createSandboxAPIKey(organizationPublicID: t.org) }
+        #expect(secret.hasPrefix("sk_sandbox_"))
+        #expect(try t.call("GET", "/v1/balances", key: secret).int("data.0.available") == 5000)
+        let made = try t.call("POST", "/v1/transactions", key: secret, body: #"{"type":"payin","amount":100,"currency":"EUR"}"#)
+        #expect(made.status == 201)
+        let actor = try t.portal.app.database.read { try $0.scalar("SELECT user_agent FROM audit_events WHERE subject = ?", made.string("id")!, as: String.self) }
+        #expect(actor?.hasPrefix("API key ") == true, "the audit log names the key, not a person")
+        let logs = try t.ownerBrowser.get("/orgs/\(t.org)/logs")
+        #expect(logs.text.contains("API key sk_sandbox_"), "the Logs page shows which key made the change")
+        #expect(!logs.text.contains(secret))
+        // A payout prepared with the Owner's key is the Owner's: they cannot authorize it.
+        let po = try t.call("POST", "/v1/payouts", key: secret,
+                            body: #"{"amount":100,"currency":"EUR","reference":"R-1","beneficiary":{"name":"Ada","country":"KE","method":"mobile","account":"+254712345678"}}"#)
+        #expect(po.status == 201)
+        let creator = try t.portal.app.database.read { try $0.scalar("SELECT created_by FROM payouts WHERE public_id = ?", po.string("id")!, as: Int64.self) }
+        #expect(creator == (try t.ownerID))
+
+        let restricted = try t.portal.app.database.write { db -> String in
+            let user = try #require(try t.portal.app.accounts.user(id: try t.ownerID, on: db))
+            return try t.portal.app.apiKeys.insert(organizationID: t.orgID, environment: .sandbox, name: "Read transactions",
+                                                   restrictions: APIKeyRestrictions(levels: [.transactions: .read]), user: user,
+                                                   actor: Actor(userID: user.id, ip: "", userAgent: "test"), on: db).secret.text
+        }
+        #expect(try t.call("GET", "/v1/transactions", key: restricted).status == 200)
+        #expect(try t.call("GET", "/v1/balances", key: restricted).errorCode == "insufficient_permissions")
+        #expect(try t.call("POST", "/v1/transactions", key: restricted, body: "{}").errorCode == "insufficient_permissions")
+    }
+
+    /// Found by Schemathesis: a method the HTTP layer does not know (`QUERY`) was a 501 whose
+    /// JSON said "something went wrong on our side". For a resource that exists it is a 405
+    /// naming the methods it has; elsewhere a 404; pages the same.
+    @Test func anUnknownMethodIsTheClientsMistakeNotAServerError() throws {
+        let t = try APITestPortal()
+        let r = try t.portal.raw("QUERY /v1/balances HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        #expect(r.status == 405 && r["allow"] == "GET, HEAD" && r["content-type"] == "application/json")
+        #expect(r.text.contains("\"method_not_allowed\""))
+        #expect(try t.portal.raw("BREW /v1/nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").status == 404)
+        let page = try t.portal.raw("QUERY /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        #expect(page.status == 405 && page["content-type"] == "text/html; charset=utf-8")
+    }
+
+    /// The reference page is made from the same document: every operation, its fields and a
+    /// curl example with the environment's key prefix, never a key.
+    @Test func theReferencePageIsRenderedFromTheDocument() throws {
+        let t = try APITestPortal()
+        let secret = try t.portal.app.seeding.write { try $0.createSandboxAPIKey(organizationPublicID: t.org) }
+        let (_, developer) = try t.portal.member(of: t.org, role: .developer)
+        let page = try developer.get("/orgs/\(t.org)/sandbox/api-reference")
+        #expect(page.status == 200)
+        for route in APITestPortal.document.routes {
+            let parts = route.split(separator: " ")
+            #expect(page.text.contains("<code>\(parts[0]) \(parts[1])</code>"), "\(route) is on the page")
+        }
+        #expect(page.text.contains("Authorization: Bearer sk_sandbox_…"))
+        #expect(page.text.contains("<code>external_id</code>") && page.text.contains("<code>beneficiary.account</code>"))
+        #expect(page.text.contains("<caption>Parameters</caption>") && page.text.contains("<caption>Body (JSON)</caption>"))
+        #expect(page.text.contains("no key can ever authorize a payout"))
+        #expect(!page.text.contains(secret) && !page.text.contains(String(secret.prefix(16))), "never a secret")
+        #expect(page.text.contains("href=\"/orgs/\(t.org)/sandbox/api-reference\""), "in the organization's menu")
+        let outsider = try Browser(t.portal).get("/orgs/\(t.org)/sandbox/api-reference")
+        #expect(outsider.status != 200)
+        let docs = try t.portal.request("GET", "/docs/api")
+        #expect(docs.status == 200 && docs.text.contains("POST /v1/payouts") && docs.text.contains("sk_sandbox_…"))
+    }
+
     @Test func theOpenAPIDocumentDescribesExactlyTheRoutes() throws {
         let t = try APITestPortal()
         let served = try t.call("GET", "/v1/openapi.json", key: nil)
@@ -322,5 +392,30 @@ struct PublicAPITests {
         let routed = Set(t.portal.app.web.router.routeList.filter { $0.split(separator: " ")[1].hasPrefix("/v1/") })
         #expect(routed == APITestPortal.document.routes)
         #expect(Set(PublicAPIController.routes).isSubset(of: routed))
+        // The currencies it lists are the ones the server accepts.
+        for schema in ["NewTransaction", "NewPayout"] {
+            guard case .array(let codes)? = APITestPortal.document.root.at("components.schemas.\(schema).properties.currency.enum") else {
+                Issue.record("no currency enum in \(schema)"); continue
+            }
+            #expect(codes.compactMap { if case .string(let c) = $0 { return c }; return nil } == Currency.all.map(\.code))
+        }
+    }
+}
+
+/// The token bucket by itself, on instants the test chooses (no waiting, no timing).
+@Suite("Rate limiter: token buckets per key")
+struct RateLimiterTests {
+    @Test func aBucketEmptiesRefillsAndKeepsKeysApart() {
+        let limiter = RateLimiter(policy: .init(rate: 2, burst: 3))
+        let t0 = ContinuousClock.now
+        let first = (0..<3).map { _ in limiter.take("a", now: t0) }
+        #expect(first.map(\.allowed) == [true, true, true] && first.map(\.remaining) == [2, 1, 0])
+        let refused = limiter.take("a", now: t0)
+        #expect(!refused.allowed && refused.retryAfter == 1 && refused.limit == 3 && refused.reset == 2)
+        #expect(limiter.take("b", now: t0).allowed, "another key has its own bucket")
+        // Half a second at 2 a second gives one token back; never more than the burst.
+        #expect(limiter.take("a", now: t0 + .milliseconds(500)).allowed)
+        #expect(!limiter.take("a", now: t0 + .milliseconds(500)).allowed)
+        #expect(limiter.take("a", now: t0 + .seconds(60)).remaining == 2)
     }
 }

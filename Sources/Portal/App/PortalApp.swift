@@ -130,6 +130,7 @@ public final class PortalApp: Sendable {
             ReportsController(reports: reports, organizations: organizations, templates: templates).register(on: &router)
             APIKeysController(keys: apiKeys, templates: templates).register(on: &router)
             APILogsController(logs: apiLogs, organizations: organizations, templates: templates, baseURL: config.baseURL).register(on: &router)
+            APIReferenceController(document: openAPI, organizations: organizations, templates: templates, baseURL: config.baseURL).register(on: &router)
         }
         // Both prefixes are in Pipelines.apiPrefixes, which the server's refusals use.
         pipelines.api(&router, "/v1") { v1 in

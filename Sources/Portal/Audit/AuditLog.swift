@@ -321,6 +321,9 @@ struct DescribedEvent: Sendable {
 
     static func actorLabel(_ e: OrgAuditEntry) -> String {
         guard e.actorUserID != nil, let email = e.actorEmail else {
+            // A change made through the API names its key (its user agent reads
+            // "API key sk_sandbox_AbCd…wXyZ · <client>"), not the portal.
+            if e.userAgent.hasPrefix("API key ") { return String(e.userAgent.prefix { $0 != "·" }).trimmingCharacters(in: .whitespaces) }
             return e.action.hasPrefix("support.") || e.action.hasSuffix("_by_support") ? "Support" : "Portal"
         }
         let name = (e.actorName ?? "").isEmpty ? email : e.actorName!

@@ -59,6 +59,7 @@ final class Idempotency: Sendable {
                 }
                 var replay = HTTPResponse(status: HTTPStatus(row.status), headers: ["Content-Type": JSONBody.contentType], body: .bytes(row.body))
                 replay.headers.set("Idempotent-Replayed", "true")
+                replay.headers.set("Cache-Control", "no-store")
                 return replay
             }
             try store.forget(credential: credential, key: key, before: now - Self.window, on: db)
@@ -82,10 +83,4 @@ final class Idempotency: Sendable {
         let before = clock.now() - Self.window
         return try database.write { try store.prune(before: before, on: $0) }
     }
-}
-
-/// The job that forgets idempotency records after their 24 hours.
-struct IdempotencyPrune: JobHandler {
-    let idempotency: Idempotency
-    func run(_ job: Job) throws { try idempotency.prune() }
 }

@@ -30,7 +30,7 @@ final class RateLimiter: Sendable {
     }
 
     let policy: Policy
-    private let buckets = Mutex<[String: Bucket]>([:])
+    private let buckets = Mutex<(all: [String: Bucket], swept: ContinuousClock.Instant)>(([:], .now))
     /// Past this many buckets, the full ones (idle callers) are dropped: they are the same as
     /// a new bucket.
     private let sweepAbove = 10_000
@@ -41,16 +41,18 @@ final class RateLimiter: Sendable {
 
     func take(_ key: String, now: ContinuousClock.Instant = .now) -> Decision {
         let p = policy
-        return buckets.withLock { buckets in
-            if buckets.count > sweepAbove {
-                buckets = buckets.filter { Self.refilled($0.value, now: now, p) < p.burst }
+        return buckets.withLock { state in
+            // At most once a second, so many callers at once do not make every request a sweep.
+            if state.all.count > sweepAbove && now - state.swept > .seconds(1) {
+                state.all = state.all.filter { Self.refilled($0.value, now: now, p) < p.burst }
+                state.swept = now
             }
-            var b = buckets[key] ?? Bucket(tokens: p.burst, updated: now)
+            var b = state.all[key] ?? Bucket(tokens: p.burst, updated: now)
             b.tokens = Self.refilled(b, now: now, p)
             b.updated = now
             let allowed = b.tokens >= 1
             if allowed { b.tokens -= 1 }
-            buckets[key] = b
+            state.all[key] = b
             let reset = p.rate > 0 ? Int(((p.burst - b.tokens) / p.rate).rounded(.up)) : 0
             let retry = allowed ? 0 : max(1, p.rate > 0 ? Int(((1 - b.tokens) / p.rate).rounded(.up)) : 1)
             return Decision(allowed: allowed, limit: Int(p.burst), remaining: max(0, Int(b.tokens.rounded(.down))), reset: reset, retryAfter: retry)
