@@ -91,12 +91,14 @@ struct APILogRecordingTests {
         let missing = try portal.request("GET", "/v1/nowhere", headers: ["Authorization": try portal.token(org)])
         let method = try portal.request("DELETE", "/v1/ping")
         let oauth = try portal.request("GET", "/oauth/token")
-        #expect([unknown.status, malformed.status, missing.status, method.status, oauth.status] == [Int]([401, 401, 404, 405, 404]))
+        let pasted = try portal.request("GET", "/v1/sk_live_\(String(repeating: "Q", count: 40))")
+        #expect([unknown.status, malformed.status, missing.status, method.status, oauth.status, pasted.status] == [Int]([401, 401, 404, 405, 404, 404]))
         portal.recorder.flush()
         let rows = try portal.loggedRequests()
-        #expect(rows.map(\.status) == [Int]([401, 401, 404, 405, 404]))
-        #expect(rows.map(\.path) == ["/v1/balances", "/v1/ping", "/v1/nowhere", "/v1/ping", "/oauth/token"])
-        #expect(rows.map(\.requestID) == [unknown, malformed, missing, method, oauth].map { $0["X-Request-Id"]! })
+        #expect(rows.map(\.status) == [Int]([401, 401, 404, 405, 404, 404]))
+        // Never the query, and a key pasted into the path is masked.
+        #expect(rows.map(\.path) == ["/v1/balances", "/v1/ping", "/v1/nowhere", "/v1/ping", "/oauth/token", "/v1/sk_live_[masked]"])
+        #expect(rows.map(\.requestID) == [unknown, malformed, missing, method, oauth, pasted].map { $0["X-Request-Id"]! })
         // The 404 with a key is the organization's; the 401s say whose they are to nobody.
         #expect(rows[2].org == (try portal.orgRowID(org)) && rows[2].env == "sandbox" && rows[2].credential == "key_abcd")
         #expect(rows[0].org == nil && rows[0].credential == nil)
@@ -105,7 +107,7 @@ struct APILogRecordingTests {
         #expect(!rows.contains { $0.requestHeaders.contains("ZZZZ") })
         // Every failure keeps the JSON error it was answered with.
         let bodies = try portal.loggedBodies()
-        #expect(bodies.count == 5)
+        #expect(bodies.count == 6)
         #expect(bodies[2].response.contains("\"resource_missing\"") && bodies[2].response.contains(missing["X-Request-Id"]!))
     }
 

@@ -51,6 +51,8 @@ struct APILogMiddleware: Middleware {
         // A key's name is on the credential already: free to keep, and what people recognise.
         e.credentialLabel = (credential as? APIKeyCredential)?.name
         if status >= 400 {
+            // A key pasted into the URL by mistake (`/v1/sk_live_…`) is a 404: masked like a body.
+            e.path = BodyMasking.mask(e.path)
             e.requestBody = BodyMasking.keep(req.body) ?? ""
             if case .bytes(let b) = res.body { e.responseBody = BodyMasking.keep(b) ?? "" } else { e.responseBody = "" }
         }
