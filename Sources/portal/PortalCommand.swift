@@ -120,10 +120,22 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp("Issuer shown in authenticator apps (env PORTAL_TOTP_ISSUER).", valueName: "name"))
     var totpIssuer: String = env("PORTAL_TOTP_ISSUER") ?? "Portal"
 
+    @Option(help: ArgumentHelp("Record every /v1 and /oauth request in the API request log: on or off (env PORTAL_API_LOG).", valueName: "mode"))
+    var apiLog: String = env("PORTAL_API_LOG") ?? "on"
+
+    @Option(help: ArgumentHelp("Requests a second each API key may make, in bursts of twice that (env PORTAL_API_RATE); the benchmark raises it.", valueName: "n"))
+    var apiRate: Double = env("PORTAL_API_RATE").flatMap(Double.init) ?? 100
+
+    @Option(help: ArgumentHelp("Days API request log rows are kept; failed requests' bodies are kept 7 (env PORTAL_API_LOG_DAYS).", valueName: "days"))
+    var apiLogDays: Int = env("PORTAL_API_LOG_DAYS").flatMap(Int.init) ?? 30
+
     func validate() throws {
         guard baseURL.hasPrefix("http://") || baseURL.hasPrefix("https://") else { throw ValidationError("--base-url must start with http:// or https://") }
         guard ["auto", "true", "false"].contains(secureCookies.lowercased()) else { throw ValidationError("--secure-cookies must be auto, true or false") }
         guard sessionIdleMinutes > 0, sessionHours > 0 else { throw ValidationError("session timeouts must be positive") }
+        guard ["on", "off"].contains(apiLog.lowercased()) else { throw ValidationError("--api-log must be on or off") }
+        guard apiRate >= 1 else { throw ValidationError("--api-rate must be at least 1") }
+        guard apiLogDays >= 1 else { throw ValidationError("--api-log-days must be at least 1") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535") }
         guard maxConnections > 0, workers > 0 else { throw ValidationError("--max-connections and --workers must be positive") }
         for t in [headerTimeout, bodyTimeout, idleTimeout, drainTimeout] where t <= 0 {
@@ -165,6 +177,11 @@ struct Serve: ParsableCommand {
         config.sessionIdleTimeout = Int64(sessionIdleMinutes) * 60
         config.sessionAbsoluteTimeout = Int64(sessionHours) * 3600
         config.totpIssuer = totpIssuer
+        config.apiRequestLog = apiLog.lowercased() == "on"
+        config.apiLogRetentionDays = apiLogDays
+        config.apiRequestsPerSecond = apiRate
+        config.apiBurst = 2 * apiRate
+        config.apiLogBodyRetentionDays = min(7, apiLogDays)
 
         let app: PortalApp
         do {

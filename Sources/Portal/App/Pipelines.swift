@@ -16,6 +16,9 @@ struct Pipelines {
     /// them (the rate limit, which needs the credential).
     var apiOuter: [any Middleware] = []
     var apiInner: [any Middleware] = []
+    /// The API request log (``APILogMiddleware``), outermost so it sees every final status;
+    /// nil when the operator turned the log off.
+    var apiLog: (any Middleware)? = nil
 
     /// Where the JSON pipelines live. The HTTP server is told too
     /// (``HTTPServer/Configuration/refusalPrefixes``), so that what it refuses before any
@@ -29,6 +32,7 @@ struct Pipelines {
 
     /// An API pipeline under `prefix` (`/v1`, `/oauth`).
     func api(_ router: inout Router, _ prefix: String, _ build: (inout Router) -> Void) {
-        router.group(prefix, middleware: apiOuter + [APICredentialsMiddleware(verifiers: verifiers)] + apiInner, errors: JSONErrors(), build)
+        let log: [any Middleware] = apiLog.map { [$0] } ?? []
+        router.group(prefix, middleware: log + apiOuter + [APICredentialsMiddleware(verifiers: verifiers)] + apiInner, errors: JSONErrors(), build)
     }
 }

@@ -26,6 +26,10 @@ public final class PortalApp: Sendable {
     let reports: Reports
     let apiKeys: APIKeys
     let logger: Logger
+    /// The API request log's flusher (nil when the log is off): started with the server,
+    /// stopped after it has drained and before the database closes.
+    let apiLogRecorder: APILogRecorder?
+    let apiLogs: APILogs
 
     public init(config: PortalConfig, logger: Logger = Logger(label: "portal")) throws {
         self.config = config
@@ -92,6 +96,14 @@ public final class PortalApp: Sendable {
         let openAPI = try OpenAPIDocument(file: config.publicDirectory + "/openapi.json")
         let limiter = RateLimiter(policy: .init(rate: config.apiRequestsPerSecond, burst: config.apiBurst))
 
+        // The request log's flush sets each key's "last used", in the flush's transaction.
+        let apiLogs = APILogs(database: database, clock: config.clock, retentionDays: config.apiLogRetentionDays,
+                              bodyRetentionDays: config.apiLogBodyRetentionDays) { try apiKeys.recordUse(publicID: $0, at: $1, ip: $2, on: $3) }
+        self.apiLogs = apiLogs
+        jobs.register(kind: APILogs.pruneKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(86400)),
+                      lease: .seconds(600), handler: APILogPruning(logs: apiLogs, jobs: jobs))
+        apiLogRecorder = config.apiRequestLog ? APILogRecorder(logger: logger) { try apiLogs.save($0) } : nil
+
         var headers = SecurityHeadersMiddleware.defaultHeaders
         if config.resolvedSecureCookies { headers.append(("Strict-Transport-Security", "max-age=31536000")) }
         let pipelines = Pipelines(
@@ -102,7 +114,8 @@ public final class PortalApp: Sendable {
                 key: subkey("portal flash v1"), now: { [clock = config.clock] in clock.now() }))),
             errorPages: ErrorPages(templates: templates),
             verifiers: [APIKeyVerifier(keys: apiKeys)] + config.apiVerifiers,
-            apiOuter: [APIResponseHeaders(limiter: limiter)], apiInner: [APIRateLimit(limiter: limiter)])
+            apiOuter: [APIResponseHeaders(limiter: limiter)], apiInner: [APIRateLimit(limiter: limiter)],
+            apiLog: apiLogRecorder.map { APILogMiddleware(recorder: $0, clock: config.clock, redaction: SecretPaths.redaction) })
 
         let (accounts, organizations, database) = (self.accounts, self.organizations, self.database)
         let transactions = self.transactions
@@ -121,6 +134,7 @@ public final class PortalApp: Sendable {
             PayoutsController(payouts: payouts, templates: templates).register(on: &router)
             ReportsController(reports: reports, organizations: organizations, templates: templates).register(on: &router)
             APIKeysController(keys: apiKeys, templates: templates).register(on: &router)
+            APILogsController(logs: apiLogs, organizations: organizations, templates: templates, baseURL: config.baseURL).register(on: &router)
             APIReferenceController(document: openAPI, organizations: organizations, templates: templates, baseURL: config.baseURL).register(on: &router)
         }
         // Both prefixes are in Pipelines.apiPrefixes, which the server's refusals use.
@@ -148,20 +162,24 @@ public final class PortalApp: Sendable {
 
     /// Starts listening and running jobs (delivering mail); returns once connections are accepted.
     public func start() throws {
-        // A serving process keeps the daily checksum sweep queued (the CLI's commands do not).
+        // A serving process keeps its recurring jobs queued (the CLI's commands do not).
         try reports.scheduleSweep()
+        try apiLogs.schedulePruning(on: jobs, at: config.clock.now())
         jobs.start()
+        apiLogRecorder?.start()
         try server.start()
     }
 
     /// Stops accepting and lets in-flight requests finish (bounded by the drain timeout).
     public func shutdown() { server.shutdown() }
 
-    /// Waits for the server to drain, then stops the job worker (each job running gets
+    /// Waits for the server to drain, writes what the API request log still buffers, then stops the job worker (each job running gets
     /// `jobStopTimeout` to finish and be recorded; one still running then is abandoned and
     /// the worker touches the database no more), and only then closes the database.
     public func waitUntilStopped() {
         server.waitUntilStopped()
+        // No request adds to the API log any more: write what it holds.
+        apiLogRecorder?.stop()
         jobs.stop(timeout: .milliseconds(Int(config.jobStopTimeout * 1000)))
         database.close()
     }

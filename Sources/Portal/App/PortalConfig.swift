@@ -39,6 +39,12 @@ public struct PortalConfig: Sendable {
     /// The ISO 3166-1 country list (Debian's iso-codes).
     public var countriesFile = "/usr/share/iso-codes/json/iso_3166-1.json"
     public var clock = PortalClock.system
+    /// The API request log (`/v1`, `/oauth`): on unless the operator turns it off
+    /// (`--api-log off`, `PORTAL_API_LOG=off`), e.g. to measure what it costs.
+    public var apiRequestLog = true
+    /// Days API request log rows are kept, and the masked bodies of failed requests.
+    public var apiLogRetentionDays = 30
+    public var apiLogBodyRetentionDays = 7
     /// The `/v1` rate limit per credential: a token bucket refilling at this many requests a
     /// second, holding at most `apiBurst`.
     public var apiRequestsPerSecond: Double = 100

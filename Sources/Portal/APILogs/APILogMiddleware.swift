@@ -1,0 +1,83 @@
+import Foundation
+import HTTP
+import Web
+
+/// The API pipelines' outermost middleware: records every request under `/v1` and `/oauth`
+/// in the request log, after its final status is known.
+///
+/// It runs outside the credentials check, so a 401 for a bad key, a 403, a 404 for no route
+/// and a 429 are recorded like any answer. Errors thrown further in are turned into their
+/// JSON response here, by the pipeline's own responder (what ``WebApplication`` would do one
+/// step later), so the log holds the status and body the caller got. The entry goes to the
+/// ``APILogRecorder``'s buffer: no database write on the request path.
+struct APILogMiddleware: Middleware {
+    let recorder: APILogRecorder
+    let clock: PortalClock
+    let redaction: PathRedaction
+
+    static let userAgentLimit = 256
+    static let pathLimit = 512
+    static let requestHeaderNames = ["Content-Type", "Content-Length", "Accept", "Idempotency-Key", "Stripe-Version"]
+    static let responseHeaderNames = ["Content-Type", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
+                                      "Idempotent-Replayed", "WWW-Authenticate"]
+
+    func handle(_ req: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let res: HTTPResponse
+        do {
+            res = try next(req)
+        } catch {
+            // Outside a pipeline there is no responder: leave the error to the app (not reached
+            // under /v1 or /oauth, which are pipelines).
+            guard let responder = req.errorResponder else { throw error }
+            res = responder.response(for: error, request: req)
+        }
+        let elapsed = DispatchTime.now().uptimeNanoseconds &- start
+        recorder.record(entry(req, res, micros: Int64(elapsed / 1000)))
+        return res
+    }
+
+    func entry(_ req: Request, _ res: HTTPResponse, micros: Int64) -> APIRequestEntry {
+        let credential = req.apiCredential
+        let status = res.status.code
+        var e = APIRequestEntry(
+            requestID: req.id, createdAt: clock.now(),
+            organizationID: credential?.organizationID, environment: credential?.environment,
+            credentialID: credential?.publicID, credentialName: credential?.logName,
+            method: req.method.rawValue, path: String(redaction.apply(req.loggedPath ?? req.path).prefix(Self.pathLimit)),
+            status: status, durationMicroseconds: micros, ip: req.remoteAddress,
+            userAgent: String((req.headers["User-Agent"] ?? "").prefix(Self.userAgentLimit)),
+            requestHeaders: requestHeaders(req, credential: credential), responseHeaders: responseHeaders(req, res))
+        // A key's name is on the credential already: free to keep, and what people recognise.
+        e.credentialLabel = (credential as? APIKeyCredential)?.name
+        if status >= 400 {
+            // A key pasted into the URL by mistake (`/v1/sk_live_…`) is a 404: masked like a body.
+            e.path = BodyMasking.mask(e.path)
+            e.requestBody = BodyMasking.keep(req.body) ?? ""
+            if case .bytes(let b) = res.body { e.responseBody = BodyMasking.keep(b) ?? "" } else { e.responseBody = "" }
+        }
+        return e
+    }
+
+    /// A few headers a developer debugging a call wants, one per line. The Authorization
+    /// header shows its scheme and the credential's display name, never its value.
+    func requestHeaders(_ req: Request, credential: (any APICredential)?) -> String {
+        var lines = ""
+        if let auth = req.headers["Authorization"] {
+            let scheme = auth.split(separator: " ", maxSplits: 1).first.map { String($0.prefix(16)) } ?? ""
+            lines += "Authorization: \(scheme) \(credential?.logName ?? BodyMasking.masked)\n"
+        }
+        for name in Self.requestHeaderNames {
+            if let v = req.headers[name] { lines += "\(name): \(BodyMasking.mask(String(v.prefix(200))))\n" }
+        }
+        return lines
+    }
+
+    func responseHeaders(_ req: Request, _ res: HTTPResponse) -> String {
+        var lines = "Request-Id: \(req.id)\n"
+        for name in Self.responseHeaderNames {
+            if let v = res.headers[name] { lines += "\(name): \(String(v.prefix(200)))\n" }
+        }
+        return lines
+    }
+}

@@ -1,0 +1,141 @@
+import Database
+import Foundation
+import Jobs
+
+/// The API request log: what the flusher writes, what the "API requests" page of an
+/// environment reads (`logs.read`), and the pruning the job worker runs.
+///
+/// Reading the log is not a change, so it writes no audit event; pruning is the retention
+/// the operator configured, applied to every organization alike, not anyone's action.
+struct APILogs: Sendable {
+    let database: Database
+    let clock: PortalClock
+    /// Rows older than this many days are deleted; bodies of failures after `bodyRetentionDays`.
+    let retentionDays: Int
+    let bodyRetentionDays: Int
+    /// Sets a credential's "last used" (time and IP) on the flush's connection: the API keys'
+    /// `recordUse`, wired by the composition root (the log does not know what a key is).
+    let recordUse: @Sendable (_ publicID: String, _ at: Int64, _ ip: String, _ db: Connection) throws -> Void
+    let store = APILogsStore()
+
+    static let pruneKind = "api_logs.prune"
+    /// How often the pruning runs, and how many rows one of its transactions deletes at most:
+    /// small batches, so the one writer is never held long and requests that write go between.
+    static let pruneInterval: Int64 = 3600
+    static let pruneBatch = 1000
+    static let pageSize = 50
+
+    init(database: Database, clock: PortalClock, retentionDays: Int = 30, bodyRetentionDays: Int = 7,
+         recordUse: @escaping @Sendable (String, Int64, String, Connection) throws -> Void = { _, _, _, _ in }) {
+        self.database = database
+        self.clock = clock
+        self.retentionDays = retentionDays
+        self.bodyRetentionDays = bodyRetentionDays
+        self.recordUse = recordUse
+    }
+
+    // MARK: the flush
+
+    /// Writes a batch in one transaction, with each credential's newest use of the batch
+    /// noted for the page's key filter and for its "last used".
+    func save(_ batch: [APIRequestEntry]) throws {
+        guard !batch.isEmpty else { return }
+        try database.write { db in
+            var newest: [String: APIRequestEntry] = [:]
+            for e in batch {
+                try store.insert(e, on: db)
+                if let c = e.credentialID, (newest[c]?.createdAt ?? .min) <= e.createdAt { newest[c] = e }
+            }
+            for (id, e) in newest.sorted(by: { $0.key < $1.key }) {
+                if let org = e.organizationID, let env = e.environment {
+                    try store.noteCredential(organizationID: org, environment: env, credentialID: id, name: e.credentialName ?? id,
+                                              label: e.credentialLabel, at: e.createdAt, on: db)
+                }
+                try recordUse(id, e.createdAt, e.ip, db)
+            }
+        }
+    }
+
+    // MARK: the page
+
+    struct Page: Sendable {
+        let filter: APILogFilter
+        let resolved: APILogFilter.Resolved
+        let rows: [APILogsStore.LogRow]
+        let credentials: [(id: String, name: String, label: String?)]
+        /// Cursors of the neighbouring pages, when there are rows there.
+        let newerCursor: Int64?
+        let olderCursor: Int64?
+        /// Whether the environment has any request at all (the empty state differs).
+        let hasAny: Bool
+        var isPaged: Bool { resolved.before != nil || resolved.after != nil }
+    }
+
+    func page(_ env: EnvAccess, filter: APILogFilter) throws -> Page {
+        try env.require(.logsRead)
+        let resolved = filter.resolve(zone: env.user.timeZone)
+        let (org, e) = (env.org.id, env.environment)
+        return try database.read { db in
+            try db.transaction(.deferred) {
+                let rows = try store.page(organizationID: org, environment: e, resolved.query, before: resolved.before, after: resolved.after,
+                                          limit: Self.pageSize, on: db)
+                var newer: Int64?, older: Int64?
+                if let first = rows.first, try store.exists(organizationID: org, environment: e, resolved.query, beyond: first.id, newer: true, on: db) {
+                    newer = first.id
+                }
+                if let last = rows.last, try store.exists(organizationID: org, environment: e, resolved.query, beyond: last.id, newer: false, on: db) {
+                    older = last.id
+                }
+                let hasAny = try !rows.isEmpty || store.hasAny(organizationID: org, environment: e, on: db)
+                return Page(filter: filter, resolved: resolved, rows: rows, credentials: try store.credentials(organizationID: org, environment: e, on: db),
+                            newerCursor: newer, olderCursor: older, hasAny: hasAny)
+            }
+        }
+    }
+
+    /// One request of the environment by the id its caller saw; another organization's or
+    /// environment's is the same 404 as one that never was.
+    func detail(_ env: EnvAccess, requestID: String) throws -> APILogsStore.Detail {
+        try env.require(.logsRead)
+        guard !requestID.isEmpty, requestID.utf8.count <= 64, requestID.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
+            throw OrgProblem.notFound
+        }
+        guard let d = try database.read({ try store.detail(organizationID: env.org.id, environment: env.environment, requestID: requestID, on: $0) }) else {
+            throw OrgProblem.notFound
+        }
+        return d
+    }
+
+    // MARK: pruning
+
+    /// Deletes rows older than the retention and bodies older than theirs, a batch per
+    /// transaction. Returns how many of each went.
+    @discardableResult
+    func prune() throws -> (rows: Int, bodies: Int) {
+        let now = clock.now()
+        func drain(_ delete: (Connection) throws -> Int) throws -> Int {
+            var total = 0
+            while true {
+                let n = try database.write { try delete($0) }
+                total += n
+                if n < Self.pruneBatch { return total }
+            }
+        }
+        let rowCutoff = now - Int64(retentionDays) * 86400
+        let bodyCutoff = now - Int64(bodyRetentionDays) * 86400
+        let rows = try drain { try store.deleteRows(olderThan: rowCutoff, limit: Self.pruneBatch, on: $0) }
+        let bodies = try drain { try store.deleteBodies(olderThan: bodyCutoff, limit: Self.pruneBatch, on: $0) }
+        _ = try database.write { try store.deleteCredentials(lastSeenBefore: rowCutoff, on: $0) }
+        return (rows, bodies)
+    }
+
+    /// Makes sure one pruning job is waiting: at start-up (due now) and at the end of each run
+    /// (due an interval later). `current`: the job now running, which is replaced.
+    func schedulePruning(on jobs: JobWorker, at time: Int64, replacing current: Int64? = nil) throws {
+        try database.write { db in
+            if let pending = try store.pendingPruneJob(on: db), pending != current { return }
+            let id = try jobs.enqueue(Self.pruneKind, payload: "", runAt: time, on: db)
+            try store.setPruneJob(id, on: db)
+        }
+    }
+}

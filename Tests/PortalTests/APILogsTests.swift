@@ -1,0 +1,228 @@
+import Database
+import Foundation
+import Testing
+import TestSupport
+import Web
+@testable import Portal
+
+/// A credential of the tests' own kind until API keys exist on this branch: the token
+/// `t.<organization row id>.<environment>.<name>` opens that organization and environment,
+/// as key `key_<name>`.
+struct LogTestCredential: APICredential {
+    let organizationID: Int64
+    let environment: Environment
+    let name: String
+    var publicID: String { "key_\(name)" }
+    var logName: String { "sk_\(environment.rawValue)_…\(name.suffix(4))" }
+    func access(to resource: APIResource) -> APIAccessLevel { .read }
+}
+
+struct LogTestVerifier: APICredentialVerifier {
+    func verify(scheme: String, token: String, request: Request) throws -> (any APICredential)? {
+        let parts = token.split(separator: ".")
+        guard scheme == "bearer", parts.count == 4, parts[0] == "t", let org = Int64(parts[1]), let env = Environment(rawValue: String(parts[2])) else { return nil }
+        return LogTestCredential(organizationID: org, environment: env, name: String(parts[3]))
+    }
+}
+
+extension TestPortal {
+    /// A portal that accepts ``LogTestVerifier``'s tokens, with a signed-in Owner of one organization.
+    static func withLogOwner(_ configure: @escaping (inout PortalConfig) -> Void = { _ in }) throws -> (TestPortal, Browser, String) {
+        let portal = try TestPortal { c in
+            c.apiVerifiers = [LogTestVerifier()]
+            configure(&c)
+        }
+        let browser = Browser(portal)
+        let owner = try TestUser.enrolled(portal, browser)
+        return (portal, browser, try owner.createOrganization(portal, browser))
+    }
+
+    func token(_ org: String, _ env: Environment = .sandbox, key: String = "abcd") throws -> String {
+        "Bearer t.\(try orgRowID(org)).\(env.rawValue).\(key)"
+    }
+
+    var recorder: APILogRecorder { app.apiLogRecorder! }
+
+    /// The log's rows as stored, oldest first.
+    func loggedRequests() throws -> [(requestID: String, method: String, path: String, status: Int, credential: String?, org: Int64?, env: String?,
+                                      ip: String, userAgent: String, requestHeaders: String)] {
+        try app.database.read { db in
+            try db.query("SELECT request_id, method, path, status, credential_id, organization_id, environment, ip, user_agent, request_headers FROM api_requests ORDER BY id").map {
+                (try $0.string(0), try $0.string(1), try $0.string(2), try $0.int(3), try $0.optionalString(4), try $0.optionalInt64(5),
+                 try $0.optionalString(6), try $0.string(7), try $0.string(8), try $0.string(9))
+            }
+        }
+    }
+
+    func loggedBodies() throws -> [(request: String, response: String)] {
+        try app.database.read { db in
+            try db.query("SELECT request_body, response_body FROM api_request_bodies ORDER BY api_request_id").map { (try $0.string(0), try $0.string(1)) }
+        }
+    }
+}
+
+@Suite("API request log: recording")
+struct APILogRecordingTests {
+    @Test func aRequestIsAnsweredWhileTheFlusherIsHeldAndLoggedOnceItFlushes() throws {
+        let portal = try TestPortal()
+        portal.recorder.pause()
+        let r = try portal.request("GET", "/v1/ping?token=query-secret", headers: ["User-Agent": "curl/8.5.0"])
+        // The answer came while nothing could be written: the request path did not wait for the log.
+        #expect(r.status == 200)
+        #expect(try portal.loggedRequests().isEmpty)
+        #expect(portal.recorder.buffer.count == 1)
+        portal.recorder.resume()
+        // The flusher writes at least once a second, by itself.
+        #expect(eventually(within: 5) { ((try? portal.loggedRequests().count) ?? 0) == 1 })
+        let row = try #require(try portal.loggedRequests().first)
+        #expect(row.requestID == r["X-Request-Id"])
+        #expect(row.method == "GET" && row.path == "/v1/ping" && row.status == 200)
+        #expect(row.userAgent == "curl/8.5.0" && row.ip == "127.0.0.1")
+        #expect(row.credential == nil && row.org == nil)
+        // A success keeps no bodies.
+        #expect(try portal.loggedBodies().isEmpty)
+    }
+
+    @Test func refusalsOfEveryKindAreLoggedWithTheStatusTheCallerGot() throws {
+        let (portal, _, org) = try TestPortal.withLogOwner()
+        portal.recorder.pause()
+        let unknown = try portal.request("GET", "/v1/balances", headers: ["Authorization": "Bearer sk_sandbox_\(String(repeating: "Z", count: 40))"])
+        let malformed = try portal.request("GET", "/v1/ping", headers: ["Authorization": "Bearer"])
+        let missing = try portal.request("GET", "/v1/nowhere", headers: ["Authorization": try portal.token(org)])
+        let method = try portal.request("DELETE", "/v1/ping")
+        let oauth = try portal.request("GET", "/oauth/token")
+        let pasted = try portal.request("GET", "/v1/sk_live_\(String(repeating: "Q", count: 40))")
+        #expect([unknown.status, malformed.status, missing.status, method.status, oauth.status, pasted.status] == [Int]([401, 401, 404, 405, 404, 404]))
+        portal.recorder.flush()
+        let rows = try portal.loggedRequests()
+        #expect(rows.map(\.status) == [Int]([401, 401, 404, 405, 404, 404]))
+        // Never the query, and a key pasted into the path is masked.
+        #expect(rows.map(\.path) == ["/v1/balances", "/v1/ping", "/v1/nowhere", "/v1/ping", "/oauth/token", "/v1/sk_live_[masked]"])
+        #expect(rows.map(\.requestID) == [unknown, malformed, missing, method, oauth, pasted].map { $0["X-Request-Id"]! })
+        // The 404 with a key is the organization's; the 401s say whose they are to nobody.
+        #expect(rows[2].org == (try portal.orgRowID(org)) && rows[2].env == "sandbox" && rows[2].credential == "key_abcd")
+        #expect(rows[0].org == nil && rows[0].credential == nil)
+        // The key that was refused is not in the row: the header shows its scheme only.
+        #expect(rows[0].requestHeaders.contains("Authorization: Bearer [masked]"))
+        #expect(!rows.contains { $0.requestHeaders.contains("ZZZZ") })
+        // Every failure keeps the JSON error it was answered with.
+        let bodies = try portal.loggedBodies()
+        #expect(bodies.count == 6)
+        #expect(bodies[2].response.contains("\"resource_missing\"") && bodies[2].response.contains(missing["X-Request-Id"]!))
+    }
+
+    @Test func aRateLimitedCallIsLoggedAsThe429TheCallerGotWithItsHeaders() throws {
+        let (portal, _, org) = try TestPortal.withLogOwner { $0.apiRequestsPerSecond = 1; $0.apiBurst = 1 }
+        let token = try portal.token(org)
+        let first = try portal.request("GET", "/v1/ping", headers: ["Authorization": token])
+        let second = try portal.request("GET", "/v1/ping", headers: ["Authorization": token])
+        #expect(first.status == 200 && second.status == 429)
+        portal.recorder.flush()
+        let rows = try portal.loggedRequests()
+        #expect(rows.map(\.status) == [Int]([200, 429]))
+        #expect(rows[1].credential == "key_abcd" && rows[1].requestID == second["X-Request-Id"])
+        let headers = try portal.app.database.read { try $0.scalar("SELECT response_headers FROM api_requests ORDER BY id DESC LIMIT 1", as: String.self) } ?? ""
+        #expect(headers.contains("Retry-After: ") && headers.contains("RateLimit-Remaining: 0"))
+    }
+
+    @Test func bodiesOfFailuresAreKeptWithKeysSecretsAndCardNumbersMasked() throws {
+        let portal = try TestPortal()
+        let key = "sk_live_4eC39HqLyjWDarjtT1zdp7dcAbCdEf"
+        let body = #"{"api_key":"\#(key)","card":{"number":"4242424242424242","cvc":"123"},"password":"hunter2","note":"Bearer abc.def.ghi","webhook":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}"#
+        let r = try portal.request("POST", "/v1/ping", headers: ["Content-Type": "application/json"], body: body)
+        #expect(r.status == 405)
+        portal.recorder.flush()
+        let stored = try #require(try portal.loggedBodies().first)
+        for secret in [key, "4eC39HqLyjWDarjtT1zdp7dc", "4242424242424242", "hunter2", "abc.def.ghi", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "\"123\""] {
+            #expect(!stored.request.contains(secret), "\(secret) was stored")
+        }
+        #expect(stored.request.contains("************4242"))
+        #expect(stored.request.contains("sk_live_[masked]") || stored.request.contains("\"api_key\":\"[masked]\""))
+        #expect(stored.request.contains("\"note\""))  // what is not secret is still there to read
+        #expect(stored.response.contains("method_not_allowed"))
+    }
+
+    @Test func theRecordingCanBeTurnedOff() throws {
+        let portal = try TestPortal { $0.apiRequestLog = false }
+        #expect(portal.app.apiLogRecorder == nil)
+        #expect(try portal.request("GET", "/v1/ping").status == 200)
+        #expect(try portal.request("GET", "/v1/nowhere").status == 404)
+        #expect(try portal.loggedRequests().isEmpty)
+    }
+
+    @Test func aCleanStopWritesWhatIsStillBuffered() throws {
+        let capture = LogCapture()
+        let portal = try TestPortal(logger: capture.logger)
+        portal.recorder.pause()
+        var ids: [String] = []
+        for i in 0..<25 { ids.append(try #require(try portal.request("GET", "/v1/ping?n=\(i)")["X-Request-Id"])) }
+        #expect(try portal.loggedRequests().isEmpty)
+        portal.app.shutdown()
+        portal.app.waitUntilStopped()
+        let db = try Database(path: portal.app.config.databasePath, readers: 1)
+        defer { db.close() }
+        let stored = try db.read { try $0.query("SELECT request_id FROM api_requests ORDER BY id").map { try $0.string(0) } }
+        #expect(stored == ids)
+        #expect(!capture.lines.contains { $0.level >= .error }, "\(capture.lines.filter { $0.level >= .error }.map(\.rendered))")
+    }
+
+    @Test func aFullBufferDropsTheOldestAndSaysSoOnce() throws {
+        let capture = LogCapture()
+        let saved = SavedBatches()
+        let recorder = APILogRecorder(capacity: 3, logger: capture.logger) { saved.add($0) }
+        for i in 0..<5 { recorder.record(Self.entry("r\(i)")) }
+        #expect(recorder.buffer.dropped == 2)
+        recorder.flush()
+        recorder.record(Self.entry("r5"))
+        recorder.record(Self.entry("r6"))
+        for i in 7..<10 { recorder.record(Self.entry("r\(i)")) }
+        recorder.stop()
+        // The newest survive, in order; each drop was counted, and said once plus once at the end.
+        #expect(saved.ids == ["r2", "r3", "r4", "r7", "r8", "r9"])
+        #expect(recorder.buffer.dropped == 4)
+        #expect(capture.lines.filter { $0.rendered.contains("oldest entries were dropped") }.count == 2)
+    }
+
+    final class SavedBatches: @unchecked Sendable {
+        private let lock = NSLock()
+        private var all: [String] = []
+        func add(_ batch: [APIRequestEntry]) { lock.withLock { all += batch.map(\.requestID) } }
+        var ids: [String] { lock.withLock { all } }
+    }
+
+    static func entry(_ id: String, at: Int64 = 0) -> APIRequestEntry {
+        APIRequestEntry(requestID: id, createdAt: at, method: "GET", path: "/v1/ping", status: 200, durationMicroseconds: 10, ip: "127.0.0.1",
+                        userAgent: "", requestHeaders: "", responseHeaders: "")
+    }
+}
+
+@Suite("API request log: masking")
+struct BodyMaskingTests {
+    @Test(arguments: [
+        ("sk_sandbox_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789", "sk_sandbox_[masked]"),
+        ("key=sk_live_AbCdEfGhIjKlMnOpQrSt", "key=sk_live_[masked]"),
+        ("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_[masked]"),
+        ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.abc", "Authorization: [masked]"),
+        ("basic dXNlcjpwYXNz", "basic [masked]"),
+        ("{\"password\": \"correct horse\"}", "{\"password\": \"[masked]\"}"),
+        ("client_secret=abc123&grant_type=client_credentials", "client_secret=[masked]&grant_type=client_credentials"),
+        ("card 4242 4242 4242 4242 ok", "card ************4242 ok"),
+        ("pan=5555-5555-5555-4444", "pan=************4444"),
+        ("{\"n\":378282246310005}", "{\"n\":***********0005}"),
+        ("amount=1000&currency=EUR&external_id=ord_123456789012", "amount=1000&currency=EUR&external_id=ord_123456789012"),
+        ("phone +44 20 7946 0958", "phone +44 20 7946 0958"),
+    ])
+    func masks(_ input: String, _ expected: String) {
+        #expect(BodyMasking.mask(input) == expected)
+    }
+
+    @Test func keepsTheFirst4KBAndMasksASecretTheCutWouldSplit() throws {
+        let card = "4111111111111111"
+        let body = String(repeating: "a", count: 4090) + " " + card + String(repeating: "b", count: 10_000)
+        let kept = try #require(BodyMasking.keep(Array(body.utf8)))
+        #expect(kept.utf8.count <= 4096 + 3)
+        #expect(!kept.contains("411111"))
+        #expect(kept.hasSuffix("…"))
+        #expect(BodyMasking.keep([]) == nil)
+    }
+}
