@@ -1,5 +1,6 @@
 """The API key journey, page JavaScript off: the Developer creates a Sandbox key, reads its
-secret from the page (shown once, never on the list), calls the API with it, rolls it with a
+secret from the page (shown once, never on the list), calls GET /v1/balances with it and sees
+"last used" change on the list, rolls it with a
 1-hour overlap (both secrets work), revokes the old one through the confirmation page (the
 old one is refused at once, the new one still works)."""
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import urllib.error
 import urllib.request
 
@@ -15,9 +17,9 @@ from org_journeys import OrgJourneys
 from selenium.webdriver.common.by import By
 
 
-def call_api(base_url: str, secret: str) -> tuple[int, dict]:
-    """GET /v1/ping with the key as a Bearer token: (status, JSON body)."""
-    req = urllib.request.Request(base_url + "/v1/ping", headers={"Authorization": "Bearer " + secret})
+def call_api(base_url: str, secret: str, path: str = "/v1/balances") -> tuple[int, dict]:
+    """GET `path` with the key as a Bearer token: (status, JSON body)."""
+    req = urllib.request.Request(base_url + path, headers={"Authorization": "Bearer " + secret})
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, json.loads(r.read() or b"{}")
@@ -56,13 +58,21 @@ class APIKeyJourneys:
         s.check("Linus: creates a Sandbox key; its secret is shown once", create)
 
         def use():
-            status, body = call_api(self.base_url, got["secret"])
-            expect(status == 200 and body == {"ok": True}, f"the API answered {status} {body}")
             b.open(keys)
+            expect("from 127.0.0.1" not in b.main_text(), "a key never used shows a last use")
+            status, body = call_api(self.base_url, got["secret"])
+            expect(status == 200 and body.get("object") == "list", f"GET /v1/balances answered {status} {body}")
+            # "Last used" comes from the request log's flush (at least once a second).
+            for _ in range(50):
+                b.open(keys)
+                if "from 127.0.0.1" in b.main_text():
+                    break
+                time.sleep(0.2)
+            expect("from 127.0.0.1" in b.main_text(), "the list's last use did not change after the call")
             expect(got["secret"] not in b.driver.page_source, "the list shows the secret again")
             masked = got["secret"][:15] + "…" + got["secret"][-4:]
             expect(masked in b.main_text(), f"the list does not show the key as {masked}")
-        s.check("Linus: calls the API with it; the list shows only its prefix and last 4", use)
+        s.check("Linus: calls /v1/balances with it; the list shows its last use and only its prefix and last 4", use)
 
         def roll():
             b.follow("Linus's build server")
