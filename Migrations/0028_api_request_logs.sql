@@ -57,10 +57,3 @@ CREATE TABLE api_request_credentials(
     last_seen_at INTEGER NOT NULL,
     PRIMARY KEY (organization_id, environment, credential_id)
 ) WITHOUT ROWID;
-
--- Where the pruning job is, so that start-up schedules one only when none is waiting
--- (the jobs table has no index on kind; see 0010_jobs.sql).
-CREATE TABLE api_request_log_state(
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    prune_job_id INTEGER
-);

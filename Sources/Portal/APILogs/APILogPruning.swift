@@ -9,6 +9,6 @@ struct APILogPruning: JobHandler {
 
     func run(_ job: Job) throws {
         try logs.prune()
-        try logs.schedulePruning(on: jobs, at: logs.clock.now() + APILogs.pruneInterval, replacing: job.id)
+        try logs.schedulePruning(on: jobs, at: logs.clock.now() + APILogs.pruneInterval)
     }
 }

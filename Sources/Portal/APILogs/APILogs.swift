@@ -130,12 +130,10 @@ struct APILogs: Sendable {
     }
 
     /// Makes sure one pruning job is waiting: at start-up (due now) and at the end of each run
-    /// (due an interval later). `current`: the job now running, which is replaced.
-    func schedulePruning(on jobs: JobWorker, at time: Int64, replacing current: Int64? = nil) throws {
+    /// (due an interval later). A restart, a second process or a re-run never adds a second.
+    func schedulePruning(on jobs: JobWorker, at time: Int64) throws {
         try database.write { db in
-            if let pending = try store.pendingPruneJob(on: db), pending != current { return }
-            let id = try jobs.enqueue(Self.pruneKind, payload: "", runAt: time, on: db)
-            try store.setPruneJob(id, on: db)
+            if try JobQueue.enqueueUnlessQueued(Self.pruneKind, payload: "", runAt: time, now: clock.now(), on: db) != nil { jobs.notify() }
         }
     }
 }

@@ -168,20 +168,4 @@ struct APILogsStore {
     func deleteCredentials(lastSeenBefore cutoff: Int64, on db: Connection) throws -> Int {
         try db.execute("DELETE FROM api_request_credentials WHERE last_seen_at < ?", cutoff)
     }
-
-    // MARK: the pruning job's bookkeeping
-
-    /// The pruning job's id, when one is queued or running.
-    func pendingPruneJob(on db: Connection) throws -> Int64? {
-        try db.scalar("""
-            SELECT s.prune_job_id FROM api_request_log_state s JOIN jobs j ON j.id = s.prune_job_id
-            WHERE s.id = 1 AND j.state IN ('queued', 'running')
-            """, as: Int64.self)
-    }
-
-    func setPruneJob(_ id: Int64, on db: Connection) throws {
-        _ = try db.execute("""
-            INSERT INTO api_request_log_state(id, prune_job_id) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET prune_job_id = excluded.prune_job_id
-            """, id)
-    }
 }
