@@ -1,5 +1,6 @@
 import Database
 import Foundation
+import Web
 
 /// What changed, for the integrator's systems: one row per change, written in the same
 /// transaction as the change, carrying the object as the API shows it at that moment. The
@@ -18,6 +19,18 @@ struct Events {
         let id = PublicID.make("evt")
         try store.insert(publicID: id, organizationID: organizationID, environment: environment.rawValue, type: type,
                          objectID: objectID, data: json, at: clock.now(), on: db)
+        return id
+    }
+
+    /// The same, for objects that write their own JSON (transactions, payouts: the API's own
+    /// writer, so an event's `data` is exactly what `/v1` returns).
+    @discardableResult
+    func record(_ type: String, objectID: String, data: some JSONWritable, organizationID: Int64, environment: Environment, on db: Connection) throws -> String {
+        var w = JSONWriter(capacity: 768)
+        data.write(to: &w)
+        let id = PublicID.make("evt")
+        try store.insert(publicID: id, organizationID: organizationID, environment: environment.rawValue, type: type,
+                         objectID: objectID, data: String(decoding: w.bytes, as: UTF8.self), at: clock.now(), on: db)
         return id
     }
 

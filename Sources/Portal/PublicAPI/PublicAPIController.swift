@@ -23,48 +23,56 @@ struct PublicAPIController {
             v1.get("/balances") { req in try balances(req) }
             v1.get("/transactions") { req in try transactions(req) }
             v1.post("/transactions", bodyLimit: 64 * 1024) { req in try createTransaction(req) }
-            v1.get("/transactions/:id") { req in try json(try call { try api.transaction(caller(req), try req.parameters.require("id")) }.json) }
+            v1.get("/transactions/:id") { req in json(try call { try api.transaction(caller(req), try req.parameters.require("id")) }.json) }
             v1.post("/transactions/:id/cancel", bodyLimit: 16 * 1024) { req in try cancel(req) }
             v1.get("/payouts") { req in try payouts(req) }
             v1.post("/payouts", bodyLimit: 16 * 1024) { req in try createPayout(req) }
-            v1.get("/payouts/:id") { req in try json(try call { try api.payout(caller(req), try req.parameters.require("id")) }.json) }
+            v1.get("/payouts/:id") { req in json(try call { try api.payout(caller(req), try req.parameters.require("id")) }.json) }
         }
     }
 
     // MARK: - reading
 
-    struct ListJSON<T: Encodable>: Encodable {
-        let object = "list"
+    /// A page of objects: `{"data": […], "has_more": …, "object": "list", "url": …}`.
+    struct ListJSON<T: JSONWritable>: JSONWritable {
         let data: [T]
         let has_more: Bool
-        let url: String
+        let url: StaticString
+
+        func write(to w: inout JSONWriter) {
+            w.object { w in
+                w.key("data"); w.array(data) { w, item in item.write(to: &w) }
+                w.key("has_more"); w.bool(has_more)
+                w.key("object"); w.string("list")
+                w.key("url"); w.string(url.description)
+            }
+        }
     }
 
-    struct BalanceJSON: Encodable {
-        let object = "balance"
-        let environment: String
-        let currency: String
-        let currency_exponent: Int
-        let available: Int64
-        let pending: Int64
-        let available_decimal: String
-        let pending_decimal: String
+    struct BalanceJSON: JSONWritable {
+        let account: MoneyAccountRecord
 
-        init(_ a: MoneyAccountRecord) {
-            environment = a.scope.environment.rawValue
-            currency = a.currency.code
-            currency_exponent = a.currency.exponent
-            available = a.available
-            pending = a.pending
-            available_decimal = a.availableAmount.major
-            pending_decimal = a.pendingAmount.major
+        init(_ a: MoneyAccountRecord) { account = a }
+
+        func write(to w: inout JSONWriter) {
+            let a = account
+            w.object { w in
+                w.key("available"); w.integer(a.available)
+                w.key("available_decimal"); w.string(a.availableAmount.major)
+                w.key("currency"); w.string(a.currency.code)
+                w.key("currency_exponent"); w.integer(a.currency.exponent)
+                w.key("environment"); w.string(a.scope.environment.rawValue)
+                w.key("object"); w.string("balance")
+                w.key("pending"); w.integer(a.pending)
+                w.key("pending_decimal"); w.string(a.pendingAmount.major)
+            }
         }
     }
 
     func balances(_ req: Request) throws -> HTTPResponse {
         try refuseQuery(req, allowed: [])
         let accounts = try call { try api.balances(caller(req)) }
-        return try json(ListJSON(data: accounts.map(BalanceJSON.init), has_more: false, url: "/v1/balances"))
+        return json(ListJSON(data: accounts.map(BalanceJSON.init), has_more: false, url: "/v1/balances"))
     }
 
     func transactions(_ req: Request) throws -> HTTPResponse {
@@ -88,7 +96,8 @@ struct PublicAPIController {
         f.query.from = try time(req, "created[gte]")
         f.query.until = try time(req, "created[lt]")
         let page = try call { try api.transactions(caller(req), f) }
-        return try json(ListJSON(data: page.rows.map(TransactionJSON.init), has_more: page.hasMore, url: "/v1/transactions"))
+        return json(ListJSON(data: page.rows.map(TransactionJSON.init), has_more: page.hasMore, url: "/v1/transactions"),
+                    capacity: 640 * page.rows.count + 128)
     }
 
     func payouts(_ req: Request) throws -> HTTPResponse {
@@ -96,7 +105,8 @@ struct PublicAPIController {
         let limit = try limit(req)
         let after = try nonEmpty(req, "starting_after")
         let page = try call { try api.payouts(caller(req), startingAfter: after, limit: limit) }
-        return try json(ListJSON(data: page.rows.map(PayoutJSON.init), has_more: page.hasMore, url: "/v1/payouts"))
+        return json(ListJSON(data: page.rows.map(PayoutJSON.init), has_more: page.hasMore, url: "/v1/payouts"),
+                    capacity: 640 * page.rows.count + 128)
     }
 
     // MARK: - writing
@@ -108,7 +118,7 @@ struct PublicAPIController {
         return try api.idempotency.perform(req, credential: caller.credential.publicID) { db in
             let new = try newTransaction(req)
             let t = try call { try api.createTransaction(caller, new, on: db) }
-            return try json(TransactionJSON(t), status: .created)
+            return json(TransactionJSON(t), status: .created)
         }
     }
 
@@ -145,7 +155,7 @@ struct PublicAPIController {
             input.amount = Amount.major(amount, currency)
             input.currency = currency.code
             let p = try call { try api.preparePayout(caller, input, on: db) }
-            return try json(PayoutJSON(p), status: .created)
+            return json(PayoutJSON(p), status: .created)
         }
     }
 
@@ -202,6 +212,12 @@ struct PublicAPIController {
 
     func json<T: Encodable>(_ value: T, status: HTTPStatus = .ok) throws -> HTTPResponse {
         var res = try HTTPResponse.json(value, status: status)
+        res.headers.set("Cache-Control", "no-store")
+        return res
+    }
+
+    func json(_ value: some JSONWritable, status: HTTPStatus = .ok, capacity: Int = 1024) -> HTTPResponse {
+        var res = HTTPResponse.json(writing: value, status: status, capacity: capacity)
         res.headers.set("Cache-Control", "no-store")
         return res
     }

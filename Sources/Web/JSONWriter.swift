@@ -1,0 +1,177 @@
+import HTTP
+
+/// Writes JSON straight into bytes, for the responses a program asks for many times a second
+/// (`/v1` lists): Foundation's `JSONEncoder` builds a tree of boxed values first and cost most
+/// of such a request. The output is the encoder's own with `.sortedKeys` and
+/// `.withoutEscapingSlashes`, byte for byte, as long as the caller writes keys in sorted order:
+/// `JSONWriterTests` compares the two on random values.
+///
+///     var w = JSONWriter()
+///     w.object { w in
+///         w.key("id"); w.string(id)
+///         w.key("tags"); w.array(tags) { w, t in w.string(t) }
+///     }
+public struct JSONWriter: Sendable {
+    public private(set) var bytes: [UInt8]
+
+    public init(capacity: Int = 1024) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    // MARK: - structure
+
+    public mutating func object(_ body: (inout JSONWriter) -> Void) {
+        bytes.append(UInt8(ascii: "{"))
+        body(&self)
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    /// An array of `items`, each written by `element` (the commas are the writer's).
+    public mutating func array<S: Sequence>(_ items: S, _ element: (inout JSONWriter, S.Element) -> Void) {
+        bytes.append(UInt8(ascii: "["))
+        var first = true
+        for item in items {
+            if !first { bytes.append(UInt8(ascii: ",")) }
+            first = false
+            element(&self, item)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// A member's name: written after a comma unless it is the object's first. Names are ASCII
+    /// literals chosen in code, so they are written without escaping.
+    public mutating func key(_ name: StaticString) {
+        if let last = bytes.last, last != UInt8(ascii: "{") { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    /// A member's name chosen at run time (a map's keys): escaped like any string.
+    public mutating func key(_ name: String) {
+        if let last = bytes.last, last != UInt8(ascii: "{") { bytes.append(UInt8(ascii: ",")) }
+        string(name)
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    // MARK: - values
+
+    public mutating func string(_ s: String) {
+        bytes.append(UInt8(ascii: "\""))
+        var s = s
+        s.withUTF8 { utf8 in
+            var start = 0
+            for i in 0..<utf8.count {
+                let b = utf8[i]
+                // Only `"`, `\` and the C0 controls need escaping; everything else (including
+                // `/` and non-ASCII UTF-8) is copied as it is.
+                guard b < 0x20 || b == 0x22 || b == 0x5C else { continue }
+                if start < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<i])) }
+                start = i + 1
+                bytes.append(UInt8(ascii: "\\"))
+                switch b {
+                case 0x22: bytes.append(0x22)
+                case 0x5C: bytes.append(0x5C)
+                case 0x08: bytes.append(UInt8(ascii: "b"))
+                case 0x0C: bytes.append(UInt8(ascii: "f"))
+                case 0x0A: bytes.append(UInt8(ascii: "n"))
+                case 0x0D: bytes.append(UInt8(ascii: "r"))
+                case 0x09: bytes.append(UInt8(ascii: "t"))
+                default:
+                    bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                              Self.hex[Int(b >> 4)], Self.hex[Int(b & 0x0F)]])
+                }
+            }
+            if start < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...])) }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    public mutating func string(_ s: String?) {
+        if let s { string(s) } else { null() }
+    }
+
+    public mutating func integer(_ n: Int64) {
+        if n == 0 { bytes.append(UInt8(ascii: "0")); return }
+        var magnitude = n.magnitude
+        if n < 0 { bytes.append(UInt8(ascii: "-")) }
+        // At most 20 digits, written backwards into a fixed buffer.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var i = 20
+            while magnitude > 0 {
+                i -= 1
+                digits[i] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[i..<20]))
+        }
+    }
+
+    public mutating func integer(_ n: Int) { integer(Int64(n)) }
+
+    public mutating func bool(_ b: Bool) {
+        bytes.append(contentsOf: b ? Self.trueBytes : Self.falseBytes)
+    }
+
+    public mutating func null() { bytes.append(contentsOf: Self.nullBytes) }
+
+    /// A unix time as an RFC 3339 string in UTC, `"2026-12-05T07:21:38Z"`: what
+    /// `gmtime_r` and `String(format:)` would give, without either.
+    public mutating func utcTime(_ unixSeconds: Int64) {
+        let days = unixSeconds >= 0 ? unixSeconds / 86_400 : (unixSeconds - 86_399) / 86_400
+        let secs = Int(unixSeconds - days * 86_400)
+        // Howard Hinnant's civil_from_days.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = Int(doy - (153 * mp + 2) / 5 + 1)
+        let month = Int(mp < 10 ? mp + 3 : mp - 9)
+        let year = Int(yoe + era * 400 + (month <= 2 ? 1 : 0))
+        guard (0...9999).contains(year) else { string(String(unixSeconds)); return }
+        bytes.append(UInt8(ascii: "\""))
+        digits(year, 4); bytes.append(UInt8(ascii: "-")); digits(month, 2); bytes.append(UInt8(ascii: "-")); digits(day, 2)
+        bytes.append(UInt8(ascii: "T"))
+        digits(secs / 3600, 2); bytes.append(UInt8(ascii: ":")); digits(secs / 60 % 60, 2); bytes.append(UInt8(ascii: ":")); digits(secs % 60, 2)
+        bytes.append(UInt8(ascii: "Z"))
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private mutating func digits(_ n: Int, _ width: Int) {
+        var divisor = 1
+        for _ in 1..<width { divisor *= 10 }
+        var n = n
+        while divisor > 0 {
+            bytes.append(UInt8(ascii: "0") + UInt8(n / divisor))
+            n %= divisor
+            divisor /= 10
+        }
+    }
+
+    /// Bytes that are already JSON (a value stored as JSON text), copied as they are.
+    public mutating func raw(_ json: [UInt8]) { bytes.append(contentsOf: json) }
+
+    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+    private static let trueBytes: [UInt8] = Array("true".utf8)
+    private static let falseBytes: [UInt8] = Array("false".utf8)
+    private static let nullBytes: [UInt8] = Array("null".utf8)
+}
+
+/// A value that writes itself with a ``JSONWriter``: the fast path of
+/// ``HTTPResponse/json(writing:status:)``.
+public protocol JSONWritable {
+    func write(to w: inout JSONWriter)
+}
+
+extension HTTPResponse {
+    /// A JSON response written by `value` itself (see ``JSONWritable``).
+    public static func json(writing value: some JSONWritable, status: HTTPStatus = .ok, capacity: Int = 1024) -> HTTPResponse {
+        var w = JSONWriter(capacity: capacity)
+        value.write(to: &w)
+        return HTTPResponse(status: status, headers: ["Content-Type": JSONBody.contentType], body: .bytes(w.bytes))
+    }
+}
