@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+import Web
+@testable import Portal
+
+/// `/v1` and the events write transactions and payouts by hand (``TransactionJSON``,
+/// ``PayoutJSON``). Before that they were `Encodable` structs under `JSONEncoder` with sorted
+/// keys; integrators' parsers saw those bytes, so the hand-written ones must be the same. The
+/// structs below are the old shapes, kept here as the reference.
+@Suite("Money JSON: the hand-written /v1 objects are the encoder's bytes")
+struct MoneyJSONTests {
+    struct PartyJSON: Encodable { let name: String; let country: String?; let method: String?; let account_last4: String? }
+    struct ErrorJSON: Encodable { let code: String; let message: String }
+    struct OldTransaction: Encodable {
+        let id: String; var object = "transaction"; let environment: String; let external_id: String?; let type: String
+        let status: String; let amount: Int64; let amount_decimal: String; let currency: String; let currency_exponent: Int
+        let error: ErrorJSON?; let sender: PartyJSON?; let recipient: PartyJSON?; let metadata: [String: String]
+        let created_at: String; let updated_at: String; let settled_at: String?
+    }
+    struct OldPayout: Encodable {
+        let id: String; var object = "payout"; let environment: String; let status: String; let amount: Int64
+        let amount_decimal: String; let currency: String; let currency_exponent: Int; let beneficiary: PartyJSON?
+        let reference: String; let transaction: String?; let reject_reason: String?; let created_at: String
+        let expires_at: String; let decided_at: String?
+    }
+
+    static func party(_ p: Party) -> PartyJSON? {
+        p.isEmpty ? nil : PartyJSON(name: p.name, country: p.country.isEmpty ? nil : p.country, method: p.method?.rawValue,
+                                    account_last4: p.last4.isEmpty ? nil : p.last4)
+    }
+
+    static func time(_ t: Int64) -> String {
+        var tm = tm()
+        var seconds = time_t(t)
+        gmtime_r(&seconds, &tm)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", Int(tm.tm_year) + 1900, Int(tm.tm_mon) + 1, Int(tm.tm_mday),
+                      Int(tm.tm_hour), Int(tm.tm_min), Int(tm.tm_sec))
+    }
+
+    static func encoded(_ v: some Encodable) throws -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try e.encode(v), as: UTF8.self)
+    }
+
+    static func written(_ v: some JSONWritableForTests) -> String { v.text }
+
+    private static let texts = ["", "Ada Lovelace", "O'Brien \"Bob\"", "line\nbreak\ttab", "back\\slash/slash", "Zoë 日本 🙂", "\u{1}\u{1F}", "\u{2028}"]
+    private static func text<G: RandomNumberGenerator>(_ g: inout G) -> String { texts.randomElement(using: &g)! }
+    private static func optional<G: RandomNumberGenerator>(_ g: inout G) -> String? { Bool.random(using: &g) ? text(&g) : nil }
+    private static func party<G: RandomNumberGenerator>(_ g: inout G) -> Party {
+        Bool.random(using: &g) ? Party() : Party(name: text(&g), country: ["", "NL", "KE"].randomElement(using: &g)!,
+                                                  method: PaymentMethod.allCases.randomElement(using: &g),
+                                                  last4: ["", "1234", "56"].randomElement(using: &g)!)
+    }
+
+    @Test("random transactions: the writer and the old encoder agree byte for byte")
+    func transactions() throws {
+        var g = SystemRandomNumberGenerator()
+        for _ in 0..<1_500 {
+            let currency = Currency.all.randomElement(using: &g)!
+            var metadata: [String: String] = [:]
+            for _ in 0..<Int.random(in: 0...4, using: &g) { metadata[Self.text(&g) + "k"] = Self.text(&g) }
+            let metadataJSON = String(decoding: try JSONEncoder().encode(metadata), as: UTF8.self)
+            let code = Bool.random(using: &g) ? "recipient_account_invalid" : nil
+            let t = TransactionRecord(
+                id: 1, publicID: "txn_" + String(Int.random(in: 0...999_999, using: &g)),
+                scope: MoneyScope(organizationID: 1, environment: Environment.allCases.randomElement(using: &g)!), accountID: 1,
+                externalID: Self.optional(&g), type: TransactionType.allCases.randomElement(using: &g)!,
+                status: TransactionStatus.allCases.randomElement(using: &g)!,
+                amount: Amount(minor: Int64.random(in: -10_000_000_000...10_000_000_000, using: &g), currency: currency),
+                errorCode: code, errorNote: code == nil ? nil : Self.optional(&g), sender: Self.party(&g), recipient: Self.party(&g),
+                metadataJSON: metadataJSON, payoutID: nil, createdAt: Int64.random(in: 0...4_000_000_000, using: &g),
+                updatedAt: Int64.random(in: 0...4_000_000_000, using: &g),
+                settledAt: Bool.random(using: &g) ? Int64.random(in: 0...4_000_000_000, using: &g) : nil)
+            let old = OldTransaction(
+                id: t.publicID, environment: t.scope.environment.rawValue, external_id: t.externalID, type: t.type.rawValue,
+                status: t.status.rawValue, amount: t.amount.minor, amount_decimal: t.amount.major, currency: currency.code,
+                currency_exponent: currency.exponent, error: t.errorCode.map { ErrorJSON(code: $0, message: t.errorNote ?? "") },
+                sender: Self.party(t.sender), recipient: Self.party(t.recipient), metadata: t.metadata,
+                created_at: Self.time(t.createdAt), updated_at: Self.time(t.updatedAt), settled_at: t.settledAt.map(Self.time))
+            #expect(TransactionJSON(t).text == (try Self.encoded(old)))
+        }
+    }
+
+    @Test("random payouts: the writer and the old encoder agree byte for byte")
+    func payouts() throws {
+        var g = SystemRandomNumberGenerator()
+        for _ in 0..<1_500 {
+            let currency = Currency.all.randomElement(using: &g)!
+            let status = PayoutStatus.allCases.randomElement(using: &g)!
+            let p = PayoutRecord(
+                id: 1, publicID: "po_" + String(Int.random(in: 0...999_999, using: &g)),
+                scope: MoneyScope(organizationID: 1, environment: Environment.allCases.randomElement(using: &g)!), accountID: 1,
+                status: status, amount: Amount(minor: Int64.random(in: 1...10_000_000_000, using: &g), currency: currency),
+                beneficiaryName: Self.text(&g), beneficiaryCountry: ["", "NL"].randomElement(using: &g)!,
+                method: PaymentMethod.allCases.randomElement(using: &g)!,
+                beneficiaryAccount: ["NL91ABNA0417164300", "+254712345678", ""].randomElement(using: &g)!,
+                reference: Self.text(&g), createdBy: 1, createdByName: "A", decidedBy: nil, decidedByName: nil,
+                rejectReason: status == .rejected ? Self.text(&g) : nil, transactionID: nil,
+                transactionPublicID: status == .authorized ? "txn_1" : nil, createdAt: Int64.random(in: 0...4_000_000_000, using: &g),
+                expiresAt: Int64.random(in: 0...4_000_000_000, using: &g),
+                decidedAt: status == .pendingAuthorization ? nil : Int64.random(in: 0...4_000_000_000, using: &g),
+                updatedAt: 0)
+            let old = OldPayout(
+                id: p.publicID, environment: p.scope.environment.rawValue, status: p.status.rawValue, amount: p.amount.minor,
+                amount_decimal: p.amount.major, currency: currency.code, currency_exponent: currency.exponent,
+                beneficiary: Self.party(p.beneficiary), reference: p.reference, transaction: p.transactionPublicID,
+                reject_reason: p.rejectReason, created_at: Self.time(p.createdAt), expires_at: Self.time(p.expiresAt),
+                decided_at: p.decidedAt.map(Self.time))
+            #expect(PayoutJSON(p).text == (try Self.encoded(old)))
+        }
+    }
+}
+
+protocol JSONWritableForTests { var text: String { get } }
+
+extension TransactionJSON: JSONWritableForTests {
+    var text: String { var w = JSONWriter(capacity: 64); write(to: &w); return String(decoding: w.bytes, as: UTF8.self) }
+}
+extension PayoutJSON: JSONWritableForTests {
+    var text: String { var w = JSONWriter(capacity: 64); write(to: &w); return String(decoding: w.bytes, as: UTF8.self) }
+}
