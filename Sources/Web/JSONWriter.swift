@@ -50,7 +50,7 @@ public struct JSONWriter: Sendable {
     }
 
     /// A member's name chosen at run time (a map's keys): escaped like any string.
-    public mutating func key(_ name: String) {
+    public mutating func key(escaping name: String) {
         if let last = bytes.last, last != UInt8(ascii: "{") { bytes.append(UInt8(ascii: ",")) }
         string(name)
         bytes.append(UInt8(ascii: ":"))

@@ -61,7 +61,12 @@ struct MoneyJSONTests {
             let currency = Currency.all.randomElement(using: &g)!
             var metadata: [String: String] = [:]
             for _ in 0..<Int.random(in: 0...4, using: &g) { metadata[Self.text(&g) + "k"] = Self.text(&g) }
-            let metadataJSON = String(decoding: try JSONEncoder().encode(metadata), as: UTF8.self)
+            // As the store writes it (copied as it is), or in a form it never writes (decoded
+            // and rewritten): the bytes out must be the same either way.
+            let unsorted = JSONEncoder()
+            if Bool.random(using: &g) { unsorted.outputFormatting = [.prettyPrinted] }
+            let metadataJSON = Bool.random(using: &g) ? MoneyStore.encodeMetadata(metadata)
+                : String(decoding: try unsorted.encode(metadata), as: UTF8.self)
             let code = Bool.random(using: &g) ? "recipient_account_invalid" : nil
             let t = TransactionRecord(
                 id: 1, publicID: "txn_" + String(Int.random(in: 0...999_999, using: &g)),
@@ -80,6 +85,31 @@ struct MoneyJSONTests {
                 sender: Self.party(t.sender), recipient: Self.party(t.recipient), metadata: t.metadata,
                 created_at: Self.time(t.createdAt), updated_at: Self.time(t.updatedAt), settled_at: t.settledAt.map(Self.time))
             #expect(TransactionJSON(t).text == (try Self.encoded(old)))
+        }
+    }
+
+    @Test("stored metadata is copied only when it is exactly the writer's form")
+    func canonicalMetadata() throws {
+        var g = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            var metadata: [String: String] = [:]
+            for _ in 0..<Int.random(in: 0...5, using: &g) { metadata[Self.text(&g) + String(Int.random(in: 0...99, using: &g))] = Self.text(&g) }
+            let stored = MoneyStore.encodeMetadata(metadata)
+            // Keys with a quote or a backslash are escaped in the text: those take the slow path.
+            let plainKeys = metadata.keys.allSatisfy { k in !k.unicodeScalars.contains { $0.value < 0x20 || $0 == "\"" || $0 == "\\" } }
+            #expect(TransactionJSON.isCanonicalMetadata(stored) == plainKeys, "\(stored)")
+        }
+        // The demo seeder writes its metadata as text: it must be the store's own form.
+        var r = SeededRandom(seed: 7)
+        for sequence in 0..<400 {
+            let type = TransactionType.allCases[sequence % 4]
+            let text = DemoTraffic.metadata(type, sequence: sequence, at: 1_790_000_000 + Int64(sequence) * 3_600, &r)
+            #expect(TransactionJSON.isCanonicalMetadata(text), "\(text)")
+            #expect(text == MoneyStore.encodeMetadata(MoneyStore.decodeMetadata(text)))
+        }
+        for bad in ["{\"b\":\"1\",\"a\":\"2\"}", "{\"a\": \"1\"}", "{\"a\":1}", "{\"a\":\"1\",}", "{\"a\":\"\\/\"}", "{\"a\":\"\\u000a\"}",
+                    "{\"a\":\"1\"}x", "{\"a\":\"1\"", "{\"a\":\"\u{1}\"}", "{\"a\":\"1\",\"a\":\"2\"}", "[]", "{\"a\":\"\\u00E9\"}"] {
+            #expect(!TransactionJSON.isCanonicalMetadata(bad), "\(bad)")
         }
     }
 

@@ -69,7 +69,7 @@ struct JSONWriterTests {
                     if let c = row.c { w.key("c"); w.string(c) }
                     w.key("d")
                     w.object { w in
-                        for (k, v) in row.d.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) { w.key(k); w.string(v) }
+                        for (k, v) in row.d.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) { w.key(escaping: k); w.string(v) }
                     }
                 }
             }

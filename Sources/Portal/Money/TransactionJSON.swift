@@ -31,7 +31,7 @@ struct TransactionJSON: JSONWritable, Sendable {
             }
             if let e = t.externalID { w.key("external_id"); w.string(e) }
             w.key("id"); w.string(t.publicID)
-            w.key("metadata"); Self.write(t.metadata, to: &w)
+            w.key("metadata"); Self.writeMetadata(stored: t.metadataJSON, to: &w)
             w.key("object"); w.string("transaction")
             if !t.recipient.isEmpty { w.key("recipient"); Self.write(t.recipient, to: &w) }
             if !t.sender.isEmpty { w.key("sender"); Self.write(t.sender, to: &w) }
@@ -52,11 +52,84 @@ struct TransactionJSON: JSONWritable, Sendable {
         }
     }
 
+    /// The metadata as stored: every writer of the column stores the encoder's own form
+    /// (``MoneyStore/encodeMetadata(_:)``, or the seeder's text in that same form, which
+    /// `MoneyJSONTests` checks), so the text is copied, not decoded and encoded again — decoding
+    /// it was a third of a `/v1/transactions` page. Anything else is decoded and rewritten.
+    static func writeMetadata(stored json: String, to w: inout JSONWriter) {
+        if isCanonicalMetadata(json) {
+            w.raw(Array(json.utf8))
+        } else {
+            write(MoneyStore.decodeMetadata(json), to: &w)
+        }
+    }
+
+    /// Whether `json` is exactly what ``write(_:to:)`` would write for the map it holds: a flat
+    /// object of strings, no whitespace, keys without escapes in strictly increasing byte
+    /// order, values escaped only as the writer escapes (`\"`, `\\`, `\b\f\n\r\t`,
+    /// `\u00xx` for other controls). One pass over the bytes, no allocation.
+    static func isCanonicalMetadata(_ json: String) -> Bool {
+        var json = json
+        return json.withUTF8 { b in
+            let n = b.count
+            guard n >= 2, b[0] == 0x7B, b[n - 1] == 0x7D else { return false }
+            if n == 2 { return true }
+            var i = 1
+            var previousKey: Range<Int>? = nil
+            func isHexLower(_ c: UInt8) -> Bool { (0x30...0x39).contains(c) || (0x61...0x66).contains(c) }
+            // Scans a string starting at the quote at `i`; returns the index after its closing quote.
+            func scanString(allowEscapes: Bool) -> Int? {
+                guard i < n, b[i] == 0x22 else { return nil }
+                var j = i + 1
+                while j < n {
+                    let c = b[j]
+                    if c == 0x22 { return j + 1 }
+                    if c < 0x20 { return nil }
+                    if c == 0x5C {
+                        guard allowEscapes, j + 1 < n else { return nil }
+                        switch b[j + 1] {
+                        case 0x22, 0x5C, 0x62, 0x66, 0x6E, 0x72, 0x74: j += 2
+                        case 0x75:
+                            // Only controls other than \b \f \n \r \t come as \u00xx.
+                            guard j + 5 < n, b[j + 2] == 0x30, b[j + 3] == 0x30, b[j + 4] == 0x30 || b[j + 4] == 0x31,
+                                  isHexLower(b[j + 5]) else { return nil }
+                            let v = (b[j + 4] - 0x30) * 16 + (b[j + 5] <= 0x39 ? b[j + 5] - 0x30 : b[j + 5] - 0x61 + 10)
+                            guard ![0x08, 0x09, 0x0A, 0x0C, 0x0D].contains(v) else { return nil }
+                            j += 6
+                        default: return nil
+                        }
+                        continue
+                    }
+                    j += 1
+                }
+                return nil
+            }
+            while true {
+                let keyStart = i + 1
+                guard let afterKey = scanString(allowEscapes: false) else { return false }
+                let key = keyStart..<(afterKey - 1)
+                if let p = previousKey {
+                    guard UnsafeBufferPointer(rebasing: b[p]).lexicographicallyPrecedes(UnsafeBufferPointer(rebasing: b[key])) else { return false }
+                }
+                previousKey = key
+                i = afterKey
+                guard i < n, b[i] == 0x3A else { return false }
+                i += 1
+                guard let afterValue = scanString(allowEscapes: true) else { return false }
+                i = afterValue
+                guard i < n else { return false }
+                if b[i] == 0x7D { return i == n - 1 }
+                guard b[i] == 0x2C else { return false }
+                i += 1
+            }
+        }
+    }
+
     /// The integrator's metadata, keys in the order `JSONEncoder`'s `.sortedKeys` gives.
     static func write(_ map: [String: String], to w: inout JSONWriter) {
         w.object { w in
             for (k, v) in map.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
-                w.key(k); w.string(v)
+                w.key(escaping: k); w.string(v)
             }
         }
     }
