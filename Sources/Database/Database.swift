@@ -36,6 +36,13 @@ public final class Database: Sendable {
     private let writer: WriterGate
     private let readers: ReaderPool
     private let logger: Logger
+    private let ended = Atomic<UInt64>(0)
+
+    /// How many ``write(_:)`` calls have ended (committed or rolled back) in this process.
+    /// A value read before a query and unchanged afterwards means no write of this process
+    /// ended in between, so a cache of what was read may keep it: see `APIKeys.key(sha256:)`.
+    /// Writes by other processes are not counted; such a cache must also expire.
+    public var writesEnded: UInt64 { ended.load(ordering: .acquiring) }
 
     /// Opens the database at `path`, creating the file and its parent directory if missing.
     /// - Parameter readers: how many reader connections to keep (at least 1).
@@ -84,8 +91,11 @@ public final class Database: Sendable {
     /// writer at a time: COMMIT when it returns, ROLLBACK (and rethrow) when it throws.
     @discardableResult
     public func write<T>(_ body: (Connection) throws -> T) throws -> T {
+        // Counted after COMMIT or ROLLBACK, while still holding the writer: a reader that saw
+        // the count before this write began cannot keep what it read past it.
         try writer.withConnection { connection in
-            try connection.transaction(.immediate) { try body(connection) }
+            defer { ended.add(1, ordering: .releasing) }
+            return try connection.transaction(.immediate) { try body(connection) }
         }
     }
 

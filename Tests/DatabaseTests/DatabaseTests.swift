@@ -62,6 +62,27 @@ private func runThreads(
         }
     }
 
+    /// `writesEnded` moves once per write, committed or rolled back, and only once it has
+    /// ended: a cache keyed on it (API keys) never keeps a row read before a write it missed.
+    @Test func writesEndedCountsEveryWriteAfterItEnds() throws {
+        struct Boom: Error {}
+        try withDatabase { db, _ in
+            let start = db.writesEnded
+            try db.write { try $0.execute("CREATE TABLE t(v TEXT)") }
+            #expect(db.writesEnded == start + 1)
+            let during = try db.write { conn -> UInt64 in
+                try conn.execute("INSERT INTO t VALUES ('a')")
+                return db.writesEnded
+            }
+            #expect(during == start + 1)
+            #expect(db.writesEnded == start + 2)
+            #expect(throws: Boom.self) { try db.write { _ in throw Boom() } }
+            #expect(db.writesEnded == start + 3)
+            _ = try db.read { try $0.scalar("SELECT count(*) FROM t", as: Int.self) }
+            #expect(db.writesEnded == start + 3)
+        }
+    }
+
     @Test func writeCommitsAndReadersSeeIt() throws {
         try withDatabase { db, _ in
             try db.write { try $0.execute("CREATE TABLE t(v TEXT)") }

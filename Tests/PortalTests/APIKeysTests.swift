@@ -559,3 +559,29 @@ extension APIKeysTests {
         #expect(try portal.audit(of: id).filter { $0 == "api_key.leak_reported" }.count == 1)
     }
 }
+
+extension APIKeysTests {
+    /// Verified keys are remembered between requests: a key in use, revoked or rolled without
+    /// overlap, must still be refused on the very next call (the memory is dropped by any
+    /// write), never a second later.
+    @Test func aKeyInUseIsRefusedOnTheNextCallAfterRevokeOrRoll() throws {
+        let (portal, b, _, org) = try TestPortal.withOwner()
+        let revoked = try #require(try b.createKey(org).shownSecret)
+        let rolled = try #require(try b.createKey(org).shownSecret)
+        for _ in 0..<5 {
+            #expect(try portal.ping(revoked).status == 200)
+            #expect(try portal.ping(rolled).status == 200)
+        }
+        let revokedID = try portal.keyID(revoked)
+        #expect(try b.post("/orgs/\(org)/sandbox/api-keys/\(revokedID)/revoke", [("confirm", "yes")],
+                           csrfFrom: try b.get("/orgs/\(org)/sandbox/api-keys/\(revokedID)")).status == 303)
+        #expect(try portal.ping(revoked).status == 401)
+        let rolledID = try portal.keyID(rolled)
+        let page = try b.post("/orgs/\(org)/sandbox/api-keys/\(rolledID)/roll", [("overlap", "0")],
+                              csrfFrom: try b.get("/orgs/\(org)/sandbox/api-keys/\(rolledID)"))
+        #expect(page.status == 201)
+        #expect(try portal.ping(rolled).status == 401)
+        let replacement = try #require(page.shownSecret)
+        #expect(try portal.ping(replacement).status == 200)
+    }
+}
