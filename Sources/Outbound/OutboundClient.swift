@@ -32,6 +32,7 @@ public final class OutboundClient: Sendable {
     private let maxIdleHandles: Int
     private let resolver: Resolver
     private let checksBeforeConnecting: Bool
+    private let caFile: String?
     private let idle = Mutex<[EasyHandle]>([])
 
     public convenience init(policy: AddressPolicy, userAgent: String, maxIdleHandles: Int = 32) {
@@ -45,7 +46,10 @@ public final class OutboundClient: Sendable {
 
     /// `checksBeforeConnecting: false` (tests only) skips the address check before the
     /// transfer, to show that the socket-level check alone refuses the connection.
-    init(policy: AddressPolicy, userAgent: String, maxIdleHandles: Int, resolver: @escaping Resolver, checksBeforeConnecting: Bool) {
+    /// `caFile` (tests only) replaces the system's trusted certificate authorities.
+    init(policy: AddressPolicy, userAgent: String, maxIdleHandles: Int, resolver: @escaping Resolver, checksBeforeConnecting: Bool,
+         caFile: String? = nil) {
+        self.caFile = caFile
         self.policy = policy
         self.userAgent = userAgent
         self.maxIdleHandles = max(0, maxIdleHandles)
@@ -129,6 +133,7 @@ public final class OutboundClient: Sendable {
         set(ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Self.milliseconds(request.totalTimeout)))
         set(ccurl_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1))
         set(ccurl_setopt_string(handle, CURLOPT_USERAGENT, userAgent))
+        if let caFile { set(ccurl_setopt_string(handle, CURLOPT_CAINFO, caFile)) }
         set(ccurl_setopt_pointer(handle, CURLOPT_HTTPHEADER, headerList))
         if let resolveList { set(ccurl_setopt_pointer(handle, CURLOPT_RESOLVE, resolveList)) }
         set(ccurl_setopt_long(handle, CURLOPT_POST, 1))
