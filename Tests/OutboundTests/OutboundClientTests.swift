@@ -112,6 +112,27 @@ import TestSupport
         #expect(receiver.connections == 1)
     }
 
+    @Test func threadsShareTheClientAndItsPooledConnections() throws {
+        let receiver = try TestHTTPReceiver()
+        defer { receiver.stop() }
+        let client = self.client()
+        let failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 6) { thread in
+            for i in 0..<10 {
+                do {
+                    let response = try client.post(OutboundRequest(url: receiver.url, headers: [], body: Array("\(thread)-\(i)".utf8)))
+                    if response.status != 204 { failures.withLock { $0.append("status \(response.status)") } }
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
+                }
+            }
+        }
+        #expect(failures.withLock { $0 } == [])
+        #expect(Set(receiver.requests.map(\.bodyText)).count == 60)
+        // One connection per handle at most, handles reused: never one per post.
+        #expect(receiver.connections <= 6)
+    }
+
     @Test func aClosedPortIsConnectionRefused() throws {
         let receiver = try TestHTTPReceiver()
         let url = receiver.url
