@@ -184,6 +184,25 @@ import TestSupport
         #expect(receiver.connections == 0)
     }
 
+    /// Spellings that reach this machine one way or another: each is refused, whether as a
+    /// literal, or through what the system resolver makes of it, before any connection.
+    @Test(arguments: ["127.0.0.1.", "0", "0x7f000001", "017700000001", "[::ffff:127.0.0.1]", "[::ffff:7f00:1]",
+                      "[::127.0.0.1]", "[64:ff9b::127.0.0.1]", "[2002:7f00:1::]", "[0:0:0:0:0:0:0:1]", "localhost", "LocalHost."])
+    func otherSpellingsOfThisMachineAreRefused(host: String) throws {
+        let receiver = try TestHTTPReceiver()
+        defer { receiver.stop() }
+        do {
+            _ = try client(.publicOnly).post(OutboundRequest(url: "http://\(host):\(receiver.port)/", headers: [], body: []))
+            Issue.record("\(host) was reached")
+        } catch {
+            switch error {
+            case .refusedAddress, .dnsFailure: break
+            default: Issue.record("\(host): \(error)")
+            }
+        }
+        #expect(receiver.connections == 0)
+    }
+
     @Test func publicOnlyRefusesANameThatResolvesToLoopback() throws {
         let receiver = try TestHTTPReceiver()
         defer { receiver.stop() }
