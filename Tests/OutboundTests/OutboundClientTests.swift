@@ -70,6 +70,16 @@ import TestSupport
         let response = try client().post(OutboundRequest(url: receiver.url, headers: [], body: body))
         #expect(response.status == 204)
         #expect(receiver.requests.first?.body == body)
+        #expect(receiver.requests.first?.header("Expect") == nil) // no 100-continue round trip
+    }
+
+    @Test func aHugeAnswerGivesItsStatusAndFirst4KBNotAnError() throws {
+        let huge = [UInt8](repeating: 0x41, count: 8 << 20)
+        let receiver = try TestHTTPReceiver(mode: .answer(.init(status: 200, body: huge)))
+        defer { receiver.stop() }
+        let response = try client().post(OutboundRequest(url: receiver.url, headers: [], body: []))
+        #expect(response.status == 200)
+        #expect(response.body == Array(huge.prefix(4096)))
     }
 
     @Test func responseBodyIsCutAt4KBAndTheConnectionStillServesTheNextPost() throws {
