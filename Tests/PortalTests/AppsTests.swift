@@ -178,6 +178,8 @@ struct AppsTests {
             String(fingerprint[fingerprint.index(fingerprint.startIndex, offsetBy: i)..<fingerprint.index(fingerprint.startIndex, offsetBy: i + 2)])
         }.joined(separator: ":")
         #expect(withCert.text.contains(colons))
+        // It expires in 20 days: flagged on the app.
+        #expect(withCert.text.contains("Expires within 30 days"))
 
         // Redirect URIs: added, refused with the reason, changed, removed.
         #expect(try Self.post(ob, org, app, "/redirect-uris", [("uri", "https://app.example.com/cb")]).status == 303)
@@ -229,6 +231,22 @@ struct AppsTests {
         portal.clock.advance(seconds: 61)
         #expect(!(try Self.authenticates(portal, clientID, secret)))
         #expect(try Self.authenticates(portal, clientID, newSecret))
+    }
+
+    /// A client secret pasted into a path by mistake (a 404) never reaches a log line; the
+    /// rest of the path stays readable.
+    @Test func aSecretInAPathIsMaskedInTheLog() throws {
+        let capture = LogCapture()
+        let portal = try TestPortal(logger: capture.logger)
+        let ob = Browser(portal)
+        let owner = try TestUser.enrolled(portal, ob)
+        let org = try owner.createOrganization(portal, ob)
+        let (_, clientID, secret) = try Self.register(ob, org, "Leaky")
+        let app = try #require(try Self.appID(portal, named: "Leaky"))
+        #expect(try ob.get("\(Self.base(org))/\(app)/credentials/\(clientID)/verify/\(secret)").status == 404)
+        let lines = capture.lines.filter { !$0.message.hasPrefix("mail not sent") }.map(\.rendered)
+        #expect(!lines.contains { $0.contains(secret) })
+        #expect(lines.contains { $0.contains("path=\(Self.base(org))/\(app)/credentials/\(clientID)/verify/[token]") })
     }
 
     static func authenticateScopes(_ portal: TestPortal, _ clientID: String, _ secret: String) throws -> [String]? {
