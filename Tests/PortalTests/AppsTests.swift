@@ -178,6 +178,9 @@ struct AppsTests {
             String(fingerprint[fingerprint.index(fingerprint.startIndex, offsetBy: i)..<fingerprint.index(fingerprint.startIndex, offsetBy: i + 2)])
         }.joined(separator: ":")
         #expect(withCert.text.contains(colons))
+        let thumbprint = Base64URL.encode(Hex.decode(fingerprint)!)
+        #expect(withCert.text.contains(thumbprint))
+        #expect(try portal.app.apps.authenticateClient(clientID: clientID, secret: newSecret)?.certificateThumbprint == thumbprint)
         // It expires in 20 days: flagged on the app.
         #expect(withCert.text.contains("Expires within 30 days"))
 

@@ -294,7 +294,10 @@ final class Apps: Sendable {
     struct Client: Sendable {
         let app: AppRecord
         let credential: AppCredentialRecord
+        /// What its subscriptions grant: the most a token may carry.
         var scopes: [String]
+        /// The RFC 8705 `x5t#S256` of the app's certificate, to bind its tokens to (nil: none).
+        var certificateThumbprint: String?
     }
 
     /// The client whose `client_id` and secret these are, or nil: one indexed read on a
@@ -306,7 +309,9 @@ final class Apps: Sendable {
         let now = clock.now()
         return try database.read { db -> Client? in
             guard let (app, c) = try store.client(clientID: clientID, on: db), Self.matches(digest, c, now: now) else { return nil }
-            return Client(app: app, credential: c, scopes: AppProduct.scopes(of: try store.subscriptions(appID: app.id, on: db).map(\.product)))
+            let certificate = try app.certificateID.flatMap { try store.certificate(id: $0, on: db) }
+            return Client(app: app, credential: c, scopes: AppProduct.scopes(of: try store.subscriptions(appID: app.id, on: db).map(\.product)),
+                          certificateThumbprint: certificate.map { Base64URL.encode($0.sha256) })
         }
     }
 

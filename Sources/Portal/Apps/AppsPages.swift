@@ -1,3 +1,4 @@
+import Security
 import Web
 
 // The view models of the app pages, filled by ``AppsController``. None holds a secret but
@@ -28,7 +29,7 @@ private func credentialItem(_ c: AppCredentialRecord, appURL: String, zone: Stri
 }
 
 private func certificateItem(_ c: CertificateRecord, zone: String, now: Int64) -> [String: Any] {
-    ["id": c.publicID, "subject": c.subject, "issuer": c.issuer, "serial": c.serial, "fingerprint": c.fingerprint, "keyType": c.keyType,
+    ["id": c.publicID, "x5t": Base64URL.encode(c.sha256), "subject": c.subject, "issuer": c.issuer, "serial": c.serial, "fingerprint": c.fingerprint, "keyType": c.keyType,
      "notBefore": PageTime.full(c.notBefore, zone: zone), "notAfter": PageTime.full(c.notAfter, zone: zone),
      "altNames": c.altNames.isEmpty ? "—" : c.altNames, "expiresSoon": c.notAfter - now <= 30 * 86400, "expired": c.notAfter <= now,
      "createdBy": c.createdByName, "created": PageTime.full(c.createdAt, zone: zone)]
