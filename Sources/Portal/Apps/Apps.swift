@@ -307,12 +307,10 @@ final class Apps: Sendable {
         guard PublicID.isWellFormed(clientID, prefix: "client") else { return nil }
         let digest = Digest.sha256(secret)
         let now = clock.now()
-        return try database.read { db -> Client? in
-            guard let (app, c) = try store.client(clientID: clientID, on: db), Self.matches(digest, c, now: now) else { return nil }
-            let certificate = try app.certificateID.flatMap { try store.certificate(id: $0, on: db) }
-            return Client(app: app, credential: c, scopes: AppProduct.scopes(of: try store.subscriptions(appID: app.id, on: db).map(\.product)),
-                          certificateThumbprint: certificate.map { Base64URL.encode($0.sha256) })
-        }
+        guard let row = try database.read({ try store.client(clientID: clientID, on: $0) }),
+              Self.matches(digest, row.credential, now: now) else { return nil }
+        return Client(app: row.app, credential: row.credential, scopes: AppProduct.scopes(of: row.products),
+                      certificateThumbprint: row.certificateSHA256.map { Base64URL.encode($0) })
     }
 
     // MARK: - subscriptions

@@ -88,16 +88,28 @@ struct AppsStore {
             .map(Self.credential)
     }
 
-    /// The credentials with this client id and their app, if the organization is active: the
-    /// OAuth server's one indexed lookup per client authentication.
-    func client(clientID: String, on db: Connection) throws -> (AppRecord, AppCredentialRecord)? {
+    /// What authenticating a client needs, in one statement: the client's app and credentials
+    /// (by the unique index on client_id), the products the app subscribes to, and its
+    /// certificate's SHA-256. Nil for an unknown client or one of a closed organization.
+    struct ClientRow {
+        let app: AppRecord
+        let credential: AppCredentialRecord
+        let products: [String]
+        let certificateSHA256: [UInt8]?
+    }
+
+    func client(clientID: String, on db: Connection) throws -> ClientRow? {
         try db.queryOne(
             """
-            SELECT \(Self.appColumns), \(Self.credentialColumns)
+            SELECT \(Self.appColumns), \(Self.credentialColumns),
+                (SELECT group_concat(s.product, ' ') FROM app_subscriptions s WHERE s.app_id = a.id),
+                (SELECT t.sha256 FROM certificates t WHERE t.id = a.certificate_id)
             FROM app_credentials c JOIN apps a ON a.id = c.app_id JOIN organizations o ON o.id = a.organization_id
             WHERE c.client_id = ? AND o.status = 'active'
             """, clientID).map { r in
-                (try Self.app(r), try Self.credential(OffsetRow(row: r, offset: 8)))
+                ClientRow(app: try Self.app(r), credential: try Self.credential(OffsetRow(row: r, offset: 8)),
+                          products: (try r.optionalString(21) ?? "").split(separator: " ").map(String.init),
+                          certificateSHA256: try r.optionalBlob(22))
             }
     }
 
