@@ -315,6 +315,23 @@ struct AppsTests {
         #expect(try portal.app.database.read { try $0.scalar("SELECT name FROM apps WHERE public_id = ?", app, as: String.self) } == "Mine")
     }
 
+    /// An environment's apps are its own: a Sandbox app is a 404 in Production, and names are
+    /// unique per environment only.
+    @Test func appsLiveInOneEnvironment() throws {
+        let (portal, ob, _, org) = try TestPortal.withOwner()
+        let (_, clientID, secret) = try Self.register(ob, org, "Shared name")
+        let app = try #require(try Self.appID(portal, named: "Shared name"))
+        #expect(try ob.get("/orgs/\(org)/production/apps").status == 403, "Production is closed until support enables it")
+        try portal.enableProduction(org)
+        #expect(try ob.get("/orgs/\(org)/production/apps/\(app)").status == 404)
+        let prod = try ob.submit("/orgs/\(org)/production/apps/new", to: "/orgs/\(org)/production/apps/new", [("name", "Shared name")])
+        #expect(prod.status == 201)
+        let list = try ob.get("/orgs/\(org)/production/apps")
+        #expect(list.text.contains("Shared name") && !list.text.contains(app))
+        let client = try #require(try portal.app.apps.authenticateClient(clientID: clientID, secret: secret))
+        #expect(client.app.environment == .sandbox)
+    }
+
     @Test func certificateUploadsRefusePrivateKeysAndDuplicates() throws {
         let (portal, ob, _, org) = try TestPortal.withOwner()
         let (pem, key) = try Self.makeCertificate()

@@ -73,6 +73,8 @@ struct PermissionMatrixTests {
         Route(method: "POST", path: "/orgs/{org}/sandbox/apps/{app}/credentials/{cred}/verify", need: .permission(.appsWrite), fields: [("secret", "")]),
         Route(method: "POST", path: "/orgs/{org}/sandbox/apps/{app}/credentials/{cred}/reset", need: .permission(.appsWrite), fields: [("overlap", "7")]),
         Route(method: "POST", path: "/orgs/{org}/sandbox/apps/{app}/subscriptions", need: .permission(.appsWrite), fields: [("product", "nothing")]),
+        // Without `confirm`, the answer is the confirmation page: nothing is removed.
+        Route(method: "POST", path: "/orgs/{org}/sandbox/apps/{app}/subscriptions/balances/remove", need: .permission(.appsWrite)),
         Route(method: "POST", path: "/orgs/{org}/sandbox/apps/{app}/redirect-uris", need: .permission(.appsWrite), fields: [("uri", "http://example.com/cb")]),
         Route(method: "POST", path: "/orgs/{org}/sandbox/apps/{app}/certificate", need: .permission(.appsWrite), fields: [("certificate", "cert_none")]),
         Route(method: "GET", path: "/orgs/{org}/certificates", need: .anyOf([.appsRead, .appsWrite])),
@@ -126,6 +128,8 @@ struct PermissionMatrixTests {
             let r = try db.queryOne("SELECT a.public_id, c.client_id FROM apps a JOIN app_credentials c ON c.app_id = a.id WHERE a.name = 'Matrix app'")!
             return (try r.string(0), try r.string(1))
         }
+        let appPage = try ob.get("/orgs/\(org)/sandbox/apps/\(app)")
+        #expect(try ob.post("/orgs/\(org)/sandbox/apps/\(app)/subscriptions", [("product", "balances")], csrfFrom: appPage).status == 303)
         func fill(_ path: String) -> String {
             path.replacingOccurrences(of: "{org}", with: org).replacingOccurrences(of: "{member}", with: target).replacingOccurrences(of: "{txn}", with: txn)
                 .replacingOccurrences(of: "{app}", with: app).replacingOccurrences(of: "{cred}", with: cred)
@@ -179,6 +183,7 @@ struct PermissionMatrixTests {
         // The app probes changed nothing: one app, its one credential, nothing else.
         #expect(try portal.count("SELECT count(*) FROM apps") == 1)
         #expect(try portal.count("SELECT count(*) FROM app_credentials") == 1)
+        #expect(try portal.count("SELECT count(*) FROM app_subscriptions") == 1)
         #expect(try portal.count("SELECT count(*) FROM app_redirect_uris") + (try portal.count("SELECT count(*) FROM certificates")) == 0)
         #expect(inviters.allSatisfy { $0 == owner.email || $0.hasPrefix("matrix-roles.write-") }, "\(inviters)")
     }
