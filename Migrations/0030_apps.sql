@@ -51,6 +51,11 @@ CREATE TABLE app_credentials (
     reset_at         INTEGER,
     last_used_at     INTEGER,
     last_used_ip     TEXT,
+    expires_at       INTEGER,                                 -- NULL: never
+    -- Reminder bookkeeping (the app_credential.remind job): when each mail went out.
+    reminded_30_at   INTEGER,
+    reminded_7_at    INTEGER,
+    reminded_1_at    INTEGER,
     CHECK (previous_sha256 IS NULL OR previous_ends_at IS NOT NULL)
 );
 CREATE INDEX app_credentials_by_app ON app_credentials(app_id, created_at);

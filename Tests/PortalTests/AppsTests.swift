@@ -315,6 +315,43 @@ struct AppsTests {
         #expect(try portal.app.database.read { try $0.scalar("SELECT name FROM apps WHERE public_id = ?", app, as: String.self) } == "Mine")
     }
 
+    @Test func credentialsExpireWithRemindersAt30And7And1Days() throws {
+        let (portal, ob, owner, org) = try TestPortal.withOwner()
+        let (developer, _) = try portal.member(of: org, role: .developer)
+        let (employee, _) = try portal.member(of: org, role: .employee)
+        func mails(_ email: String) throws -> [String] {
+            try portal.app.database.read { db in
+                try db.query("SELECT subject FROM outbox WHERE recipient = ? AND subject LIKE '%Credentials%' ORDER BY id", email).map { try $0.string(0) }
+            }
+        }
+        let page = try ob.submit("\(Self.base(org))/new", to: "\(Self.base(org))/new", [("name", "Yearly"), ("expires_in_days", "365")])
+        let (clientID, secret) = try #require(Self.shown(page))
+        let app = try #require(try Self.appID(portal, named: "Yearly"))
+        #expect(try ob.get("\(Self.base(org))/\(app)").text.contains("Expires</dt>"))
+        // A choice not offered is refused beside the field, keeping the name.
+        let odd = try ob.submit("\(Self.base(org))/new", to: "\(Self.base(org))/new", [("name", "Odd"), ("expires_in_days", "12")])
+        #expect(odd.status == 422 && odd.text.contains("Choose never, 30, 90 or 365 days") && odd.text.contains("value=\"Odd\""))
+
+        portal.clock.advance(seconds: 335 * 86400 + 60)
+        #expect(try portal.runJobs { try mails(owner.email).count == 1 })
+        #expect(try mails(owner.email) == ["Credentials “Default” of “Yearly” expire in 30 days"])
+        #expect(try mails(employee.email).isEmpty, "an Employee does not manage apps")
+        portal.clock.advance(seconds: 23 * 86400)
+        #expect(try portal.runJobs { try mails(owner.email).count == 2 })
+        portal.clock.advance(seconds: 6 * 86400)
+        #expect(try portal.runJobs { try mails(owner.email).count == 3 })
+        #expect(try mails(owner.email).last == "Credentials “Default” of “Yearly” expire in 1 day")
+        #expect(try mails(developer.email).count == 3)
+        // Running the job again sends nothing twice.
+        let row = try portal.app.database.read { try $0.scalar("SELECT id FROM app_credentials WHERE client_id = ?", clientID, as: Int64.self) }!
+        #expect(try portal.app.apps.remind(credentialID: row) == nil)
+        #expect(try mails(owner.email).count == 3)
+        #expect(try Self.authenticates(portal, clientID, secret))
+        // Past the expiry the token endpoint's check refuses them.
+        portal.clock.advance(seconds: 86400)
+        #expect(!(try Self.authenticates(portal, clientID, secret)))
+    }
+
     /// An environment's apps are its own: a Sandbox app is a 404 in Production, and names are
     /// unique per environment only.
     @Test func appsLiveInOneEnvironment() throws {

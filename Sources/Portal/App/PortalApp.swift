@@ -90,7 +90,9 @@ public final class PortalApp: Sendable {
         jobs.register(kind: APIKeys.remindKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(7 * 86400)),
                       lease: .seconds(120), handler: APIKeyReminders(keys: apiKeys))
         self.apiKeys = apiKeys
-        let apps = Apps(database: database, clock: config.clock, organizations: organizations)
+        let apps = Apps(database: database, clock: config.clock, organizations: organizations, jobs: jobs)
+        jobs.register(kind: Apps.remindKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(7 * 86400)),
+                      lease: .seconds(120), handler: AppCredentialReminders(apps: apps))
         self.apps = apps
         let idempotency = Idempotency(database: database, clock: config.clock, jobs: jobs)
         jobs.register(kind: Idempotency.pruneKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(86400)),

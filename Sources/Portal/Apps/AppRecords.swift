@@ -25,8 +25,11 @@ struct AppCredentialRecord: Sendable, Equatable {
     let resetAt: Int64?
     let lastUsedAt: Int64?
     let lastUsedIP: String?
+    let expiresAt: Int64?
 
     var masked: String { ClientSecret.masked(last4: last4) }
+
+    func isExpired(now: Int64) -> Bool { expiresAt.map { $0 <= now } ?? false }
 
     /// Whether the secret before the last reset still works at `now`.
     func previousWorks(now: Int64) -> Bool {

@@ -1,5 +1,7 @@
 import Database
 import Foundation
+import Jobs
+import Mail
 import Security
 
 /// Apps: the OAuth clients of one organization's environment, their client credentials,
@@ -26,6 +28,11 @@ final class Apps: Sendable {
     let store = AppsStore()
     let audit: Audit
     let licences: PSD2Licences
+    let jobs: JobWorker?
+
+    static let remindKind = "app_credential.remind"
+    static let expiryChoices = [30, 90, 365]
+    static let reminderDays = [30, 7, 1]
 
     static let nameField = TextField(maximumCharacters: 100)
     static let overlapChoices: [Int64] = [0, 3600, 86400]
@@ -35,10 +42,11 @@ final class Apps: Sendable {
     /// 15-minute lock at 20.
     static let verifyThrottle = Throttle(freeFailures: 5, lockAfter: 20, lockSeconds: 15 * 60, maxDelay: 60, window: 3600)
 
-    init(database: Database, clock: PortalClock, organizations: Organizations) {
+    init(database: Database, clock: PortalClock, organizations: Organizations, jobs: JobWorker?) {
         self.database = database
         self.clock = clock
         self.organizations = organizations
+        self.jobs = jobs
         audit = Audit(clock: clock)
         licences = PSD2Licences()
     }
@@ -134,9 +142,10 @@ final class Apps: Sendable {
     }
 
     /// Registers an app with its first credentials (named "Default"), in one transaction.
-    func register(_ env: EnvAccess, name raw: String, actor: Actor) throws -> Created {
+    func register(_ env: EnvAccess, name raw: String, expiresInDays: String = "", actor: Actor) throws -> Created {
         try env.require(.appsWrite)
         let name = try checkName(raw, what: "app")
+        let expiresAt = try expiry(expiresInDays)
         let now = clock.now()
         let who = actor.with(userID: env.user.id)
         return try database.write { db -> Created in
@@ -147,7 +156,7 @@ final class Apps: Sendable {
                                          createdByName: env.user.name, at: now, on: db)
             guard let app = try store.app(id: id, on: db) else { throw AppsError("app not found after insert") }
             try record(AppsAuditEvents.created, app, by: who, on: db)
-            return try insertCredential(app, name: "Default", user: env.user, actor: who, on: db)
+            return try insertCredential(app, name: "Default", expiresAt: expiresAt, user: env.user, actor: who, on: db)
         }
     }
 
@@ -191,25 +200,40 @@ final class Apps: Sendable {
 
     // MARK: - credentials
 
-    func addCredential(_ env: EnvAccess, _ publicID: String, name raw: String, actor: Actor) throws -> Created {
+    func addCredential(_ env: EnvAccess, _ publicID: String, name raw: String, expiresInDays: String = "", actor: Actor) throws -> Created {
         try env.require(.appsWrite)
         let name = try checkName(raw, what: "credentials")
+        let expiresAt = try expiry(expiresInDays)
         return try database.write { db -> Created in
             let app = try find(env, publicID, on: db)
             if try store.credentials(appID: app.id, on: db).count >= Self.maximumCredentials {
                 throw OrgProblem.invalid(["name": "An app can have at most \(Self.maximumCredentials) credentials."])
             }
-            return try insertCredential(app, name: name, user: env.user, actor: actor.with(userID: env.user.id), on: db)
+            return try insertCredential(app, name: name, expiresAt: expiresAt, user: env.user, actor: actor.with(userID: env.user.id), on: db)
         }
     }
 
-    private func insertCredential(_ app: AppRecord, name: String, user: UserRecord, actor: Actor, on db: Connection) throws -> Created {
+    /// "" or "never": no expiry; "30", "90", "365": that many days from now.
+    private func expiry(_ raw: String) throws -> Int64? {
+        let choice = raw.trimmingCharacters(in: .whitespaces)
+        if choice.isEmpty || choice == "never" { return nil }
+        guard let days = Int(choice), Self.expiryChoices.contains(days) else {
+            throw OrgProblem.invalid(["expires_in_days": "Choose never, 30, 90 or 365 days."])
+        }
+        return clock.now() + Int64(days) * 86400
+    }
+
+    private func insertCredential(_ app: AppRecord, name: String, expiresAt: Int64?, user: UserRecord, actor: Actor, on db: Connection) throws -> Created {
         let secret = ClientSecret.make()
         let id = try store.insertCredential(appID: app.id, clientID: PublicID.make("client"), name: name, secret: secret,
-                                            createdByName: user.name, at: clock.now(), on: db)
+                                            createdByName: user.name, at: clock.now(), expiresAt: expiresAt, on: db)
         guard let credential = try store.credential(id: id, on: db) else { throw AppsError("credentials not found after insert") }
         try record(AppsAuditEvents.credentialCreated, app, by: actor,
-                   extra: ["client_id": .text(credential.clientID), "credential": .text(credential.name)], on: db)
+                   extra: ["client_id": .text(credential.clientID), "credential": .text(credential.name),
+                           "expires": .text(expiresAt.map { PageTime.iso8601($0) } ?? "never")], on: db)
+        if let jobs, let next = Self.nextCheck(credential, after: clock.now()) {
+            try jobs.enqueue(Self.remindKind, payload: String(credential.id), runAt: next, on: db)
+        }
         return Created(app: app, credential: credential, secret: secret, previousEndsAt: nil)
     }
 
@@ -308,7 +332,7 @@ final class Apps: Sendable {
         let digest = Digest.sha256(secret)
         let now = clock.now()
         guard let row = try database.read({ try store.client(clientID: clientID, on: $0) }),
-              Self.matches(digest, row.credential, now: now) else { return nil }
+              Self.matches(digest, row.credential, now: now), !row.credential.isExpired(now: now) else { return nil }
         return Client(app: row.app, credential: row.credential, scopes: AppProduct.scopes(of: row.products),
                       certificateThumbprint: row.certificateSHA256.map { Base64URL.encode($0) })
     }
@@ -490,6 +514,67 @@ final class Apps: Sendable {
             try audit.record(AppsAuditEvents.licenceFiled, by: actor.with(userID: access.user.id), organization: access.org.id, subject: requestID,
                              details: ["licence_number": .text(number), "authority": .text(authority), "request": .text(requestID)], on: db)
             return requestID
+        }
+    }
+
+    // MARK: - expiry reminders
+
+    /// The time the reminder `days` before the expiry is due, or nil if the credentials were
+    /// made after it (a 30-day credential gets no "30 days left" mail).
+    static func reminderTime(_ c: AppCredentialRecord, days: Int) -> Int64? {
+        guard let e = c.expiresAt else { return nil }
+        let t = e - Int64(days) * 86400
+        return t > c.createdAt ? t : nil
+    }
+
+    /// The next moment after `now` a reminder is due, or the expiry itself.
+    static func nextCheck(_ c: AppCredentialRecord, after now: Int64) -> Int64? {
+        guard let e = c.expiresAt, e > now else { return nil }
+        let times = reminderDays.compactMap { reminderTime(c, days: $0) }.filter { $0 > now } + [e]
+        return max(now, times.min() ?? e)
+    }
+
+    /// The ``AppCredentialReminders`` job: mails the members with `apps.write` once per
+    /// threshold passed (30, 7, 1 days before the expiry; of several passed together only the
+    /// nearest), and schedules the next check. Running it twice sends nothing twice. Returns
+    /// the days of the reminder sent, if one was.
+    @discardableResult
+    func remind(credentialID: Int64) throws -> Int? {
+        let now = clock.now()
+        return try database.write { db -> Int? in
+            guard let c = try store.credential(id: credentialID, on: db), let expiresAt = c.expiresAt, expiresAt > now,
+                  let app = try store.app(id: c.appID, on: db) else { return nil }
+            let due = Self.reminderDays.filter { d in Self.reminderTime(c, days: d).map { $0 <= now } ?? false }
+            var marked: [Int] = []
+            for d in due where try store.markReminded(credentialID: c.id, days: d, at: now, on: db) { marked.append(d) }
+            let nearest = marked.min()
+            if let nearest { try mailReminder(app, c, days: nearest, expiresAt: expiresAt, on: db) }
+            if let jobs, let next = Self.nextCheck(c, after: now), next < expiresAt {
+                try jobs.enqueue(Self.remindKind, payload: String(c.id), runAt: next, on: db)
+            }
+            return nearest
+        }
+    }
+
+    private func mailReminder(_ app: AppRecord, _ c: AppCredentialRecord, days: Int, expiresAt: Int64, on db: Connection) throws {
+        guard let org = try organizations.organization(id: app.organizationID, on: db), org.isActive else { return }
+        let members = try organizations.members(organizationID: org.id, on: db)
+            .filter { $0.member.isActive && $0.member.effectivePermissions.contains(.appsWrite) }
+        let left = days == 1 ? "1 day" : "\(days) days"
+        let mailer = organizations.accounts.mailer
+        for m in members {
+            let zone = try organizations.accounts.user(id: m.member.userID, on: db)?.timeZone ?? "UTC"
+            do {
+                try mailer.enqueue(
+                    template: "app_credential_expiring", to: m.email,
+                    subject: Team.subject("Credentials “\(c.name)” of “\(app.name)” expire in \(left)"),
+                    context: ["name": m.name, "credentialName": c.name, "clientID": c.clientID, "appName": app.name, "left": left,
+                              "orgName": org.displayName, "environment": app.environment.title, "expires": PageTime.full(expiresAt, zone: zone),
+                              "link": mailer.url(path: "/orgs/\(org.publicID)/\(app.environment.rawValue)/apps/\(app.publicID)")],
+                    on: db)
+            } catch let error as MailError {
+                organizations.logger.warning("app credential reminder not sent", metadata: ["error": "\(error)"])
+            }
         }
     }
 

@@ -63,12 +63,15 @@ struct AppsController {
 
     func create(_ req: Request) throws -> HTTPResponse {
         let env = try req.envAccess()
-        let name = try req.form()["name"] ?? ""
+        let f = try req.form()
+        let name = f["name"] ?? ""
+        let expiry = f["expires_in_days"] ?? ""
         do {
-            let created = try apps.register(env, name: name, actor: req.actor())
+            let created = try apps.register(env, name: name, expiresInDays: expiry, actor: req.actor())
             return try secretPage(req, env: env, created: created, isNewApp: true)
         } catch OrgProblem.invalid(let errors) {
-            return try newPage(req, form: FormState(values: ["name": name], errors: errors, order: ["name"]), status: .unprocessableContent)
+            return try newPage(req, form: FormState(values: ["name": name, "expires_in_days": expiry], errors: errors,
+                                                    order: ["name", "expires_in_days"]), status: .unprocessableContent)
         }
     }
 
@@ -139,12 +142,17 @@ struct AppsController {
 
     func addCredential(_ req: Request) throws -> HTTPResponse {
         let env = try req.envAccess()
-        let name = try req.form()["name"] ?? ""
+        let f = try req.form()
+        let name = f["name"] ?? ""
+        let expiry = f["expires_in_days"] ?? ""
         do {
-            let created = try apps.addCredential(env, req.parameters["app"] ?? "", name: name, actor: req.actor())
+            let created = try apps.addCredential(env, req.parameters["app"] ?? "", name: name, expiresInDays: expiry, actor: req.actor())
             return try secretPage(req, env: env, created: created)
         } catch OrgProblem.invalid(let errors) {
-            return try appPage(req, form: FormState(values: ["credential_name": name], errors: ["credential_name": errors["name"] ?? ""]),
+            var shown: [String: String] = [:]
+            if let e = errors["name"] { shown["credential_name"] = e }
+            if let e = errors["expires_in_days"] { shown["expires_in_days"] = e }
+            return try appPage(req, form: FormState(values: ["credential_name": name, "expires_in_days": expiry], errors: shown),
                                status: .unprocessableContent)
         }
     }

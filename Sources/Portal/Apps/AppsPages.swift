@@ -23,9 +23,18 @@ private func credentialItem(_ c: AppCredentialRecord, appURL: String, zone: Stri
             "created": PageTime.full(c.createdAt, zone: zone), "hasReset": c.resetAt != nil,
             "reset": c.resetAt.map { PageTime.full($0, zone: zone) } ?? "",
             "previousWorks": c.previousWorks(now: now), "previousEnds": c.previousEndsAt.map { PageTime.full($0, zone: zone) } ?? "",
+            "expires": c.expiresAt.map { PageTime.full($0, zone: zone) } ?? "Never", "isExpired": c.isExpired(now: now),
+            "expiresSoon": !c.isExpired(now: now) && (c.expiresAt.map { $0 - now <= 7 * 86400 } ?? false),
             "lastUsed": c.lastUsedAt.map { PageTime.full($0, zone: zone) } ?? "Never",
             "isIdle": (c.lastUsedAt ?? c.createdAt) <= now - 90 * 86400,
             "renameURL": "\(url)/rename", "verifyURL": "\(url)/verify", "resetURL": "\(url)/reset"]
+}
+
+/// The expiry choices of the register and add-credentials forms, `chosen` selected.
+private func expiryChoices(_ chosen: String) -> [[String: Any]] {
+    [("", "Never"), ("30", "30 days"), ("90", "90 days"), ("365", "365 days")].map { v, l in
+        ["value": v, "label": l, "selected": v == chosen] as [String: Any]
+    }
 }
 
 private func certificateItem(_ c: CertificateRecord, zone: String, now: Int64) -> [String: Any] {
@@ -65,6 +74,7 @@ struct NewAppPage: ViewModel {
         switch name {
         case "title": return "Register an app · \(env.environment.title) · \(env.org.displayName)"
         case "action": return "\(AppsController.base(env))/new"
+        case "expiryChoices": return expiryChoices(form.values["expires_in_days"] ?? "")
         default: return envChild(env, name) ?? form.child(named: name)
         }
     }
@@ -177,6 +187,7 @@ struct AppPage: ViewModel {
                 ["id": c.publicID, "label": "\(c.subject) — \(c.fingerprint.prefix(23))…", "selected": c.id == detail.certificate?.id]
             }
         case "hasCertificates": return !detail.certificates.isEmpty
+        case "expiryChoices": return expiryChoices(form.values["expires_in_days"] ?? "")
         case "overlaps":
             let chosen = form.values["overlap"] ?? "3600"
             return [("0", "Stop it now"), ("3600", "1 hour"), ("86400", "24 hours")].map { v, l in

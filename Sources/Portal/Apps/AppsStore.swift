@@ -60,23 +60,30 @@ struct AppsStore {
 
     static let credentialColumns = """
         c.id, c.app_id, c.client_id, c.name, c.secret_sha256, c.last4, c.previous_sha256, c.previous_ends_at, c.created_by_name,
-        c.created_at, c.reset_at, c.last_used_at, c.last_used_ip
+        c.created_at, c.reset_at, c.last_used_at, c.last_used_ip, c.expires_at
         """
 
     static func credential(_ r: some RowReading) throws -> AppCredentialRecord {
         AppCredentialRecord(id: try r.int64(0), appID: try r.int64(1), clientID: try r.string(2), name: try r.string(3),
                             secretSHA256: try r.blob(4), last4: try r.string(5), previousSHA256: try r.optionalBlob(6),
                             previousEndsAt: try r.optionalInt64(7), createdByName: try r.string(8), createdAt: try r.int64(9),
-                            resetAt: try r.optionalInt64(10), lastUsedAt: try r.optionalInt64(11), lastUsedIP: try r.optionalString(12))
+                            resetAt: try r.optionalInt64(10), lastUsedAt: try r.optionalInt64(11), lastUsedIP: try r.optionalString(12),
+                            expiresAt: try r.optionalInt64(13))
     }
 
     func insertCredential(appID: Int64, clientID: String, name: String, secret: ClientSecret, createdByName: String, at now: Int64,
-                          on db: Connection) throws -> Int64 {
+                          expiresAt: Int64?, on db: Connection) throws -> Int64 {
         try db.scalar(
             """
-            INSERT INTO app_credentials (app_id, client_id, name, secret_sha256, last4, created_by_name, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id
-            """, appID, clientID, name, secret.sha256, secret.last4, createdByName, now) ?? 0
+            INSERT INTO app_credentials (app_id, client_id, name, secret_sha256, last4, created_by_name, created_at, expires_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
+            """, appID, clientID, name, secret.sha256, secret.last4, createdByName, now, expiresAt) ?? 0
+    }
+
+    /// Records that the reminder `days` before the expiry went out; false if it already had.
+    func markReminded(credentialID: Int64, days: Int, at now: Int64, on db: Connection) throws -> Bool {
+        let column = switch days { case 30: "reminded_30_at"; case 7: "reminded_7_at"; default: "reminded_1_at" }
+        return try db.execute("UPDATE app_credentials SET \(column) = ? WHERE id = ? AND \(column) IS NULL", now, credentialID) == 1
     }
 
     func credential(id: Int64, on db: Connection) throws -> AppCredentialRecord? {
@@ -108,8 +115,8 @@ struct AppsStore {
             WHERE c.client_id = ? AND o.status = 'active'
             """, clientID).map { r in
                 ClientRow(app: try Self.app(r), credential: try Self.credential(OffsetRow(row: r, offset: 8)),
-                          products: (try r.optionalString(21) ?? "").split(separator: " ").map(String.init),
-                          certificateSHA256: try r.optionalBlob(22))
+                          products: (try r.optionalString(22) ?? "").split(separator: " ").map(String.init),
+                          certificateSHA256: try r.optionalBlob(23))
             }
     }
 

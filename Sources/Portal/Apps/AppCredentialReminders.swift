@@ -1,0 +1,13 @@
+import Jobs
+
+/// The job that mails the members who manage apps 30, 7 and 1 days before client credentials
+/// expire (``Apps/remind(credentialID:)``). Each run enqueues the next check; the row's
+/// bookkeeping sends each mail once.
+struct AppCredentialReminders: JobHandler {
+    let apps: Apps
+
+    func run(_ job: Job) throws {
+        guard let id = Int64(job.payload) else { throw JobError.permanent("payload is not a credential id") }
+        try apps.remind(credentialID: id)
+    }
+}
