@@ -45,13 +45,13 @@ struct AppsTests {
     }
 
     /// A self-signed certificate made by the `openssl` command: (certificate PEM, key PEM).
-    static func makeCertificate(key: String = "rsa:2048", subject: String = "/CN=client.example.com") throws -> (cert: String, key: String) {
+    static func makeCertificate(key: [String] = ["rsa:2048"], subject: String = "/CN=client.example.com") throws -> (cert: String, key: String) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("apps-cert-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        p.arguments = ["req", "-x509", "-newkey", key, "-nodes", "-keyout", dir + "/k.pem", "-out", dir + "/c.pem", "-days", "20",
+        p.arguments = ["req", "-x509", "-newkey"] + key + ["-nodes", "-keyout", dir + "/k.pem", "-out", dir + "/c.pem", "-days", "20",
                        "-subj", subject, "-addext", "subjectAltName=DNS:client.example.com"]
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -69,6 +69,22 @@ struct AppsTests {
         body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"certificate\"; filename=\"\(filename)\"\r\nContent-Type: application/x-pem-file\r\n\r\n\(file)\r\n"
         body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"certificate_text\"\r\n\r\n\r\n--\(boundary)--\r\n"
         return try b.send("POST", "/orgs/\(org)/certificates", headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"], body: body)
+    }
+
+    /// The same upload with a binary file (DER), sent as raw bytes on the browser's session.
+    static func uploadBytes(_ portal: TestPortal, _ b: Browser, _ org: String, file: [UInt8]) throws -> TestResponse {
+        let page = try b.get("/orgs/\(org)/certificates")
+        let csrf = try #require(Browser.csrf(in: page))
+        let boundary = "----portaltest\(UUID().uuidString.prefix(8))"
+        var body = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n\(csrf)\r\n".utf8)
+        body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"certificate\"; filename=\"client.der\"\r\nContent-Type: application/pkix-cert\r\n\r\n".utf8)
+        body += file + Array("\r\n--\(boundary)--\r\n".utf8)
+        let cookie = b.cookies.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "; ")
+        let head = "POST /orgs/\(org)/certificates HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nUser-Agent: \(b.userAgent)\r\nCookie: \(cookie)\r\n"
+            + "Content-Type: multipart/form-data; boundary=\(boundary)\r\nContent-Length: \(body.count)\r\n\r\n"
+        let c = try Socket(port: portal.port, from: nil)
+        c.send(Array(head.utf8) + body)
+        return try TestResponse(parsing: c.readAll(), headRequest: false)
     }
 
     // MARK: - the journey
@@ -381,17 +397,26 @@ struct AppsTests {
         let audit = try portal.app.database.read { try $0.query("SELECT details FROM audit_events").map { try $0.string(0) } }.joined()
         #expect(!audit.contains(keyBody))
         // Weak keys and garbage, with their reason.
-        let (weak, _) = try Self.makeCertificate(key: "rsa:1024")
+        let (weak, _) = try Self.makeCertificate(key: ["rsa:1024"])
         #expect(try Self.upload(ob, org, file: weak).text.contains("at least 2048 bits"))
         #expect(try Self.upload(ob, org, file: "hello").text.contains("not an X.509 certificate"))
+        // A DER file (binary) is read as well as PEM.
+        let der = Array(Data(base64Encoded: pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined())!)
+        let (other, _) = try Self.makeCertificate(key: ["ec", "-pkeyopt", "ec_paramgen_curve:P-256"], subject: "/CN=der.example.com")
+        let otherDER = Array(Data(base64Encoded: other.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined())!)
+        #expect(try Self.uploadBytes(portal, ob, org, file: otherDER).status == 303)
+        #expect(try ob.get("/orgs/\(org)/certificates").text.contains("CN=der.example.com") == true)
+        #expect(try ob.get("/orgs/\(org)/certificates").text.contains("EC P-256"))
         // Pasted as text in an urlencoded form works as well as a file.
         let page = try ob.get("/orgs/\(org)/certificates")
         #expect(try ob.post("/orgs/\(org)/certificates", [("certificate", pem)], csrfFrom: page).status == 303)
         // A duplicate is refused, naming the stored one.
         let again = try Self.upload(ob, org, file: pem)
-        let stored = try portal.app.database.read { try $0.scalar("SELECT public_id FROM certificates", as: String.self) }!
+        let stored = try portal.app.database.read { try $0.scalar("SELECT public_id FROM certificates WHERE subject = 'CN=client.example.com'", as: String.self) }!
         #expect(again.status == 409 && again.text.contains("already in your store as \(stored)"))
-        #expect(try portal.count("SELECT count(*) FROM certificates") == 1)
+        #expect(try portal.count("SELECT count(*) FROM certificates") == 2)
+        // The same certificate as DER is the same certificate: a duplicate.
+        #expect(try Self.uploadBytes(portal, ob, org, file: der).status == 409)
     }
 
     @Test func redirectURIsAreLimitedToTen() throws {

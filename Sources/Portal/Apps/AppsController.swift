@@ -287,10 +287,10 @@ struct AppsController {
         if req.mediaType == "multipart/form-data" {
             let form = try req.multipart()
             if let file = form.file("certificate"), !file.body.isEmpty { upload = file.body }
-            else if let text = form["certificate_text"] ?? form["certificate"] { upload = Array(text.utf8) }
+            else { upload = Array(([form["certificate"], form["certificate_text"]].compactMap { $0 }.first { !$0.isEmpty } ?? "").utf8) }
         } else {
             let form = try req.form()
-            upload = Array((form["certificate"] ?? form["certificate_text"] ?? "").utf8)
+            upload = Array(([form["certificate"], form["certificate_text"]].compactMap { $0 }.first { !$0.isEmpty } ?? "").utf8)
         }
         do {
             let cert = try apps.uploadCertificate(access, upload: upload, actor: req.actor())
