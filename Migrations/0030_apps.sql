@@ -21,6 +21,7 @@ CREATE TABLE certificates (
     alt_names        TEXT    NOT NULL,                        -- 'DNS:a.example.com, IP:127.0.0.1'
     created_by_name  TEXT    NOT NULL,
     created_at       INTEGER NOT NULL,
+    reminded_at      INTEGER,                                 -- the "expires within 30 days" mail went out
     UNIQUE (organization_id, sha256)
 );
 

@@ -197,8 +197,13 @@ struct AppsTests {
         let thumbprint = Base64URL.encode(Hex.decode(fingerprint)!)
         #expect(withCert.text.contains(thumbprint))
         #expect(try portal.app.apps.authenticateClient(clientID: clientID, secret: newSecret)?.certificateThumbprint == thumbprint)
-        // It expires in 20 days: flagged on the app.
+        // It expires in 20 days: flagged on the app, and mailed once to those who manage apps.
         #expect(withCert.text.contains("Expires within 30 days"))
+        #expect(try portal.runJobs { try portal.count("SELECT count(*) FROM outbox WHERE subject LIKE '%Certificate CN=client.example.com expires soon%'") == 1 })
+        let certMail = try portal.app.database.read { try $0.scalar("SELECT count(*) FROM outbox WHERE subject LIKE '%Certificate CN=%'", as: Int.self) }
+        #expect(certMail == 1)
+        let certRow = try portal.app.database.read { try $0.scalar("SELECT id FROM certificates", as: Int64.self) }!
+        #expect(try portal.app.apps.remindCertificate(id: certRow) == false, "the reminder goes once")
 
         // Redirect URIs: added, refused with the reason, changed, removed.
         #expect(try Self.post(ob, org, app, "/redirect-uris", [("uri", "https://app.example.com/cb")]).status == 303)

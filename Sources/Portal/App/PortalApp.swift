@@ -93,6 +93,8 @@ public final class PortalApp: Sendable {
         let apps = Apps(database: database, clock: config.clock, organizations: organizations, jobs: jobs)
         jobs.register(kind: Apps.remindKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(7 * 86400)),
                       lease: .seconds(120), handler: AppCredentialReminders(apps: apps))
+        jobs.register(kind: Apps.certificateRemindKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(7 * 86400)),
+                      lease: .seconds(120), handler: CertificateReminders(apps: apps))
         self.apps = apps
         let idempotency = Idempotency(database: database, clock: config.clock, jobs: jobs)
         jobs.register(kind: Idempotency.pruneKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(86400)),

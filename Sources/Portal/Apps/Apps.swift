@@ -31,6 +31,9 @@ final class Apps: Sendable {
     let jobs: JobWorker?
 
     static let remindKind = "app_credential.remind"
+    static let certificateRemindKind = "certificate.remind"
+    /// Certificates are flagged, and their reminder mailed, this long before they expire.
+    static let certificateSoon: Int64 = 30 * 86400
     static let expiryChoices = [30, 90, 365]
     static let reminderDays = [30, 7, 1]
 
@@ -444,6 +447,9 @@ final class Apps: Sendable {
                 notAfter: parsed.notAfter, altNames: parsed.alternativeNames.map(\.description).joined(separator: ", "),
                 createdByName: access.user.name, createdAt: now), on: db)
             guard let cert = try store.certificate(id: id, on: db) else { throw AppsError("certificate not found after insert") }
+            if let jobs {
+                try jobs.enqueue(Self.certificateRemindKind, payload: String(cert.id), runAt: max(now, cert.notAfter - Self.certificateSoon), on: db)
+            }
             try audit.record(AppsAuditEvents.certificateUploaded, by: actor.with(userID: access.user.id), organization: access.org.id,
                              subject: cert.publicID,
                              details: ["subject": .text(cert.subject), "certificate": .text(cert.fingerprint),
@@ -553,6 +559,42 @@ final class Apps: Sendable {
                 try jobs.enqueue(Self.remindKind, payload: String(c.id), runAt: next, on: db)
             }
             return nearest
+        }
+    }
+
+    /// The ``CertificateReminders`` job: once the certificate is within 30 days of its expiry,
+    /// mails the members who manage apps (once), naming the apps that use it. Returns whether
+    /// it mailed.
+    @discardableResult
+    func remindCertificate(id: Int64) throws -> Bool {
+        let now = clock.now()
+        return try database.write { db -> Bool in
+            guard let cert = try store.certificate(id: id, on: db), cert.notAfter > now else { return false }
+            guard now >= cert.notAfter - Self.certificateSoon else {
+                // Ran early (a clock change): check again when it is due.
+                if let jobs { try jobs.enqueue(Self.certificateRemindKind, payload: String(id), runAt: cert.notAfter - Self.certificateSoon, on: db) }
+                return false
+            }
+            guard try store.markCertificateReminded(id: id, at: now, on: db),
+                  let org = try organizations.organization(id: cert.organizationID, on: db), org.isActive else { return false }
+            let apps = try store.appNames(certificateID: id, on: db)
+            let members = try organizations.members(organizationID: org.id, on: db)
+                .filter { $0.member.isActive && $0.member.effectivePermissions.contains(.appsWrite) }
+            let mailer = organizations.accounts.mailer
+            for m in members {
+                let zone = try organizations.accounts.user(id: m.member.userID, on: db)?.timeZone ?? "UTC"
+                do {
+                    try mailer.enqueue(
+                        template: "certificate_expiring", to: m.email, subject: Team.subject("Certificate \(cert.subject) expires soon"),
+                        context: ["name": m.name, "subject": cert.subject, "fingerprint": cert.fingerprint, "orgName": org.displayName,
+                                  "expires": PageTime.full(cert.notAfter, zone: zone), "hasApps": !apps.isEmpty,
+                                  "apps": apps.joined(separator: ", "), "link": mailer.url(path: "/orgs/\(org.publicID)/certificates")],
+                        on: db)
+                } catch let error as MailError {
+                    organizations.logger.warning("certificate reminder not sent", metadata: ["error": "\(error)"])
+                }
+            }
+            return true
         }
     }
 

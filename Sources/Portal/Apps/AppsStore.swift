@@ -235,6 +235,16 @@ struct AppsStore {
             .map(Self.certificate)
     }
 
+    /// Records that the expiry reminder went out; false if it already had.
+    func markCertificateReminded(id: Int64, at now: Int64, on db: Connection) throws -> Bool {
+        try db.execute("UPDATE certificates SET reminded_at = ? WHERE id = ? AND reminded_at IS NULL", now, id) == 1
+    }
+
+    /// The names of the apps (any environment) that use the certificate.
+    func appNames(certificateID: Int64, on db: Connection) throws -> [String] {
+        try db.query("SELECT name || ' (' || environment || ')' FROM apps WHERE certificate_id = ? ORDER BY name", certificateID).map { try $0.string(0) }
+    }
+
     func certificates(organizationID: Int64, on db: Connection) throws -> [CertificateRecord] {
         try db.query("SELECT \(Self.certificateColumns) FROM certificates WHERE organization_id = ? ORDER BY created_at DESC, id DESC", organizationID)
             .map(Self.certificate)
