@@ -154,6 +154,9 @@ def main() -> int:
             from apikey_journeys import APIKeyJourneys
             suite.run_journey("A Developer creates a Sandbox key, calls the API, rolls it and revokes the old one (Linus)",
                               lambda: APIKeyJourneys(suite, org, server.base_url).developer_creates_rolls_and_revokes())
+            from app_journeys import AppJourneys
+            suite.run_journey("A Developer registers an app, verifies its secret, adds a redirect URI and deletes it (Linus)",
+                              lambda: AppJourneys(suite, org).developer_registers_and_deletes_an_app())
             from apilog_journeys import APILogJourneys
             suite.run_journey("A Developer finds the API calls a key made, and a failure's masked body, in the request log (Linus)",
                               lambda: APILogJourneys(suite, org, server.base_url).developer_reads_the_request_log())

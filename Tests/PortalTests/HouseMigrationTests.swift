@@ -71,7 +71,7 @@ struct HouseMigrationTests {
     /// Every kind stored so far is registered, with a behaviour of its own feature.
     @Test func everyRequestKindIsRegisteredWithItsBehaviour() {
         let kinds = SupportRequestRecord.Kind.allCases.map(\.rawValue)
-        #expect(kinds == ["mfa_reset", "org_details", "org_name", "offboarding", "production_access", "transaction_cancellation", "api_key_leak"])
+        #expect(kinds == ["mfa_reset", "org_details", "org_name", "offboarding", "production_access", "transaction_cancellation", "api_key_leak", "psd2_licence"])
         for k in SupportRequestRecord.Kind.allCases {
             #expect(k.behaviour?.kind == k)
             #expect(AuditActions.all[k.filed.id] != nil, "\(k.rawValue) files an undeclared action")

@@ -13,6 +13,8 @@ struct PermissionMatrixTests {
         case anyMember
         case owner
         case permission(Permission)
+        /// Any one of these permissions opens it (a page that readers and writers both see).
+        case anyOf([Permission])
     }
 
     struct Route {
@@ -58,6 +60,27 @@ struct PermissionMatrixTests {
         Route(method: "GET", path: "/orgs/{org}/sandbox/reports", need: .anyMember),
         Route(method: "GET", path: "/orgs/{org}/sandbox/reports/\(thisMonth)/transactions.csv", need: .anyMember),
         Route(method: "GET", path: "/orgs/{org}/sandbox/reports/\(thisMonth)/accounts.csv", need: .anyMember),
+        // Apps: `{app}` is an app the Owner registered, `{cred}` its first client id. Every
+        // probe posts a form that fails its check (422 for those allowed): nothing changes.
+        Route(method: "GET", path: "/orgs/{org}/sandbox/apps", need: .anyOf([.appsRead, .appsWrite])),
+        Route(method: "GET", path: "/orgs/{org}/sandbox/apps/new", need: .permission(.appsWrite)),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/apps/new", need: .permission(.appsWrite), fields: [("name", "")]),
+        Route(method: "GET", path: "/orgs/{org}/sandbox/apps/{app}", need: .anyOf([.appsRead, .appsWrite])),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/apps/{app}/rename", need: .permission(.appsWrite), fields: [("name", "")]),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/apps/{app}/delete", need: .permission(.appsWrite), fields: [("confirm_name", "not it")]),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/apps/{app}/credentials", need: .permission(.appsWrite), fields: [("name", "")]),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/apps/{app}/credentials/{cred}/rename", need: .permission(.appsWrite), fields: [("name", "")]),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/apps/{app}/credentials/{cred}/verify", need: .permission(.appsWrite), fields: [("secret", "")]),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/apps/{app}/credentials/{cred}/reset", need: .permission(.appsWrite), fields: [("overlap", "7")]),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/apps/{app}/subscriptions", need: .permission(.appsWrite), fields: [("product", "nothing")]),
+        // Without `confirm`, the answer is the confirmation page: nothing is removed.
+        Route(method: "POST", path: "/orgs/{org}/sandbox/apps/{app}/subscriptions/balances/remove", need: .permission(.appsWrite)),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/apps/{app}/redirect-uris", need: .permission(.appsWrite), fields: [("uri", "http://example.com/cb")]),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/apps/{app}/certificate", need: .permission(.appsWrite), fields: [("certificate", "cert_none")]),
+        Route(method: "GET", path: "/orgs/{org}/certificates", need: .anyOf([.appsRead, .appsWrite])),
+        Route(method: "POST", path: "/orgs/{org}/certificates", need: .permission(.appsWrite), fields: [("certificate", "not a certificate")]),
+        // Empty fields: the Owner's probe files nothing either.
+        Route(method: "POST", path: "/orgs/{org}/psd2-licence", need: .owner),
     ]
 
     /// The current month in UTC (a new organization's zone): its reports always exist.
@@ -83,6 +106,7 @@ struct PermissionMatrixTests {
         case .anyMember: true
         case .owner: role == .owner
         case .permission(let p): role == .owner || permissions.contains(p)
+        case .anyOf(let any): role == .owner || !permissions.isDisjoint(with: any)
         }
     }
 
@@ -99,6 +123,17 @@ struct PermissionMatrixTests {
 
         // Stays processing whatever the simulator does, so every cancel probe finds it open.
         let txn = try portal.makeTransaction(org, .payin, "1.16").publicID
+        #expect(try ob.submit("/orgs/\(org)/sandbox/apps/new", to: "/orgs/\(org)/sandbox/apps/new", [("name", "Matrix app")]).status == 201)
+        let (app, cred) = try portal.app.database.read { db in
+            let r = try db.queryOne("SELECT a.public_id, c.client_id FROM apps a JOIN app_credentials c ON c.app_id = a.id WHERE a.name = 'Matrix app'")!
+            return (try r.string(0), try r.string(1))
+        }
+        let appPage = try ob.get("/orgs/\(org)/sandbox/apps/\(app)")
+        #expect(try ob.post("/orgs/\(org)/sandbox/apps/\(app)/subscriptions", [("product", "balances")], csrfFrom: appPage).status == 303)
+        func fill(_ path: String) -> String {
+            path.replacingOccurrences(of: "{org}", with: org).replacingOccurrences(of: "{member}", with: target).replacingOccurrences(of: "{txn}", with: txn)
+                .replacingOccurrences(of: "{app}", with: app).replacingOccurrences(of: "{cred}", with: cred)
+        }
         var members: [(String, Role, Set<Permission>, Browser)] = [("owner", .owner, Set(Permission.allCases), ob)]
         members.append(("none", .custom, [], try Self.member(portal, org: org, role: .custom, permissions: [], tag: "none")))
         for p in Permission.allCases {
@@ -109,7 +144,7 @@ struct PermissionMatrixTests {
             let home = try browser.get("/orgs/\(org)")
             #expect(home.status == 200, "\(label) cannot open the dashboard")
             for route in Self.routes {
-                let path = route.path.replacingOccurrences(of: "{org}", with: org).replacingOccurrences(of: "{member}", with: target).replacingOccurrences(of: "{txn}", with: txn)
+                let path = fill(route.path)
                 let r = route.method == "GET" ? try browser.get(path) : try browser.post(path, route.fields, csrfFrom: home)
                 let ok = allowed(route.need, role: role, permissions: permissions)
                 if ok {
@@ -134,7 +169,7 @@ struct PermissionMatrixTests {
         stranger.cookies["portal_session"] = strangerToken
         let strangerHome = try stranger.get("/orgs")
         for route in Self.routes {
-            let path = route.path.replacingOccurrences(of: "{org}", with: org).replacingOccurrences(of: "{member}", with: target).replacingOccurrences(of: "{txn}", with: txn)
+            let path = fill(route.path)
             let r = route.method == "GET" ? try stranger.get(path) : try stranger.post(path, route.fields, csrfFrom: strangerHome)
             #expect(r.status == 404, "a stranger: \(route.method) \(path) answered \(r.status), not 404")
         }
@@ -145,6 +180,11 @@ struct PermissionMatrixTests {
         let inviters = try portal.app.database.read { db in
             try db.query("SELECT DISTINCT u.email FROM invitations i JOIN users u ON u.id = i.invited_by").map { try $0.string(0) }
         }
+        // The app probes changed nothing: one app, its one credential, nothing else.
+        #expect(try portal.count("SELECT count(*) FROM apps") == 1)
+        #expect(try portal.count("SELECT count(*) FROM app_credentials") == 1)
+        #expect(try portal.count("SELECT count(*) FROM app_subscriptions") == 1)
+        #expect(try portal.count("SELECT count(*) FROM app_redirect_uris") + (try portal.count("SELECT count(*) FROM certificates")) == 0)
         #expect(inviters.allSatisfy { $0 == owner.email || $0.hasPrefix("matrix-roles.write-") }, "\(inviters)")
     }
 }

@@ -25,6 +25,7 @@ public final class PortalApp: Sendable {
     let transactions: Transactions
     let reports: Reports
     let apiKeys: APIKeys
+    let apps: Apps
     let logger: Logger
     /// The API request log's flusher (nil when the log is off): started with the server,
     /// stopped after it has drained and before the database closes.
@@ -89,6 +90,12 @@ public final class PortalApp: Sendable {
         jobs.register(kind: APIKeys.remindKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(7 * 86400)),
                       lease: .seconds(120), handler: APIKeyReminders(keys: apiKeys))
         self.apiKeys = apiKeys
+        let apps = Apps(database: database, clock: config.clock, organizations: organizations, jobs: jobs)
+        jobs.register(kind: Apps.remindKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(7 * 86400)),
+                      lease: .seconds(120), handler: AppCredentialReminders(apps: apps))
+        jobs.register(kind: Apps.certificateRemindKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(7 * 86400)),
+                      lease: .seconds(120), handler: CertificateReminders(apps: apps))
+        self.apps = apps
         let idempotency = Idempotency(database: database, clock: config.clock, jobs: jobs)
         jobs.register(kind: Idempotency.pruneKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(86400)),
                       lease: .seconds(60), handler: IdempotencyPrune(idempotency: idempotency))
@@ -134,6 +141,7 @@ public final class PortalApp: Sendable {
             PayoutsController(payouts: payouts, templates: templates).register(on: &router)
             ReportsController(reports: reports, organizations: organizations, templates: templates).register(on: &router)
             APIKeysController(keys: apiKeys, templates: templates).register(on: &router)
+            AppsController(apps: apps, templates: templates).register(on: &router)
             APILogsController(logs: apiLogs, organizations: organizations, templates: templates, baseURL: config.baseURL).register(on: &router)
             APIReferenceController(document: openAPI, organizations: organizations, templates: templates, baseURL: config.baseURL).register(on: &router)
         }

@@ -14,5 +14,8 @@ enum SecretPaths {
         PathRedaction.Rule(prefix: "/verify-email") { $0 == "pending" || $0 == "resend" },
         PathRedaction.Rule(prefix: "/setup-account"),
         PathRedaction.Rule(prefix: "/account/email/confirm"),
+        // A client secret pasted into a path (a verify or token call gone wrong) is masked;
+        // every other segment of an organization's pages is kept as it is.
+        PathRedaction.Rule(prefix: "/orgs") { !$0.hasPrefix(ClientSecret.prefix) },
     ])
 }

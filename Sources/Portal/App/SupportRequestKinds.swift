@@ -9,5 +9,6 @@ extension SupportRequestRecord.Kind {
         ProductionAccessRequest(),
         TransactionCancellationRequest(),
         APIKeyLeakRequest(),
+        PSD2LicenceRequest(),
     ]
 }
