@@ -58,7 +58,7 @@ let package = Package(
         ]),
         // The features.
         .target(name: "Portal", dependencies: [
-            "Web", "HTTP", "Database", "Security", "Jobs", "Mail",
+            "Web", "HTTP", "Database", "Security", "Jobs", "Mail", "Outbound",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "portal", dependencies: [

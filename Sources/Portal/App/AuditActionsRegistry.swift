@@ -11,10 +11,11 @@ extension AuditActions {
         PayoutsAuditEvents.all,
         DemoDataAuditEvents.all,
         APIKeysAuditEvents.all,
+        WebhooksAuditEvents.all,
     ])
 
     /// The filter's groups of actions, in the order the features are listed.
     static let families: [AuditLog.Family] =
         TeamAuditEvents.families + SupportAuditEvents.requestFamilies + OrganizationsAuditEvents.families + SupportAuditEvents.families + MoneyAuditEvents.families
-        + APIKeysAuditEvents.families
+        + APIKeysAuditEvents.families + WebhooksAuditEvents.families
 }
