@@ -51,6 +51,9 @@ let package = Package(
             "Database",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Outbound HTTP POSTs with libcurl, refusing private/loopback/metadata addresses
+        // (SSRF). Knows nothing of the portal.
+        .target(name: "Outbound", dependencies: ["CCurl", "CLinux"]),
         // The e-mail outbox, its delivery (a job kind) and transports (SMTP via libcurl, log).
         .target(name: "Mail", dependencies: [
             "Database", "Jobs", "Web", "CCurl",
@@ -74,6 +77,7 @@ let package = Package(
         .testTarget(name: "SecurityTests", dependencies: ["Security"]),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "Database", "TestSupport"]),
         .testTarget(name: "MailTests", dependencies: ["Mail", "Jobs", "Database", "Web", "TestSupport"]),
+        .testTarget(name: "OutboundTests", dependencies: ["Outbound", "TestSupport"]),
         .testTarget(name: "WebTests", dependencies: ["Web", "HTTP", "CZlib", "TestSupport"]),
         .testTarget(name: "PortalTests", dependencies: ["Portal", "Web", "HTTP", "Database", "Security", "Mail", "CZlib", "TestSupport"]),
     ]
