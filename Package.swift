@@ -79,6 +79,6 @@ let package = Package(
         .testTarget(name: "MailTests", dependencies: ["Mail", "Jobs", "Database", "Web", "TestSupport"]),
         .testTarget(name: "OutboundTests", dependencies: ["Outbound", "TestSupport"]),
         .testTarget(name: "WebTests", dependencies: ["Web", "HTTP", "CZlib", "TestSupport"]),
-        .testTarget(name: "PortalTests", dependencies: ["Portal", "Web", "HTTP", "Database", "Security", "Mail", "CZlib", "TestSupport"]),
+        .testTarget(name: "PortalTests", dependencies: ["Portal", "Web", "HTTP", "Database", "Security", "Mail", "Outbound", "CZlib", "TestSupport"]),
     ]
 )

@@ -112,8 +112,10 @@ public final class PortalApp: Sendable {
         if config.webhooksAllowPrivateNetworks {
             logger.warning("WEBHOOKS MAY BE SENT TO PRIVATE NETWORKS: --webhooks-allow-private-networks is on; loopback, private and link-local addresses (cloud metadata included) are reachable. Use it only in development and tests.")
         }
-        let outbound = OutboundClient(policy: config.webhooksAllowPrivateNetworks ? .allowPrivate : .publicOnly,
-                                      userAgent: "Portal-Webhooks/\(PortalVersion.current) (+\(config.baseURL)/docs/webhooks)")
+        let policy: AddressPolicy = config.webhooksAllowPrivateNetworks ? .allowPrivate : .publicOnly
+        let userAgent = "Portal-Webhooks/\(PortalVersion.current) (+\(config.baseURL)/docs/webhooks)"
+        let outbound = config.webhookResolver.map { OutboundClient(policy: policy, userAgent: userAgent, resolver: $0) }
+            ?? OutboundClient(policy: policy, userAgent: userAgent)
         let webhooks = Webhooks(database: database, clock: config.clock, organizations: organizations, client: outbound,
                                 box: try SecretBox(key: subkey("portal webhook secrets v1")), jobs: jobs, retentionDays: config.webhookRetentionDays, logger: logger)
         self.webhooks = webhooks
