@@ -13,6 +13,8 @@ struct PermissionMatrixTests {
         case anyMember
         case owner
         case permission(Permission)
+        /// Any one of these (a page that reading or managing opens).
+        case anyOf([Permission])
     }
 
     struct Route {
@@ -58,6 +60,27 @@ struct PermissionMatrixTests {
         Route(method: "GET", path: "/orgs/{org}/sandbox/reports", need: .anyMember),
         Route(method: "GET", path: "/orgs/{org}/sandbox/reports/\(thisMonth)/transactions.csv", need: .anyMember),
         Route(method: "GET", path: "/orgs/{org}/sandbox/reports/\(thisMonth)/accounts.csv", need: .anyMember),
+        // Webhooks: `{endpoint}` is a Sandbox endpoint, `{delivery}` one of its deliveries.
+        // Posts without their fields answer the form again (422), never change anything.
+        Route(method: "GET", path: "/orgs/{org}/sandbox/webhooks", need: .anyOf([.webhooksRead, .webhooksWrite])),
+        Route(method: "GET", path: "/orgs/{org}/sandbox/webhooks/{endpoint}", need: .anyOf([.webhooksRead, .webhooksWrite])),
+        Route(method: "GET", path: "/orgs/{org}/sandbox/webhooks/{endpoint}?state=failed&type=webhook.test", need: .anyOf([.webhooksRead, .webhooksWrite])),
+        Route(method: "GET", path: "/orgs/{org}/sandbox/webhooks/{endpoint}/deliveries/{delivery}", need: .anyOf([.webhooksRead, .webhooksWrite])),
+        Route(method: "GET", path: "/orgs/{org}/sandbox/webhooks/check-signature", need: .anyOf([.webhooksRead, .webhooksWrite])),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/webhooks/check-signature", need: .anyOf([.webhooksRead, .webhooksWrite])),
+        Route(method: "GET", path: "/orgs/{org}/sandbox/webhooks/new", need: .permission(.webhooksWrite)),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/webhooks/new", need: .permission(.webhooksWrite)),
+        Route(method: "GET", path: "/orgs/{org}/sandbox/webhooks/{endpoint}/edit", need: .permission(.webhooksWrite)),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/webhooks/{endpoint}/edit", need: .permission(.webhooksWrite)),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/webhooks/{endpoint}/test", need: .permission(.webhooksWrite)),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/webhooks/{endpoint}/deliveries/{delivery}/replay", need: .permission(.webhooksWrite)),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/webhooks/{endpoint}/replay", need: .permission(.webhooksWrite)),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/webhooks/{endpoint}/secret", need: .permission(.webhooksWrite)),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/webhooks/{endpoint}/rotate-secret", need: .permission(.webhooksWrite)),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/webhooks/{endpoint}/disable", need: .permission(.webhooksWrite)),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/webhooks/{endpoint}/enable", need: .permission(.webhooksWrite)),
+        // Without `confirm`, the answer is the confirmation page: nothing is deleted.
+        Route(method: "POST", path: "/orgs/{org}/sandbox/webhooks/{endpoint}/delete", need: .permission(.webhooksWrite)),
     ]
 
     /// The current month in UTC (a new organization's zone): its reports always exist.
@@ -83,6 +106,7 @@ struct PermissionMatrixTests {
         case .anyMember: true
         case .owner: role == .owner
         case .permission(let p): role == .owner || permissions.contains(p)
+        case .anyOf(let ps): role == .owner || !permissions.isDisjoint(with: ps)
         }
     }
 
@@ -99,6 +123,16 @@ struct PermissionMatrixTests {
 
         // Stays processing whatever the simulator does, so every cancel probe finds it open.
         let txn = try portal.makeTransaction(org, .payin, "1.16").publicID
+        // A Sandbox endpoint on a public address literal (the policy refuses private ones) and a delivery.
+        let hooks = "/orgs/\(org)/sandbox/webhooks"
+        let added = try ob.submit("\(hooks)/new", to: "\(hooks)/new", [("url", "https://93.184.216.34/matrix"), ("events", "payout.expired")])
+        let endpoint = String(try #require(added["Location"]).split(separator: "/").last!)
+        let sent = try ob.submit("\(hooks)/\(endpoint)", to: "\(hooks)/\(endpoint)/test", [])
+        let delivery = String(try #require(sent["Location"]).split(separator: "/").last!)
+        func fill(_ p: String) -> String {
+            p.replacingOccurrences(of: "{org}", with: org).replacingOccurrences(of: "{member}", with: target).replacingOccurrences(of: "{txn}", with: txn)
+                .replacingOccurrences(of: "{endpoint}", with: endpoint).replacingOccurrences(of: "{delivery}", with: delivery)
+        }
         var members: [(String, Role, Set<Permission>, Browser)] = [("owner", .owner, Set(Permission.allCases), ob)]
         members.append(("none", .custom, [], try Self.member(portal, org: org, role: .custom, permissions: [], tag: "none")))
         for p in Permission.allCases {
@@ -109,7 +143,7 @@ struct PermissionMatrixTests {
             let home = try browser.get("/orgs/\(org)")
             #expect(home.status == 200, "\(label) cannot open the dashboard")
             for route in Self.routes {
-                let path = route.path.replacingOccurrences(of: "{org}", with: org).replacingOccurrences(of: "{member}", with: target).replacingOccurrences(of: "{txn}", with: txn)
+                let path = fill(route.path)
                 let r = route.method == "GET" ? try browser.get(path) : try browser.post(path, route.fields, csrfFrom: home)
                 let ok = allowed(route.need, role: role, permissions: permissions)
                 if ok {
@@ -125,6 +159,8 @@ struct PermissionMatrixTests {
         }
         // The probes only ever reached the confirmation page: nothing was cancelled.
         #expect(try portal.count("SELECT count(*) FROM transaction_cancellations") == 0)
+        // Nor was the endpoint deleted, and no other endpoint was added.
+        #expect(try portal.count("SELECT count(*) FROM webhook_endpoints WHERE deleted_at IS NULL") == 1)
         // Someone from another organization (seed-demo gave them their own) gets the same 404
         // on every route as for an organization that does not exist.
         let strangerToken = SecureRandom.token(bytes: 32)
@@ -134,7 +170,7 @@ struct PermissionMatrixTests {
         stranger.cookies["portal_session"] = strangerToken
         let strangerHome = try stranger.get("/orgs")
         for route in Self.routes {
-            let path = route.path.replacingOccurrences(of: "{org}", with: org).replacingOccurrences(of: "{member}", with: target).replacingOccurrences(of: "{txn}", with: txn)
+            let path = fill(route.path)
             let r = route.method == "GET" ? try stranger.get(path) : try stranger.post(path, route.fields, csrfFrom: strangerHome)
             #expect(r.status == 404, "a stranger: \(route.method) \(path) answered \(r.status), not 404")
         }

@@ -140,13 +140,13 @@ final class WebhookDispatcher: @unchecked Sendable {
             let cursor = try store.cursor(on: db)
             let batch = try webhooks.events.after(id: cursor, limit: Self.fanOutBatch, on: db)
             guard let last = batch.last else { return false }
-            let endpoints = try store.enabledEndpoints(organizationIDs: Array(Set(batch.map(\.organizationID))), on: db)
+            let endpoints = try store.endpoints(organizationIDs: Array(Set(batch.map(\.organizationID))), on: db)
             if !endpoints.isEmpty {
                 let now = clock.now()
                 for event in batch where event.type != WebhookCatalogue.test {
                     for e in endpoints where e.organizationID == event.organizationID && e.environment == event.environment && e.wants(event.type) {
                         _ = try store.insertDelivery(publicID: PublicID.make("whd"), endpointID: e.id, eventID: event.id, eventType: event.type,
-                                                     replayOf: nil, at: now, on: db)
+                                                     replayOf: nil, disabled: !e.enabled, at: now, on: db)
                     }
                 }
             }

@@ -106,7 +106,7 @@ enum WebhookSchedule {
 
     /// `Retry-After` in seconds (or an HTTP date), capped at a day; nil if unreadable.
     static func retryAfter(_ value: String, now: Int64) -> Int64? {
-        let v = value.trimmingCharacters(in: .whitespaces)
+        let v = value.trimmingCharacters(in: .whitespacesAndNewlines)
         if let s = Int64(v), s >= 0 { return min(s, 86400) }
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")

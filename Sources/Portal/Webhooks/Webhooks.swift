@@ -518,6 +518,10 @@ final class Webhooks: Sendable {
             variants.append(("with a trailing newline", body + [10]))
             let trimmed = payload.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed != payload { variants.append(("without the surrounding whitespace", Array(trimmed.utf8))) }
+            // Whitespace between JSON tokens removed, keys kept in their order: pretty-printed JSON
+            // made compact again.
+            let minified = Self.minifiedJSON(payload)
+            if minified != payload { variants.append(("as compact JSON (it was re-formatted)", Array(minified.utf8))) }
             if let obj = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed]) {
                 for (label, opts) in [("as compact JSON", JSONSerialization.WritingOptions([.withoutEscapingSlashes])),
                                       ("as compact JSON with sorted keys", [.sortedKeys, .withoutEscapingSlashes])] {
@@ -533,6 +537,25 @@ final class Webhooks: Sendable {
             reasons.append("webhook-timestamp must be unix seconds, like 1700000000.")
         }
         return CheckResult(valid: false, headline: "The signature does not verify.", reasons: reasons)
+    }
+
+    /// `json` without the whitespace outside its strings.
+    static func minifiedJSON(_ json: String) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(json.utf8.count)
+        var inString = false, escaped = false
+        for b in json.utf8 {
+            if inString {
+                out.append(b)
+                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
+            } else if b == UInt8(ascii: "\"") {
+                inString = true
+                out.append(b)
+            } else if b != 32 && b != 9 && b != 10 && b != 13 {
+                out.append(b)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     // MARK: - maintenance (the house job worker)

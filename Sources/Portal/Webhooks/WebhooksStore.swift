@@ -44,11 +44,11 @@ struct WebhooksStore {
                      organizationID, environment.rawValue).map(Self.endpoint)
     }
 
-    /// The enabled endpoints of the given organizations (the fan-out of a batch of events).
-    func enabledEndpoints(organizationIDs: [Int64], on db: Connection) throws -> [WebhookEndpoint] {
+    /// The endpoints (enabled or not) of the given organizations (the fan-out of a batch of events).
+    func endpoints(organizationIDs: [Int64], on db: Connection) throws -> [WebhookEndpoint] {
         guard !organizationIDs.isEmpty else { return [] }
         let marks = Array(repeating: "?", count: organizationIDs.count).joined(separator: ",")
-        return try db.query("SELECT \(Self.endpointColumns) FROM webhook_endpoints e WHERE e.organization_id IN (\(marks)) AND e.enabled = 1 AND e.deleted_at IS NULL",
+        return try db.query("SELECT \(Self.endpointColumns) FROM webhook_endpoints e WHERE e.organization_id IN (\(marks)) AND e.deleted_at IS NULL",
                             arguments: organizationIDs).map(Self.endpoint)
     }
 
@@ -61,8 +61,14 @@ struct WebhooksStore {
         try db.execute("UPDATE webhook_endpoints SET url = ?, description = ?, event_types = ? WHERE id = ?", url, description, Self.types(eventTypes), id)
     }
 
+    /// Disables the endpoint; what waited for a retry fails ("endpoint disabled"), so that
+    /// enabling it offers to replay it with the rest.
     func disable(id: Int64, reason: String, at now: Int64, on db: Connection) throws -> Bool {
-        try db.execute("UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ?, disabled_at = ? WHERE id = ? AND enabled = 1", reason, now, id) == 1
+        guard try db.execute("UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ?, disabled_at = ? WHERE id = ? AND enabled = 1", reason, now, id) == 1 else {
+            return false
+        }
+        try db.execute("UPDATE webhook_deliveries SET state = 'failed', next_attempt_at = NULL, last_error = 'endpoint disabled' WHERE endpoint_id = ? AND state = 'pending'", id)
+        return true
     }
 
     func enable(id: Int64, on db: Connection) throws -> Bool {
@@ -116,11 +122,15 @@ struct WebhooksStore {
                         lastError: try r.optionalString(11), replayOf: try r.optionalInt64(12), createdAt: try r.int64(13))
     }
 
-    func insertDelivery(publicID: String, endpointID: Int64, eventID: Int64, eventType: String, replayOf: Int64?, at now: Int64, on db: Connection) throws -> Int64 {
+    /// A delivery due now; or, for a disabled endpoint, one that failed at once (so the log
+    /// shows what it missed and enabling it offers to replay it).
+    func insertDelivery(publicID: String, endpointID: Int64, eventID: Int64, eventType: String, replayOf: Int64?, disabled: Bool = false,
+                        at now: Int64, on db: Connection) throws -> Int64 {
         try db.execute("""
-            INSERT INTO webhook_deliveries (public_id, endpoint_id, event_id, event_type, state, next_attempt_at, replay_of, created_at)
-            VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)
-            """, publicID, endpointID, eventID, eventType, now, replayOf, now)
+            INSERT INTO webhook_deliveries (public_id, endpoint_id, event_id, event_type, state, next_attempt_at, replay_of, created_at, last_error)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, publicID, endpointID, eventID, eventType, disabled ? "failed" : "pending", disabled ? nil : now, replayOf, now,
+                       disabled ? "endpoint disabled" : nil)
         return db.lastInsertRowID
     }
 
