@@ -12,7 +12,7 @@ struct PortalCommand: ParsableCommand {
         commandName: "portal",
         abstract: "Portal, the developer portal for a payments API.",
         version: PortalVersion.current,
-        subcommands: [Serve.self, Migrate.self, SeedDemo.self, CreateStaff.self, TransactionsCommand.self],
+        subcommands: [Serve.self, Migrate.self, SeedDemo.self, CreateStaff.self, TransactionsCommand.self, WebhooksCommand.self],
         defaultSubcommand: nil
     )
 }

@@ -558,6 +558,59 @@ final class Webhooks: Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
+    // MARK: - the operator's command line
+
+    static let operatorActor = Actor(userID: nil, ip: "127.0.0.1", userAgent: "portal webhooks")
+
+    /// `portal webhooks add-endpoint`: the same checks as the form, audited as the command line.
+    func addAsOperator(organizationID: Int64, environment: Environment, url raw: String, events: [String]) throws -> (endpoint: WebhookEndpoint, secret: String) {
+        let url = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let problem = urlProblem(url, environment: environment) { throw OperatorProblem.invalid("--url: \(problem)") }
+        let chosen = events.isEmpty ? ["all"] : events
+        var types: [String]?
+        if !chosen.contains("all") {
+            if let unknown = chosen.first(where: { !WebhookCatalogue.subscribable.contains($0) }) { throw OperatorProblem.invalid("--events: unknown type \(unknown)") }
+            types = WebhookCatalogue.subscribable.filter { chosen.contains($0) }
+        }
+        let secret = StandardWebhooks.makeSecret()
+        let publicID = PublicID.make("we")
+        let e = try database.write { db -> WebhookEndpoint in
+            let id = try store.insertEndpoint(publicID: publicID, organizationID: organizationID, environment: environment, url: url, description: "",
+                                              eventTypes: types, sealedSecret: try seal(secret, publicID), createdByName: "Operator", at: clock.now(), on: db)
+            guard let e = try store.endpoint(id: id, on: db) else { throw WebhooksError("endpoint not found after insert") }
+            try audit.record(WebhooksAuditEvents.created, by: Self.operatorActor, organization: organizationID, environment: environment.rawValue,
+                             subject: e.publicID, details: ["url": .text(e.url), "events": .text(e.eventsSummary)], on: db)
+            return e
+        }
+        return (e, secret)
+    }
+
+    /// `portal webhooks send-tests`: queues `count` test events for an endpoint (the bench),
+    /// in transactions of 1,000. Returns the event ids.
+    func queueTests(endpointPublicID: String, count: Int) throws -> [String] {
+        var ids: [String] = []
+        var left = count
+        while left > 0 {
+            let n = min(left, 1000)
+            ids += try database.write { db -> [String] in
+                guard let row = try store.endpoint(publicIDAnyOrg: endpointPublicID, on: db) else { throw OperatorProblem.invalid("no endpoint \(endpointPublicID)") }
+                var out: [String] = []
+                for _ in 0..<n {
+                    let evt = try events.record(WebhookCatalogue.test, objectID: row.publicID, data: WebhookTestJSON(endpoint: row.publicID),
+                                                organizationID: row.organizationID, environment: row.environment, on: db)
+                    guard let event = try events.event(publicID: evt, on: db) else { throw WebhooksError("event not found after insert") }
+                    _ = try store.insertDelivery(publicID: PublicID.make("whd"), endpointID: row.id, eventID: event.id, eventType: event.type,
+                                                 replayOf: nil, at: clock.now(), on: db)
+                    out.append(evt)
+                }
+                return out
+            }
+            left -= n
+        }
+        wakeup.signal()
+        return ids
+    }
+
     // MARK: - maintenance (the house job worker)
 
     /// Disables endpoints failing for 5 days (mailing the members who manage webhooks) and

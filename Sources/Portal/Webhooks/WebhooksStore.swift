@@ -39,6 +39,10 @@ struct WebhooksStore {
                         publicID, organizationID, environment.rawValue).map(Self.endpoint)
     }
 
+    func endpoint(publicIDAnyOrg publicID: String, on db: Connection) throws -> WebhookEndpoint? {
+        try db.queryOne("SELECT \(Self.endpointColumns) FROM webhook_endpoints e WHERE e.public_id = ? AND e.deleted_at IS NULL", publicID).map(Self.endpoint)
+    }
+
     func endpoints(organizationID: Int64, environment: Environment, on db: Connection) throws -> [WebhookEndpoint] {
         try db.query("SELECT \(Self.endpointColumns) FROM webhook_endpoints e WHERE e.organization_id = ? AND e.environment = ? AND e.deleted_at IS NULL ORDER BY e.id DESC",
                      organizationID, environment.rawValue).map(Self.endpoint)
