@@ -177,6 +177,21 @@ struct WebhooksTests {
         _ = endpoint
     }
 
+    @Test func aReceiverThatHoldsDoesNotStarveAnotherEndpoint() throws {
+        let f = try WebhookFixture()
+        let slow = try f.addEndpoint(f.receiver.url("/hold"))
+        let fast = try f.addEndpoint(f.receiver.url("/fast"))
+        try f.receiver.configure("/hold", status: 200, hold: 4)
+        // A backlog on the holding endpoint, older than anything for the other one.
+        for _ in 0..<12 { _ = try f.sendTest(slow) }
+        try f.receiver.wait("/hold", count: 4)
+        let started = Date()
+        _ = try f.sendTest(fast)
+        let got = try f.receiver.wait("/fast", count: 1, seconds: 3)
+        #expect(got.count == 1 && Date().timeIntervalSince(started) < 2, "the other endpoint waited \(Date().timeIntervalSince(started)) s")
+        #expect(try f.receiver.requests("/hold").count == 4, "at most 4 in flight for one endpoint")
+    }
+
     // MARK: - rotation, replay, test event
 
     @Test func duringARotationEveryDeliveryCarriesBothSignatures() throws {

@@ -166,7 +166,8 @@ final class WebhookDispatcher: @unchecked Sendable {
         let claimed = try database.write { db -> [Work] in
             var out: [Work] = []
             var endpoints: [Int64: WebhookEndpoint?] = [:]
-            for d in try store.due(now: now, limit: room * 4, on: db) where out.count < room {
+            let busy = counts.filter { $0.value >= perEndpoint }.map(\.key)
+            for d in try store.due(now: now, limit: room * 4, excluding: busy, on: db) where out.count < room {
                 if counts[d.endpointID, default: 0] >= perEndpoint { continue }
                 if endpoints[d.endpointID] == nil { endpoints[d.endpointID] = try store.endpoint(id: d.endpointID, on: db) }
                 guard let e = endpoints[d.endpointID] ?? nil, let event = try webhooks.events.event(id: d.eventID, on: db) else { continue }

@@ -192,12 +192,18 @@ struct WebhooksStore {
     }
 
     /// Due deliveries of enabled endpoints whose lease has ended, oldest due first.
-    func due(now: Int64, limit: Int, on db: Connection) throws -> [(deliveryID: Int64, attempts: Int, endpointID: Int64, eventID: Int64)] {
-        try db.query("""
+    /// `busy`: endpoints already at their limit of deliveries in flight, skipped in the query so
+    /// that their backlog never hides another endpoint's due deliveries.
+    func due(now: Int64, limit: Int, excluding busy: [Int64] = [], on db: Connection) throws -> [(deliveryID: Int64, attempts: Int, endpointID: Int64, eventID: Int64)] {
+        let skip = busy.isEmpty ? "" : " AND d.endpoint_id NOT IN (" + Array(repeating: "?", count: busy.count).joined(separator: ",") + ")"
+        var args: [any SQLBindable] = [now, now]
+        args += busy.map { $0 as any SQLBindable }
+        args.append(limit)
+        return try db.query("""
             SELECT d.id, d.attempts, d.endpoint_id, d.event_id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-            WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND d.lease_until <= ? AND e.enabled = 1
+            WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND d.lease_until <= ? AND e.enabled = 1\(skip)
             ORDER BY d.next_attempt_at, d.id LIMIT ?
-            """, now, now, limit).map { (try $0.int64(0), try $0.int(1), try $0.int64(2), try $0.int64(3)) }
+            """, arguments: args).map { (try $0.int64(0), try $0.int(1), try $0.int64(2), try $0.int64(3)) }
     }
 
     func lease(deliveryID: Int64, until: Int64, now: Int64, on db: Connection) throws -> Bool {
