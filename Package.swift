@@ -5,6 +5,7 @@ import PackageDescription
 //   portal (CLI) → Portal (features) → Web → HTTP
 //                                    ↘ Database → CSQLite
 //                  Portal → Mail → Jobs → Database   (Mail is the first kind of job)
+//                  Portal → Outbound → CCurl          (webhook POSTs; knows no portal)
 let package = Package(
     name: "Portal",
     platforms: [.macOS(.v15)],

@@ -31,6 +31,8 @@ public final class OutboundClient: Sendable {
     private let userAgent: String
     private let maxIdleHandles: Int
     private let resolver: Resolver
+    private let checksBeforeConnecting: Bool
+    private let caFile: String?
     private let idle = Mutex<[EasyHandle]>([])
 
     public convenience init(policy: AddressPolicy, userAgent: String, maxIdleHandles: Int = 32) {
@@ -38,11 +40,21 @@ public final class OutboundClient: Sendable {
     }
 
     /// With a resolver of one's own (tests: a name that resolves to 127.0.0.1 without DNS).
-    public init(policy: AddressPolicy, userAgent: String, maxIdleHandles: Int = 32, resolver: @escaping Resolver) {
+    public convenience init(policy: AddressPolicy, userAgent: String, maxIdleHandles: Int = 32, resolver: @escaping Resolver) {
+        self.init(policy: policy, userAgent: userAgent, maxIdleHandles: maxIdleHandles, resolver: resolver, checksBeforeConnecting: true)
+    }
+
+    /// `checksBeforeConnecting: false` (tests only) skips the address check before the
+    /// transfer, to show that the socket-level check alone refuses the connection.
+    /// `caFile` (tests only) replaces the system's trusted certificate authorities.
+    init(policy: AddressPolicy, userAgent: String, maxIdleHandles: Int, resolver: @escaping Resolver, checksBeforeConnecting: Bool,
+         caFile: String? = nil) {
+        self.caFile = caFile
         self.policy = policy
         self.userAgent = userAgent
         self.maxIdleHandles = max(0, maxIdleHandles)
         self.resolver = resolver
+        self.checksBeforeConnecting = checksBeforeConnecting
     }
 
     deinit {
@@ -69,7 +81,7 @@ public final class OutboundClient: Sendable {
                 throw .other("the value of header \(name) holds a line break")
             }
         }
-        let target = try resolve(request.url)
+        let target = try resolve(request.url, checking: checksBeforeConnecting)
         guard let handle = checkout() else { throw .other("libcurl could not create a handle") }
         var healthy = true
         defer { checkin(handle, keep: healthy) }
@@ -121,6 +133,7 @@ public final class OutboundClient: Sendable {
         set(ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Self.milliseconds(request.totalTimeout)))
         set(ccurl_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1))
         set(ccurl_setopt_string(handle, CURLOPT_USERAGENT, userAgent))
+        if let caFile { set(ccurl_setopt_string(handle, CURLOPT_CAINFO, caFile)) }
         set(ccurl_setopt_pointer(handle, CURLOPT_HTTPHEADER, headerList))
         if let resolveList { set(ccurl_setopt_pointer(handle, CURLOPT_RESOLVE, resolveList)) }
         set(ccurl_setopt_long(handle, CURLOPT_POST, 1))
@@ -237,16 +250,16 @@ public final class OutboundClient: Sendable {
         }
     }
 
-    private func resolve(_ text: String) throws(OutboundError) -> Target {
+    private func resolve(_ text: String, checking: Bool = true) throws(OutboundError) -> Target {
         let url = try ParsedURL(text)
-        if let reason = policy.refusal(forName: url.host) {
+        if checking, let reason = policy.refusal(forName: url.host) {
             throw .refusedAddress(host: url.host, address: url.host, reason: reason)
         }
         let literal = IPAddress.parse(url.host)
         let addresses: [IPAddress]
         if let literal { addresses = [literal] } else { addresses = try resolver(url.host) }
         guard !addresses.isEmpty else { throw .dnsFailure(host: url.host) }
-        for address in addresses {
+        for address in addresses where checking {
             if let reason = policy.refusal(for: address) {
                 throw .refusedAddress(host: url.host, address: address.description, reason: reason)
             }
@@ -347,6 +360,13 @@ final class ParsedURL {
             curl_url_cleanup(handle)
             throw .invalidURL("only http and https URLs can be used")
         }
+        // libcurl reads "http:///x" as host "x": refused, as a person meant no such thing.
+        let bytes = Array(text.utf8)
+        if let i = bytes.indices.dropLast(3).first(where: { bytes[$0] == 0x3A && bytes[$0 + 1] == 0x2F && bytes[$0 + 2] == 0x2F }),
+           bytes[i + 3] == 0x2F {
+            curl_url_cleanup(handle)
+            throw .invalidURL("the URL has no host")
+        }
         guard part(CURLUPART_USER) == nil, part(CURLUPART_PASSWORD) == nil, part(CURLUPART_OPTIONS) == nil else {
             curl_url_cleanup(handle)
             throw .invalidURL("a URL with a user name or password is not accepted")
@@ -410,8 +430,9 @@ private final class Transfer {
     }
 
     func header(_ line: UnsafeRawBufferPointer) {
-        var text = String(decoding: line, as: UTF8.self)
-        while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+        var end = line.count
+        while end > 0, line[end - 1] == 0x0A || line[end - 1] == 0x0D { end -= 1 }
+        let text = String(decoding: line.prefix(end), as: UTF8.self)
         if text.hasPrefix("HTTP/") {
             headers = [] // a new response (after a 1xx): only the final one's headers are kept
             return
