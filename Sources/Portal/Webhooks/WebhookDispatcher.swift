@@ -136,7 +136,12 @@ final class WebhookDispatcher: @unchecked Sendable {
 
     /// Turns new event rows into deliveries for the endpoints that want them; moves the cursor.
     private func fanOut() throws -> Bool {
-        try database.write { db -> Bool in
+        // Idle rounds only read (a WAL reader): the writer is taken when there is work.
+        let pending = try database.read { db in
+            !(try webhooks.events.after(id: try store.cursor(on: db), limit: 1, on: db)).isEmpty
+        }
+        guard pending else { return false }
+        return try database.write { db -> Bool in
             let cursor = try store.cursor(on: db)
             let batch = try webhooks.events.after(id: cursor, limit: Self.fanOutBatch, on: db)
             guard let last = batch.last else { return false }
@@ -163,6 +168,8 @@ final class WebhookDispatcher: @unchecked Sendable {
         lock.unlock()
         guard room > 0 else { return false }
         let now = clock.now()
+        let busyNow = counts.filter { $0.value >= perEndpoint }.map(\.key)
+        guard try database.read({ !(try store.due(now: now, limit: 1, excluding: busyNow, on: $0)).isEmpty }) else { return false }
         let claimed = try database.write { db -> [Work] in
             var out: [Work] = []
             var endpoints: [Int64: WebhookEndpoint?] = [:]
