@@ -468,7 +468,6 @@ final class Webhooks: Sendable {
             try env.require(.webhooksWrite)
             let e = try endpoint(env, input.endpoint)
             secrets = try signingSecrets(e, now: clock.now())
-            if let old = e.sealedOldSecret, e.oldSecretUntil.map({ $0 <= clock.now() }) ?? false { secrets.append(try open(old, e.publicID)) }
         } else {
             errors["secret"] = "Paste your signing secret (whsec_…) or choose the endpoint."
         }
