@@ -62,7 +62,7 @@ let package = Package(
         ]),
         // The features.
         .target(name: "Portal", dependencies: [
-            "Web", "HTTP", "Database", "Security", "Jobs", "Mail",
+            "Web", "HTTP", "Database", "Security", "Jobs", "Mail", "Outbound",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "portal", dependencies: [
@@ -80,6 +80,6 @@ let package = Package(
         .testTarget(name: "MailTests", dependencies: ["Mail", "Jobs", "Database", "Web", "TestSupport"]),
         .testTarget(name: "OutboundTests", dependencies: ["Outbound", "TestSupport"]),
         .testTarget(name: "WebTests", dependencies: ["Web", "HTTP", "CZlib", "TestSupport"]),
-        .testTarget(name: "PortalTests", dependencies: ["Portal", "Web", "HTTP", "Database", "Security", "Mail", "CZlib", "TestSupport"]),
+        .testTarget(name: "PortalTests", dependencies: ["Portal", "Web", "HTTP", "Database", "Security", "Mail", "Outbound", "CZlib", "TestSupport"]),
     ]
 )

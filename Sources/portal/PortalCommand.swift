@@ -12,7 +12,7 @@ struct PortalCommand: ParsableCommand {
         commandName: "portal",
         abstract: "Portal, the developer portal for a payments API.",
         version: PortalVersion.current,
-        subcommands: [Serve.self, Migrate.self, SeedDemo.self, CreateStaff.self, TransactionsCommand.self],
+        subcommands: [Serve.self, Migrate.self, SeedDemo.self, CreateStaff.self, TransactionsCommand.self, WebhooksCommand.self],
         defaultSubcommand: nil
     )
 }
@@ -129,7 +129,15 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp("Days API request log rows are kept; failed requests' bodies are kept 7 (env PORTAL_API_LOG_DAYS).", valueName: "days"))
     var apiLogDays: Int = env("PORTAL_API_LOG_DAYS").flatMap(Int.init) ?? 30
 
+    @Flag(name: .customLong("webhooks-allow-private-networks"),
+          help: "Let webhooks reach loopback, private and link-local addresses: development and tests only (env PORTAL_WEBHOOKS_ALLOW_PRIVATE_NETWORKS=1).")
+    var webhooksAllowPrivateNetworks = false
+
+    @Option(help: ArgumentHelp("Days webhook deliveries and their attempts are kept (env PORTAL_WEBHOOK_DAYS).", valueName: "days"))
+    var webhookDays: Int = env("PORTAL_WEBHOOK_DAYS").flatMap(Int.init) ?? 30
+
     func validate() throws {
+        guard webhookDays >= 1 else { throw ValidationError("--webhook-days must be at least 1") }
         guard baseURL.hasPrefix("http://") || baseURL.hasPrefix("https://") else { throw ValidationError("--base-url must start with http:// or https://") }
         guard ["auto", "true", "false"].contains(secureCookies.lowercased()) else { throw ValidationError("--secure-cookies must be auto, true or false") }
         guard sessionIdleMinutes > 0, sessionHours > 0 else { throw ValidationError("session timeouts must be positive") }
@@ -182,6 +190,8 @@ struct Serve: ParsableCommand {
         config.apiRequestsPerSecond = apiRate
         config.apiBurst = 2 * apiRate
         config.apiLogBodyRetentionDays = min(7, apiLogDays)
+        config.webhooksAllowPrivateNetworks = webhooksAllowPrivateNetworks || ["1", "true", "on", "yes"].contains((env("PORTAL_WEBHOOKS_ALLOW_PRIVATE_NETWORKS") ?? "").lowercased())
+        config.webhookRetentionDays = webhookDays
 
         let app: PortalApp
         do {

@@ -182,7 +182,7 @@ class PortalServer:
         self.proc = subprocess.Popen(
             [str(self.binary), "serve", "--port", str(self.port), "--db", str(self.db_path),
              "--base-url", self.base_url, "--smtp-url", self.smtp_url, "--scrypt-log-n", "12",
-             "--drain-timeout", "5"],
+             "--drain-timeout", "5", "--webhooks-allow-private-networks"],
             cwd=self.repo, env=env, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
             preexec_fn=_die_with_parent)
 

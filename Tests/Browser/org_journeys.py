@@ -64,7 +64,7 @@ class OrgJourneys:
             self.org_path = b.path
             expect(b.h1() == "Acme", f"the dashboard's heading is {b.h1()!r}")
             j.expect_flash("Acme is ready")
-            expect(self.nav(b) == ["Dashboard", "Transactions", "Payouts", "API keys", "Apps", "Certificates", "Reports", "Team", "Logs", "API requests", "API reference", "Settings"], f"the Owner's navigation is {self.nav(b)}")
+            expect(self.nav(b) == ["Dashboard", "Transactions", "Payouts", "API keys", "Apps", "Certificates", "Webhooks", "Reports", "Team", "Logs", "API requests", "API reference", "Settings"], f"the Owner's navigation is {self.nav(b)}")
             expect("Sandbox" in b.main_text() and "Production" in b.main_text(), "the dashboard does not show both environments")
         s.check("Ada: creates Acme and lands on its dashboard as Owner, with every section", create)
 
@@ -145,7 +145,7 @@ class OrgJourneys:
             b.press("Accept and join Acme")
             j.expect_page(self.org_path)
             j.expect_flash("Welcome to Acme")
-            expect(self.nav(b) == ["Dashboard", "Transactions", "API keys", "Apps", "Certificates", "Reports", "Logs", "API requests", "API reference", "Settings"], f"the Developer's navigation is {self.nav(b)}")
+            expect(self.nav(b) == ["Dashboard", "Transactions", "API keys", "Apps", "Certificates", "Webhooks", "Reports", "Logs", "API requests", "API reference", "Settings"], f"the Developer's navigation is {self.nav(b)}")
             text = b.main_text()
             expect("View API keys" in text and "Create payouts" not in text, "the dashboard lists the wrong permissions")
         s.check("Linus: accepts and sees Acme with only a Developer's sections (no Team)", accept)

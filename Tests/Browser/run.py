@@ -160,6 +160,9 @@ def main() -> int:
             from apilog_journeys import APILogJourneys
             suite.run_journey("A Developer finds the API calls a key made, and a failure's masked body, in the request log (Linus)",
                               lambda: APILogJourneys(suite, org, server.base_url).developer_reads_the_request_log())
+            from webhook_journeys import WebhookJourneys
+            suite.run_journey("A Developer adds a Sandbox endpoint, sends a test event, sees transaction.failed arrive, a retry, a replay (Linus)",
+                              lambda: WebhookJourneys(suite, org, server.base_url).developer_adds_tests_and_replays())
             needs(grace, "A Manager prepares a payout; the Owner authorizes it with TOTP; the balance falls (Grace, Ada)",
                   lambda: payouts.manager_prepares_and_owner_authorizes(grace))
             from dashboard_journeys import DashboardJourneys

@@ -81,6 +81,27 @@ struct PermissionMatrixTests {
         Route(method: "POST", path: "/orgs/{org}/certificates", need: .permission(.appsWrite), fields: [("certificate", "not a certificate")]),
         // Empty fields: the Owner's probe files nothing either.
         Route(method: "POST", path: "/orgs/{org}/psd2-licence", need: .owner),
+        // Webhooks: `{endpoint}` is a Sandbox endpoint, `{delivery}` one of its deliveries.
+        // Posts without their fields answer the form again (422), never change anything.
+        Route(method: "GET", path: "/orgs/{org}/sandbox/webhooks", need: .anyOf([.webhooksRead, .webhooksWrite])),
+        Route(method: "GET", path: "/orgs/{org}/sandbox/webhooks/{endpoint}", need: .anyOf([.webhooksRead, .webhooksWrite])),
+        Route(method: "GET", path: "/orgs/{org}/sandbox/webhooks/{endpoint}?state=failed&type=webhook.test", need: .anyOf([.webhooksRead, .webhooksWrite])),
+        Route(method: "GET", path: "/orgs/{org}/sandbox/webhooks/{endpoint}/deliveries/{delivery}", need: .anyOf([.webhooksRead, .webhooksWrite])),
+        Route(method: "GET", path: "/orgs/{org}/sandbox/webhooks/check-signature", need: .anyOf([.webhooksRead, .webhooksWrite])),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/webhooks/check-signature", need: .anyOf([.webhooksRead, .webhooksWrite])),
+        Route(method: "GET", path: "/orgs/{org}/sandbox/webhooks/new", need: .permission(.webhooksWrite)),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/webhooks/new", need: .permission(.webhooksWrite)),
+        Route(method: "GET", path: "/orgs/{org}/sandbox/webhooks/{endpoint}/edit", need: .permission(.webhooksWrite)),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/webhooks/{endpoint}/edit", need: .permission(.webhooksWrite)),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/webhooks/{endpoint}/test", need: .permission(.webhooksWrite)),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/webhooks/{endpoint}/deliveries/{delivery}/replay", need: .permission(.webhooksWrite)),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/webhooks/{endpoint}/replay", need: .permission(.webhooksWrite)),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/webhooks/{endpoint}/secret", need: .permission(.webhooksWrite)),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/webhooks/{endpoint}/rotate-secret", need: .permission(.webhooksWrite)),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/webhooks/{endpoint}/disable", need: .permission(.webhooksWrite)),
+        Route(method: "POST", path: "/orgs/{org}/sandbox/webhooks/{endpoint}/enable", need: .permission(.webhooksWrite)),
+        // Without `confirm`, the answer is the confirmation page: nothing is deleted.
+        Route(method: "POST", path: "/orgs/{org}/sandbox/webhooks/{endpoint}/delete", need: .permission(.webhooksWrite)),
     ]
 
     /// The current month in UTC (a new organization's zone): its reports always exist.
@@ -130,9 +151,16 @@ struct PermissionMatrixTests {
         }
         let appPage = try ob.get("/orgs/\(org)/sandbox/apps/\(app)")
         #expect(try ob.post("/orgs/\(org)/sandbox/apps/\(app)/subscriptions", [("product", "balances")], csrfFrom: appPage).status == 303)
+        // A Sandbox endpoint on a public address literal (the policy refuses private ones) and a delivery.
+        let hooks = "/orgs/\(org)/sandbox/webhooks"
+        let added = try ob.submit("\(hooks)/new", to: "\(hooks)/new", [("url", "https://93.184.216.34/matrix"), ("events", "payout.expired")])
+        let endpoint = String(try #require(added["Location"]).split(separator: "/").last!)
+        let sent = try ob.submit("\(hooks)/\(endpoint)", to: "\(hooks)/\(endpoint)/test", [])
+        let delivery = String(try #require(sent["Location"]).split(separator: "/").last!)
         func fill(_ path: String) -> String {
             path.replacingOccurrences(of: "{org}", with: org).replacingOccurrences(of: "{member}", with: target).replacingOccurrences(of: "{txn}", with: txn)
                 .replacingOccurrences(of: "{app}", with: app).replacingOccurrences(of: "{cred}", with: cred)
+                .replacingOccurrences(of: "{endpoint}", with: endpoint).replacingOccurrences(of: "{delivery}", with: delivery)
         }
         var members: [(String, Role, Set<Permission>, Browser)] = [("owner", .owner, Set(Permission.allCases), ob)]
         members.append(("none", .custom, [], try Self.member(portal, org: org, role: .custom, permissions: [], tag: "none")))
@@ -160,6 +188,8 @@ struct PermissionMatrixTests {
         }
         // The probes only ever reached the confirmation page: nothing was cancelled.
         #expect(try portal.count("SELECT count(*) FROM transaction_cancellations") == 0)
+        // Nor was the endpoint deleted, and no other endpoint was added.
+        #expect(try portal.count("SELECT count(*) FROM webhook_endpoints WHERE deleted_at IS NULL") == 1)
         // Someone from another organization (seed-demo gave them their own) gets the same 404
         // on every route as for an organization that does not exist.
         let strangerToken = SecureRandom.token(bytes: 32)

@@ -4,6 +4,7 @@ import HTTP
 import Jobs
 import Logging
 import Mail
+import Outbound
 import Security
 import Web
 
@@ -31,6 +32,9 @@ public final class PortalApp: Sendable {
     /// stopped after it has drained and before the database closes.
     let apiLogRecorder: APILogRecorder?
     let apiLogs: APILogs
+    let webhooks: Webhooks
+    /// Sends the webhook queue: started with the server, stopped before the database closes.
+    let webhookDispatcher: WebhookDispatcher
 
     public init(config: PortalConfig, logger: Logger = Logger(label: "portal")) throws {
         self.config = config
@@ -111,6 +115,22 @@ public final class PortalApp: Sendable {
                       lease: .seconds(600), handler: APILogPruning(logs: apiLogs, jobs: jobs))
         apiLogRecorder = config.apiRequestLog ? APILogRecorder(logger: logger) { try apiLogs.save($0) } : nil
 
+        // Webhooks: outbound HTTP refused to private networks unless the operator allows them.
+        if config.webhooksAllowPrivateNetworks {
+            logger.warning("WEBHOOKS MAY BE SENT TO PRIVATE NETWORKS: --webhooks-allow-private-networks is on; loopback, private and link-local addresses (cloud metadata included) are reachable. Use it only in development and tests.")
+        }
+        let policy: AddressPolicy = config.webhooksAllowPrivateNetworks ? .allowPrivate : .publicOnly
+        let userAgent = "Portal-Webhooks/\(PortalVersion.current) (+\(config.baseURL)/docs/webhooks)"
+        let outbound = config.webhookResolver.map { OutboundClient(policy: policy, userAgent: userAgent, resolver: $0) }
+            ?? OutboundClient(policy: policy, userAgent: userAgent)
+        let webhooks = Webhooks(database: database, clock: config.clock, organizations: organizations, client: outbound,
+                                box: try SecretBox(key: subkey("portal webhook secrets v1")), jobs: jobs, retentionDays: config.webhookRetentionDays, logger: logger)
+        self.webhooks = webhooks
+        jobs.register(kind: Webhooks.maintainKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(86400)),
+                      lease: .seconds(600), handler: WebhookMaintenance(webhooks: webhooks, jobs: jobs))
+        webhookDispatcher = WebhookDispatcher(webhooks: webhooks, client: outbound, senders: config.webhookSenders,
+                                              perEndpoint: config.webhookSendersPerEndpoint, logger: logger)
+
         var headers = SecurityHeadersMiddleware.defaultHeaders
         if config.resolvedSecureCookies { headers.append(("Strict-Transport-Security", "max-age=31536000")) }
         let pipelines = Pipelines(
@@ -143,6 +163,7 @@ public final class PortalApp: Sendable {
             APIKeysController(keys: apiKeys, templates: templates).register(on: &router)
             AppsController(apps: apps, templates: templates).register(on: &router)
             APILogsController(logs: apiLogs, organizations: organizations, templates: templates, baseURL: config.baseURL).register(on: &router)
+            WebhooksController(webhooks: webhooks, templates: templates).register(on: &router)
             APIReferenceController(document: openAPI, organizations: organizations, templates: templates, baseURL: config.baseURL).register(on: &router)
         }
         // Both prefixes are in Pipelines.apiPrefixes, which the server's refusals use.
@@ -173,7 +194,9 @@ public final class PortalApp: Sendable {
         // A serving process keeps its recurring jobs queued (the CLI's commands do not).
         try reports.scheduleSweep()
         try apiLogs.schedulePruning(on: jobs, at: config.clock.now())
+        try webhooks.scheduleMaintenance(on: jobs, at: config.clock.now())
         jobs.start()
+        webhookDispatcher.start()
         apiLogRecorder?.start()
         try server.start()
     }
@@ -188,6 +211,8 @@ public final class PortalApp: Sendable {
         server.waitUntilStopped()
         // No request adds to the API log any more: write what it holds.
         apiLogRecorder?.stop()
+        // POSTs under way finish and are recorded; one cut off is sent again after its lease.
+        webhookDispatcher.stop(timeout: config.jobStopTimeout)
         jobs.stop(timeout: .milliseconds(Int(config.jobStopTimeout * 1000)))
         database.close()
     }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTP
 import Logging
+import Outbound
 
 /// Everything `portal serve` can be told, with the defaults the README documents.
 public struct PortalConfig: Sendable {
@@ -49,6 +50,17 @@ public struct PortalConfig: Sendable {
     /// second, holding at most `apiBurst`.
     public var apiRequestsPerSecond: Double = 100
     public var apiBurst: Double = 200
+    /// Lets webhooks go to loopback, private and link-local addresses (development and tests;
+    /// `--webhooks-allow-private-networks`, `PORTAL_WEBHOOKS_ALLOW_PRIVATE_NETWORKS=1`).
+    public var webhooksAllowPrivateNetworks = false
+    /// Days webhook deliveries and their attempts are kept (`--webhook-days`).
+    public var webhookRetentionDays = 30
+    /// Sender threads of the webhook dispatcher, and how many of them one endpoint may hold.
+    public var webhookSenders = 16
+    public var webhookSendersPerEndpoint = 4
+    /// How webhook hosts are resolved (nil: the system's resolver); tests resolve a name to
+    /// 127.0.0.1 without DNS.
+    var webhookResolver: OutboundClient.Resolver?
     /// Verifiers of other kinds of credential, asked after the API keys' (OAuth's, later).
     var apiVerifiers: [any APICredentialVerifier] = []
 

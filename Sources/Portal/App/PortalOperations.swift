@@ -47,6 +47,25 @@ public struct PortalOperations: Sendable {
     }
 }
 
+extension PortalOperations {
+    /// `portal webhooks add-endpoint`: an endpoint of the organization's environment; returns
+    /// its id and signing secret.
+    public func addWebhookEndpoint(organization publicID: String, environment: String, url: String, events: [String]) throws -> (id: String, secret: String) {
+        guard let env = Environment(rawValue: environment) else { throw OperatorProblem.invalid("--env must be sandbox or production") }
+        guard let org = try app.database.read({ try app.organizations.store.organization(publicID: publicID, on: $0) }) else {
+            throw OperatorProblem.invalid("no organization \(publicID)")
+        }
+        let (e, secret) = try app.webhooks.addAsOperator(organizationID: org.id, environment: env, url: url, events: events)
+        return (e.publicID, secret)
+    }
+
+    /// `portal webhooks send-tests`: queues `count` `webhook.test` deliveries to an endpoint;
+    /// a running server sends them. Returns the event ids.
+    public func queueWebhookTests(endpoint: String, count: Int) throws -> [String] {
+        try app.webhooks.queueTests(endpointPublicID: endpoint, count: count)
+    }
+}
+
 extension OperatorProblem {
     /// "no organization …" for an organization id that names none.
     var organization: OperatorProblem {

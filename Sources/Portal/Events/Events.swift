@@ -34,6 +34,19 @@ struct Events {
         return id
     }
 
+    /// Every organization's events after the row `id`, oldest first (the webhooks' fan-out).
+    func after(id: Int64, limit: Int, on db: Connection) throws -> [EventRecord] {
+        try store.after(id: id, limit: limit, on: db)
+    }
+
+    func event(publicID: String, on db: Connection) throws -> EventRecord? {
+        try store.event(publicID: publicID, on: db)
+    }
+
+    func event(id: Int64, on db: Connection) throws -> EventRecord? {
+        try store.event(id: id, on: db)
+    }
+
     /// The newest events of an environment, newest first.
     func recent(organizationID: Int64, environment: Environment, limit: Int, on db: Connection) throws -> [EventRecord] {
         try store.recent(organizationID: organizationID, environment: environment.rawValue, limit: limit, on: db)

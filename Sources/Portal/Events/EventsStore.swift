@@ -15,4 +15,28 @@ struct EventsStore {
                         objectID: try $0.string(5), data: try $0.string(6), createdAt: try $0.int64(7))
         }
     }
+
+    static let columns = "id, public_id, organization_id, environment, type, object_id, data, created_at"
+
+    static func record(_ r: Row) throws -> EventRecord {
+        EventRecord(id: try r.int64(0), publicID: try r.string(1), organizationID: try r.int64(2),
+                    environment: Environment(rawValue: try r.string(3)) ?? .sandbox, type: try r.string(4),
+                    objectID: try r.string(5), data: try r.string(6), createdAt: try r.int64(7))
+    }
+
+    func after(id: Int64, limit: Int, on db: Connection) throws -> [EventRecord] {
+        try db.query("SELECT \(Self.columns) FROM events WHERE id > ? ORDER BY id LIMIT ?", id, limit).map(Self.record)
+    }
+
+    func event(publicID: String, on db: Connection) throws -> EventRecord? {
+        try db.queryOne("SELECT \(Self.columns) FROM events WHERE public_id = ?", publicID).map(Self.record)
+    }
+
+    func event(id: Int64, on db: Connection) throws -> EventRecord? {
+        try db.queryOne("SELECT \(Self.columns) FROM events WHERE id = ?", id).map(Self.record)
+    }
+
+    func maxID(on db: Connection) throws -> Int64 {
+        try db.scalar("SELECT coalesce(max(id), 0) FROM events", as: Int64.self) ?? 0
+    }
 }

@@ -200,6 +200,11 @@ final class Transactions: Sendable {
                          environment: txn.scope.environment.rawValue, subject: txn.publicID, details: details, on: db)
         try events.record("transaction.updated", objectID: moved.publicID, data: TransactionJSON(moved), organizationID: txn.scope.organizationID,
                           environment: txn.scope.environment, on: db)
+        // The final states have their own event too, for receivers that care only about those.
+        if [.paid, .failed, .cancelled].contains(status) {
+            try events.record("transaction.\(status.rawValue)", objectID: moved.publicID, data: TransactionJSON(moved),
+                              organizationID: txn.scope.organizationID, environment: txn.scope.environment, on: db)
+        }
         return moved
     }
 

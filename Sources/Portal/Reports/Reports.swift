@@ -205,11 +205,37 @@ final class Reports: Sendable {
                 }
                 let sum = ReportChecksum(month: month.key, kind: kind.rawValue, rowCount: producer.rows, byteCount: bytes,
                                          sha256: Hex.encode(digest.finish()), computedAt: clock.now())
-                try database.write { try store.saveChecksum(scope, timeZone: org.timeZone, sum, on: $0) }
+                try database.write { db in
+                    // `report.ready`: the month's file can be fetched and checked against its checksum.
+                    if try store.saveChecksum(scope, timeZone: org.timeZone, sum, on: db) {
+                        try Events(clock: clock).record("report.ready", objectID: "\(month.key)-\(kind.rawValue)", data: ReportReadyJSON(sum),
+                                                        organizationID: organizationID, environment: environment, on: db)
+                    }
+                }
                 saved += 1
             }
             month = month.next(zone: zone)
         }
         return saved
+    }
+}
+
+/// `report.ready`'s object: a closed month's report and its checksum.
+struct ReportReadyJSON: Encodable {
+    let object = "report"
+    let month: String
+    let kind: String
+    let rows: Int
+    let bytes: Int
+    let sha256: String
+    let computed_at: String
+
+    init(_ c: ReportChecksum) {
+        month = c.month
+        kind = c.kind
+        rows = c.rowCount
+        bytes = c.byteCount
+        sha256 = c.sha256
+        computed_at = PageTime.iso8601(c.computedAt)
     }
 }

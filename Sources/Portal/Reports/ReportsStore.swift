@@ -209,11 +209,13 @@ struct ReportsStore {
 
     /// Keeps the first checksum computed for a month: a second run (a job taken twice after a
     /// crash) computes the same bytes and changes nothing.
-    func saveChecksum(_ scope: MoneyScope, timeZone: String, _ c: ReportChecksum, on db: Connection) throws {
+    /// Stores the checksum; false if one was already there.
+    @discardableResult
+    func saveChecksum(_ scope: MoneyScope, timeZone: String, _ c: ReportChecksum, on db: Connection) throws -> Bool {
         try db.execute(
             """
             INSERT OR IGNORE INTO report_checksums (organization_id, environment, time_zone, month, kind, row_count, byte_count, sha256, computed_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, scope.organizationID, scope.environment.rawValue, timeZone, c.month, c.kind, c.rowCount, c.byteCount, c.sha256, c.computedAt)
+            """, scope.organizationID, scope.environment.rawValue, timeZone, c.month, c.kind, c.rowCount, c.byteCount, c.sha256, c.computedAt) == 1
     }
 }

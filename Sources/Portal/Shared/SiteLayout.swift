@@ -22,8 +22,10 @@ struct SiteLayout: CodedLayout {
               <title>
             """
         s += htmlEscape(Self.text(value("title")) ?? "")
+        s += " · Portal</title>\n"
+        // A page waiting for something (a webhook test being sent) reloads itself, script or not.
+        if let seconds = value("refresh") as? String, Int(seconds) != nil { s += "  <meta http-equiv=\"refresh\" content=\"" + seconds + "\">\n" }
         s += """
-             · Portal</title>
               <link rel="stylesheet" href="/static/css/portal.css">
               <script src="/static/js/app.js" defer></script>
             </head>

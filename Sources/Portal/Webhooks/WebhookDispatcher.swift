@@ -1,0 +1,300 @@
+import Database
+import Foundation
+import Logging
+import Outbound
+import Security
+
+/// Delivers the webhook queue: a coordinator thread that owns every write (fan-out of new
+/// events into deliveries, claiming due deliveries with a lease, recording results in
+/// batches, one transaction per batch), and sender threads of its own that POST through
+/// ``OutboundClient`` (blocking libcurl, never the event loop).
+///
+/// Why not the house job worker: it has 2 threads shared with mail, and one receiver that
+/// holds for 15 s would stall them; here 16 senders run, at most 4 for any one endpoint, so
+/// a slow receiver holds 4 threads at most and the others keep their rate.
+///
+/// At-least-once: a delivery is leased for 60 s when claimed; if the process stops before its
+/// result is written, the lease runs out and it is sent again, with the same `webhook-id`.
+final class WebhookDispatcher: @unchecked Sendable {
+    let webhooks: Webhooks
+    let client: OutboundClient
+    let logger: Logger
+    let senders: Int
+    let perEndpoint: Int
+    static let lease: Int64 = 60
+    static let fanOutBatch = 1000
+
+    private let lock = NSCondition()
+    private var work: [Work] = []
+    private var results: [Result] = []
+    private var inFlight: [Int64: Int] = [:]
+    private var stopping = false
+    private var running = 0
+    private var threads: [Thread] = []
+
+    struct Work {
+        let deliveryID: Int64
+        let attempts: Int
+        let endpoint: WebhookEndpoint
+        let event: EventRecord
+    }
+
+    struct Result {
+        let work: Work
+        let at: Int64
+        let durationMs: Int
+        let requestHeaders: String
+        let requestBody: String
+        let status: Int?
+        let responseHeaders: [(String, String)]
+        let responseBody: [UInt8]
+        let error: String?
+    }
+
+    init(webhooks: Webhooks, client: OutboundClient, senders: Int = 16, perEndpoint: Int = 4, logger: Logger) {
+        self.webhooks = webhooks
+        self.client = client
+        self.senders = senders
+        self.perEndpoint = perEndpoint
+        self.logger = logger
+    }
+
+    var clock: PortalClock { webhooks.clock }
+    var store: WebhooksStore { webhooks.store }
+    var database: Database { webhooks.database }
+
+    func start() {
+        lock.lock()
+        stopping = false
+        lock.unlock()
+        let coordinator = Thread { [self] in coordinate() }
+        coordinator.name = "webhooks-coordinator"
+        threads.append(coordinator)
+        for i in 0..<senders {
+            let t = Thread { [self] in send() }
+            t.name = "webhooks-sender-\(i)"
+            t.stackSize = 1 << 20
+            threads.append(t)
+        }
+        lock.lock()
+        running = threads.count
+        lock.unlock()
+        threads.forEach { $0.start() }
+    }
+
+    /// Stops claiming; lets the POSTs under way finish (bounded by `timeout`) and records
+    /// their results; what is left is retried after its lease by the next start.
+    func stop(timeout: Double = 20) {
+        lock.lock()
+        stopping = true
+        lock.broadcast()
+        lock.unlock()
+        webhooks.wakeup.signal()
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        lock.lock()
+        while running > 0 && Date() < deadline { _ = lock.wait(until: min(deadline, Date(timeIntervalSinceNow: 0.05))); webhooks.wakeup.signal() }
+        lock.unlock()
+    }
+
+    // MARK: - the coordinator
+
+    private func coordinate() {
+        defer { finished() }
+        while true {
+            lock.lock()
+            let stop = stopping
+            lock.unlock()
+            var busy = false
+            do {
+                busy = try flush() || busy
+                if stop {
+                    // Wait for the senders to hand back what they are sending, then write it.
+                    lock.lock()
+                    let pending = running > 1 || !results.isEmpty
+                    lock.unlock()
+                    if !pending { return }
+                    webhooks.wakeup.wait(0.02)
+                    continue
+                }
+                busy = try fanOut() || busy
+                busy = try claim() || busy
+            } catch {
+                logger.error("webhook dispatcher failed a round", metadata: ["error": "\(error)"])
+                webhooks.wakeup.wait(1)
+                continue
+            }
+            if !busy { webhooks.wakeup.wait(0.1) }
+        }
+    }
+
+    private func finished() {
+        lock.lock()
+        running -= 1
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    /// Turns new event rows into deliveries for the endpoints that want them; moves the cursor.
+    private func fanOut() throws -> Bool {
+        // Idle rounds only read (a WAL reader): the writer is taken when there is work.
+        let pending = try database.read { db in
+            !(try webhooks.events.after(id: try store.cursor(on: db), limit: 1, on: db)).isEmpty
+        }
+        guard pending else { return false }
+        return try database.write { db -> Bool in
+            let cursor = try store.cursor(on: db)
+            let batch = try webhooks.events.after(id: cursor, limit: Self.fanOutBatch, on: db)
+            guard let last = batch.last else { return false }
+            let endpoints = try store.endpoints(organizationIDs: Array(Set(batch.map(\.organizationID))), on: db)
+            if !endpoints.isEmpty {
+                let now = clock.now()
+                for event in batch where event.type != WebhookCatalogue.test {
+                    for e in endpoints where e.organizationID == event.organizationID && e.environment == event.environment && e.wants(event.type) {
+                        _ = try store.insertDelivery(publicID: PublicID.make("whd"), endpointID: e.id, eventID: event.id, eventType: event.type,
+                                                     replayOf: nil, disabled: !e.enabled, at: now, on: db)
+                    }
+                }
+            }
+            try store.moveCursor(to: last.id, on: db)
+            return true
+        }
+    }
+
+    /// Leases due deliveries up to the free senders, at most `perEndpoint` per endpoint.
+    private func claim() throws -> Bool {
+        lock.lock()
+        let room = senders * 2 - work.count - inFlight.values.reduce(0, +)
+        var counts = inFlight
+        lock.unlock()
+        guard room > 0 else { return false }
+        let now = clock.now()
+        let busyNow = counts.filter { $0.value >= perEndpoint }.map(\.key)
+        guard try database.read({ !(try store.due(now: now, limit: 1, excluding: busyNow, on: $0)).isEmpty }) else { return false }
+        let claimed = try database.write { db -> [Work] in
+            var out: [Work] = []
+            var endpoints: [Int64: WebhookEndpoint?] = [:]
+            let busy = counts.filter { $0.value >= perEndpoint }.map(\.key)
+            for d in try store.due(now: now, limit: room * 4, excluding: busy, on: db) where out.count < room {
+                if counts[d.endpointID, default: 0] >= perEndpoint { continue }
+                if endpoints[d.endpointID] == nil { endpoints[d.endpointID] = try store.endpoint(id: d.endpointID, on: db) }
+                guard let e = endpoints[d.endpointID] ?? nil, let event = try webhooks.events.event(id: d.eventID, on: db) else { continue }
+                guard try store.lease(deliveryID: d.deliveryID, until: now + Self.lease, now: now, on: db) else { continue }
+                counts[d.endpointID, default: 0] += 1
+                out.append(Work(deliveryID: d.deliveryID, attempts: d.attempts, endpoint: e, event: event))
+            }
+            return out
+        }
+        guard !claimed.isEmpty else { return false }
+        lock.lock()
+        for w in claimed { inFlight[w.endpoint.id, default: 0] += 1 }
+        work.append(contentsOf: claimed)
+        lock.broadcast()
+        lock.unlock()
+        return true
+    }
+
+    /// Writes the results the senders handed back, one transaction for the batch.
+    private func flush() throws -> Bool {
+        lock.lock()
+        let batch = results
+        results = []
+        lock.unlock()
+        guard !batch.isEmpty else { return false }
+        let now = clock.now()
+        try database.write { db in
+            for r in batch { try record(r, now: now, on: db) }
+        }
+        lock.lock()
+        for r in batch {
+            inFlight[r.work.endpoint.id, default: 1] -= 1
+            if inFlight[r.work.endpoint.id] == 0 { inFlight[r.work.endpoint.id] = nil }
+        }
+        lock.unlock()
+        return true
+    }
+
+    private func record(_ r: Result, now: Int64, on db: Connection) throws {
+        let number = r.work.attempts + 1
+        var state = WebhookDeliveryState.pending
+        var next: Int64?
+        let success = r.status.map { (200..<300).contains($0) } ?? false
+        if success {
+            state = .succeeded
+            try store.markSuccess(endpointID: r.work.endpoint.id, at: r.at, on: db)
+        } else if r.status == 410 {
+            state = .failed
+            try webhooks.disableGone(endpointID: r.work.endpoint.id, on: db)
+        } else {
+            try store.markFailure(endpointID: r.work.endpoint.id, at: r.at, on: db)
+            if var delay = WebhookSchedule.delay(afterAttempts: number) {
+                if let status = r.status, status == 429 || status == 503,
+                   let header = r.responseHeaders.first(where: { $0.0.lowercased() == "retry-after" }),
+                   let asked = WebhookSchedule.retryAfter(header.1, now: now) {
+                    delay = max(asked, 1)
+                }
+                next = r.at + delay
+            } else {
+                state = .failed
+            }
+        }
+        let headers = r.responseHeaders.map { "\($0.0): \($0.1)" }.joined(separator: "\n")
+        try store.insertAttempt(WebhooksStore.NewAttempt(
+            deliveryID: r.work.deliveryID, number: number, at: r.at, durationMs: r.durationMs, url: r.work.endpoint.url,
+            requestHeaders: r.requestHeaders, requestBody: r.requestBody, responseStatus: r.status, responseHeaders: r.status == nil ? nil : headers,
+            responseBody: r.status == nil ? nil : r.responseBody, error: r.error, nextAttemptAt: next), on: db)
+        let error = r.error ?? (success ? nil : r.status.map { "HTTP \($0)" })
+        try store.settle(deliveryID: r.work.deliveryID, attempts: number, state: state, next: next, status: r.status, error: error, at: r.at, on: db)
+    }
+
+    // MARK: - the senders
+
+    private func send() {
+        defer { finished() }
+        while true {
+            lock.lock()
+            while work.isEmpty && !stopping { lock.wait() }
+            if work.isEmpty && stopping { lock.unlock(); return }
+            let w = work.removeFirst()
+            lock.unlock()
+            let r = deliver(w)
+            lock.lock()
+            results.append(r)
+            lock.unlock()
+            webhooks.wakeup.signal()
+        }
+    }
+
+    /// One POST: the envelope, signed with every active secret.
+    func deliver(_ w: Work) -> Result {
+        let now = clock.now()
+        let e = w.event
+        let body = WebhookCatalogue.envelope(id: e.publicID, type: e.type, created: e.createdAt, environment: e.environment, data: e.data)
+        let bytes = Array(body.utf8)
+        var headers: [(String, String)] = [("Content-Type", "application/json"), ("webhook-id", e.publicID), ("webhook-timestamp", String(now))]
+        let start = Date()
+        do {
+            let secrets = try webhooks.signingSecrets(w.endpoint, now: now)
+            headers.append(("webhook-signature", StandardWebhooks.header(secrets: secrets, id: e.publicID, timestamp: now, body: bytes)))
+        } catch {
+            logger.error("webhook secret cannot be opened", metadata: ["endpoint": "\(w.endpoint.publicID)"])
+            return Result(work: w, at: now, durationMs: 0, requestHeaders: Self.text(headers), requestBody: body, status: nil, responseHeaders: [],
+                          responseBody: [], error: "the signing secret cannot be read (server key changed?)")
+        }
+        let request = OutboundRequest(url: w.endpoint.url, headers: headers, body: bytes)
+        do {
+            let response = try client.post(request)
+            return Result(work: w, at: now, durationMs: Int(response.duration * 1000), requestHeaders: Self.text(headers), requestBody: body,
+                          status: response.status, responseHeaders: response.headers, responseBody: response.body,
+                          error: (300..<400).contains(response.status) ? "redirects are not followed" : nil)
+        } catch {
+            return Result(work: w, at: now, durationMs: Int(Date().timeIntervalSince(start) * 1000), requestHeaders: Self.text(headers),
+                          requestBody: body, status: nil, responseHeaders: [], responseBody: [], error: error.message)
+        }
+    }
+
+    /// The request headers as the log shows them (the signature is not a secret: it proves
+    /// one body, once).
+    static func text(_ headers: [(String, String)]) -> String {
+        headers.map { "\($0.0): \($0.1)" }.joined(separator: "\n")
+    }
+}
