@@ -12,10 +12,11 @@ extension AuditActions {
         DemoDataAuditEvents.all,
         APIKeysAuditEvents.all,
         AppsAuditEvents.all,
+        OAuthAuditEvents.all,
     ])
 
     /// The filter's groups of actions, in the order the features are listed.
     static let families: [AuditLog.Family] =
         TeamAuditEvents.families + SupportAuditEvents.requestFamilies + OrganizationsAuditEvents.families + SupportAuditEvents.families + MoneyAuditEvents.families
-        + APIKeysAuditEvents.families + AppsAuditEvents.families
+        + APIKeysAuditEvents.families + AppsAuditEvents.families + OAuthAuditEvents.families
 }

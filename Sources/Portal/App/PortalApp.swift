@@ -96,6 +96,7 @@ public final class PortalApp: Sendable {
         jobs.register(kind: Apps.certificateRemindKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(7 * 86400)),
                       lease: .seconds(120), handler: CertificateReminders(apps: apps))
         self.apps = apps
+        let oauth = OAuth(database: database, clock: config.clock, apps: apps)
         let idempotency = Idempotency(database: database, clock: config.clock, jobs: jobs)
         jobs.register(kind: Idempotency.pruneKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(86400)),
                       lease: .seconds(60), handler: IdempotencyPrune(idempotency: idempotency))
@@ -120,7 +121,7 @@ public final class PortalApp: Sendable {
                 cookieName: config.resolvedSecureCookies ? "__Host-flash" : "flash", secure: config.resolvedSecureCookies,
                 key: subkey("portal flash v1"), now: { [clock = config.clock] in clock.now() }))),
             errorPages: ErrorPages(templates: templates),
-            verifiers: [APIKeyVerifier(keys: apiKeys)] + config.apiVerifiers,
+            verifiers: [APIKeyVerifier(keys: apiKeys), OAuthTokenVerifier(oauth: oauth)] + config.apiVerifiers,
             apiOuter: [APIResponseHeaders(limiter: limiter)], apiInner: [APIRateLimit(limiter: limiter)],
             apiLog: apiLogRecorder.map { APILogMiddleware(recorder: $0, clock: config.clock, redaction: SecretPaths.redaction) })
 
@@ -130,6 +131,8 @@ public final class PortalApp: Sendable {
         var router = Router()
         // Outside both pipelines: a load balancer's probe needs no session, flash or CSRF.
         HealthController(database: database).register(on: &router)
+        let oauthController = OAuthController(oauth: oauth, issuer: config.baseURL)
+        oauthController.registerMetadata(on: &router)
         pipelines.pages(&router) { router in
             HomeController(templates: templates).register(on: &router)
             AccountsController(accounts: accounts, templates: templates).register(on: &router)
@@ -150,8 +153,7 @@ public final class PortalApp: Sendable {
             PingController().register(on: &v1)
             PublicAPIController(api: publicAPI, openAPI: openAPI).register(on: &v1)
         }
-        // Reserved for the OAuth endpoints: already JSON, never a page.
-        pipelines.api(&router, "/oauth") { _ in }
+        pipelines.oauth(&router, "/oauth") { router in oauthController.register(on: &router) }
 
         web = WebApplication(
             router: router,

@@ -38,7 +38,10 @@ final class PublicAPI: Sendable {
     }
 
     func require(_ caller: Caller, _ resource: APIResource, _ level: APIAccessLevel) throws {
-        guard caller.credential.access(to: resource) >= level else { throw APIProblem.insufficientPermissions(resource: resource, needed: level) }
+        guard caller.credential.access(to: resource) >= level else {
+            if let scope = caller.credential.missingScope(resource, level) { throw APIProblem.insufficientScope(scope) }
+            throw APIProblem.insufficientPermissions(resource: resource, needed: level)
+        }
     }
 
     // MARK: - balances
