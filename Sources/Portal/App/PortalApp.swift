@@ -135,7 +135,8 @@ public final class PortalApp: Sendable {
         oauthController.registerMetadata(on: &router)
         pipelines.pages(&router) { router in
             HomeController(templates: templates).register(on: &router)
-            AccountsController(accounts: accounts, templates: templates).register(on: &router)
+            let consent = OAuthConsentController(oauth: oauth, templates: templates)
+            AccountsController(accounts: accounts, templates: templates, securitySections: { try consent.grantsSection($0, user: $1) }).register(on: &router)
             OrganizationsController(organizations: organizations, templates: templates).register(on: &router)
             TeamController(team: Team(organizations: organizations), templates: templates).register(on: &router)
             AuditLogController(auditLog: AuditLog(database: database, clock: config.clock), organizations: organizations, templates: templates).register(on: &router)
@@ -145,6 +146,7 @@ public final class PortalApp: Sendable {
             ReportsController(reports: reports, organizations: organizations, templates: templates).register(on: &router)
             APIKeysController(keys: apiKeys, templates: templates).register(on: &router)
             AppsController(apps: apps, templates: templates).register(on: &router)
+            consent.register(on: &router)
             APILogsController(logs: apiLogs, organizations: organizations, templates: templates, baseURL: config.baseURL).register(on: &router)
             APIReferenceController(document: openAPI, organizations: organizations, templates: templates, baseURL: config.baseURL).register(on: &router)
         }

@@ -32,12 +32,14 @@ struct OAuthController {
         func write(to w: inout JSONWriter) {
             w.object { w in
                 w.key("issuer"); w.string(issuer)
+                w.key("authorization_endpoint"); w.string(issuer + "/oauth/authorize")
                 w.key("token_endpoint"); w.string(issuer + "/oauth/token")
                 w.key("revocation_endpoint"); w.string(issuer + "/oauth/revoke")
                 w.key("introspection_endpoint"); w.string(issuer + "/oauth/introspect")
                 w.key("scopes_supported"); w.array(OAuthScope.all) { w, s in w.string(s) }
-                w.key("response_types_supported"); w.array([String]()) { w, s in w.string(s) }
-                w.key("grant_types_supported"); w.array(["client_credentials"]) { w, s in w.string(s) }
+                w.key("response_types_supported"); w.array(["code"]) { w, s in w.string(s) }
+                w.key("grant_types_supported"); w.array(["authorization_code", "client_credentials", "refresh_token"]) { w, s in w.string(s) }
+                w.key("code_challenge_methods_supported"); w.array(["S256"]) { w, s in w.string(s) }
                 w.key("token_endpoint_auth_methods_supported"); w.array(["client_secret_basic", "client_secret_post"]) { w, s in w.string(s) }
                 w.key("revocation_endpoint_auth_methods_supported"); w.array(["client_secret_basic", "client_secret_post"]) { w, s in w.string(s) }
                 w.key("introspection_endpoint_auth_methods_supported"); w.array(["client_secret_basic", "client_secret_post"]) { w, s in w.string(s) }
@@ -129,10 +131,14 @@ struct OAuthController {
             let client = try client(req, form)
             switch grantType {
             case "client_credentials":
-                let issued = try oauth.clientCredentials(client, scope: form["scope"])
-                return Self.json(TokenJSON(issued: issued))
+                return Self.json(TokenJSON(issued: try oauth.clientCredentials(client, scope: form["scope"])))
+            case "authorization_code":
+                return Self.json(TokenJSON(issued: try oauth.exchangeCode(client, code: form["code"], redirectURI: form["redirect_uri"],
+                                                                          verifier: form["code_verifier"])))
+            case "refresh_token":
+                return Self.json(TokenJSON(issued: try oauth.refresh(client, token: form["refresh_token"], scope: form["scope"])))
             default:
-                throw OAuthError(.unsupportedGrantType, "grant_type \(grantType.prefix(40)) is not supported; use client_credentials.")
+                throw OAuthError(.unsupportedGrantType, "grant_type \(grantType.prefix(40)) is not supported: use client_credentials, authorization_code or refresh_token.")
             }
         }
     }
@@ -278,5 +284,98 @@ struct OAuthErrors: ErrorResponder {
         var res = HTTPResponse.json(writing: Body(error: code, description: description), status: status, capacity: 256)
         OAuthController.noStore(&res)
         return res
+    }
+}
+
+/// `GET /oauth/authorize` and the consent form (pages pipeline: a signed-in member who has
+/// passed their second factor). An unknown client or an unregistered redirect URI is an
+/// error page (400), never a redirect.
+struct OAuthConsentController {
+    let oauth: OAuth
+    let templates: Templates
+
+    static let scopeTexts = [
+        "balances:read": "read the balance of each account",
+        "transactions:read": "list and read transactions",
+        "transactions:write": "create Sandbox transactions and request cancellations",
+        "payouts:read": "list and read payouts",
+        "payouts:write": "prepare payouts (a person still authorizes them)",
+    ]
+
+    func register(on router: inout Router) {
+        router.get("/oauth/authorize") { req in try authorize(req, params: req.query) }
+        router.post("/oauth/authorize", bodyLimit: 16 * 1024) { req in try decide(req) }
+        router.post("/account/security/grants/:grant/revoke") { req in try revokeGrant(req) }
+    }
+
+    static let carried = ["response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method"]
+
+    func authorize(_ req: Request, params: URLEncodedForm, error: String? = nil) throws -> HTTPResponse {
+        let (_, user) = try req.activeUser()
+        let request: OAuth.AuthorizeRequest
+        do { request = try oauth.checkAuthorize(params) } catch let e as OAuth.AuthorizePageError {
+            return try errorPage(req, e.message)
+        } catch let e as OAuth.AuthorizeRedirect {
+            return .redirect(to: e.location)
+        }
+        let choices = try oauth.choices(for: user, scopes: request.scopes)
+        let context: [String: Any] = [
+            "title": "Authorize \(request.client.app.name)",
+            "appName": request.client.app.name,
+            "appOrganization": request.client.app.environment == .production ? "a Production app" : "a Sandbox app",
+            "redirectURI": request.redirectURI,
+            "scopes": request.scopes.map { ["name": $0, "text": Self.scopeTexts[$0] ?? $0] },
+            "hidden": Self.carried.compactMap { n in params[n].map { ["name": n, "value": $0] } },
+            "hasChoices": !choices.isEmpty,
+            "choices": choices.enumerated().map { i, c in
+                ["value": c.value, "organization": c.organizationName, "environment": c.environment == .production ? "Production" : "Sandbox",
+                 "checked": i == 0] as [String: Any]
+            },
+            "error": error ?? "",
+        ]
+        var res = try templates.render(page: "oauth/authorize", context: context, request: req, status: error == nil ? .ok : .unprocessableContent)
+        res.headers.set("Cache-Control", "no-store")
+        // The consent page must not be framed by the client (clickjacking).
+        res.headers.set("X-Frame-Options", "DENY")
+        return res
+    }
+
+    func errorPage(_ req: Request, _ message: String) throws -> HTTPResponse {
+        try templates.render(page: "oauth/error", context: ["title": "Authorization refused", "message": message] as [String: Any], request: req, status: .badRequest)
+    }
+
+    func decide(_ req: Request) throws -> HTTPResponse {
+        let (_, user) = try req.activeUser()
+        let form = try req.form()
+        let request: OAuth.AuthorizeRequest
+        do { request = try oauth.checkAuthorize(form) } catch let e as OAuth.AuthorizePageError {
+            return try errorPage(req, e.message)
+        } catch let e as OAuth.AuthorizeRedirect {
+            return .redirect(to: e.location)
+        }
+        if form["decision"] == "deny" { return .redirect(to: oauth.deny(request)) }
+        do {
+            return .redirect(to: try oauth.approve(request, user: user, choice: form["choice"] ?? "", actor: req.actor()))
+        } catch let e as OAuth.AuthorizePageError {
+            return try authorize(req, params: form, error: e.message)
+        }
+    }
+
+    /// The "Apps you authorized" section of `/account/security`.
+    func grantsSection(_ req: Request, user: UserRecord) throws -> String {
+        let zone = user.timeZone
+        let grants = try oauth.grants(of: user).map { g -> [String: Any] in
+            ["app": g.appName, "organization": g.organizationName, "environment": g.environment == .production ? "Production" : "Sandbox",
+             "scopes": g.scopes.joined(separator: " "), "since": PageTime.full(g.createdAt, zone: zone),
+             "action": "/account/security/grants/\(g.publicID)/revoke"]
+        }
+        return try templates.renderString(page: "oauth/_grants", context: ["grants": grants, "hasGrants": !grants.isEmpty] as [String: Any],
+                                          request: req, layout: nil)
+    }
+
+    func revokeGrant(_ req: Request) throws -> HTTPResponse {
+        let (_, user) = try req.activeUser()
+        try oauth.revokeGrant(req.parameters["grant"] ?? "", user: user, actor: req.actor())
+        return .redirect(to: "/account/security#grants")
     }
 }

@@ -48,6 +48,19 @@ enum OAuthScope {
         return (r, l)
     }
 
+    /// The member permissions any one of which lets a member grant `scope`; nil when every
+    /// active member may (balances: every member sees the dashboard).
+    static func permission(for scope: String) -> Set<Permission>? {
+        switch scope {
+        case "balances:read": nil
+        case "transactions:read": [.transactionsRead]
+        case "transactions:write": [.transactionsCancel]
+        case "payouts:read": [.payoutsCreate, .payoutsAuthorize]
+        case "payouts:write": [.payoutsCreate]
+        default: []
+        }
+    }
+
     static func name(_ resource: APIResource, _ level: APIAccessLevel) -> String { "\(resource.rawValue):\(level.rawValue)" }
 
     /// Splits a `scope` parameter (RFC 6749 §3.3: space-separated); nil when malformed.
