@@ -38,3 +38,32 @@ struct OAuthAuthlibTests {
         #expect(out.int("after_revoke") == 401)
     }
 }
+
+extension OAuthAuthlibTests {
+    @Test func authlibCodeFlowWithPKCE() throws {
+        let f = try OAuthCodeFlowTests.Flow(products: ["balances"])
+        let base = "http://127.0.0.1:\(f.s.portal.port)"
+        let script = repoRoot + "/Tests/OAuth/authlib_code_flow.py"
+        let start = try Self.runPython([script, "start", base, f.s.clientID, f.s.secret, OAuthCodeFlowTests.callback])
+        #expect(start.status == 0, "\(start.err.suffix(1500))")
+        let started = try JSONBody.decode(JSONValue.self, from: Array(start.out.utf8))
+        guard case .string(let url)? = started.at("url"), case .string(let verifier)? = started.at("verifier"),
+              case .string(let state)? = started.at("state") else { throw TestFailure("no authorization URL: \(start.out)") }
+        #expect(url.contains("code_challenge_method=S256") && url.contains("code_challenge="))
+        // The member consents in the browser.
+        let path = String(url.dropFirst(base.count))
+        let page = try f.s.api.ownerBrowser.get(path)
+        #expect(page.status == 200, "\(page.text.prefix(300))")
+        let approved = try f.s.api.ownerBrowser.post("/oauth/authorize", OAuthCodeFlowTests.Flow.formFields(page) + [("decision", "approve")], csrfFrom: page)
+        let callback = try #require(approved["location"])
+        #expect(callback.hasPrefix(OAuthCodeFlowTests.callback))
+        let finish = try Self.runPython([script, "finish", base, f.s.clientID, f.s.secret, OAuthCodeFlowTests.callback, verifier, state, callback])
+        #expect(finish.status == 0, "\(finish.err.suffix(1500))")
+        let json = try JSONBody.decode(JSONValue.self, from: Array(finish.out.utf8))
+        let out = APIResponse(raw: try TestResponse(parsing: Array("HTTP/1.1 200 OK\r\n\r\n".utf8), headRequest: false), json: json)
+        #expect(out.string("token.token_type") == "Bearer" && out.string("token.scope") == "balances:read")
+        #expect(out.bool("has_refresh") == true && out.int("balances") == 200)
+        #expect(out.bool("refreshed") == true && out.int("balances_after_refresh") == 200)
+        #expect(out.string("reuse") == "invalid_grant")
+    }
+}
