@@ -129,6 +129,9 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp("Days API request log rows are kept; failed requests' bodies are kept 7 (env PORTAL_API_LOG_DAYS).", valueName: "days"))
     var apiLogDays: Int = env("PORTAL_API_LOG_DAYS").flatMap(Int.init) ?? 30
 
+    @Option(help: ArgumentHelp("Address of a TLS terminator trusted to send the client certificate's SHA-256 in X-Client-Cert-SHA256; repeat for more (env PORTAL_TRUSTED_PROXY, comma-separated). Tokens bound to a certificate then need it.", valueName: "ip"))
+    var trustedProxy: [String] = env("PORTAL_TRUSTED_PROXY").map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
+
     func validate() throws {
         guard baseURL.hasPrefix("http://") || baseURL.hasPrefix("https://") else { throw ValidationError("--base-url must start with http:// or https://") }
         guard ["auto", "true", "false"].contains(secureCookies.lowercased()) else { throw ValidationError("--secure-cookies must be auto, true or false") }
@@ -180,6 +183,7 @@ struct Serve: ParsableCommand {
         config.apiRequestLog = apiLog.lowercased() == "on"
         config.apiLogRetentionDays = apiLogDays
         config.apiRequestsPerSecond = apiRate
+        config.trustedProxies = trustedProxy
         config.apiBurst = 2 * apiRate
         config.apiLogBodyRetentionDays = min(7, apiLogDays)
 

@@ -19,8 +19,8 @@ struct OAuthTests {
         let secret: String
         var portal: TestPortal { api.portal }
 
-        init(products: [String] = ["balances"]) throws {
-            api = try APITestPortal()
+        init(products: [String] = ["balances"], configure: (inout PortalConfig) -> Void = { _ in }) throws {
+            api = try APITestPortal(configure: configure)
             let (_, clientID, secret) = try AppsTests.register(api.ownerBrowser, api.org, "Checkout")
             app = try #require(try AppsTests.appID(api.portal, named: "Checkout"))
             for p in products {
@@ -226,6 +226,34 @@ struct OAuthTests {
         let token = try #require(try s.token().string("access_token"))
         let i = try s.post("/oauth/introspect", [("token", token)], basic: (s.clientID, s.secret))
         #expect(i.string("cnf.x5t#S256") == Base64URL.encode(sha))
+    }
+
+    @Test func aBoundTokenNeedsItsCertificateFromATrustedProxy() throws {
+        let s = try Setup { $0.trustedProxies = ["127.0.0.2"] }
+        let plain = try #require(try s.token().string("access_token"))
+        let (cert, _) = try AppsTests.makeCertificate()
+        _ = try AppsTests.upload(s.api.ownerBrowser, s.api.org, file: cert)
+        let certID = try #require(try s.portal.app.database.read { try $0.scalar("SELECT public_id FROM certificates", as: String.self) })
+        let sha = try #require(try s.portal.app.database.read { try $0.scalar("SELECT sha256 FROM certificates", as: [UInt8].self) })
+        #expect(try AppsTests.post(s.api.ownerBrowser, s.api.org, s.app, "/certificate", [("certificate", certID)]).status == 303)
+        let bound = try #require(try s.token().string("access_token"))
+        func call(_ token: String, from source: String?, header: String?) throws -> Int {
+            var h = ["Authorization": "Bearer \(token)"]
+            if let header { h["X-Client-Cert-SHA256"] = header }
+            return try s.portal.request("GET", "/v1/balances", headers: h, body: nil, from: source).status
+        }
+        let thumb = Base64URL.encode(sha)
+        let hex = sha.map { String(format: "%02X", $0) }.joined(separator: ":")
+        // The token issued before the certificate was selected is not bound.
+        #expect(try call(plain, from: nil, header: nil) == 200)
+        // Bound: no certificate, or a header from an address that is not the trusted proxy, is the 401.
+        #expect(try call(bound, from: nil, header: nil) == 401)
+        #expect(try call(bound, from: nil, header: thumb) == 401)
+        #expect(try call(bound, from: "127.0.0.2", header: nil) == 401)
+        #expect(try call(bound, from: "127.0.0.2", header: Base64URL.encode(Digest.sha256("another certificate"))) == 401)
+        // The trusted proxy vouching for the right certificate, as base64url or as a hex fingerprint.
+        #expect(try call(bound, from: "127.0.0.2", header: thumb) == 200)
+        #expect(try call(bound, from: "127.0.0.2", header: hex) == 200)
     }
 
     @Test func metadataDescribesTheEndpoints() throws {

@@ -121,7 +121,7 @@ public final class PortalApp: Sendable {
                 cookieName: config.resolvedSecureCookies ? "__Host-flash" : "flash", secure: config.resolvedSecureCookies,
                 key: subkey("portal flash v1"), now: { [clock = config.clock] in clock.now() }))),
             errorPages: ErrorPages(templates: templates),
-            verifiers: [APIKeyVerifier(keys: apiKeys), OAuthTokenVerifier(oauth: oauth)] + config.apiVerifiers,
+            verifiers: [APIKeyVerifier(keys: apiKeys), OAuthTokenVerifier(oauth: oauth, trustedProxies: Set(config.trustedProxies), certificateHeader: config.clientCertificateHeader)] + config.apiVerifiers,
             apiOuter: [APIResponseHeaders(limiter: limiter)], apiInner: [APIRateLimit(limiter: limiter)],
             apiLog: apiLogRecorder.map { APILogMiddleware(recorder: $0, clock: config.clock, redaction: SecretPaths.redaction) })
 
