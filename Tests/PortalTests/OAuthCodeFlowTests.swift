@@ -148,6 +148,11 @@ struct OAuthCodeFlowTests {
         let evil = try b.get(f.authorizeQuery(redirect: "https://evil.example.com/cb"))
         #expect(evil.status == 400 && evil["location"] == nil && evil.text.contains("has not registered"))
         #expect(!evil.text.contains("evil.example.com/cb?"))
+        // A registered loopback URI matches on any port, but only on loopback.
+        #expect(try AppsTests.post(b, f.s.api.org, f.s.app, "/redirect-uris", [("uri", "http://127.0.0.1:8765/cb")]).status == 303)
+        #expect(try b.get(f.authorizeQuery(redirect: "http://127.0.0.1:49152/cb")).status == 200)
+        #expect(try b.get(f.authorizeQuery(redirect: "http://127.0.0.1:49152/other")).status == 400)
+        #expect(try b.get(f.authorizeQuery(redirect: "https://client.example.com/cb/")).status == 400)
         let unknown = try b.get(f.authorizeQuery(clientID: "client_abcdefghijkmnpqr"))
         #expect(unknown.status == 400 && unknown["location"] == nil)
         // The consent form re-checks: a tampered redirect_uri in the POST is an error page too.

@@ -58,7 +58,8 @@ extension OAuth {
         guard let (client, uris) = try apps.publicClient(clientID: clientID) else {
             throw AuthorizePageError(message: "No application has the client id in this link. Ask its maker for a working link.")
         }
-        guard let redirectURI = q["redirect_uri"], uris.contains(redirectURI) else {
+        // Exactly one of the app's, except a loopback URI's port (RFC 8252 §7.3: ``RedirectURI/matches(_:)``).
+        guard let redirectURI = q["redirect_uri"], uris.contains(where: { (try? RedirectURI.parse($0))?.matches(redirectURI) ?? false }) else {
             throw AuthorizePageError(message: "The application \(client.app.name) asked to send you to an address it has not registered, so we will not send you there.")
         }
         let state = q["state"]
