@@ -256,6 +256,23 @@ struct OAuthTests {
         #expect(try call(bound, from: "127.0.0.2", header: hex) == 200)
     }
 
+    @Test func failedTokenRequestsKeepNoSecretInTheRequestLog() throws {
+        let s = try Setup()
+        s.portal.app.apiLogRecorder?.pause()
+        let code = "oac_" + Base64URL.encode(SecureRandom.bytes(32)) + "-x_Y"
+        let verifier = Base64URL.encode(SecureRandom.bytes(32))
+        let refresh = "ort_" + Base64URL.encode(SecureRandom.bytes(32))
+        _ = try s.post("/oauth/token", [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", "https://a.example/cb"),
+                                        ("code_verifier", verifier), ("client_id", s.clientID), ("client_secret", s.secret)])
+        _ = try s.post("/oauth/token", [("grant_type", "refresh_token"), ("refresh_token", refresh)], basic: (s.clientID, s.secret + "-wrong"))
+        s.portal.app.apiLogRecorder?.flush()
+        let bodies = try s.portal.app.database.read { try $0.query("SELECT * FROM api_request_bodies") }.map { "\($0)" }.joined()
+        #expect(!bodies.isEmpty)
+        for secret in [code, String(code.suffix(8)), verifier, refresh, s.secret, String(s.secret.dropFirst(3).prefix(20))] {
+            #expect(!bodies.contains(secret), "the request log kept \(secret.prefix(6))…")
+        }
+    }
+
     @Test func metadataDescribesTheEndpoints() throws {
         let s = try Setup()
         let r = try s.portal.request("GET", "/.well-known/oauth-authorization-server")
