@@ -273,6 +273,19 @@ struct OAuthTests {
         }
     }
 
+    @Test func expiredTokensArePrunedADayLater() throws {
+        let s = try Setup()
+        let old = try #require(try s.token().string("access_token"))
+        s.portal.clock.advance(seconds: 3600 + 86400 + 1)
+        let fresh = try #require(try s.token().string("access_token"))
+        #expect(try s.portal.app.oauth.prune() == 1)
+        let left = try s.portal.app.database.read { try $0.query("SELECT token_sha256 FROM oauth_access_tokens").map { try $0.blob(0) } }
+        #expect(left == [Digest.sha256(fresh)] && !left.contains(Digest.sha256(old)))
+        #expect(try s.api.call("GET", "/v1/balances", key: fresh).status == 200)
+        // The job is queued by the serving process.
+        #expect(try s.portal.app.database.read { try $0.scalar("SELECT count(*) FROM jobs WHERE kind = 'oauth.prune'", as: Int.self) } == 1)
+    }
+
     @Test func metadataDescribesTheEndpoints() throws {
         let s = try Setup()
         let r = try s.portal.request("GET", "/.well-known/oauth-authorization-server")

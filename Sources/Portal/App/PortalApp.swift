@@ -26,6 +26,7 @@ public final class PortalApp: Sendable {
     let reports: Reports
     let apiKeys: APIKeys
     let apps: Apps
+    let oauth: OAuth
     let logger: Logger
     /// The API request log's flusher (nil when the log is off): started with the server,
     /// stopped after it has drained and before the database closes.
@@ -97,6 +98,9 @@ public final class PortalApp: Sendable {
                       lease: .seconds(120), handler: CertificateReminders(apps: apps))
         self.apps = apps
         let oauth = OAuth(database: database, clock: config.clock, apps: apps)
+        jobs.register(kind: OAuth.pruneKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(86400)),
+                      lease: .seconds(300), handler: OAuthPruning(oauth: oauth, jobs: jobs))
+        self.oauth = oauth
         let idempotency = Idempotency(database: database, clock: config.clock, jobs: jobs)
         jobs.register(kind: Idempotency.pruneKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(86400)),
                       lease: .seconds(60), handler: IdempotencyPrune(idempotency: idempotency))
@@ -177,6 +181,7 @@ public final class PortalApp: Sendable {
         // A serving process keeps its recurring jobs queued (the CLI's commands do not).
         try reports.scheduleSweep()
         try apiLogs.schedulePruning(on: jobs, at: config.clock.now())
+        try oauth.schedulePruning(on: jobs, at: config.clock.now() + OAuth.pruneInterval)
         jobs.start()
         apiLogRecorder?.start()
         try server.start()

@@ -1,5 +1,6 @@
 import Database
 import Foundation
+import Jobs
 import Security
 
 /// The OAuth 2 authorization server's rules (RFC 6749, 7009, 7662, 8414; issue 12).
@@ -146,6 +147,26 @@ final class OAuth: Sendable {
         }
     }
 
+    // MARK: - pruning
+
+    static let pruneKind = "oauth.prune"
+    static let pruneInterval: Int64 = 3600
+    /// Expired and revoked rows are kept a day (introspection of a just-expired token, the
+    /// reuse detection of a code just used), then deleted.
+    static let pruneAfter: Int64 = 86400
+
+    @discardableResult
+    func prune() throws -> Int {
+        let before = clock.now() - Self.pruneAfter
+        return try database.write { try store.prune(before: before, on: $0) }
+    }
+
+    func schedulePruning(on jobs: JobWorker, at time: Int64) throws {
+        try database.write { db in
+            if try JobQueue.enqueueUnlessQueued(Self.pruneKind, payload: "", runAt: time, now: clock.now(), on: db) != nil { jobs.notify() }
+        }
+    }
+
     private func record(_ action: AuditAction, _ client: Apps.Client, token: String, by actor: Actor, on db: Connection) throws {
         try audit.record(action, by: actor, organization: client.app.organizationID, environment: client.app.environment.rawValue,
                          subject: client.app.publicID, details: ["client_id": .text(client.credential.clientID), "token": .text(token)], on: db)
@@ -170,5 +191,16 @@ struct OAuthError: Error, Sendable {
     init(_ code: Code, _ description: String) {
         self.code = code
         self.description = description
+    }
+}
+
+/// The `oauth.prune` job: deletes expired tokens and codes, then queues itself an hour later.
+struct OAuthPruning: JobHandler {
+    let oauth: OAuth
+    let jobs: JobWorker
+
+    func run(_ job: Job) throws {
+        try oauth.prune()
+        try oauth.schedulePruning(on: jobs, at: oauth.clock.now() + OAuth.pruneInterval)
     }
 }

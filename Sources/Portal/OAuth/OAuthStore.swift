@@ -209,4 +209,14 @@ struct OAuthStore {
         for f in families { n += try revokeFamily(f, at: now, on: db) }
         return n
     }
+
+    // MARK: pruning
+
+    /// Deletes what can no longer be used: access tokens, refresh tokens and codes expired
+    /// (or revoked, or used) before `before`. Grants stay (the member's record of consent).
+    func prune(before: Int64, on db: Connection) throws -> Int {
+        try db.execute("DELETE FROM oauth_access_tokens WHERE expires_at < ? OR revoked_at < ?", before, before)
+            + db.execute("DELETE FROM oauth_refresh_tokens WHERE expires_at < ? OR revoked_at < ?", before, before)
+            + db.execute("DELETE FROM oauth_codes WHERE expires_at < ?", before)
+    }
 }
