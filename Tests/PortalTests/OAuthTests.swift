@@ -159,6 +159,9 @@ struct OAuthTests {
             try $0.scalar("SELECT environment FROM transactions WHERE organization_id = ?", s.api.orgID, as: String.self)
         }
         #expect(env == "sandbox")
+        // The audit log names the token and its client, not an API key.
+        let actors = try s.portal.app.database.read { try $0.query("SELECT user_agent FROM audit_events WHERE organization_id = ? ORDER BY id DESC LIMIT 1", s.api.orgID).map { try $0.string(0) } }
+        #expect(actors.first?.hasPrefix("OAuth token tok_") == true, "\(actors)")
     }
 
     @Test func expiredRevokedAndUnknownTokensGetTheSame401() throws {

@@ -35,9 +35,13 @@ protocol APICredential: Sendable {
     /// The scope an OAuth token lacks for `level` access to `resource` (`payouts:write`),
     /// named in the 403; nil for a credential without scopes (an API key).
     func missingScope(_ resource: APIResource, _ level: APIAccessLevel) -> String?
+    /// How the audit log and the money features name the caller.
+    var actorName: String { get }
 }
 
 extension APICredential {
+    /// How the audit log and the money features name the caller ("API key sk_…abcd").
+    var actorName: String { "API key \(logName)" }
     var createdByUserID: Int64? { nil }
     func missingScope(_ resource: APIResource, _ level: APIAccessLevel) -> String? { nil }
 }

@@ -34,6 +34,8 @@ struct OAuthTokenCredential: APICredential {
         return level
     }
 
+    var actorName: String { logName }
+
     func missingScope(_ resource: APIResource, _ level: APIAccessLevel) -> String? { OAuthScope.name(resource, level) }
 }
 

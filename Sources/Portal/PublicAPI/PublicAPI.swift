@@ -32,8 +32,8 @@ final class PublicAPI: Sendable {
 
         var scope: MoneyScope { MoneyScope(organizationID: credential.organizationID, environment: credential.environment) }
         /// The audit log's actor: no person, the key by name (its members read "API key …").
-        var actor: Actor { Actor(userID: nil, ip: ip, userAgent: "API key \(credential.logName) · \(userAgent)") }
-        var name: String { "API key \(credential.logName)" }
+        var actor: Actor { Actor(userID: nil, ip: ip, userAgent: "\(credential.actorName) · \(userAgent)") }
+        var name: String { credential.actorName }
         var moneyActor: MoneyActor { MoneyActor(audit: actor, name: name) }
     }
 
