@@ -165,9 +165,9 @@ struct OAuthCodeFlowTests {
         #expect(plain.status == 303 && Flow.query(plain["location"] ?? "")["error"] == "invalid_request" && Flow.query(plain["location"] ?? "")["state"] == "xyz 1")
         let scope = try b.get(f.authorizeQuery(scope: "payouts:write"))
         #expect(scope.status == 303 && Flow.query(scope["location"] ?? "")["error"] == "invalid_scope")
-        // Signed out: no consent page.
+        // Signed out: to the login page, which is told to come back to the request.
         let anonymous = try Browser(f.s.portal).get(f.authorizeQuery())
-        #expect(anonymous.status != 200 && !(anonymous["location"] ?? "").hasPrefix(OAuthCodeFlowTests.callback))
+        #expect(anonymous.status == 303 && (anonymous["location"] ?? "").hasPrefix("/login?next=%2Foauth%2Fauthorize"), "\(anonymous["location"] ?? "")")
         // Nothing was granted by any of it.
         #expect(try f.s.portal.app.database.read { try $0.scalar("SELECT count(*) FROM oauth_grants", as: Int.self) } == 0)
     }

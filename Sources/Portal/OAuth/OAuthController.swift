@@ -303,9 +303,12 @@ struct OAuthConsentController {
     ]
 
     func register(on router: inout Router) {
-        router.get("/oauth/authorize") { req in try authorize(req, params: req.query) }
-        router.post("/oauth/authorize", bodyLimit: 16 * 1024) { req in try decide(req) }
-        router.post("/account/security/grants/:grant/revoke") { req in try revokeGrant(req) }
+        // Signed out: to the login page, which comes back here; half signed in: to the next step.
+        router.group("", middleware: [Gate(allowed: [.active])]) { r in
+            r.get("/oauth/authorize") { req in try authorize(req, params: req.query) }
+            r.post("/oauth/authorize", bodyLimit: 16 * 1024) { req in try decide(req) }
+            r.post("/account/security/grants/:grant/revoke") { req in try revokeGrant(req) }
+        }
     }
 
     static let carried = ["response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method"]
