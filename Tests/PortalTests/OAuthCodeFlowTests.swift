@@ -172,6 +172,22 @@ struct OAuthCodeFlowTests {
         #expect(try f.s.portal.app.database.read { try $0.scalar("SELECT count(*) FROM oauth_grants", as: Int.self) } == 0)
     }
 
+    @Test func aMembersTokenFollowsTheirRoleAndMembership() throws {
+        let f = try Flow()
+        let code = try #require(try f.approve(scope: "balances:read transactions:read").params["code"])
+        let access = try #require(try f.exchange(code).string("access_token"))
+        #expect(try f.s.api.call("GET", "/v1/transactions", key: access).status == 200)
+        // The member's role changes (as an administrator would do it) to one without "View transactions".
+        let userID = try f.s.api.ownerID
+        try f.s.portal.app.database.write { _ = try $0.execute("UPDATE memberships SET role = 'custom', permissions = '' WHERE user_id = ?", userID) }
+        let refused = try f.s.api.call("GET", "/v1/transactions", key: access)
+        #expect(refused.status == 403 && refused.errorParam == "transactions:read")
+        #expect(try f.s.api.call("GET", "/v1/balances", key: access).status == 200)
+        // Disabled in the organization: the token stops.
+        try f.s.portal.app.database.write { _ = try $0.execute("UPDATE memberships SET status = 'disabled' WHERE user_id = ?", userID) }
+        #expect(try f.s.api.call("GET", "/v1/balances", key: access).status == 401)
+    }
+
     @Test func denyGoesBackWithAccessDenied() throws {
         let f = try Flow()
         let (status, _, params) = try f.approve(decision: "deny")

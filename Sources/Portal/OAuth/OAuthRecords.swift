@@ -16,8 +16,16 @@ struct OAuthAccessTokenRecord: Sendable, Equatable {
     let createdAt: Int64
     let expiresAt: Int64
     let revokedAt: Int64?
+    /// The granting member's permissions when the token was read (nil: no member).
+    var memberPermissions: Set<Permission>? = nil
 
     func isActive(now: Int64) -> Bool { revokedAt == nil && expiresAt > now }
+
+    /// The scopes usable now: a member's token loses those the member's role no longer allows.
+    var usableScopes: [String] {
+        guard let perms = memberPermissions else { return scopes }
+        return scopes.filter { s in OAuthScope.permission(for: s).map { !$0.isDisjoint(with: perms) } ?? true }
+    }
 }
 
 /// A refresh token as stored (hash only).

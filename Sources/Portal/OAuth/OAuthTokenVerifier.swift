@@ -20,7 +20,7 @@ struct OAuthTokenCredential: APICredential {
         logName = "OAuth token \(t.publicID) of \(t.clientID)"
         organizationID = t.organizationID
         environment = t.environment
-        scopes = t.scopes
+        scopes = t.usableScopes
         createdByUserID = t.userID
     }
 
