@@ -289,6 +289,19 @@ struct OAuthTests {
         #expect(try s.portal.app.database.read { try $0.scalar("SELECT count(*) FROM jobs WHERE kind = 'oauth.prune'", as: Int.self) } == 1)
     }
 
+    @Test func theTokenEndpointIsRateLimitedPerClient() throws {
+        let s = try Setup { $0.apiRequestsPerSecond = 0.01; $0.apiBurst = 2 }
+        #expect(try s.token().status == 200)
+        #expect(try s.token().status == 200)
+        let limited = try s.token()
+        #expect(limited.status == 429 && limited["retry-after"] != nil && limited.string("error") == "invalid_request", "\(limited.raw.text)")
+        #expect(limited["cache-control"] == "no-store")
+        // Another client has its own bucket.
+        let (_, otherID, otherSecret) = try AppsTests.register(s.api.ownerBrowser, s.api.org, "Other")
+        _ = try AppsTests.post(s.api.ownerBrowser, s.api.org, try #require(try AppsTests.appID(s.portal, named: "Other")), "/subscriptions", [("product", "balances")])
+        #expect(try s.post("/oauth/token", [("grant_type", "client_credentials")], basic: (otherID, otherSecret)).status == 200)
+    }
+
     @Test func metadataDescribesTheEndpoints() throws {
         let s = try Setup()
         let r = try s.portal.request("GET", "/.well-known/oauth-authorization-server")

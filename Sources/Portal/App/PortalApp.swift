@@ -135,7 +135,7 @@ public final class PortalApp: Sendable {
         var router = Router()
         // Outside both pipelines: a load balancer's probe needs no session, flash or CSRF.
         HealthController(database: database).register(on: &router)
-        let oauthController = OAuthController(oauth: oauth, issuer: config.baseURL)
+        let oauthController = OAuthController(oauth: oauth, issuer: config.baseURL, limiter: limiter)
         oauthController.registerMetadata(on: &router)
         pipelines.pages(&router) { router in
             HomeController(templates: templates).register(on: &router)

@@ -10,6 +10,9 @@ struct OAuthController {
     let oauth: OAuth
     /// `https://portal.example.com`, the issuer and the base of every endpoint's URL.
     let issuer: String
+    /// The API's per-credential limit, applied to each client after it authenticated (the
+    /// same bucket as its tokens' calls on `/v1`, kept under the client id).
+    var limiter: RateLimiter? = nil
 
     static let realm = "portal"
 
@@ -113,11 +116,24 @@ struct OAuthController {
 
     func client(_ req: Request, _ form: URLEncodedForm) throws -> Apps.Client {
         let auth = try Self.clientAuth(req, form)
+        let client: Apps.Client
         do {
-            return try oauth.authenticate(clientID: auth.clientID, secret: auth.secret)
+            client = try oauth.authenticate(clientID: auth.clientID, secret: auth.secret)
         } catch let e as OAuthError {
             throw auth.basic ? e.basic() : e
         }
+        if let limiter {
+            let decision = limiter.take("credential:" + client.credential.clientID)
+            req.storage[RateLimitDecisionKey.self] = decision
+            guard decision.allowed else { throw RateLimited(retryAfter: decision.retryAfter, rate: limiter.policy.rate) }
+        }
+        return client
+    }
+
+    /// Too many requests from one client: 429 with `Retry-After`, in RFC 6749's shape.
+    struct RateLimited: Error {
+        let retryAfter: Int
+        let rate: Double
     }
 
     // MARK: - endpoints
@@ -226,6 +242,13 @@ struct OAuthController {
         } catch let e as OAuthError.Basic {
             var res = OAuthErrors.response(e.error)
             res.headers.set("WWW-Authenticate", "Basic realm=\"\(Self.realm)\"")
+            return res
+        } catch let e as RateLimited {
+            var res = HTTPResponse.json(writing: OAuthErrors.Body(error: "invalid_request",
+                description: "Too many requests: this client may make \(Int(e.rate)) requests a second. Retry after \(e.retryAfter) s."),
+                status: .tooManyRequests, capacity: 256)
+            Self.noStore(&res)
+            res.headers.set("Retry-After", String(e.retryAfter))
             return res
         }
     }
