@@ -23,7 +23,7 @@ build-deps:
 test-deps:
 	@scripts/apt-install $(BROWSER_DEPS)
 	@PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 \
-		$(PYTHON) -m pip install -q -r Tests/Browser/requirements.txt -r Tests/Contract/requirements.txt -r Tests/requirements.txt
+		$(PYTHON) -m pip install -q -r Tests/Browser/requirements.txt -r Tests/Contract/requirements.txt -r Tests/requirements.txt -r Tests/OAuth/requirements.txt
 
 bench-deps:
 	@scripts/apt-install $(BENCH_DEPS)

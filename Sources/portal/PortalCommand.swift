@@ -136,6 +136,9 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp("Days webhook deliveries and their attempts are kept (env PORTAL_WEBHOOK_DAYS).", valueName: "days"))
     var webhookDays: Int = env("PORTAL_WEBHOOK_DAYS").flatMap(Int.init) ?? 30
 
+    @Option(help: ArgumentHelp("Address of a TLS terminator trusted to send the client certificate's SHA-256 in X-Client-Cert-SHA256; repeat for more (env PORTAL_TRUSTED_PROXY, comma-separated). Tokens bound to a certificate then need it.", valueName: "ip"))
+    var trustedProxy: [String] = env("PORTAL_TRUSTED_PROXY").map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
+
     func validate() throws {
         guard webhookDays >= 1 else { throw ValidationError("--webhook-days must be at least 1") }
         guard baseURL.hasPrefix("http://") || baseURL.hasPrefix("https://") else { throw ValidationError("--base-url must start with http:// or https://") }
@@ -188,6 +191,7 @@ struct Serve: ParsableCommand {
         config.apiRequestLog = apiLog.lowercased() == "on"
         config.apiLogRetentionDays = apiLogDays
         config.apiRequestsPerSecond = apiRate
+        config.trustedProxies = trustedProxy
         config.apiBurst = 2 * apiRate
         config.apiLogBodyRetentionDays = min(7, apiLogDays)
         config.webhooksAllowPrivateNetworks = webhooksAllowPrivateNetworks || ["1", "true", "on", "yes"].contains((env("PORTAL_WEBHOOKS_ALLOW_PRIVATE_NETWORKS") ?? "").lowercased())

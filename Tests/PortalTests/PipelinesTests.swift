@@ -33,7 +33,11 @@ struct PipelinesTests {
         #expect(missing.status == 404)
         #expect(try jsonError(missing)["code"] == "resource_missing")
         #expect(try jsonError(missing)["request_id"] == missing["x-request-id"])
-        #expect(try jsonError(try portal.request("GET", "/oauth/token"))["code"] == "resource_missing")
+        // /oauth answers in RFC 6749's shape, not /v1's: a GET of the token endpoint is a 405.
+        let oauth = try portal.request("GET", "/oauth/token")
+        #expect(oauth.status == 405 && oauth["content-type"] == "application/json")
+        let oauthError = try #require(try JSONSerialization.jsonObject(with: Data(oauth.body)) as? [String: Any])
+        #expect(oauthError["error"] as? String == "invalid_request" && oauthError["error_description"] is String)
 
         let wrong = try portal.request("DELETE", "/v1/ping")
         #expect(wrong.status == 405)

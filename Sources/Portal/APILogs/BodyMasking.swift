@@ -31,8 +31,11 @@ enum BodyMasking {
     }
 
     /// Field names whose values are secrets, compared lower-cased, as substrings.
-    static let secretFieldNames = ["authorization", "password", "passwd", "secret", "token", "api_key", "apikey", "cvc", "cvv"]
-    static let tokenPrefixes = ["sk_", "rk_", "pk_", "whsec_"]
+    static let secretFieldNames = ["authorization", "password", "passwd", "secret", "token", "api_key", "apikey", "cvc", "cvv", "verifier"]
+    /// OAuth's client secrets, access and refresh tokens and authorization codes are base64url,
+    /// so `-` belongs to them too.
+    static let base64URLPrefixes = ["cs_", "oat_", "ort_", "oac_"]
+    static let tokenPrefixes = ["sk_", "rk_", "pk_", "whsec_"] + base64URLPrefixes
 
     static func mask(_ text: String) -> String {
         var s = Array(text.unicodeScalars)
@@ -65,12 +68,13 @@ enum BodyMasking {
         while i < s.count {
             guard (i == 0 || !isWord(s[i - 1])), let p = tokenPrefixes.first(where: { matches(s, at: i, $0) }) else { i += 1; continue }
             var end = i
-            while end < s.count && isWord(s[end]) { end += 1 }
+            let dash = base64URLPrefixes.contains(p)
+            while end < s.count && (isWord(s[end]) || (dash && s[end] == "-")) { end += 1 }
             var keep = i + p.unicodeScalars.count
             // sk_sandbox_ / sk_live_ / sk_test_: keep the environment word too.
             var j = keep
             while j < end && s[j] >= "a" && s[j] <= "z" { j += 1 }
-            if j < end && s[j] == "_" && j > keep { keep = j + 1 }
+            if !dash && j < end && s[j] == "_" && j > keep { keep = j + 1 }
             if end - keep < 4 { i = end; continue }  // `sk_` alone, or a word like `pk_id`
             i = replace(&s, keep, end, with: masked)
         }

@@ -27,6 +27,9 @@ extension Accounts.Problem: HTTPErrorConvertible {
 struct AccountsController {
     let accounts: Accounts
     let templates: Templates
+    /// More sections of the security page that other features render (the OAuth grants the
+    /// member gave), as HTML; set by the composition root.
+    var securitySections: (@Sendable (Request, UserRecord) throws -> String)? = nil
 
     func register(on router: inout Router) {
         // Anyone.
@@ -349,7 +352,8 @@ struct AccountsController {
     func securityPage(_ req: Request, newEmail: String = "", errors: [String: String] = [:], status: HTTPStatus = .ok) throws -> HTTPResponse {
         let (session, user) = try req.activeUser()
         let view = try SecurityPage(accounts: accounts, session: session, user: user, newEmail: newEmail, errors: errors)
-        return try templates.render(page: "accounts/security", context: view, request: req, status: status)
+        let extra = try securitySections?(req, user) ?? ""
+        return try templates.render(page: "accounts/security", context: WithSections(page: view, sections: extra), request: req, status: status)
     }
 
     func updateProfile(_ req: Request) throws -> HTTPResponse {
@@ -453,4 +457,12 @@ struct AccountsController {
         req.flash(.success, "Your e-mail address is changed.")
         return .redirect(to: req.auth?.session?.stage == .active ? "/account" : "/login")
     }
+}
+
+/// A page's view model plus HTML sections other features rendered (`{{{extraSections}}}`).
+struct WithSections<Page: ViewModel>: ViewModel {
+    let page: Page
+    let sections: String
+
+    func child(named name: String) -> Any? { name == "extraSections" ? sections : page.child(named: name) }
 }

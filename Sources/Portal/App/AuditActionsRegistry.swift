@@ -13,10 +13,11 @@ extension AuditActions {
         APIKeysAuditEvents.all,
         AppsAuditEvents.all,
         WebhooksAuditEvents.all,
+        OAuthAuditEvents.all,
     ])
 
     /// The filter's groups of actions, in the order the features are listed.
     static let families: [AuditLog.Family] =
         TeamAuditEvents.families + SupportAuditEvents.requestFamilies + OrganizationsAuditEvents.families + SupportAuditEvents.families + MoneyAuditEvents.families
-        + APIKeysAuditEvents.families + AppsAuditEvents.families + WebhooksAuditEvents.families
+        + APIKeysAuditEvents.families + AppsAuditEvents.families + WebhooksAuditEvents.families + OAuthAuditEvents.families
 }

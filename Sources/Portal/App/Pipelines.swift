@@ -30,7 +30,15 @@ struct Pipelines {
         router.group("", middleware: [session, flash], errors: errorPages, build)
     }
 
-    /// An API pipeline under `prefix` (`/v1`, `/oauth`).
+    /// The OAuth server under `/oauth`: the API pipeline's log and headers, but the client
+    /// authenticates itself inside each endpoint (HTTP Basic with a client id is not an API
+    /// key), and errors take RFC 6749's shape (``OAuthErrors``), not the `/v1` one.
+    func oauth(_ router: inout Router, _ prefix: String, _ build: (inout Router) -> Void) {
+        let log: [any Middleware] = apiLog.map { [$0] } ?? []
+        router.group(prefix, middleware: log + apiOuter, errors: OAuthErrors(), build)
+    }
+
+    /// An API pipeline under `prefix` (`/v1`).
     func api(_ router: inout Router, _ prefix: String, _ build: (inout Router) -> Void) {
         let log: [any Middleware] = apiLog.map { [$0] } ?? []
         router.group(prefix, middleware: log + apiOuter + [APICredentialsMiddleware(verifiers: verifiers)] + apiInner, errors: JSONErrors(), build)

@@ -27,6 +27,7 @@ public final class PortalApp: Sendable {
     let reports: Reports
     let apiKeys: APIKeys
     let apps: Apps
+    let oauth: OAuth
     let logger: Logger
     /// The API request log's flusher (nil when the log is off): started with the server,
     /// stopped after it has drained and before the database closes.
@@ -100,6 +101,10 @@ public final class PortalApp: Sendable {
         jobs.register(kind: Apps.certificateRemindKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(7 * 86400)),
                       lease: .seconds(120), handler: CertificateReminders(apps: apps))
         self.apps = apps
+        let oauth = OAuth(database: database, clock: config.clock, apps: apps)
+        jobs.register(kind: OAuth.pruneKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(86400)),
+                      lease: .seconds(300), handler: OAuthPruning(oauth: oauth, jobs: jobs))
+        self.oauth = oauth
         let idempotency = Idempotency(database: database, clock: config.clock, jobs: jobs)
         jobs.register(kind: Idempotency.pruneKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(86400)),
                       lease: .seconds(60), handler: IdempotencyPrune(idempotency: idempotency))
@@ -140,7 +145,7 @@ public final class PortalApp: Sendable {
                 cookieName: config.resolvedSecureCookies ? "__Host-flash" : "flash", secure: config.resolvedSecureCookies,
                 key: subkey("portal flash v1"), now: { [clock = config.clock] in clock.now() }))),
             errorPages: ErrorPages(templates: templates),
-            verifiers: [APIKeyVerifier(keys: apiKeys)] + config.apiVerifiers,
+            verifiers: [APIKeyVerifier(keys: apiKeys), OAuthTokenVerifier(oauth: oauth, trustedProxies: Set(config.trustedProxies), certificateHeader: config.clientCertificateHeader)] + config.apiVerifiers,
             apiOuter: [APIResponseHeaders(limiter: limiter)], apiInner: [APIRateLimit(limiter: limiter)],
             apiLog: apiLogRecorder.map { APILogMiddleware(recorder: $0, clock: config.clock, redaction: SecretPaths.redaction) })
 
@@ -150,9 +155,12 @@ public final class PortalApp: Sendable {
         var router = Router()
         // Outside both pipelines: a load balancer's probe needs no session, flash or CSRF.
         HealthController(database: database).register(on: &router)
+        let oauthController = OAuthController(oauth: oauth, issuer: config.baseURL, limiter: limiter)
+        oauthController.registerMetadata(on: &router)
         pipelines.pages(&router) { router in
             HomeController(templates: templates).register(on: &router)
-            AccountsController(accounts: accounts, templates: templates).register(on: &router)
+            let consent = OAuthConsentController(oauth: oauth, templates: templates)
+            AccountsController(accounts: accounts, templates: templates, securitySections: { try consent.grantsSection($0, user: $1) }).register(on: &router)
             OrganizationsController(organizations: organizations, templates: templates).register(on: &router)
             TeamController(team: Team(organizations: organizations), templates: templates).register(on: &router)
             AuditLogController(auditLog: AuditLog(database: database, clock: config.clock), organizations: organizations, templates: templates).register(on: &router)
@@ -162,6 +170,7 @@ public final class PortalApp: Sendable {
             ReportsController(reports: reports, organizations: organizations, templates: templates).register(on: &router)
             APIKeysController(keys: apiKeys, templates: templates).register(on: &router)
             AppsController(apps: apps, templates: templates).register(on: &router)
+            consent.register(on: &router)
             APILogsController(logs: apiLogs, organizations: organizations, templates: templates, baseURL: config.baseURL).register(on: &router)
             WebhooksController(webhooks: webhooks, templates: templates).register(on: &router)
             APIReferenceController(document: openAPI, organizations: organizations, templates: templates, baseURL: config.baseURL).register(on: &router)
@@ -171,8 +180,7 @@ public final class PortalApp: Sendable {
             PingController().register(on: &v1)
             PublicAPIController(api: publicAPI, openAPI: openAPI).register(on: &v1)
         }
-        // Reserved for the OAuth endpoints: already JSON, never a page.
-        pipelines.api(&router, "/oauth") { _ in }
+        pipelines.oauth(&router, "/oauth") { router in oauthController.register(on: &router) }
 
         web = WebApplication(
             router: router,
@@ -195,6 +203,7 @@ public final class PortalApp: Sendable {
         try reports.scheduleSweep()
         try apiLogs.schedulePruning(on: jobs, at: config.clock.now())
         try webhooks.scheduleMaintenance(on: jobs, at: config.clock.now())
+        try oauth.schedulePruning(on: jobs, at: config.clock.now() + OAuth.pruneInterval)
         jobs.start()
         webhookDispatcher.start()
         apiLogRecorder?.start()

@@ -63,6 +63,12 @@ public struct PortalConfig: Sendable {
     var webhookResolver: OutboundClient.Resolver?
     /// Verifiers of other kinds of credential, asked after the API keys' (OAuth's, later).
     var apiVerifiers: [any APICredentialVerifier] = []
+    /// Addresses of the TLS terminators allowed to vouch for a client certificate: from them
+    /// only, ``clientCertificateHeader`` carries the certificate's SHA-256 (base64url or hex),
+    /// and access tokens bound to a certificate (RFC 8705 `cnf`) then need it to match. Empty:
+    /// certificate-bound tokens are not checked (no terminator tells us the certificate).
+    public var trustedProxies: [String] = []
+    public var clientCertificateHeader = "X-Client-Cert-SHA256"
 
     public init() {}
 

@@ -340,6 +340,19 @@ final class Apps: Sendable {
                       certificateThumbprint: row.certificateSHA256.map { Base64URL.encode($0) })
     }
 
+    /// The client with this `client_id` and its app's redirect URIs, without a secret: what
+    /// the authorization endpoint shows and checks before a member consents. Nil for an
+    /// unknown or expired client, or one of a closed organization.
+    func publicClient(clientID: String) throws -> (client: Client, redirectURIs: [String])? {
+        guard PublicID.isWellFormed(clientID, prefix: "client") else { return nil }
+        return try database.read { db -> (Client, [String])? in
+            guard let row = try store.client(clientID: clientID, on: db), !row.credential.isExpired(now: clock.now()) else { return nil }
+            let client = Client(app: row.app, credential: row.credential, scopes: AppProduct.scopes(of: row.products),
+                                certificateThumbprint: row.certificateSHA256.map { Base64URL.encode($0) })
+            return (client, try store.redirectURIs(appID: row.app.id, on: db).map(\.uri))
+        }
+    }
+
     // MARK: - subscriptions
 
     func subscribe(_ env: EnvAccess, _ publicID: String, product raw: String, actor: Actor) throws -> AppProduct {

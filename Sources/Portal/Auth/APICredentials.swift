@@ -32,10 +32,18 @@ protocol APICredential: Sendable {
     /// that member as their creator, so the four-eyes rule holds through the API: the person
     /// behind a key can never also authorize what the key prepared.
     var createdByUserID: Int64? { get }
+    /// The scope an OAuth token lacks for `level` access to `resource` (`payouts:write`),
+    /// named in the 403; nil for a credential without scopes (an API key).
+    func missingScope(_ resource: APIResource, _ level: APIAccessLevel) -> String?
+    /// How the audit log and the money features name the caller.
+    var actorName: String { get }
 }
 
 extension APICredential {
+    /// How the audit log and the money features name the caller ("API key sk_…abcd").
+    var actorName: String { "API key \(logName)" }
     var createdByUserID: Int64? { nil }
+    func missingScope(_ resource: APIResource, _ level: APIAccessLevel) -> String? { nil }
 }
 
 /// Recognises one kind of credential. The API pipeline asks each verifier in turn.

@@ -2,6 +2,8 @@
 enum APIProblem: Error, Equatable {
     /// The credential's restriction on `resource` is below `needed`.
     case insufficientPermissions(resource: APIResource, needed: APIAccessLevel)
+    /// An OAuth token's scopes do not include `scope`.
+    case insufficientScope(String)
     /// Only Sandbox transactions may be created through the API.
     case sandboxOnly
     /// No such object in the credential's organization and environment.

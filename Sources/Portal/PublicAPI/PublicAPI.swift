@@ -32,13 +32,16 @@ final class PublicAPI: Sendable {
 
         var scope: MoneyScope { MoneyScope(organizationID: credential.organizationID, environment: credential.environment) }
         /// The audit log's actor: no person, the key by name (its members read "API key …").
-        var actor: Actor { Actor(userID: nil, ip: ip, userAgent: "API key \(credential.logName) · \(userAgent)") }
-        var name: String { "API key \(credential.logName)" }
+        var actor: Actor { Actor(userID: nil, ip: ip, userAgent: "\(credential.actorName) · \(userAgent)") }
+        var name: String { credential.actorName }
         var moneyActor: MoneyActor { MoneyActor(audit: actor, name: name) }
     }
 
     func require(_ caller: Caller, _ resource: APIResource, _ level: APIAccessLevel) throws {
-        guard caller.credential.access(to: resource) >= level else { throw APIProblem.insufficientPermissions(resource: resource, needed: level) }
+        guard caller.credential.access(to: resource) >= level else {
+            if let scope = caller.credential.missingScope(resource, level) { throw APIProblem.insufficientScope(scope) }
+            throw APIProblem.insufficientPermissions(resource: resource, needed: level)
+        }
     }
 
     // MARK: - balances

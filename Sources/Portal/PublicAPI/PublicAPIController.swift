@@ -264,6 +264,9 @@ struct PublicAPIController {
             case .insufficientPermissions(let resource, let needed):
                 return HTTPError(.forbidden, "This key may not \(needed == .write ? "change" : "read") \(resource.rawValue): the call needs \(needed.rawValue) access to \(resource.rawValue), and the key's restrictions do not give it.",
                                  code: "insufficient_permissions")
+            case .insufficientScope(let scope):
+                return HTTPError(.forbidden, "This access token's scopes do not include \(scope), which the call needs. Ask for it when requesting the token (the app must subscribe to a product that grants it).",
+                                 code: "insufficient_scope", param: scope)
             case .sandboxOnly:
                 return HTTPError(.forbidden, "Transactions can be created through the API in Sandbox only: in Production, transactions come from real payments. Use a Sandbox key.",
                                  code: "sandbox_only")

@@ -1,0 +1,206 @@
+import Database
+import Foundation
+import Jobs
+import Security
+
+/// The OAuth 2 authorization server's rules (RFC 6749, 7009, 7662, 8414; issue 12).
+///
+/// - A client is an app's credentials, authenticated by ``Apps/authenticateClient(clientID:secret:)``.
+/// - An access token is `oat_` + 32 random bytes (base64url), stored as SHA-256 only, valid
+///   1 hour, and acts in its app's organization and environment with its scopes, never more
+///   than the app's subscriptions grant (``AppProduct``). A token of an app with a certificate
+///   carries its RFC 8705 `x5t#S256` (`cnf`).
+/// - Revoking is always possible for the client that holds the token; another client's token
+///   is left alone and the answer is the same 200 (RFC 7009 §2.2).
+/// - Introspection answers only for the calling app's own tokens; anything else is
+///   `{"active": false}`.
+final class OAuth: Sendable {
+    let database: Database
+    let clock: PortalClock
+    let apps: Apps
+    let store = OAuthStore()
+    let audit: Audit
+
+    static let accessTokenPrefix = "oat_"
+    static let refreshTokenPrefix = "ort_"
+    static let accessLifetime: Int64 = 3600
+
+    init(database: Database, clock: PortalClock, apps: Apps) {
+        self.database = database
+        self.clock = clock
+        self.apps = apps
+        audit = Audit(clock: clock)
+    }
+
+    /// A new opaque token: prefix + 32 random bytes in base64url.
+    static func makeToken(_ prefix: String) -> String { prefix + Base64URL.encode(SecureRandom.bytes(32)) }
+
+    // MARK: - clients
+
+    /// The client these credentials prove, or `invalid_client`.
+    func authenticate(clientID: String, secret: String) throws -> Apps.Client {
+        guard let client = try apps.authenticateClient(clientID: clientID, secret: secret) else {
+            throw OAuthError(.invalidClient, "Client authentication failed: unknown client_id, wrong or expired client secret.")
+        }
+        return client
+    }
+
+    // MARK: - issuing
+
+    struct Issued: Sendable {
+        let accessToken: String
+        let expiresIn: Int64
+        let scopes: [String]
+        let refreshToken: String?
+    }
+
+    /// The scopes a request may have: those asked for (all of them within what the app's
+    /// subscriptions grant), or all that they grant when none is asked for.
+    static func grantedScopes(requested raw: String?, allowed: [String]) throws -> [String] {
+        guard let raw, !raw.isEmpty else {
+            guard !allowed.isEmpty else {
+                throw OAuthError(.invalidScope, "The app subscribes to no API product, so no scope can be granted. Subscribe it to a product first.")
+            }
+            return allowed
+        }
+        guard let asked = OAuthScope.split(raw) else {
+            throw OAuthError(.invalidScope, "scope must be scope names separated by single spaces, e.g. \"balances:read transactions:read\".")
+        }
+        if let unknown = asked.first(where: { !OAuthScope.all.contains($0) }) {
+            throw OAuthError(.invalidScope, "Unknown scope \(unknown.prefix(60)). The scopes are: \(OAuthScope.all.joined(separator: ", ")).")
+        }
+        if let outside = asked.first(where: { !allowed.contains($0) }) {
+            throw OAuthError(.invalidScope, "The app's subscriptions do not grant \(outside)" + (allowed.isEmpty ? "; it subscribes to no product." : "; they grant \(allowed.joined(separator: " "))."))
+        }
+        return asked
+    }
+
+    /// `grant_type=client_credentials`: a token acting as the app itself.
+    func clientCredentials(_ client: Apps.Client, scope: String?) throws -> Issued {
+        let scopes = try Self.grantedScopes(requested: scope, allowed: client.scopes)
+        let now = clock.now()
+        let token = Self.makeToken(Self.accessTokenPrefix)
+        let new = OAuthStore.NewAccessToken(
+            publicID: PublicID.make("tok"), sha256: Digest.sha256(token), credentialID: client.credential.id, appID: client.app.id,
+            organizationID: client.app.organizationID, environment: client.app.environment, scopes: scopes,
+            thumbprint: client.certificateThumbprint, createdAt: now, expiresAt: now + Self.accessLifetime)
+        _ = try database.write { db in try store.insertAccessToken(new, on: db) }
+        return Issued(accessToken: token, expiresIn: Self.accessLifetime, scopes: scopes, refreshToken: nil)
+    }
+
+    // MARK: - using
+
+    /// The active access token whose text this is, or nil (unknown, expired, revoked, or of
+    /// a closed organization). One indexed read, then a constant-time comparison.
+    func activeAccessToken(_ text: String) throws -> OAuthAccessTokenRecord? {
+        guard text.hasPrefix(Self.accessTokenPrefix), text.utf8.count == Self.accessTokenPrefix.utf8.count + 43 else { return nil }
+        let hash = Digest.sha256(text)
+        guard let t = try database.read({ try store.accessToken(sha256: hash, on: $0) }),
+              Digest.constantTimeEquals(t.tokenSHA256, hash), t.isActive(now: clock.now()) else { return nil }
+        return t
+    }
+
+    // MARK: - revocation (RFC 7009)
+
+    /// Revokes `token` if it is one of `client`'s app's tokens; silently nothing otherwise.
+    func revoke(_ client: Apps.Client, token: String, actor: Actor) throws {
+        let hash = Digest.sha256(token)
+        let now = clock.now()
+        try database.write { db in
+            if let t = try store.accessToken(sha256: hash, on: db), t.appID == client.app.id {
+                let changed: Bool
+                if let family = t.family {
+                    changed = try store.revokeFamily(family, at: now, on: db) > 0
+                } else {
+                    changed = try store.revokeAccessToken(id: t.id, at: now, on: db)
+                }
+                if changed { try record(OAuthAuditEvents.tokenRevoked, client, token: t.publicID, by: actor, on: db) }
+            } else if let r = try store.refreshToken(sha256: hash, on: db), r.appID == client.app.id {
+                if try store.revokeFamily(r.family, at: now, on: db) > 0 {
+                    try record(OAuthAuditEvents.tokenRevoked, client, token: "refresh token", by: actor, on: db)
+                }
+            }
+        }
+    }
+
+    // MARK: - introspection (RFC 7662)
+
+    struct Introspection: Sendable {
+        let token: OAuthAccessTokenRecord?
+        let refresh: OAuthRefreshTokenRecord?
+    }
+
+    /// The token's facts when it is an active token of the calling app; nil otherwise.
+    func introspect(_ client: Apps.Client, token: String) throws -> Introspection? {
+        let hash = Digest.sha256(token)
+        let now = clock.now()
+        return try database.read { db -> Introspection? in
+            if let t = try store.accessToken(sha256: hash, on: db) {
+                guard t.appID == client.app.id, t.isActive(now: now) else { return nil }
+                return Introspection(token: t, refresh: nil)
+            }
+            if let r = try store.refreshToken(sha256: hash, on: db) {
+                guard r.appID == client.app.id, r.revokedAt == nil, r.usedAt == nil, r.expiresAt > now else { return nil }
+                return Introspection(token: nil, refresh: r)
+            }
+            return nil
+        }
+    }
+
+    // MARK: - pruning
+
+    static let pruneKind = "oauth.prune"
+    static let pruneInterval: Int64 = 3600
+    /// Expired and revoked rows are kept a day (introspection of a just-expired token, the
+    /// reuse detection of a code just used), then deleted.
+    static let pruneAfter: Int64 = 86400
+
+    @discardableResult
+    func prune() throws -> Int {
+        let before = clock.now() - Self.pruneAfter
+        return try database.write { try store.prune(before: before, on: $0) }
+    }
+
+    func schedulePruning(on jobs: JobWorker, at time: Int64) throws {
+        try database.write { db in
+            if try JobQueue.enqueueUnlessQueued(Self.pruneKind, payload: "", runAt: time, now: clock.now(), on: db) != nil { jobs.notify() }
+        }
+    }
+
+    private func record(_ action: AuditAction, _ client: Apps.Client, token: String, by actor: Actor, on db: Connection) throws {
+        try audit.record(action, by: actor, organization: client.app.organizationID, environment: client.app.environment.rawValue,
+                         subject: client.app.publicID, details: ["client_id": .text(client.credential.clientID), "token": .text(token)], on: db)
+    }
+}
+
+/// An RFC 6749 §5.2 error: `{"error", "error_description"}`, never the `/v1` shape.
+struct OAuthError: Error, Sendable {
+    enum Code: String, Sendable {
+        case invalidRequest = "invalid_request"
+        case invalidClient = "invalid_client"
+        case invalidGrant = "invalid_grant"
+        case unauthorizedClient = "unauthorized_client"
+        case unsupportedGrantType = "unsupported_grant_type"
+        case invalidScope = "invalid_scope"
+        case serverError = "server_error"
+    }
+
+    let code: Code
+    let description: String
+
+    init(_ code: Code, _ description: String) {
+        self.code = code
+        self.description = description
+    }
+}
+
+/// The `oauth.prune` job: deletes expired tokens and codes, then queues itself an hour later.
+struct OAuthPruning: JobHandler {
+    let oauth: OAuth
+    let jobs: JobWorker
+
+    func run(_ job: Job) throws {
+        try oauth.prune()
+        try oauth.schedulePruning(on: jobs, at: oauth.clock.now() + OAuth.pruneInterval)
+    }
+}
