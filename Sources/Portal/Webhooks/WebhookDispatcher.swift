@@ -63,15 +63,24 @@ final class WebhookDispatcher: @unchecked Sendable {
     var store: WebhooksStore { webhooks.store }
     var database: Database { webhooks.database }
 
+    /// Deliveries are background work: their threads run at a lower scheduling weight (nice
+    /// 10; on Linux `setpriority` with 0 names the calling thread), so a page request woken
+    /// while a sender is busy gets the core first and the senders use what pages leave.
+    private static func yieldToPages() {
+        #if os(Linux)
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+        #endif
+    }
+
     func start() {
         lock.lock()
         stopping = false
         lock.unlock()
-        let coordinator = Thread { [self] in coordinate() }
+        let coordinator = Thread { [self] in Self.yieldToPages(); coordinate() }
         coordinator.name = "webhooks-coordinator"
         threads.append(coordinator)
         for i in 0..<senders {
-            let t = Thread { [self] in send() }
+            let t = Thread { [self] in Self.yieldToPages(); send() }
             t.name = "webhooks-sender-\(i)"
             t.stackSize = 1 << 20
             threads.append(t)
