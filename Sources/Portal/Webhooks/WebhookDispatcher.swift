@@ -63,12 +63,13 @@ final class WebhookDispatcher: @unchecked Sendable {
     var store: WebhooksStore { webhooks.store }
     var database: Database { webhooks.database }
 
-    /// Deliveries are background work: their threads run at a lower scheduling weight (nice
-    /// 10; on Linux `setpriority` with 0 names the calling thread), so a page request woken
-    /// while a sender is busy gets the core first and the senders use what pages leave.
+    /// Sending is background work: the senders run at the lowest scheduling weight (nice 19; on
+    /// Linux `setpriority` with 0 names the calling thread), so a page request woken while a
+    /// sender is busy gets the core first. The coordinator keeps the normal weight: it does
+    /// little work, but every delivery waits for its claims and writes.
     private static func yieldToPages() {
         #if os(Linux)
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
         #endif
     }
 
@@ -76,7 +77,7 @@ final class WebhookDispatcher: @unchecked Sendable {
         lock.lock()
         stopping = false
         lock.unlock()
-        let coordinator = Thread { [self] in Self.yieldToPages(); coordinate() }
+        let coordinator = Thread { [self] in coordinate() }
         coordinator.name = "webhooks-coordinator"
         threads.append(coordinator)
         for i in 0..<senders {
@@ -235,7 +236,12 @@ final class WebhookDispatcher: @unchecked Sendable {
             try webhooks.disableGone(endpointID: r.work.endpoint.id, on: db)
         } else {
             try store.markFailure(endpointID: r.work.endpoint.id, at: r.at, on: db)
-            if var delay = WebhookSchedule.delay(afterAttempts: number) {
+            // Disabled while this attempt was in flight: it fails like the deliveries that
+            // were waiting (so enabling offers to replay it) instead of scheduling a retry.
+            let stillEnabled = try store.endpoint(id: r.work.endpoint.id, on: db)?.enabled ?? false
+            if !stillEnabled {
+                state = .failed
+            } else if var delay = WebhookSchedule.delay(afterAttempts: number) {
                 if let status = r.status, status == 429 || status == 503,
                    let header = r.responseHeaders.first(where: { $0.0.lowercased() == "retry-after" }),
                    let asked = WebhookSchedule.retryAfter(header.1, now: now) {
