@@ -80,3 +80,81 @@ class AppJourneys:
             j.expect_page(apps)
             expect("Linus's checkout" not in b.main_text() or "is deleted" in " ".join(b.flashes()), "the app is still listed")
         s.check("Linus: deletes the app by typing its name", delete)
+
+    def owner_registers_and_a_member_consents(self, base_url: str):
+        """The issue's OAuth journey: the Owner registers an app, copies its secret, adds a
+        loopback redirect URI and subscribes it to Balances; the second member runs the consent
+        flow (authorization code with PKCE) in their own browser; the loopback receiver gets the
+        code and `state`, exchanges the code for a token, and the token reads /v1/balances."""
+        import base64, hashlib, http.server, json, secrets, threading, urllib.parse, urllib.request
+
+        s, owner, member = self.s, self.org.owner.b, self.dev.b
+        apps = self.org.org_path + "/sandbox/apps"
+        got: dict = {}
+
+        class Receiver(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                url = urllib.parse.urlparse(self.path)
+                if url.path == "/callback":  # not the browser's /favicon.ico that follows
+                    got["callback"] = urllib.parse.parse_qs(url.query)
+                body = b"<html><body><h1>Received</h1></body></html>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        receiver = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
+        threading.Thread(target=receiver.serve_forever, daemon=True).start()
+        redirect = f"http://127.0.0.1:{receiver.server_address[1]}/callback"
+
+        def register():
+            owner.open(apps + "/new")
+            owner.fill("Name", "Ada's reporting")
+            owner.press("Register app")
+            got.update(secret=owner.text_of("#secret"), client_id=owner.text_of("#client_id"))
+            owner.follow("I have stored it — back to the app")
+            got["app"] = owner.path
+            owner.fill("Add redirect URI", redirect)
+            owner.press("Add")
+            expect(any(redirect in f for f in owner.flashes()), f"flashes: {owner.flashes()}")
+            owner.press("Subscribe")  # Balances: the first product offered
+            expect("balances:read" in owner.main_text(), "the app's scopes do not show balances:read")
+        s.check("Ada: registers an app, copies its secret, adds a loopback redirect URI, subscribes to Balances", register)
+
+        verifier = secrets.token_urlsafe(48)
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        state = secrets.token_urlsafe(12)
+
+        def consent():
+            query = urllib.parse.urlencode({"response_type": "code", "client_id": got["client_id"], "redirect_uri": redirect,
+                                            "scope": "balances:read", "state": state, "code_challenge": challenge,
+                                            "code_challenge_method": "S256"})
+            member.open("/oauth/authorize?" + query)
+            text = member.main_text()
+            expect("Ada's reporting" in text and "balances:read" in text, f"the consent page does not name the app and its scope: {text[:300]!r}")
+            member.press("Approve")
+            callback = got.get("callback") or {}
+            expect(member.driver.current_url.startswith(redirect), f"the browser is at {member.driver.current_url}")
+            expect(callback.get("state") == [state] and callback.get("code"), f"the receiver got {callback}")
+        s.check("Linus: approves the app's request for balances:read; the loopback receiver gets the code and state", consent)
+
+        def exchange():
+            code = got["callback"]["code"][0]
+            form = urllib.parse.urlencode({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect,
+                                           "code_verifier": verifier}).encode()
+            basic = base64.b64encode(f"{got['client_id']}:{got['secret']}".encode()).decode()
+            req = urllib.request.Request(base_url + "/oauth/token", data=form, method="POST",
+                                         headers={"Authorization": "Basic " + basic, "Content-Type": "application/x-www-form-urlencoded"})
+            with urllib.request.urlopen(req, timeout=10) as r:
+                token = json.load(r)
+            expect(token.get("token_type") == "Bearer" and token.get("refresh_token"), f"the token answer is {token}")
+            api = urllib.request.Request(base_url + "/v1/balances", headers={"Authorization": "Bearer " + token["access_token"]})
+            with urllib.request.urlopen(api, timeout=10) as r:
+                balances = json.load(r)
+            expect(balances.get("object") == "list", f"/v1/balances answered {balances}")
+        s.check("The receiver exchanges the code (PKCE) for a token that reads /v1/balances", exchange)
+        receiver.shutdown()

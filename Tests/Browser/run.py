@@ -157,6 +157,8 @@ def main() -> int:
             from app_journeys import AppJourneys
             suite.run_journey("A Developer registers an app, verifies its secret, adds a redirect URI and deletes it (Linus)",
                               lambda: AppJourneys(suite, org).developer_registers_and_deletes_an_app())
+            suite.run_journey("An Owner registers an app; a second member consents; the loopback receiver exchanges the code (Ada, Linus)",
+                              lambda: AppJourneys(suite, org).owner_registers_and_a_member_consents(server.base_url))
             from apilog_journeys import APILogJourneys
             suite.run_journey("A Developer finds the API calls a key made, and a failure's masked body, in the request log (Linus)",
                               lambda: APILogJourneys(suite, org, server.base_url).developer_reads_the_request_log())

@@ -363,7 +363,27 @@ struct OAuthConsentController {
         res.headers.set("Cache-Control", "no-store")
         // The consent page must not be framed by the client (clickjacking).
         res.headers.set("X-Frame-Options", "DENY")
+        // Approving or denying answers with a redirect to the client: a browser applies the
+        // page's `form-action` to that redirect too, so the client's origin must be in it
+        // (with the site's own `form-action 'self'` alone, Chromium stops at the consent page).
+        if let source = Self.formActionSource(request.redirectURI) {
+            res.headers.set("Content-Security-Policy",
+                            "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self' \(source)")
+        }
         return res
+    }
+
+    /// The CSP source for a registered redirect URI: its origin (`http://127.0.0.1:8765`) or,
+    /// for a native app's private-use scheme, the scheme (`com.example.app:`). Nil for
+    /// anything with characters a policy could be bent by (the URI rules already refuse them).
+    static func formActionSource(_ uri: String) -> String? {
+        guard let c = URLComponents(string: uri), let scheme = c.scheme?.lowercased(),
+              scheme.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) }) else { return nil }
+        guard scheme == "http" || scheme == "https" else { return scheme + ":" }
+        guard let host = c.host, !host.isEmpty,
+              host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".-:[]".contains($0)) }) else { return nil }
+        let bracketed = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        return "\(scheme)://\(bracketed)" + (c.port.map { ":\($0)" } ?? "")
     }
 
     func errorPage(_ req: Request, _ message: String) throws -> HTTPResponse {
