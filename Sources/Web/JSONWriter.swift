@@ -89,10 +89,6 @@ public struct JSONWriter: Sendable {
         bytes.append(UInt8(ascii: "\""))
     }
 
-    public mutating func string(_ s: String?) {
-        if let s { string(s) } else { null() }
-    }
-
     public mutating func integer(_ n: Int64) {
         if n == 0 { bytes.append(UInt8(ascii: "0")); return }
         var magnitude = n.magnitude

@@ -12,8 +12,14 @@ import HTTP
 public struct SecurityHeadersMiddleware: Middleware {
     public var headers: [(String, String)]
 
+    /// The site's Content-Security-Policy; `formAction` adds one source to `form-action` for a
+    /// page whose form must end in a redirect elsewhere (OAuth consent → the client).
+    public static func contentSecurityPolicy(formAction extra: String? = nil) -> String {
+        "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'" + (extra.map { " " + $0 } ?? "")
+    }
+
     public static let defaultHeaders: [(String, String)] = [
-        ("Content-Security-Policy", "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"),
+        ("Content-Security-Policy", contentSecurityPolicy()),
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "strict-origin-when-cross-origin"),
         ("X-Frame-Options", "DENY"),

@@ -367,8 +367,7 @@ struct OAuthConsentController {
         // page's `form-action` to that redirect too, so the client's origin must be in it
         // (with the site's own `form-action 'self'` alone, Chromium stops at the consent page).
         if let source = Self.formActionSource(request.redirectURI) {
-            res.headers.set("Content-Security-Policy",
-                            "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self' \(source)")
+            res.headers.set("Content-Security-Policy", SecurityHeadersMiddleware.contentSecurityPolicy(formAction: source))
         }
         return res
     }
