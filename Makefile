@@ -10,6 +10,8 @@ DEPS       := libsqlite3-dev libssl-dev zlib1g-dev pkg-config libqrencode-dev li
 BENCH_DEPS := wrk nginx-light curl bc python3
 # The browser tests (Tests/Browser): headless Chromium driven by Python selenium.
 BROWSER_DEPS := chromium chromium-driver fonts-liberation python3 python3-pip
+# The `openssl` command: certificate, TLS and app tests make their certificates with it.
+TEST_DEPS  := openssl
 PYTHON     := python3
 
 .PHONY: deps build-deps test-deps bench-deps build run migrate test bench clean
@@ -21,7 +23,7 @@ build-deps:
 	@scripts/apt-install $(DEPS)
 
 test-deps:
-	@scripts/apt-install $(BROWSER_DEPS)
+	@scripts/apt-install $(BROWSER_DEPS) $(TEST_DEPS)
 	@PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 \
 		$(PYTHON) -m pip install -q -r Tests/Browser/requirements.txt -r Tests/Contract/requirements.txt -r Tests/requirements.txt -r Tests/OAuth/requirements.txt
 
