@@ -169,6 +169,14 @@ public final class Connection {
         handle.map { sqlite3_get_autocommit($0) == 0 } ?? false
     }
 
+    /// Whether the open transaction holds foreign key violations of `DEFERRABLE INITIALLY
+    /// DEFERRED` constraints, which would make its `COMMIT` fail.
+    public var hasDeferredForeignKeyViolations: Bool {
+        guard let handle else { return false }
+        var current: Int32 = 0, highest: Int32 = 0
+        return sqlite3_db_status(handle, SQLITE_DBSTATUS_DEFERRED_FKS, &current, &highest, 0) == SQLITE_OK && current > 0
+    }
+
     /// Runs SQL holding any number of statements (a migration, a schema), in order, stopping
     /// at the first error. Its statements are not cached.
     public func executeScript(_ script: String) throws {

@@ -15,7 +15,10 @@ import Synchronization
 /// small pool of read-only WAL reader connections.
 ///
 /// SQLite allows one writer at a time, so ``write(_:)`` serialises writers on a lock and runs
-/// each call in a `BEGIN IMMEDIATE` transaction on the single writer connection. In WAL mode
+/// each call in a `BEGIN IMMEDIATE` transaction on the single writer connection. Writers that
+/// queue up behind one another share a transaction (group commit): each body runs alone, in
+/// its own savepoint, and one `COMMIT` — one `fsync` under `synchronous=FULL` — ends them all,
+/// with every caller returning only once its work is durable. See ``WriterGate``. In WAL mode
 /// readers do not block the writer, nor the writer readers: ``read(_:)`` lends an idle reader
 /// (waiting while all are lent) and sees the last committed state, never a write in progress.
 ///
@@ -43,6 +46,11 @@ public final class Database: Sendable {
     /// ended in between, so a cache of what was read may keep it: see `APIKeys.key(sha256:)`.
     /// Writes by other processes are not counted; such a cache must also expire.
     public var writesEnded: UInt64 { ended.load(ordering: .acquiring) }
+
+    /// How many threads wait for the writer now (for tests).
+    var writersWaiting: Int { writer.waitingCount }
+    /// How many transactions ``write(_:)`` has committed (for tests: a group counts once).
+    var commits: UInt64 { writer.commits.load(ordering: .acquiring) }
 
     /// Opens the database at `path`, creating the file and its parent directory if missing.
     /// - Parameter readers: how many reader connections to keep (at least 1).
@@ -88,15 +96,18 @@ public final class Database: Sendable {
     }
 
     /// Runs `body` on the writer connection inside a `BEGIN IMMEDIATE` transaction, one
-    /// writer at a time: COMMIT when it returns, ROLLBACK (and rethrow) when it throws.
+    /// writer at a time, and returns once its changes are committed; when it throws, none of
+    /// its changes are kept and the error is rethrown.
+    ///
+    /// Bodies that queued up while another ran may be committed together with it (one
+    /// transaction, each body in its own savepoint): a body that throws rolls back only its
+    /// own savepoint, and if the shared `COMMIT` fails every caller of the group gets the error.
     @discardableResult
     public func write<T>(_ body: (Connection) throws -> T) throws -> T {
-        // Counted after COMMIT or ROLLBACK, while still holding the writer: a reader that saw
-        // the count before this write began cannot keep what it read past it.
-        try writer.withConnection { connection in
-            defer { ended.add(1, ordering: .releasing) }
-            return try connection.transaction(.immediate) { try body(connection) }
-        }
+        // Counted once the write's group has ended (committed or rolled back): a reader that
+        // saw the count before this write began cannot keep what it read past it.
+        defer { ended.add(1, ordering: .releasing) }
+        return try writer.write(body)
     }
 
     /// Closes every connection. Readers still lent out are closed when given back; later
@@ -109,32 +120,37 @@ public final class Database: Sendable {
 
 // MARK: - Locks
 
-/// A pthread mutex with a condition variable, at a stable address.
+/// A pthread mutex with condition variables, at a stable address.
 ///
 /// `Synchronization.Mutex` has no condition variable, and the reader pool must sleep while
-/// all readers are lent, hence pthreads.
+/// all readers are lent, hence pthreads. `wait`/`signal`/`broadcast` use the first
+/// condition; the writer gate also sleeps on a second one (`.second`).
 private final class Monitor {
+    enum Condition: Int { case first = 0, second = 1 }
+
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let conditions = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 2)
 
     init() {
         pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
+        pthread_cond_init(conditions, nil)
+        pthread_cond_init(conditions + 1, nil)
     }
 
     deinit {
-        pthread_cond_destroy(condition)
+        pthread_cond_destroy(conditions)
+        pthread_cond_destroy(conditions + 1)
         pthread_mutex_destroy(mutex)
-        condition.deallocate()
+        conditions.deallocate()
         mutex.deallocate()
     }
 
     func lock() { pthread_mutex_lock(mutex) }
     func unlock() { pthread_mutex_unlock(mutex) }
     /// Atomically unlocks, sleeps until signalled, and locks again. Call with the lock held.
-    func wait() { pthread_cond_wait(condition, mutex) }
-    func signal() { pthread_cond_signal(condition) }
-    func broadcast() { pthread_cond_broadcast(condition) }
+    func wait(_ c: Condition = .first) { pthread_cond_wait(conditions + c.rawValue, mutex) }
+    func signal(_ c: Condition = .first) { pthread_cond_signal(conditions + c.rawValue) }
+    func broadcast(_ c: Condition = .first) { pthread_cond_broadcast(conditions + c.rawValue) }
 }
 
 private func currentThreadID() -> UInt {
@@ -191,39 +207,182 @@ private final class ReaderPool: @unchecked Sendable {
     }
 }
 
-/// The writer connection behind a lock.
+/// The writer connection behind a lock, with group commit.
 ///
-/// `@unchecked Sendable` because `connection` is only touched with `monitor` locked, so one
-/// thread at a time uses it. `owner` records the thread holding the lock so that a nested
-/// `write` on that thread fails instead of deadlocking; only the owner ever stores its own
-/// id there, so a relaxed load is enough for that comparison.
+/// One thread at a time holds the writer (`busy`) and runs its body. Each transaction is a
+/// *group*: the first writer opens it with `BEGIN IMMEDIATE` and runs its body directly; a
+/// writer that finds a group open runs its body in a savepoint of it. When a body is done,
+/// its writer looks at the queue: if others are waiting for the writer (and the group is
+/// younger than ``maxAge`` and smaller than ``maxMembers``), it hands the writer on and sleeps
+/// until the group ends; otherwise it commits the group and wakes its members. So under load
+/// many writes share one `COMMIT` and one `fsync`, and alone a write commits at once, as
+/// before. No caller returns before its changes are committed, and none returns success when
+/// the group's `COMMIT` failed.
+///
+/// A body that throws, or leaves a deferred foreign key violation, rolls back its savepoint (the first body: the whole transaction, which
+/// is only its own) and its writer returns the error without waiting. When an error ended the
+/// whole transaction (SQLite rolls back on SQLITE_FULL, SQLITE_IOERR, a `ROLLBACK` conflict
+/// clause), the group ends with that error for every member.
+///
+/// `@unchecked Sendable` because `connection`, `busy`, `waiting` and `group` are only touched
+/// with `monitor` locked or, for the connection and the open group's `members`, by the one
+/// thread that holds `busy`. `owner` records the thread holding the writer so that a nested
+/// `write` on that thread fails instead of deadlocking; only the owner ever stores its own id
+/// there, so a relaxed load is enough for that comparison.
 private final class WriterGate: @unchecked Sendable {
-    private let monitor = Monitor()
+    /// The writes sharing one transaction. Its fields are guarded by the gate's monitor,
+    /// except `members` and `startedAt`, which only the writer holding `busy` touches.
+    private final class Group {
+        var members = 1
+        let startedAt = monotonicNanoseconds()
+        var ended = false
+        var error: (any Error)?
+    }
+
+    static let maxMembers = 128
+    static let maxAge: UInt64 = 20_000_000 // 20 ms
+
+    private let monitor = Monitor() // .first: the writer is free; .second: a group ended
     private let owner = Atomic<UInt>(0)
     private var connection: Connection?
+    private var busy = false
+    private var waiting = 0
+    private var group: Group?
+
+    let commits = Atomic<UInt64>(0)
 
     init(_ connection: Connection) { self.connection = connection }
 
-    func withConnection<T>(_ body: (Connection) throws -> T) throws -> T {
+    var waitingCount: Int {
+        monitor.lock()
+        defer { monitor.unlock() }
+        return waiting
+    }
+
+    func write<T>(_ body: (Connection) throws -> T) throws -> T {
         let me = currentThreadID()
         guard owner.load(ordering: .relaxed) != me else {
             throw DatabaseError.misuse("Database.write called inside Database.write on the same thread; use the Connection you were given")
         }
         monitor.lock()
-        owner.store(me, ordering: .relaxed)
-        defer {
-            owner.store(0, ordering: .relaxed)
+        waiting += 1
+        while busy { monitor.wait(.first) }
+        waiting -= 1
+        guard let connection else {
+            monitor.signal(.first)
             monitor.unlock()
+            throw DatabaseError.closed
         }
-        guard let connection else { throw DatabaseError.closed }
-        return try body(connection)
+        busy = true
+        owner.store(me, ordering: .relaxed)
+        let joined = group
+        monitor.unlock()
+
+        let mine: Group
+        let outcome: Result<T, any Error>
+        if let joined {
+            mine = joined
+            mine.members += 1
+            outcome = Result { try connection.transaction(.immediate) { try Self.run(body, on: connection) } } // a savepoint
+            if case .failure(let error) = outcome, !connection.isInTransaction {
+                end(mine, error: error)
+                throw error
+            }
+        } else {
+            do {
+                try connection.execute(TransactionKind.immediate.beginSQL)
+            } catch {
+                release()
+                throw error
+            }
+            mine = Group()
+            outcome = Result { try Self.run(body, on: connection) }
+            if case .failure(let error) = outcome {
+                if connection.isInTransaction { _ = try? connection.execute("ROLLBACK") }
+                release()
+                throw error
+            }
+        }
+
+        monitor.lock()
+        if waiting > 0, mine.members < Self.maxMembers, monotonicNanoseconds() &- mine.startedAt < Self.maxAge {
+            // Hand the writer to the next in line; the group stays open for it.
+            group = mine
+            busy = false
+            owner.store(0, ordering: .relaxed)
+            monitor.signal(.first)
+            if case .failure(let error) = outcome {
+                monitor.unlock()
+                throw error
+            }
+            while !mine.ended { monitor.wait(.second) }
+            let error = mine.error
+            monitor.unlock()
+            if let error { throw error }
+            return try outcome.get()
+        }
+        monitor.unlock()
+
+        var commitError: (any Error)?
+        do {
+            try connection.execute("COMMIT")
+            commits.add(1, ordering: .releasing)
+        } catch {
+            commitError = error
+            if connection.isInTransaction { _ = try? connection.execute("ROLLBACK") }
+        }
+        end(mine, error: commitError)
+        if let commitError { throw commitError }
+        return try outcome.get()
+    }
+
+    /// Runs one body. One that leaves a deferred foreign key violation fails here, where only
+    /// its own work is undone, instead of failing the group's `COMMIT` for everyone.
+    private static func run<T>(_ body: (Connection) throws -> T, on connection: Connection) throws -> T {
+        let result = try body(connection)
+        if connection.hasDeferredForeignKeyViolations {
+            throw DatabaseError(code: 19 /* SQLITE_CONSTRAINT */, extendedCode: 787 /* SQLITE_CONSTRAINT_FOREIGNKEY */,
+                                message: "FOREIGN KEY constraint failed")
+        }
+        return result
+    }
+
+    /// Ends `group` (committed when `error` is nil), wakes its members and frees the writer.
+    private func end(_ g: Group, error: (any Error)?) {
+        monitor.lock()
+        g.ended = true
+        g.error = error
+        group = nil
+        busy = false
+        owner.store(0, ordering: .relaxed)
+        monitor.broadcast(.second)
+        monitor.signal(.first)
+        monitor.unlock()
+    }
+
+    /// Frees the writer when no group is open (the first body failed or could not begin).
+    private func release() {
+        monitor.lock()
+        busy = false
+        owner.store(0, ordering: .relaxed)
+        monitor.broadcast(.second) // for close()
+        monitor.signal(.first)
+        monitor.unlock()
     }
 
     func close() {
         precondition(owner.load(ordering: .relaxed) != currentThreadID(), "Database.close() called inside Database.write")
         monitor.lock()
         defer { monitor.unlock() }
+        while busy || group != nil { monitor.wait(.second) }
         connection?.close()
         connection = nil
+        monitor.broadcast(.first)
     }
+}
+
+private func monotonicNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
 }
