@@ -136,6 +136,8 @@ class AppJourneys:
             member.open("/oauth/authorize?" + query)
             text = member.main_text()
             expect("Ada's reporting" in text and "balances:read" in text, f"the consent page does not name the app and its scope: {text[:300]!r}")
+            owner_org = member.text_of("#app-organization")
+            expect(owner_org == "Acme", f"the consent page names {owner_org!r} as the app's organization, not Acme")
             member.press("Approve")
             callback = got.get("callback") or {}
             expect(member.driver.current_url.startswith(redirect), f"the browser is at {member.driver.current_url}")
@@ -158,3 +160,12 @@ class AppJourneys:
             expect(balances.get("object") == "list", f"/v1/balances answered {balances}")
         s.check("The receiver exchanges the code (PKCE) for a token that reads /v1/balances", exchange)
         receiver.shutdown()
+
+        def health():
+            owner.open(got["app"])
+            card = owner.text_of(f"#health-{got['client_id']}")
+            expect("Never used" not in card and "from 127.0.0.1" in card, f"the credential's health does not show its last use: {card!r}")
+            expect("Tokens issued, last 24 hours\n1" in card or "Tokens issued, last 24 hours 1" in card,
+                   f"the credential's health does not count the token issued: {card!r}")
+            expect("Unused for 90 days" not in card, "a credential just used is flagged unused")
+        s.check("Ada: the app page shows the credential's last use (time, IP) and the token it was issued", health)

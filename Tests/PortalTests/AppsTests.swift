@@ -376,13 +376,16 @@ struct AppsTests {
     /// An environment's apps are its own: a Sandbox app is a 404 in Production, and names are
     /// unique per environment only.
     @Test func appsLiveInOneEnvironment() throws {
-        let (portal, ob, _, org) = try TestPortal.withOwner()
+        let (portal, ob, owner, org) = try TestPortal.withOwner()
         let (_, clientID, secret) = try Self.register(ob, org, "Shared name")
         let app = try #require(try Self.appID(portal, named: "Shared name"))
         #expect(try ob.get("/orgs/\(org)/production/apps").status == 403, "Production is closed until support enables it")
         try portal.enableProduction(org)
         #expect(try ob.get("/orgs/\(org)/production/apps/\(app)").status == 404)
-        let prod = try ob.submit("/orgs/\(org)/production/apps/new", to: "/orgs/\(org)/production/apps/new", [("name", "Shared name")])
+        // A Production app's credentials need the member's fresh authenticator code.
+        portal.clock.advance(seconds: 30)
+        let prod = try ob.submit("/orgs/\(org)/production/apps/new", to: "/orgs/\(org)/production/apps/new",
+                                 [("name", "Shared name"), ("code", owner.code(portal))])
         #expect(prod.status == 201)
         let list = try ob.get("/orgs/\(org)/production/apps")
         #expect(list.text.contains("Shared name") && !list.text.contains(app))

@@ -95,7 +95,9 @@ public final class PortalApp: Sendable {
         jobs.register(kind: APIKeys.remindKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(7 * 86400)),
                       lease: .seconds(120), handler: APIKeyReminders(keys: apiKeys))
         self.apiKeys = apiKeys
-        let apps = Apps(database: database, clock: config.clock, organizations: organizations, jobs: jobs)
+        // The app page's "tokens issued in the last 24 hours" is the OAuth server's count.
+        let apps = Apps(database: database, clock: config.clock, organizations: organizations, jobs: jobs,
+                        tokensIssued: { try OAuth.tokensIssued(credentialIDs: $0, since: $1, on: $2) })
         jobs.register(kind: Apps.remindKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(7 * 86400)),
                       lease: .seconds(120), handler: AppCredentialReminders(apps: apps))
         jobs.register(kind: Apps.certificateRemindKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(7 * 86400)),

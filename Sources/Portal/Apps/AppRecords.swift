@@ -31,6 +31,10 @@ struct AppCredentialRecord: Sendable, Equatable {
 
     func isExpired(now: Int64) -> Bool { expiresAt.map { $0 <= now } ?? false }
 
+    /// Unused for 90 days: last used more than 90 days ago, or never used and made more
+    /// than 90 days ago.
+    func isIdle(now: Int64) -> Bool { (lastUsedAt ?? createdAt) < now - Apps.idleAfter }
+
     /// Whether the secret before the last reset still works at `now`.
     func previousWorks(now: Int64) -> Bool {
         previousSHA256 != nil && (previousEndsAt ?? 0) > now

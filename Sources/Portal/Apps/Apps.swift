@@ -20,6 +20,13 @@ import Security
 ///   refused until the organization's PSD2 licence is approved by support.
 /// - At most 10 redirect URIs per app, each checked by ``RedirectURI``.
 /// - Certificates live in the organization's store (``uploadCertificate``); an app selects one.
+/// - In Production, registering an app (its first credentials), adding credentials and
+///   resetting a secret need the member's fresh authenticator code (single use), as a
+///   Production API key does; Sandbox does not ask.
+/// - Credential health: the last successful client authentication (time and IP, written at
+///   most once a minute), the tokens issued and the failed authentications (a known client id
+///   with a wrong or expired secret, counted per hour) of the last 24 hours; credentials
+///   unused for 90 days are flagged.
 /// - Every change is audited in its own transaction; another organization's ids are 404.
 final class Apps: Sendable {
     let database: Database
@@ -29,6 +36,10 @@ final class Apps: Sendable {
     let audit: Audit
     let licences: PSD2Licences
     let jobs: JobWorker?
+    /// How many access tokens each credential was issued from a time on, read on the caller's
+    /// connection: the OAuth server's count, wired by the composition root (apps do not know
+    /// what a token is).
+    let tokensIssued: @Sendable (_ credentialIDs: [Int64], _ since: Int64, _ db: Connection) throws -> [Int64: Int]
 
     static let remindKind = "app_credential.remind"
     static let certificateRemindKind = "certificate.remind"
@@ -44,12 +55,21 @@ final class Apps: Sendable {
     /// Pasted-secret checks: 5 free failures per credential and per member, then waits, and a
     /// 15-minute lock at 20.
     static let verifyThrottle = Throttle(freeFailures: 5, lockAfter: 20, lockSeconds: 15 * 60, maxDelay: 60, window: 3600)
+    /// "Last used" moves at most this often (seconds): a busy client costs at most one extra
+    /// write a minute.
+    static let useInterval: Int64 = 60
+    /// The window of the health figures (tokens issued, failed authentications).
+    static let healthWindow: Int64 = 86400
+    /// Credentials unused (or never used since they were made) this long are flagged.
+    static let idleAfter: Int64 = 90 * 86400
 
-    init(database: Database, clock: PortalClock, organizations: Organizations, jobs: JobWorker?) {
+    init(database: Database, clock: PortalClock, organizations: Organizations, jobs: JobWorker?,
+         tokensIssued: @escaping @Sendable ([Int64], Int64, Connection) throws -> [Int64: Int]) {
         self.database = database
         self.clock = clock
         self.organizations = organizations
         self.jobs = jobs
+        self.tokensIssued = tokensIssued
         audit = Audit(clock: clock)
         licences = PSD2Licences()
     }
@@ -90,9 +110,21 @@ final class Apps: Sendable {
         /// The organization's certificates, to choose from.
         let certificates: [CertificateRecord]
         let psd2Licensed: Bool
+        /// Each credential's figures of the last 24 hours, by credential id.
+        var health: [Int64: CredentialHealth] = [:]
 
         var scopes: [String] { AppProduct.scopes(of: subscriptions.map(\.product)) }
     }
+
+    /// What the app page tells about one credential's use in the last 24 hours.
+    struct CredentialHealth: Sendable, Equatable {
+        var tokensIssued = 0
+        var failedAuthentications = 0
+    }
+
+    /// The first hour bucket of the failures window: the one holding `now - 24 h`, so a
+    /// failure counts for 24 hours at least and 25 at most.
+    static func firstFailureHour(now: Int64) -> Int64 { (now - healthWindow) / 3600 }
 
     func detail(_ env: EnvAccess, _ publicID: String) throws -> Detail {
         try requireView(env)
@@ -100,11 +132,19 @@ final class Apps: Sendable {
     }
 
     private func detail(_ app: AppRecord, on db: Connection) throws -> Detail {
-        Detail(app: app, credentials: try store.credentials(appID: app.id, on: db), subscriptions: try store.subscriptions(appID: app.id, on: db),
-               redirectURIs: try store.redirectURIs(appID: app.id, on: db),
-               certificate: try app.certificateID.flatMap { try store.certificate(id: $0, on: db) },
-               certificates: try store.certificates(organizationID: app.organizationID, on: db),
-               psd2Licensed: try licences.isApproved(organizationID: app.organizationID, on: db))
+        let credentials = try store.credentials(appID: app.id, on: db)
+        let now = clock.now()
+        let issued = try tokensIssued(credentials.map(\.id), now - Self.healthWindow, db)
+        let failed = try store.failures(appID: app.id, fromHour: Self.firstFailureHour(now: now), on: db)
+        var health: [Int64: CredentialHealth] = [:]
+        for c in credentials {
+            health[c.id] = CredentialHealth(tokensIssued: issued[c.id] ?? 0, failedAuthentications: failed[c.id] ?? 0)
+        }
+        return Detail(app: app, credentials: credentials, subscriptions: try store.subscriptions(appID: app.id, on: db),
+                      redirectURIs: try store.redirectURIs(appID: app.id, on: db),
+                      certificate: try app.certificateID.flatMap { try store.certificate(id: $0, on: db) },
+                      certificates: try store.certificates(organizationID: app.organizationID, on: db),
+                      psd2Licensed: try licences.isApproved(organizationID: app.organizationID, on: db), health: health)
     }
 
     private func find(_ env: EnvAccess, _ publicID: String, on db: Connection) throws -> AppRecord {
@@ -144,11 +184,24 @@ final class Apps: Sendable {
         "An app named “\(name)” already exists in this environment: choose another name."
     }
 
-    /// Registers an app with its first credentials (named "Default"), in one transaction.
-    func register(_ env: EnvAccess, name raw: String, expiresInDays: String = "", actor: Actor) throws -> Created {
+    /// Registers an app with its first credentials (named "Default"), in one transaction. In
+    /// Production the member's fresh authenticator code (`code`) is needed.
+    func register(_ env: EnvAccess, name raw: String, expiresInDays: String = "", code: String = "", actor: Actor) throws -> Created {
         try env.require(.appsWrite)
-        let name = try checkName(raw, what: "app")
-        let expiresAt = try expiry(expiresInDays)
+        let (name, expiresAt) = try checked(env, code: code) { () -> (String, Int64?) in
+            var errors: [String: String] = [:]
+            var name = ""
+            var expiresAt: Int64?
+            do { name = try checkName(raw, what: "app") } catch OrgProblem.invalid(let e) { errors.merge(e) { a, _ in a } }
+            do { expiresAt = try expiry(expiresInDays) } catch OrgProblem.invalid(let e) { errors.merge(e) { a, _ in a } }
+            if errors["name"] == nil,
+               try database.read({ try store.app(named: name, organizationID: env.org.id, environment: env.environment, on: $0) }) != nil {
+                errors["name"] = Self.nameTaken(name)
+            }
+            guard errors.isEmpty else { throw OrgProblem.invalid(errors) }
+            return (name, expiresAt)
+        }
+        try confirmForProduction(env, code: code, actor: actor)
         let now = clock.now()
         let who = actor.with(userID: env.user.id)
         return try database.write { db -> Created in
@@ -203,10 +256,25 @@ final class Apps: Sendable {
 
     // MARK: - credentials
 
-    func addCredential(_ env: EnvAccess, _ publicID: String, name raw: String, expiresInDays: String = "", actor: Actor) throws -> Created {
+    /// New credentials for the app; in Production only with the member's fresh authenticator code.
+    func addCredential(_ env: EnvAccess, _ publicID: String, name raw: String, expiresInDays: String = "", code: String = "",
+                       actor: Actor) throws -> Created {
         try env.require(.appsWrite)
-        let name = try checkName(raw, what: "credentials")
-        let expiresAt = try expiry(expiresInDays)
+        let (name, expiresAt) = try checked(env, code: code) { () -> (String, Int64?) in
+            var errors: [String: String] = [:]
+            var name = ""
+            var expiresAt: Int64?
+            do { name = try checkName(raw, what: "credentials") } catch OrgProblem.invalid(let e) { errors.merge(e) { a, _ in a } }
+            do { expiresAt = try expiry(expiresInDays) } catch OrgProblem.invalid(let e) { errors.merge(e) { a, _ in a } }
+            // An unknown app is a 404 before any code is spent.
+            let count = try database.read { db in try store.credentials(appID: try find(env, publicID, on: db).id, on: db).count }
+            if errors["name"] == nil, count >= Self.maximumCredentials {
+                errors["name"] = "An app can have at most \(Self.maximumCredentials) credentials."
+            }
+            guard errors.isEmpty else { throw OrgProblem.invalid(errors) }
+            return (name, expiresAt)
+        }
+        try confirmForProduction(env, code: code, actor: actor)
         return try database.write { db -> Created in
             let app = try find(env, publicID, on: db)
             if try store.credentials(appID: app.id, on: db).count >= Self.maximumCredentials {
@@ -292,12 +360,19 @@ final class Apps: Sendable {
         return current || (previous && c.previousWorks(now: now))
     }
 
-    /// A new secret; the old one keeps working for `overlap` seconds (0, 3600 or 86400).
-    func resetSecret(_ env: EnvAccess, _ publicID: String, clientID: String, overlap raw: String, actor: Actor) throws -> Created {
+    /// A new secret; the old one keeps working for `overlap` seconds (0, 3600 or 86400). In
+    /// Production only with the member's fresh authenticator code.
+    func resetSecret(_ env: EnvAccess, _ publicID: String, clientID: String, overlap raw: String, code: String = "", actor: Actor) throws -> Created {
         try env.require(.appsWrite)
-        guard let overlap = Int64(raw.trimmingCharacters(in: .whitespaces)), Self.overlapChoices.contains(overlap) else {
-            throw OrgProblem.invalid(["overlap": "Choose how long the old secret keeps working: not at all, 1 hour or 24 hours."])
+        let overlap = try checked(env, code: code) { () -> Int64 in
+            // Unknown app or credentials: a 404 before any code is spent.
+            _ = try database.read { db in try findCredential(try find(env, publicID, on: db), clientID, on: db) }
+            guard let overlap = Int64(raw.trimmingCharacters(in: .whitespaces)), Self.overlapChoices.contains(overlap) else {
+                throw OrgProblem.invalid(["overlap": "Choose how long the old secret keeps working: not at all, 1 hour or 24 hours."])
+            }
+            return overlap
         }
+        try confirmForProduction(env, code: code, actor: actor)
         let now = clock.now()
         let secret = ClientSecret.make()
         return try database.write { db -> Created in
@@ -315,6 +390,35 @@ final class Apps: Sendable {
         }
     }
 
+    // MARK: - Production: a fresh authenticator code
+
+    static let codeMissing = "Enter the current code from your authenticator app: Production credentials need it."
+
+    /// Runs a form's checks. In Production a missing code is said at once beside the other
+    /// problems, but a code is never spent on a form that fails.
+    private func checked<T>(_ env: EnvAccess, code: String, _ checks: () throws -> T) throws -> T {
+        do { return try checks() } catch OrgProblem.invalid(var errors) {
+            if env.isProduction && code.filter({ !$0.isWhitespace }).isEmpty { errors["code"] = Self.codeMissing }
+            throw OrgProblem.invalid(errors)
+        }
+    }
+
+    /// A Production secret is made only with the member's fresh authenticator code (single
+    /// use, throttled as every confirmation is: wrong codes here and elsewhere count together).
+    private func confirmForProduction(_ env: EnvAccess, code: String, actor: Actor) throws {
+        guard env.isProduction else { return }
+        if code.filter({ !$0.isWhitespace }).isEmpty { throw OrgProblem.invalid(["code": Self.codeMissing]) }
+        do {
+            try organizations.accounts.confirmCode(user: env.user, code: code, actor: actor)
+        } catch Accounts.Problem.invalid(let errors) {
+            throw OrgProblem.invalid(errors)
+        } catch Accounts.Problem.throttled(let seconds) {
+            throw OrgProblem.throttled(seconds: seconds)
+        } catch Accounts.Problem.slowed(let seconds) {
+            throw OrgProblem.throttled(seconds: seconds)
+        }
+    }
+
     // MARK: - the OAuth server's client check
 
     /// An authenticated client: the app and the credentials that proved themselves.
@@ -325,31 +429,88 @@ final class Apps: Sendable {
         var scopes: [String]
         /// The RFC 8705 `x5t#S256` of the app's certificate, to bind its tokens to (nil: none).
         var certificateThumbprint: String?
+
+        /// Whether an authentication at `now` is to be recorded as the credentials' last use:
+        /// the one recorded (as read when they authenticated) is older than a minute.
+        func useIsStale(now: Int64) -> Bool { credential.lastUsedAt.map { $0 < now - Apps.useInterval } ?? true }
     }
 
-    /// The client whose `client_id` and secret these are, or nil: one indexed read on a
-    /// reader and a constant-time SHA-256 comparison (no scrypt: secrets are high-entropy), so
-    /// the token endpoint verifies thousands a second. A closed organization's clients fail.
-    func authenticateClient(clientID: String, secret: String) throws -> Client? {
-        guard PublicID.isWellFormed(clientID, prefix: "client") else { return nil }
+    /// What a client authentication found.
+    enum ClientCheck: Sendable {
+        case authenticated(Client)
+        /// Refused. `credentialID`: the credentials of a known client id whose secret was wrong
+        /// or expired (nil for an unknown client id or one of a closed organization).
+        case refused(credentialID: Int64?)
+    }
+
+    /// Checks a `client_id` and secret: one indexed read on a reader and a constant-time
+    /// SHA-256 comparison (no scrypt: secrets are high-entropy), so the token endpoint verifies
+    /// thousands a second. A closed organization's clients fail. Writes nothing.
+    func checkClient(clientID: String, secret: String) throws -> ClientCheck {
+        guard PublicID.isWellFormed(clientID, prefix: "client") else { return .refused(credentialID: nil) }
         let digest = Digest.sha256(secret)
         let now = clock.now()
-        guard let row = try database.read({ try store.client(clientID: clientID, on: $0) }),
-              Self.matches(digest, row.credential, now: now), !row.credential.isExpired(now: now) else { return nil }
-        return Client(app: row.app, credential: row.credential, scopes: AppProduct.scopes(of: row.products),
-                      certificateThumbprint: row.certificateSHA256.map { Base64URL.encode($0) })
+        guard let row = try database.read({ try store.client(clientID: clientID, on: $0) }) else { return .refused(credentialID: nil) }
+        guard Self.matches(digest, row.credential, now: now), !row.credential.isExpired(now: now) else {
+            return .refused(credentialID: row.credential.id)
+        }
+        return .authenticated(Client(app: row.app, credential: row.credential, scopes: AppProduct.scopes(of: row.products),
+                                     certificateThumbprint: row.certificateSHA256.map { Base64URL.encode($0) }))
     }
 
-    /// The client with this `client_id` and its app's redirect URIs, without a secret: what
-    /// the authorization endpoint shows and checks before a member consents. Nil for an
-    /// unknown or expired client, or one of a closed organization.
-    func publicClient(clientID: String) throws -> (client: Client, redirectURIs: [String])? {
+    /// The client whose `client_id` and secret these are, or nil (``checkClient``).
+    func authenticateClient(clientID: String, secret: String) throws -> Client? {
+        if case .authenticated(let client) = try checkClient(clientID: clientID, secret: secret) { return client }
+        return nil
+    }
+
+    // MARK: - credential health
+
+    /// Records `client`'s successful authentication from `ip` as its credentials' last use, in
+    /// the caller's transaction, when the one read at authentication is older than a minute;
+    /// otherwise runs no statement at all. Returns whether it wrote.
+    @discardableResult
+    func recordUse(_ client: Client, ip: String, at now: Int64, on db: Connection) throws -> Bool {
+        guard client.useIsStale(now: now) else { return false }
+        return try store.recordUse(credentialID: client.credential.id, at: now, ip: ip, staleBefore: now - Self.useInterval, on: db)
+    }
+
+    /// The same in a small write of its own (for an endpoint that otherwise only reads), and
+    /// only when stale.
+    @discardableResult
+    func recordUse(_ client: Client, ip: String) throws -> Bool {
+        let now = clock.now()
+        guard client.useIsStale(now: now) else { return false }
+        return try database.write { try recordUse(client, ip: ip, at: now, on: $0) }
+    }
+
+    /// Counts a failed authentication of the credentials (a wrong or expired secret) in the
+    /// bucket of the current hour: a flood of wrong secrets is one row an hour. Nothing of the
+    /// secret is kept.
+    func recordFailedAuthentication(credentialID: Int64) throws {
+        let hour = clock.now() / 3600
+        try database.write { try store.recordFailure(credentialID: credentialID, hour: hour, on: $0) }
+    }
+
+    /// Deletes failure buckets that no longer count (older than the window and an hour), in
+    /// the caller's transaction (the OAuth server's hourly pruning).
+    @discardableResult
+    func pruneHealth(now: Int64, on db: Connection) throws -> Int {
+        try store.pruneFailures(beforeHour: Self.firstFailureHour(now: now), on: db)
+    }
+
+    /// The client with this `client_id`, its app's redirect URIs and the name of the
+    /// organization that owns it, without a secret: what the authorization endpoint shows and
+    /// checks before a member consents. Nil for an unknown or expired client, or one of a
+    /// closed organization.
+    func publicClient(clientID: String) throws -> (client: Client, redirectURIs: [String], organizationName: String)? {
         guard PublicID.isWellFormed(clientID, prefix: "client") else { return nil }
-        return try database.read { db -> (Client, [String])? in
-            guard let row = try store.client(clientID: clientID, on: db), !row.credential.isExpired(now: clock.now()) else { return nil }
+        return try database.read { db -> (Client, [String], String)? in
+            guard let row = try store.client(clientID: clientID, on: db), !row.credential.isExpired(now: clock.now()),
+                  let org = try organizations.organization(id: row.app.organizationID, on: db) else { return nil }
             let client = Client(app: row.app, credential: row.credential, scopes: AppProduct.scopes(of: row.products),
                                 certificateThumbprint: row.certificateSHA256.map { Base64URL.encode($0) })
-            return (client, try store.redirectURIs(appID: row.app.id, on: db).map(\.uri))
+            return (client, try store.redirectURIs(appID: row.app.id, on: db).map(\.uri), org.displayName)
         }
     }
 

@@ -61,17 +61,25 @@ struct AppsController {
         return try templates.render(page: "apps/new", context: NewAppPage(env: env, form: form), request: req, status: status)
     }
 
+    /// In Production the form also carries the member's authenticator `code`; a form shown
+    /// again keeps what was typed but never the code (it is single use).
     func create(_ req: Request) throws -> HTTPResponse {
         let env = try req.envAccess()
         let f = try req.form()
         let name = f["name"] ?? ""
         let expiry = f["expires_in_days"] ?? ""
+        let values = ["name": name, "expires_in_days": expiry]
+        let order = ["name", "expires_in_days", "code"]
         do {
-            let created = try apps.register(env, name: name, expiresInDays: expiry, actor: req.actor())
+            let created = try apps.register(env, name: name, expiresInDays: expiry, code: f["code"] ?? "", actor: req.actor())
             return try secretPage(req, env: env, created: created, isNewApp: true)
         } catch OrgProblem.invalid(let errors) {
-            return try newPage(req, form: FormState(values: ["name": name, "expires_in_days": expiry], errors: errors,
-                                                    order: ["name", "expires_in_days"]), status: .unprocessableContent)
+            return try newPage(req, form: FormState(values: values, errors: errors, order: order), status: .unprocessableContent)
+        } catch OrgProblem.throttled(let seconds) {
+            var res = try newPage(req, form: FormState(values: values, errors: ["code": Self.waitForCode(seconds)], order: order),
+                                  status: .tooManyRequests)
+            res.headers.set("Retry-After", "\(seconds)")
+            return res
         }
     }
 
@@ -145,15 +153,22 @@ struct AppsController {
         let f = try req.form()
         let name = f["name"] ?? ""
         let expiry = f["expires_in_days"] ?? ""
+        // The page's other forms have fields of the same names: this one's are prefixed.
+        let values = ["credential_name": name, "expires_in_days": expiry]
         do {
-            let created = try apps.addCredential(env, req.parameters["app"] ?? "", name: name, expiresInDays: expiry, actor: req.actor())
+            let created = try apps.addCredential(env, req.parameters["app"] ?? "", name: name, expiresInDays: expiry, code: f["code"] ?? "",
+                                                 actor: req.actor())
             return try secretPage(req, env: env, created: created)
         } catch OrgProblem.invalid(let errors) {
             var shown: [String: String] = [:]
             if let e = errors["name"] { shown["credential_name"] = e }
             if let e = errors["expires_in_days"] { shown["expires_in_days"] = e }
-            return try appPage(req, form: FormState(values: ["credential_name": name, "expires_in_days": expiry], errors: shown),
-                               status: .unprocessableContent)
+            if let e = errors["code"] { shown["credential_code"] = e }
+            return try appPage(req, form: FormState(values: values, errors: shown), status: .unprocessableContent)
+        } catch OrgProblem.throttled(let seconds) {
+            var res = try appPage(req, form: FormState(values: values, errors: ["credential_code": Self.waitForCode(seconds)]), status: .tooManyRequests)
+            res.headers.set("Retry-After", "\(seconds)")
+            return res
         }
     }
 
@@ -187,15 +202,26 @@ struct AppsController {
         "Too many wrong secrets. Wait \(seconds >= 120 ? "\(seconds / 60) minutes" : "\(seconds) seconds") and try again."
     }
 
+    static func waitForCode(_ seconds: Int64) -> String {
+        "Too many wrong codes. Wait \(seconds >= 120 ? "\(seconds / 60) minutes" : "\(seconds) seconds") and try again."
+    }
+
     func reset(_ req: Request) throws -> HTTPResponse {
         let env = try req.envAccess()
-        let overlap = try req.form()["overlap"] ?? ""
+        let f = try req.form()
+        let overlap = f["overlap"] ?? ""
         let clientID = req.parameters["cred"] ?? ""
         do {
-            let created = try apps.resetSecret(env, req.parameters["app"] ?? "", clientID: clientID, overlap: overlap, actor: req.actor())
+            let created = try apps.resetSecret(env, req.parameters["app"] ?? "", clientID: clientID, overlap: overlap, code: f["code"] ?? "",
+                                               actor: req.actor())
             return try secretPage(req, env: env, created: created, isReset: true)
         } catch OrgProblem.invalid(let errors) {
             return try appPage(req, form: FormState(values: ["overlap": overlap], errors: errors), formClientID: clientID, status: .unprocessableContent)
+        } catch OrgProblem.throttled(let seconds) {
+            var res = try appPage(req, form: FormState(values: ["overlap": overlap], errors: ["code": Self.waitForCode(seconds)]), formClientID: clientID,
+                                  status: .tooManyRequests)
+            res.headers.set("Retry-After", "\(seconds)")
+            return res
         } catch OrgProblem.conflict(let message) {
             return try appPage(req, form: FormState(errors: ["form": message]), status: .conflict)
         }

@@ -17,7 +17,7 @@ private func envChild(_ env: EnvAccess, _ name: String) -> Any? {
     }
 }
 
-private func credentialItem(_ c: AppCredentialRecord, appURL: String, zone: String, now: Int64) -> [String: Any] {
+private func credentialItem(_ c: AppCredentialRecord, health: Apps.CredentialHealth, appURL: String, zone: String, now: Int64) -> [String: Any] {
     let url = "\(appURL)/credentials/\(c.clientID)"
     return ["name": c.name, "clientID": c.clientID, "masked": c.masked, "createdBy": c.createdByName,
             "created": PageTime.full(c.createdAt, zone: zone), "hasReset": c.resetAt != nil,
@@ -25,9 +25,18 @@ private func credentialItem(_ c: AppCredentialRecord, appURL: String, zone: Stri
             "previousWorks": c.previousWorks(now: now), "previousEnds": c.previousEndsAt.map { PageTime.full($0, zone: zone) } ?? "",
             "expires": c.expiresAt.map { PageTime.full($0, zone: zone) } ?? "Never", "isExpired": c.isExpired(now: now),
             "expiresSoon": !c.isExpired(now: now) && (c.expiresAt.map { $0 - now <= 7 * 86400 } ?? false),
-            "lastUsed": c.lastUsedAt.map { PageTime.full($0, zone: zone) } ?? "Never",
-            "isIdle": (c.lastUsedAt ?? c.createdAt) <= now - 90 * 86400,
+            "hasLastUse": c.lastUsedAt != nil, "lastUsed": c.lastUsedAt.map { PageTime.full($0, zone: zone) } ?? "Never used",
+            "lastUsedIP": c.lastUsedIP ?? "", "isIdle": c.isIdle(now: now),
+            "tokensIssued": String(health.tokensIssued), "failedAuthentications": String(health.failedAuthentications),
+            "hasFailures": health.failedAuthentications > 0,
             "renameURL": "\(url)/rename", "verifyURL": "\(url)/verify", "resetURL": "\(url)/reset"]
+}
+
+/// The reset form's overlap choices, `chosen` ticked.
+private func overlapChoices(_ chosen: String) -> [[String: Any]] {
+    [("0", "Stop it now"), ("3600", "1 hour"), ("86400", "24 hours")].map { v, l in
+        ["value": v, "label": l, "checked": v == chosen] as [String: Any]
+    }
 }
 
 /// The expiry choices of the register and add-credentials forms, `chosen` selected.
@@ -141,10 +150,11 @@ struct AppPage: ViewModel {
         case "certificateURL": return "\(appURL)/certificate"
         case "credentials":
             return detail.credentials.map { c -> [String: Any] in
-                var item = credentialItem(c, appURL: appURL, zone: zone, now: now)
+                var item = credentialItem(c, health: detail.health[c.id] ?? Apps.CredentialHealth(), appURL: appURL, zone: zone, now: now)
                 let isForm = formClientID == c.clientID
                 item["formErrors"] = isForm ? form.errors : [String: String]()
                 item["formValues"] = isForm ? form.values : [String: String]()
+                item["overlaps"] = overlapChoices(isForm ? form.values["overlap"] ?? "3600" : "3600")
                 if let r = verifyResult, r.clientID == c.clientID {
                     item["verified"] = true
                     item["matched"] = r.matched
@@ -188,11 +198,6 @@ struct AppPage: ViewModel {
             }
         case "hasCertificates": return !detail.certificates.isEmpty
         case "expiryChoices": return expiryChoices(form.values["expires_in_days"] ?? "")
-        case "overlaps":
-            let chosen = form.values["overlap"] ?? "3600"
-            return [("0", "Stop it now"), ("3600", "1 hour"), ("86400", "24 hours")].map { v, l in
-                ["value": v, "label": l, "checked": v == chosen] as [String: Any]
-            }
         default: return envChild(env, name) ?? form.child(named: name)
         }
     }

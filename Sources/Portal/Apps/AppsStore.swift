@@ -140,6 +140,44 @@ struct AppsStore {
             """, previousEndsAt, previousEndsAt, secret.sha256, secret.last4, now, id, expected) == 1
     }
 
+    // MARK: credential health
+
+    /// Records a successful client authentication, unless one was recorded at or after
+    /// `staleBefore` (the guard in the statement: of two requests that both saw a stale time,
+    /// the second changes nothing).
+    func recordUse(credentialID: Int64, at time: Int64, ip: String, staleBefore: Int64, on db: Connection) throws -> Bool {
+        try db.execute("UPDATE app_credentials SET last_used_at = ?, last_used_ip = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+                       time, ip, credentialID, staleBefore) == 1
+    }
+
+    /// Counts one failed authentication in the credential's bucket for `hour` (unix time / 3600).
+    func recordFailure(credentialID: Int64, hour: Int64, on db: Connection) throws {
+        _ = try db.execute(
+            """
+            INSERT INTO app_credential_failures (credential_id, hour, failures) VALUES (?, ?, 1)
+            ON CONFLICT (credential_id, hour) DO UPDATE SET failures = failures + 1
+            """, credentialID, hour)
+    }
+
+    /// The failed authentications of each of the app's credentials in the buckets from
+    /// `fromHour` on (credentials without any are absent).
+    func failures(appID: Int64, fromHour: Int64, on db: Connection) throws -> [Int64: Int] {
+        var out: [Int64: Int] = [:]
+        for r in try db.query(
+            """
+            SELECT f.credential_id, sum(f.failures) FROM app_credential_failures f JOIN app_credentials c ON c.id = f.credential_id
+            WHERE c.app_id = ? AND f.hour >= ? GROUP BY f.credential_id
+            """, appID, fromHour) {
+            out[try r.int64(0)] = Int(try r.int64(1))
+        }
+        return out
+    }
+
+    /// Deletes the failure buckets before `hour`.
+    func pruneFailures(beforeHour hour: Int64, on db: Connection) throws -> Int {
+        try db.execute("DELETE FROM app_credential_failures WHERE hour < ?", hour)
+    }
+
     // MARK: subscriptions
 
     func subscriptions(appID: Int64, on db: Connection) throws -> [AppSubscriptionRecord] {

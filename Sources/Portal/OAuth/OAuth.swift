@@ -37,12 +37,34 @@ final class OAuth: Sendable {
 
     // MARK: - clients
 
-    /// The client these credentials prove, or `invalid_client`.
+    static let clientRefused = "Client authentication failed: unknown client_id, wrong or expired client secret."
+
+    /// A refused client authentication: `invalid_client`. `credentialID` names the credentials
+    /// of a known client id whose secret was wrong or expired, for their health figures.
+    struct ClientRefused: Error, Sendable {
+        let credentialID: Int64?
+        var error: OAuthError { OAuthError(.invalidClient, OAuth.clientRefused) }
+    }
+
+    /// The client these credentials prove, or ``ClientRefused``. Writes nothing: a success is
+    /// recorded as the credentials' last use by the endpoint's own transaction, when stale.
     func authenticate(clientID: String, secret: String) throws -> Apps.Client {
-        guard let client = try apps.authenticateClient(clientID: clientID, secret: secret) else {
-            throw OAuthError(.invalidClient, "Client authentication failed: unknown client_id, wrong or expired client secret.")
+        switch try apps.checkClient(clientID: clientID, secret: secret) {
+        case .authenticated(let client): return client
+        case .refused(let credentialID): throw ClientRefused(credentialID: credentialID)
         }
-        return client
+    }
+
+    /// Counts a wrong or expired secret presented for known credentials (one row an hour).
+    func recordFailedAuthentication(credentialID: Int64) throws {
+        try apps.recordFailedAuthentication(credentialID: credentialID)
+    }
+
+    /// Records the client's successful authentication from `ip` as its credentials' last use,
+    /// in a small write of its own and only when the recorded one is older than a minute (for
+    /// a request that failed after the client authenticated, so no transaction of its own ran).
+    func recordUse(_ client: Apps.Client, ip: String) throws {
+        try apps.recordUse(client, ip: ip)
     }
 
     // MARK: - issuing
@@ -75,8 +97,10 @@ final class OAuth: Sendable {
         return asked
     }
 
-    /// `grant_type=client_credentials`: a token acting as the app itself.
-    func clientCredentials(_ client: Apps.Client, scope: String?) throws -> Issued {
+    /// `grant_type=client_credentials`: a token acting as the app itself. The credentials'
+    /// last use (from `ip`) is recorded in the token's transaction, and only when the one read
+    /// at authentication is older than a minute: most requests run the INSERT alone.
+    func clientCredentials(_ client: Apps.Client, scope: String?, ip: String) throws -> Issued {
         let scopes = try Self.grantedScopes(requested: scope, allowed: client.scopes)
         let now = clock.now()
         let token = Self.makeToken(Self.accessTokenPrefix)
@@ -84,7 +108,10 @@ final class OAuth: Sendable {
             publicID: PublicID.make("tok"), sha256: Digest.sha256(token), credentialID: client.credential.id, appID: client.app.id,
             organizationID: client.app.organizationID, environment: client.app.environment, scopes: scopes,
             thumbprint: client.certificateThumbprint, createdAt: now, expiresAt: now + Self.accessLifetime)
-        _ = try database.write { db in try store.insertAccessToken(new, on: db) }
+        try database.write { db in
+            _ = try store.insertAccessToken(new, on: db)
+            try apps.recordUse(client, ip: ip, at: now, on: db)
+        }
         return Issued(accessToken: token, expiresIn: Self.accessLifetime, scopes: scopes, refreshToken: nil)
     }
 
@@ -107,6 +134,7 @@ final class OAuth: Sendable {
         let hash = Digest.sha256(token)
         let now = clock.now()
         try database.write { db in
+            try apps.recordUse(client, ip: actor.ip, at: now, on: db)
             if let t = try store.accessToken(sha256: hash, on: db), t.appID == client.app.id {
                 let changed: Bool
                 if let family = t.family {
@@ -130,10 +158,12 @@ final class OAuth: Sendable {
         let refresh: OAuthRefreshTokenRecord?
     }
 
-    /// The token's facts when it is an active token of the calling app; nil otherwise.
-    func introspect(_ client: Apps.Client, token: String) throws -> Introspection? {
+    /// The token's facts when it is an active token of the calling app; nil otherwise. A read,
+    /// plus the credentials' last use (from `ip`) in a small write when it is stale.
+    func introspect(_ client: Apps.Client, token: String, ip: String) throws -> Introspection? {
         let hash = Digest.sha256(token)
         let now = clock.now()
+        try apps.recordUse(client, ip: ip)
         return try database.read { db -> Introspection? in
             if let t = try store.accessToken(sha256: hash, on: db) {
                 guard t.appID == client.app.id, t.isActive(now: now) else { return nil }
@@ -155,10 +185,21 @@ final class OAuth: Sendable {
     /// reuse detection of a code just used), then deleted.
     static let pruneAfter: Int64 = 86400
 
+    /// Also drops the credentials' failed-authentication buckets that no longer count.
     @discardableResult
     func prune() throws -> Int {
-        let before = clock.now() - Self.pruneAfter
-        return try database.write { try store.prune(before: before, on: $0) }
+        let now = clock.now()
+        let before = now - Self.pruneAfter
+        return try database.write { db in try store.prune(before: before, on: db) + apps.pruneHealth(now: now, on: db) }
+    }
+
+    // MARK: - credential health
+
+    /// How many access tokens each of the credentials was issued from `since` on, on the
+    /// caller's connection (the Apps page's "tokens issued in the last 24 hours"). Static: the
+    /// composition root gives it to ``Apps`` before the server exists.
+    static func tokensIssued(credentialIDs: [Int64], since: Int64, on db: Connection) throws -> [Int64: Int] {
+        try OAuthStore().issuedCounts(credentialIDs: credentialIDs, since: since, on: db)
     }
 
     func schedulePruning(on jobs: JobWorker, at time: Int64) throws {

@@ -21,6 +21,8 @@ extension OAuth {
     /// A checked authorization request.
     struct AuthorizeRequest: Sendable {
         let client: Apps.Client
+        /// The display name of the organization that owns the app (the consent page names it).
+        let organizationName: String
         let redirectURI: String
         let scopes: [String]
         let state: String?
@@ -55,7 +57,7 @@ extension OAuth {
         guard let clientID = q["client_id"], !clientID.isEmpty else {
             throw AuthorizePageError(message: "The link that brought you here names no application (client_id is missing).")
         }
-        guard let (client, uris) = try apps.publicClient(clientID: clientID) else {
+        guard let (client, uris, organizationName) = try apps.publicClient(clientID: clientID) else {
             throw AuthorizePageError(message: "No application has the client id in this link. Ask its maker for a working link.")
         }
         // Exactly one of the app's, except a loopback URI's port (RFC 8252 §7.3: ``RedirectURI/matches(_:)``).
@@ -80,7 +82,7 @@ extension OAuth {
         do { scopes = try Self.grantedScopes(requested: q["scope"], allowed: client.scopes) } catch let e as OAuthError {
             throw back(e.code.rawValue, e.description)
         }
-        return AuthorizeRequest(client: client, redirectURI: redirectURI, scopes: scopes, state: state, challenge: challenge)
+        return AuthorizeRequest(client: client, organizationName: organizationName, redirectURI: redirectURI, scopes: scopes, state: state, challenge: challenge)
     }
 
     /// RFC 7636 §4.1: 43–128 characters of [A-Z a-z 0-9 - . _ ~].
@@ -132,8 +134,9 @@ extension OAuth {
 
     // MARK: - the token endpoint's grants
 
-    /// `grant_type=authorization_code`.
-    func exchangeCode(_ client: Apps.Client, code: String?, redirectURI: String?, verifier: String?) throws -> Issued {
+    /// `grant_type=authorization_code`. The client's last use (from `ip`) is recorded in the
+    /// same transaction when stale, whatever the outcome: the client did authenticate.
+    func exchangeCode(_ client: Apps.Client, code: String?, redirectURI: String?, verifier: String?, ip: String) throws -> Issued {
         guard let code, !code.isEmpty else { throw OAuthError(.invalidRequest, "code is missing.") }
         guard let redirectURI else { throw OAuthError(.invalidRequest, "redirect_uri is missing: send the one the authorization request used.") }
         guard let verifier, Self.isPKCEValue(verifier) else {
@@ -142,6 +145,7 @@ extension OAuth {
         let now = clock.now()
         // The refusal that revokes must commit; the others change nothing.
         let outcome = try database.write { db -> Result<Issued, OAuthError> in
+            try apps.recordUse(client, ip: ip, at: now, on: db)
             guard let row = try store.code(sha256: Digest.sha256(code), on: db), row.appID == client.app.id else {
                 return .failure(OAuthError(.invalidGrant, "The authorization code is unknown, expired or was issued to another client."))
             }
@@ -173,11 +177,12 @@ extension OAuth {
         return try outcome.get()
     }
 
-    /// `grant_type=refresh_token`, with rotation and reuse detection.
-    func refresh(_ client: Apps.Client, token: String?, scope: String?) throws -> Issued {
+    /// `grant_type=refresh_token`, with rotation and reuse detection (last use as for a code).
+    func refresh(_ client: Apps.Client, token: String?, scope: String?, ip: String) throws -> Issued {
         guard let token, !token.isEmpty else { throw OAuthError(.invalidRequest, "refresh_token is missing.") }
         let now = clock.now()
         let outcome = try database.write { db -> Result<Issued, OAuthError> in
+            try apps.recordUse(client, ip: ip, at: now, on: db)
             guard let r = try store.refreshToken(sha256: Digest.sha256(token), on: db), r.appID == client.app.id, r.revokedAt == nil else {
                 return .failure(OAuthError(.invalidGrant, "The refresh token is unknown, revoked or was issued to another client."))
             }

@@ -114,13 +114,24 @@ struct OAuthController {
         return (try? URLEncodedForm.parse(Array(("v=" + raw).utf8)))?["v"] ?? (raw.isEmpty ? "" : nil)
     }
 
+    /// The authenticated client, rate limited per client. A wrong or expired secret for a
+    /// known client id is counted in its credentials' health (never the secret), under a
+    /// bucket of its own: a flood of wrong secrets is answered 429 and written no more often
+    /// than the client may call, and cannot spend the real client's allowance.
     func client(_ req: Request, _ form: URLEncodedForm) throws -> Apps.Client {
         let auth = try Self.clientAuth(req, form)
         let client: Apps.Client
         do {
             client = try oauth.authenticate(clientID: auth.clientID, secret: auth.secret)
-        } catch let e as OAuthError {
-            throw auth.basic ? e.basic() : e
+        } catch let refused as OAuth.ClientRefused {
+            if let credentialID = refused.credentialID {
+                if let limiter {
+                    let decision = limiter.take("credential_failure:" + auth.clientID)
+                    guard decision.allowed else { throw RateLimited(retryAfter: decision.retryAfter, rate: limiter.policy.rate) }
+                }
+                try oauth.recordFailedAuthentication(credentialID: credentialID)
+            }
+            throw auth.basic ? refused.error.basic() : refused.error
         }
         if let limiter {
             let decision = limiter.take("credential:" + client.credential.clientID)
@@ -145,16 +156,23 @@ struct OAuthController {
                 throw OAuthError(.invalidRequest, "grant_type is missing.")
             }
             let client = try client(req, form)
-            switch grantType {
-            case "client_credentials":
-                return Self.json(TokenJSON(issued: try oauth.clientCredentials(client, scope: form["scope"])))
-            case "authorization_code":
-                return Self.json(TokenJSON(issued: try oauth.exchangeCode(client, code: form["code"], redirectURI: form["redirect_uri"],
-                                                                          verifier: form["code_verifier"])))
-            case "refresh_token":
-                return Self.json(TokenJSON(issued: try oauth.refresh(client, token: form["refresh_token"], scope: form["scope"])))
-            default:
-                throw OAuthError(.unsupportedGrantType, "grant_type \(grantType.prefix(40)) is not supported: use client_credentials, authorization_code or refresh_token.")
+            let ip = req.remoteAddress
+            do {
+                switch grantType {
+                case "client_credentials":
+                    return Self.json(TokenJSON(issued: try oauth.clientCredentials(client, scope: form["scope"], ip: ip)))
+                case "authorization_code":
+                    return Self.json(TokenJSON(issued: try oauth.exchangeCode(client, code: form["code"], redirectURI: form["redirect_uri"],
+                                                                              verifier: form["code_verifier"], ip: ip)))
+                case "refresh_token":
+                    return Self.json(TokenJSON(issued: try oauth.refresh(client, token: form["refresh_token"], scope: form["scope"], ip: ip)))
+                default:
+                    throw OAuthError(.unsupportedGrantType, "grant_type \(grantType.prefix(40)) is not supported: use client_credentials, authorization_code or refresh_token.")
+                }
+            } catch let e as OAuthError {
+                // The client did authenticate: a refused grant still counts as its last use.
+                try oauth.recordUse(client, ip: ip)
+                throw e
             }
         }
     }
@@ -177,7 +195,10 @@ struct OAuthController {
         try answer(req) {
             let form = try Self.parameters(req)
             let client = try client(req, form)
-            guard let token = form["token"], !token.isEmpty else { throw OAuthError(.invalidRequest, "token is missing.") }
+            guard let token = form["token"], !token.isEmpty else {
+                try oauth.recordUse(client, ip: req.remoteAddress)
+                throw OAuthError(.invalidRequest, "token is missing.")
+            }
             try oauth.revoke(client, token: token, actor: Actor(userID: nil, ip: req.remoteAddress, userAgent: "OAuth client \(client.credential.clientID)"))
             var res = HTTPResponse(status: .ok, contentType: "application/json", body: "{}")
             Self.noStore(&res)
@@ -217,8 +238,11 @@ struct OAuthController {
         try answer(req) {
             let form = try Self.parameters(req)
             let client = try client(req, form)
-            guard let token = form["token"], !token.isEmpty else { throw OAuthError(.invalidRequest, "token is missing.") }
-            return Self.json(IntrospectionJSON(result: try oauth.introspect(client, token: token), clientID: client.credential.clientID))
+            guard let token = form["token"], !token.isEmpty else {
+                try oauth.recordUse(client, ip: req.remoteAddress)
+                throw OAuthError(.invalidRequest, "token is missing.")
+            }
+            return Self.json(IntrospectionJSON(result: try oauth.introspect(client, token: token, ip: req.remoteAddress), clientID: client.credential.clientID))
         }
     }
 
@@ -348,7 +372,8 @@ struct OAuthConsentController {
         let context: [String: Any] = [
             "title": "Authorize \(request.client.app.name)",
             "appName": request.client.app.name,
-            "appOrganization": request.client.app.environment == .production ? "a Production app" : "a Sandbox app",
+            "appOrganization": request.organizationName,
+            "appEnvironment": request.client.app.environment.title,
             "redirectURI": request.redirectURI,
             "scopes": request.scopes.map { ["name": $0, "text": Self.scopeTexts[$0] ?? $0] },
             "hidden": Self.carried.compactMap { n in params[n].map { ["name": n, "value": $0] } },

@@ -215,6 +215,19 @@ struct OAuthStore {
         return n
     }
 
+    // MARK: credential health
+
+    /// How many access tokens the credentials were issued from `since` on (one range of the
+    /// `(credential_id, created_at)` index each; credentials that were issued none are absent).
+    func issuedCounts(credentialIDs: [Int64], since: Int64, on db: Connection) throws -> [Int64: Int] {
+        var out: [Int64: Int] = [:]
+        for id in credentialIDs {
+            let n = try db.scalar("SELECT count(*) FROM oauth_access_tokens WHERE credential_id = ? AND created_at >= ?", id, since, as: Int.self) ?? 0
+            if n > 0 { out[id] = n }
+        }
+        return out
+    }
+
     // MARK: pruning
 
     /// Deletes what can no longer be used: access tokens, refresh tokens and codes expired
