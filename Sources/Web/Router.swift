@@ -75,6 +75,11 @@ public struct Router: Sendable {
         let errors: (any ErrorResponder)?
 
         func match(_ segments: [String]) -> Parameters? {
+            if case .wildcard? = pattern.last {
+                guard segments.count >= pattern.count - 1 else { return nil }
+            } else {
+                guard segments.count == pattern.count else { return nil }
+            }
             var params = Parameters()
             for (i, seg) in pattern.enumerated() {
                 switch seg {
@@ -129,6 +134,12 @@ public struct Router: Sendable {
 
     /// Routes kept ordered from most to least specific (stable among equals).
     private(set) var routes: [Route] = []
+    /// For each literal first segment, the indices in `routes` of the routes that could match
+    /// a path beginning with it (that literal, or a parameter or `*` first), in `routes`' order;
+    /// a path whose first segment is none of them (or `/`) is tried against
+    /// `notLiteralFirst`. Matching thus looks at the routes of one area, not at all of them.
+    private var byFirstSegment: [String: [Int]] = [:]
+    private var notLiteralFirst: [Int] = []
     /// Pipelines ordered from the longest prefix to the shortest.
     private(set) var pipelines: [Pipeline] = []
     /// Per method, the body limit when every route of that
@@ -223,12 +234,27 @@ public struct Router: Sendable {
     private mutating func insert(_ route: Route) {
         let i = routes.firstIndex { route.isMoreSpecific(than: $0) } ?? routes.endIndex
         routes.insert(route, at: i)
+        reindex()
         let key = route.method
         if let existing = uniformLimits[key] {
             if existing != route.bodyLimit { uniformLimits[key] = .some(nil) }
         } else {
             uniformLimits[key] = route.bodyLimit
         }
+    }
+
+    private mutating func reindex() {
+        var literals: [String: [Int]] = [:]
+        var others: [Int] = []
+        for (i, route) in routes.enumerated() {
+            if case .literal(let first)? = route.pattern.first {
+                literals[first, default: []].append(i)
+            } else {
+                others.append(i)
+            }
+        }
+        notLiteralFirst = others
+        byFirstSegment = literals.mapValues { own in (own + others).sorted() }
     }
 
     private mutating func insert(_ pipeline: Pipeline) {
@@ -285,11 +311,13 @@ public struct Router: Sendable {
     func match(method: HTTPMethod, segments: [String]) -> Match {
         var allowed: [HTTPMethod] = []
         var headFallback: (Route, Parameters)?
-        for route in routes {
-            guard let params = route.match(segments) else { continue }
-            if route.method == method { return .found(route, params) }
-            if method == .HEAD, route.method == .GET, headFallback == nil { headFallback = (route, params) }
-            if !allowed.contains(route.method) { allowed.append(route.method) }
+        let candidates = segments.first.flatMap { byFirstSegment[$0] } ?? notLiteralFirst
+        for i in candidates {
+            guard let params = routes[i].match(segments) else { continue }
+            let routeMethod = routes[i].method
+            if routeMethod == method { return .found(routes[i], params) }
+            if method == .HEAD, routeMethod == .GET, headFallback == nil { headFallback = (routes[i], params) }
+            if !allowed.contains(routeMethod) { allowed.append(routeMethod) }
         }
         if let (route, params) = headFallback { return .found(route, params) }
         if allowed.isEmpty { return .notFound }
