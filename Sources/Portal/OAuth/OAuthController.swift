@@ -87,7 +87,7 @@ struct OAuthController {
         let posted = form["client_secret"] != nil
         if let header = req.headers["Authorization"] {
             let parts = header.split(separator: " ", omittingEmptySubsequences: true)
-            guard parts.count == 2, parts[0].lowercased() == "basic", let decoded = Base64.decode(String(parts[1])),
+            guard parts.count == 2, parts[0].utf8.count == 5, parts[0].lowercased() == "basic", let decoded = Base64.decode(String(parts[1])),
                   let text = String(validating: decoded, as: UTF8.self), let colon = text.firstIndex(of: ":"),
                   let id = formDecode(String(text[..<colon])), let secret = formDecode(String(text[text.index(after: colon)...])) else {
                 throw OAuthError(.invalidClient, "The Authorization header must be HTTP Basic with the client_id and the client secret.")
@@ -110,7 +110,7 @@ struct OAuthController {
 
     /// `application/x-www-form-urlencoded` decoding of one value (`+` is a space).
     static func formDecode(_ raw: String) -> String? {
-        guard !raw.contains("&"), !raw.contains("=") else { return nil }
+        guard !raw.utf8.contains(where: { $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "=") }) else { return nil }
         return (try? URLEncodedForm.parse(Array(("v=" + raw).utf8)))?["v"] ?? (raw.isEmpty ? "" : nil)
     }
 
