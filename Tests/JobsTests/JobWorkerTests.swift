@@ -9,6 +9,26 @@ import Testing
 struct JobWorkerTests {
     struct Boom: Error {}
 
+    @Test("Jobs run on threads at the worker's nice value, and the caller's own priority is left alone")
+    func jobsRunAtTheWorkersNiceness() throws {
+        let db = try TestDatabase()
+        _ = try db.enqueue(payload: "p", at: ManualClock().now)
+        let seen = Mutex<[Int32]>([])
+        let worker = JobWorker(database: db.database, niceness: 10, clock: ManualClock().clock)
+        worker.register(kind: "test", lease: .seconds(60)) { _ in
+            errno = 0
+            let value = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+            seen.withLock { $0.append(value) }
+        }
+        let before = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        worker.start()
+        defer { worker.stop() }
+        worker.notify()
+        #expect(eventually(within: 5) { !seen.withLock { $0 }.isEmpty })
+        #expect(seen.withLock { $0 } == [max(before, 10)])
+        #expect(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) == before)
+    }
+
     @Test("A job leased by a worker that died is taken again once the lease has passed, not before")
     func expiredLeaseIsTakenOver() throws {
         let db = try TestDatabase()

@@ -62,7 +62,7 @@ public final class PortalApp: Sendable {
         let transport: any MailTransport = try config.smtpURL.map { try SMTPTransport(url: $0, logger: logger) } ?? LogTransport(logger: logger)
         let mailer = try Mailer(templates: templates, baseURL: config.baseURL, from: config.mailFrom)
         // The portal's clock: a job due at a payout's expiry runs when that time comes on the same clock.
-        jobs = JobWorker(database: database, clock: JobClock { [clock = config.clock] in clock.now() }, logger: logger)
+        jobs = JobWorker(database: database, niceness: 10, clock: JobClock { [clock = config.clock] in clock.now() }, logger: logger)
         MailDelivery.register(on: jobs, transport: transport, logger: logger)
         mailer.onEnqueue = { [jobs] in jobs.notify() }
 
