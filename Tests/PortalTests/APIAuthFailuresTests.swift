@@ -186,4 +186,31 @@ struct APIAuthFailuresTests {
         #expect(f.charge("10.0.0.1", now: 1_000_000_001) == .allowed)
         #expect(f.charge("10.0.0.1", now: 1_000_000_002) == .delayed(first: true))
     }
+
+    /// The allocation-free checksum check accepts exactly what re-encoding the CRC would.
+    @Test func theCheapChecksumAgreesWithReEncoding() {
+        func reference(_ text: String) -> Bool {
+            let bytes = Array(text.utf8)
+            for env in Environment.allCases {
+                let p = Array(APIKeySecret.prefix(env).utf8)
+                guard bytes.count == p.count + APIKeySecret.bodyLength + APIKeySecret.checksumLength, bytes.starts(with: p) else { continue }
+                guard bytes[p.count...].allSatisfy(Base62.isDigit) else { return false }
+                let split = bytes.count - APIKeySecret.checksumLength
+                return bytes[split...].elementsEqual(Base62.encode(CRC32.checksum(bytes[..<split]), width: APIKeySecret.checksumLength).utf8)
+            }
+            return false
+        }
+        let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-+".utf8)
+        var accepted = 0
+        for n in 0..<3000 {
+            var bytes = Array(APIKeySecret.make(n % 2 == 0 ? .sandbox : .production).text.utf8)
+            if n % 3 != 0 { bytes[Int.random(in: 0..<bytes.count)] = alphabet.randomElement()! }
+            if n % 7 == 0 { bytes.removeLast() }
+            let text = String(decoding: bytes, as: UTF8.self)
+            let parsed = APIKeySecret.parse(text)
+            #expect((parsed != nil) == reference(text), "\(text)")
+            if let parsed { accepted += 1; #expect(parsed.text == text) }
+        }
+        #expect(accepted > 800) // the unmutated third (less the shortened), and mutations to the same character
+    }
 }
