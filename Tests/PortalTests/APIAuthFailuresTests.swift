@@ -6,13 +6,15 @@ import Web
 /// Issue 10: a flood of bad credentials must not slow valid callers. Failed attempts are
 /// charged to their address's budget; past it, the same 401 comes late (a tarpit on the
 /// event loop, holding no worker), while working keys from the same address go on at once.
-@Suite("A flood of bad credentials")
+@Suite("A flood of bad credentials", .serialized)
 struct APIAuthFailuresTests {
-    static let delay = 600 // ms
-    static let rate = 1.0
+    static let delay = 1000 // ms
+    static let rate = 0.5
     static let burst = 5
+    /// What "at once" means here: well under the delay, with room for a loaded machine.
+    static let prompt = delay * 7 / 10
 
-    /// A portal with a small failure budget (1/s, burst 5, 600 ms late) and a real Sandbox key.
+    /// A portal with a small failure budget (0.5/s, burst 5, a second late) and a real Sandbox key.
     struct Setup {
         let t: APITestPortal
         let key: String
@@ -81,7 +83,7 @@ struct APIAuthFailuresTests {
         for i in 0..<burst {
             let (r, took) = try Self.timed(s.port, auth: badHeader(i), from: source)
             #expect(r.status == 401)
-            #expect(took < delay / 2, "failure \(i) within the budget took \(took) ms")
+            #expect(took < prompt, "failure \(i) within the budget took \(took) ms")
             let this = try refusalShape(r)
             if let shape { #expect(this == shape) } else { shape = this }
         }
@@ -106,11 +108,11 @@ struct APIAuthFailuresTests {
         for _ in 0..<5 {
             let (ok, took) = try Self.timed(s.port, auth: "Bearer \(s.key)")
             #expect(ok.status == 200)
-            #expect(took < Self.delay / 2, "a valid call waited \(took) ms beside the flood")
+            #expect(took < Self.prompt, "a valid call waited \(took) ms beside the flood")
         }
         // Another address has its own budget: its first failure is answered at once.
         let (other, otherTook) = try Self.timed(s.port, auth: Self.badHeader(0), from: "127.0.0.2")
-        #expect(other.status == 401 && otherTook < Self.delay / 2)
+        #expect(other.status == 401 && otherTook < Self.prompt)
         for c in pending {
             let r = try TestResponse(parsing: c.readAll(), headRequest: false)
             #expect(try Self.refusalShape(r) == ordinary)
@@ -125,7 +127,7 @@ struct APIAuthFailuresTests {
         usleep(150_000) // the workers have refused them all by now
         let (ok, took) = try Self.timed(s.port, auth: "Bearer \(s.key)")
         #expect(ok.status == 200)
-        #expect(took < Self.delay / 2, "a valid call waited \(took) ms behind 200 late 401s")
+        #expect(took < Self.prompt, "a valid call waited \(took) ms behind 200 late 401s")
         #expect(Self.ms(since: start) < Self.delay, "the valid call came after the late ones")
         var late = 0
         for c in pending where try TestResponse(parsing: c.readAll(), headRequest: false).status == 401 { late += 1 }
@@ -148,7 +150,7 @@ struct APIAuthFailuresTests {
         usleep(UInt32(1_000_000 * 2.2 / Self.rate)) // two failures' worth
         for i in 0..<2 {
             let (r, took) = try Self.timed(s.port, auth: Self.badHeader(i))
-            #expect(r.status == 401 && took < Self.delay / 2, "after the refill, failure \(i) took \(took) ms")
+            #expect(r.status == 401 && took < Self.prompt, "after the refill, failure \(i) took \(took) ms")
         }
     }
 
@@ -170,7 +172,7 @@ struct APIAuthFailuresTests {
         // Clients that hang up while their 401 is held back: dropped, the server goes on.
         for i in 0..<30 { _ = try Self.send(s.port, auth: Self.badHeader(i)) } // each closed at once
         let (ok, took) = try Self.timed(s.port, auth: "Bearer \(s.key)")
-        #expect(ok.status == 200 && took < Self.delay / 2)
+        #expect(ok.status == 200 && took < Self.prompt)
         usleep(UInt32(Self.delay + 100) * 1000)
         #expect(try Self.timed(s.port, auth: "Bearer \(s.key)").0.status == 200)
     }
@@ -185,6 +187,19 @@ struct APIAuthFailuresTests {
         // One second later one token is back, and the next episode is logged again.
         #expect(f.charge("10.0.0.1", now: 1_000_000_001) == .allowed)
         #expect(f.charge("10.0.0.1", now: 1_000_000_002) == .delayed(first: true))
+    }
+
+    @Test func anIPv6ClientIsCountedByItsSlash64() {
+        let f = APIAuthFailures(policy: .init(rate: 1, burst: 2, delay: .seconds(1)))
+        #expect(f.charge("2001:db8:1:2::1", now: 0) == .allowed)
+        #expect(f.charge("2001:db8:1:2:aaaa:bbbb:cccc:dddd", now: 0) == .allowed)
+        #expect(f.charge("2001:0db8:0001:0002::ffff", now: 0) == .delayed(first: true)) // same /64, written otherwise
+        #expect(f.charge("2001:db8:1:3::1", now: 0) == .allowed) // the next /64
+        // IPv4 written plainly or mapped into IPv6 is one client.
+        #expect(f.charge("192.0.2.7", now: 0) == .allowed)
+        #expect(f.charge("::ffff:192.0.2.7", now: 0) == .allowed)
+        #expect(f.charge("192.0.2.7", now: 0) == .delayed(first: true))
+        #expect(f.charge("192.0.2.8", now: 0) == .allowed)
     }
 
     /// The allocation-free checksum check accepts exactly what re-encoding the CRC would.

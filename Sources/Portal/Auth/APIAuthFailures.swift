@@ -11,6 +11,10 @@ import Synchronization
 /// holding a worker: ``HTTP/HTTPResponse/deliverAfter``), so a flooding connection makes
 /// about one attempt per delay instead of thousands a second.
 ///
+/// An IPv6 client is counted by its /64 (one subscriber's network: rotating addresses inside
+/// it would otherwise give a flood a fresh budget per address); IPv4, IPv4-mapped IPv6
+/// included, by its address.
+///
 /// Sharded by address, so failures from different addresses rarely meet on a lock; the
 /// buckets of one shard are swept (full ones dropped: same as new) when it grows large.
 final class APIAuthFailures: Sendable {
@@ -55,6 +59,7 @@ final class APIAuthFailures: Sendable {
 
     /// Charges one failed attempt to `address` at `now` (monotonic nanoseconds).
     func charge(_ address: String, now: UInt64 = DispatchTime.now().uptimeNanoseconds) -> Verdict {
+        let address = Self.budgetKey(address)
         let p = policy
         let shard = shards[Int(UInt(bitPattern: address.hashValue) % UInt(Self.shardCount))]
         return shard.state.withLock { state in
@@ -77,6 +82,14 @@ final class APIAuthFailures: Sendable {
             state.buckets[address] = b
             return verdict
         }
+    }
+
+    /// Whose budget a failure from `address` is charged to: `v4:a.b.c.d`, `v6:<first 64 bits>`,
+    /// or the text itself when it is no address (a Unix socket, say).
+    static func budgetKey(_ address: String) -> String {
+        guard let (bytes, isIPv4) = CIDR.address(address) else { return address }
+        if isIPv4 { return "v4:" + bytes[12...].map { String($0) }.joined(separator: ".") }
+        return "v6:" + bytes[..<8].map { String($0, radix: 16) }.joined(separator: ":")
     }
 
     private static func refilled(_ b: Bucket, now: UInt64, _ p: Policy) -> Double {
