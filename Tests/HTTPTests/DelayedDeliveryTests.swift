@@ -132,6 +132,21 @@ struct DelayedDeliveryTests {
         }
     }
 
+    @Test func aPeerThatHangsUpWhileItsResponseIsHeldIsClosedAtOnce() throws {
+        try withServer(responder: Self.responder(delay: 3000)) { server in
+            for path in ["/late/worker", "/late/inline/x"] {
+                let c = try RawClient(port: server.port, timeout: 6)
+                get(c, path)
+                usleep(150_000) // made, and waiting on the loop
+                let start = ContinuousClock.now
+                Glibc.shutdown(c.fd, Int32(SHUT_WR))
+                #expect(c.isClosedByServer())
+                #expect(c.buffer.isEmpty, "nothing is sent to a client that left")
+                #expect(millis(since: start) < 1500, "\(path): closed after \(millis(since: start)) ms, not at once")
+            }
+        }
+    }
+
     @Test func shutdownDoesNotWaitForADelayedResponse() throws {
         var cfg = HTTPServer.Configuration()
         cfg.port = 0
