@@ -14,6 +14,10 @@ each server start so that one run's request log never weighs on the next):
   - valid callers' throughput alone, then while a second client sends as many requests with
     random keys (half with a valid checksum, which costs a lookup; half without, refused before
     any), from our own server on core 0 and two wrk on core 1: both figures, and the 401s' rate.
+    The flood meets the real per-address budget of failed credentials (`--api-auth-failures-rate`,
+    default 20/s: past it each 401 comes a second late, holding no worker); the same flood with
+    that budget lifted is measured too, to show what the budget buys. `--only flood` runs this
+    part alone.
 
 The per-key rate limit is raised for the run (`--api-rate`), or every request past the 200 of the
 burst would be a 429. A /v1 endpoint not merged yet (404) is skipped with a line.
@@ -32,6 +36,7 @@ ap.add_argument("--transactions", type=int, default=1_000_000)
 ap.add_argument("--port", type=int, default=18097)
 ap.add_argument("--duration", default="10s")
 ap.add_argument("--rounds", default=os.environ.get("ROUNDS", "3"))
+ap.add_argument("--only", choices=["flood"], help="run only this part (flood: valid callers during a flood of random keys)")
 a = ap.parse_args()
 
 def say(line):
@@ -86,13 +91,17 @@ db = os.path.join(var, "portal-api.sqlite")
 # A fresh copy for each start: the request log writes into it.
 fresh = f"rm -f {db}*; cp {cache_db} {db}; cp {cache}/secret.key {var}/secret.key"
 
-def serve_args(log):
-    return ["serve", "--db", db, "--public", a.public, "--log-level", "warning", "--api-log", log, "--api-rate", RATE] + common
+# The per-address budget of failed credentials: the server's default, unless lifted.
+FAILURES = "20"
+
+def serve_args(log, failures=FAILURES):
+    return ["serve", "--db", db, "--public", a.public, "--log-level", "warning", "--api-log", log, "--api-rate", RATE,
+            "--api-auth-failures-rate", failures] + common
 
 # ---------------------------------------------------------------- is there an API to measure?
-def start(log):
+def start(log, failures=FAILURES):
     subprocess.run(fresh, shell=True, check=True)
-    server = subprocess.Popen(["taskset", "-c", "0", a.bin] + serve_args(log) + ["--port", str(a.port)],
+    server = subprocess.Popen(["taskset", "-c", "0", a.bin] + serve_args(log, failures) + ["--port", str(a.port)],
                               stdout=subprocess.DEVNULL, stderr=open(os.path.join(var, f"server-{log}.log"), "a"), cwd=a.root)
     for _ in range(600):
         try:
@@ -133,12 +142,25 @@ finally:
 if not measured:
     say("skip pass 5: no /v1 endpoint to measure")
     sys.exit(0)
+if a.only == "flood":
+    measured = []
 
 # ---------------------------------------------------------------- beside Hummingbird, log on and off
-built = all(os.path.exists(os.path.join(a.work, "build", n, "release", n)) for n in ("HBAnchor", "FFAnchor"))
+def wrk(extra, conns=32, path="/v1/balances"):
+    return subprocess.Popen(["taskset", "-c", "1", "wrk", "-t1", f"-c{conns}", f"-d{a.duration}", "--latency"] + extra + [f"http://127.0.0.1:{a.port}{path}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+def parse(out):
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
+    ms = float(p99.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)] if p99 else float("nan")
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rps, ms, int(non2xx.group(1)) if non2xx else 0
+
+built = not measured or all(os.path.exists(os.path.join(a.work, "build", n, "release", n)) for n in ("HBAnchor", "FFAnchor"))
 paths = {"balances": "plaintext", "transactions": "page"}
 results = {}
-for log in ("on", "off"):
+for log in (("on", "off") if measured else ()):
     run_id = f"{a.stamp}-api-log-{log}"
     cmd = fresh + " && exec " + " ".join([a.bin] + serve_args(log)) + " --port $PORT"
     env = dict(os.environ, BENCH_WORK=a.work, RUN_ID=run_id, CANDIDATE_NAME="portal", CANDIDATE_CMD=cmd, CANDIDATE_READY="/healthz",
@@ -176,17 +198,6 @@ for name, path, goal, size in measured:
 # The harness takes one candidate per run, so on and off above are in different rounds, each
 # beside its own Hummingbird; on a shared machine those can differ more than the log costs.
 # Here the two alternate, round by round, on the same cores: the cost is the drop of the medians.
-def wrk(extra, conns=32, path="/v1/balances"):
-    return subprocess.Popen(["taskset", "-c", "1", "wrk", "-t1", f"-c{conns}", f"-d{a.duration}", "--latency"] + extra + [f"http://127.0.0.1:{a.port}{path}"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-def parse(out):
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
-    ms = float(p99.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)] if p99 else float("nan")
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rps, ms, int(non2xx.group(1)) if non2xx else 0
-
 
 def one_run(log, path):
     server = start(log)
@@ -228,19 +239,27 @@ with open(lua, "w") as f:
     f.write("keys = {\n" + ",\n".join('"%s"' % random_key(i % 2 == 0) for i in range(4000)) + "\n}\n")
     f.write('request = function()\n  return wrk.format("GET", "/v1/balances", {["Authorization"] = "Bearer " .. keys[math.random(#keys)]})\nend\n')
 
-server = start("on")
-try:
-    subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c32", "-d2s", "-H", f"Authorization: Bearer {key}", f"http://127.0.0.1:{a.port}/v1/balances"],
-                   stdout=subprocess.DEVNULL, check=True)
-    alone = parse(wrk(["-H", f"Authorization: Bearer {key}"]).communicate()[0])
-    valid, flood = wrk(["-H", f"Authorization: Bearer {key}"]), wrk(["-s", lua])
-    during, noise = parse(valid.communicate()[0]), parse(flood.communicate()[0])
-finally:
-    stop(server)
-dropped = re.findall(r"dropped=(\d+)", open(os.path.join(var, "server-on.log")).read())
-say("valid callers alone (32 connections): %.0f req/s, p99 %.2f ms" % alone[:2])
-say("valid callers while 32 more connections send random keys: %.0f req/s (%.2fx alone), p99 %.2f ms; the random keys: %.0f req/s, %d of them refused (401/429)"
-    % (during[0], during[0] / alone[0], during[1], noise[0], noise[2]))
-if during[2]:
-    say(f"  warning: {during[2]} valid calls were refused")
-say("  request log entries dropped by the full buffer during the pass: %s" % (max(map(int, dropped)) if dropped else 0))
+def flood(failures):
+    """Valid callers alone, then beside the flood; the server's budget of failures: `failures`/s."""
+    server = start("on", failures)
+    try:
+        subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c32", "-d2s", "-H", f"Authorization: Bearer {key}", f"http://127.0.0.1:{a.port}/v1/balances"],
+                       stdout=subprocess.DEVNULL, check=True)
+        alone = parse(wrk(["-H", f"Authorization: Bearer {key}"]).communicate()[0])
+        valid, noise = wrk(["-H", f"Authorization: Bearer {key}"]), wrk(["-s", lua])
+        during, noise = parse(valid.communicate()[0]), parse(noise.communicate()[0])
+    finally:
+        stop(server)
+    dropped = re.findall(r"dropped=(\d+)", open(os.path.join(var, "server-on.log")).read())
+    return alone, during, noise, max(map(int, dropped)) if dropped else 0
+
+for failures, label in ((FAILURES, f"with the budget of failed credentials ({FAILURES}/s per address, 1 s tarpit past it)"),
+                        (RATE, "with that budget lifted (--api-auth-failures-rate %s: no tarpit, as before issue 10's fix)" % RATE)):
+    alone, during, noise, dropped = flood(failures)
+    say(label + ":")
+    say("  valid callers alone (32 connections): %.0f req/s, p99 %.2f ms" % alone[:2])
+    say("  valid callers while 32 more connections send random keys: %.0f req/s (%.2fx alone), p99 %.2f ms; the random keys: %.0f req/s, %d of them refused (401/429)"
+        % (during[0], during[0] / alone[0], during[1], noise[0], noise[2]))
+    if during[2]:
+        say(f"  warning: {during[2]} valid calls were refused")
+    say("  request log entries dropped by the full buffer during the pass: %s" % dropped)

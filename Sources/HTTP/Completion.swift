@@ -9,6 +9,9 @@ struct Completion: Sendable {
     /// The pulled body this completion belongs to: the loop keeps it on the connection and
     /// asks for the next chunk once the output drains (nil on the last completion).
     var pull: PullBody? = nil
+    /// Monotonic milliseconds before which the loop must not send it (0: at once); see
+    /// ``HTTPResponse/deliverAfter``.
+    var notBefore: UInt64 = 0
 }
 
 /// A pulled body in flight: its producer and how its chunks are framed.

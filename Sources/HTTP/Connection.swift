@@ -32,6 +32,8 @@ final class Connection {
     /// A pulled body being sent, and whether a worker is producing its next chunk.
     var pull: PullBody?
     var pullInFlight = false
+    /// Its response waits in the loop's ``DelayedDeliveries`` (``HTTPResponse/deliverAfter``).
+    var delayed = false
 
     init(fd: Int32, id: UInt64, remote: String, now: UInt64, decoder: RequestDecoder) {
         self.fd = fd

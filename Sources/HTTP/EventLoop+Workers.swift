@@ -49,8 +49,10 @@ extension EventLoop {
         var out = [UInt8]()
         switch response.body {
         case .bytes(let body):
-            post(Completion(token: token, bytes: Self.encode(response, body: body, head: head, keepAlive: keepAlive),
-                            final: true, keepAlive: keepAlive))
+            var comp = Completion(token: token, bytes: Self.encode(response, body: body, head: head, keepAlive: keepAlive),
+                                  final: true, keepAlive: keepAlive)
+            if let wait = response.deliverAfter, wait > .zero { comp.notBefore = monotonicMillis() &+ Self.millis(wait) }
+            post(comp)
 
         case .stream(let produce):
             guard let chunked = unsizedBody(response, version: version, noBody: noBody, token: token, keepAlive: &keepAlive) else { return }
@@ -175,36 +177,56 @@ extension EventLoop {
                 comp.stream?.cancel()
                 continue
             }
-            if let s = comp.stream { c.stream = s }
-            if let p = comp.pull {
-                c.pull = p
-                c.pullInFlight = false
-            }
-            if c.stream != nil { c.streamUnacked += comp.bytes.count }
-            if comp.abort {
-                c.stream = nil
-                c.pull = nil
-                close(c)
+            if comp.notBefore > now {
+                // The connection stays in `processing` meanwhile: nothing behind this request
+                // is decoded, so pipelined answers keep their order.
+                c.delayed = true
+                delayed.push(comp, due: comp.notBefore)
                 continue
             }
-            enqueueOutput(c, comp.bytes)
-            if comp.final {
-                c.stream = nil
-                c.pull = nil
-                c.pullInFlight = false
-                c.streamUnacked = 0
-                // A half-closed client still gets answers to requests it already sent;
-                // flush closes the connection once nothing is left to answer.
-                let keep = comp.keepAlive && !c.mustClose && !draining.load(ordering: .relaxed)
-                c.phase = keep ? .reading : .closing
-            }
-            flush(c)
-            if comp.final && !c.closed && c.phase == .reading {
-                c.requestStarted = now
-                c.lastActivity = now
-                decodeBuffered(c)
-                if !c.closed && c.phase == .reading { readAvailable(c) }
-            }
+            apply(comp, to: c)
+        }
+    }
+
+    /// Milliseconds in `d`, rounded up (at least what was asked for).
+    static func millis(_ d: Duration) -> UInt64 {
+        let (s, atto) = d.components
+        guard s >= 0 else { return 0 }
+        return UInt64(s) &* 1000 &+ UInt64((atto + 999_999_999_999_999) / 1_000_000_000_000_000)
+    }
+
+    /// Takes a worker's (or a timer's) completion for its live connection: queues the bytes,
+    /// and after a final one goes back to reading what the client sent next.
+    func apply(_ comp: Completion, to c: Connection) {
+        if let s = comp.stream { c.stream = s }
+        if let p = comp.pull {
+            c.pull = p
+            c.pullInFlight = false
+        }
+        if c.stream != nil { c.streamUnacked += comp.bytes.count }
+        if comp.abort {
+            c.stream = nil
+            c.pull = nil
+            close(c)
+            return
+        }
+        enqueueOutput(c, comp.bytes)
+        if comp.final {
+            c.stream = nil
+            c.pull = nil
+            c.pullInFlight = false
+            c.streamUnacked = 0
+            // A half-closed client still gets answers to requests it already sent;
+            // flush closes the connection once nothing is left to answer.
+            let keep = comp.keepAlive && !c.mustClose && !draining.load(ordering: .relaxed)
+            c.phase = keep ? .reading : .closing
+        }
+        flush(c)
+        if comp.final && !c.closed && c.phase == .reading {
+            c.requestStarted = now
+            c.lastActivity = now
+            decodeBuffered(c)
+            if !c.closed && c.phase == .reading { readAvailable(c) }
         }
     }
 

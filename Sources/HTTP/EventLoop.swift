@@ -42,6 +42,8 @@ final class EventLoop: @unchecked Sendable {
     var refusedSinceLog = 0
     var lastRefusalLog: UInt64 = 0
     var now: UInt64 = monotonicMillis()
+    /// Responses waiting for their ``HTTPResponse/deliverAfter`` (loop thread only).
+    var delayed = DelayedDeliveries()
 
     static let listenTag: UInt64 = .max
     static let wakeTag: UInt64 = .max - 1
@@ -113,7 +115,7 @@ final class EventLoop: @unchecked Sendable {
             // writes the eventfd. Either way nothing waits for the timeout.
             loopSleeping.store(true, ordering: .sequentiallyConsistent)
             let pending = completions.withLock { !$0.isEmpty }
-            let n = epoll_wait(epfd, events, maxEvents, pending ? 0 : 100)
+            let n = epoll_wait(epfd, events, maxEvents, pending ? 0 : waitMillis())
             loopSleeping.store(false, ordering: .sequentiallyConsistent)
             now = monotonicMillis()
             if n < 0 && errno != EINTR {
@@ -144,6 +146,7 @@ final class EventLoop: @unchecked Sendable {
                 }
             }
             processCompletions()
+            if !delayed.isEmpty { releaseDelayed() }
             if draining.load(ordering: .acquiring) {
                 if !drainStarted {
                     drainStarted = true
@@ -165,6 +168,25 @@ final class EventLoop: @unchecked Sendable {
         pool.stop()
         Glibc.close(epfd)
         logger.info("stopped")
+    }
+
+    /// How long `epoll_wait` may sleep: 100 ms (the housekeeping tick), or less when a
+    /// delayed response falls due sooner.
+    private func waitMillis() -> Int32 {
+        guard let due = delayed.nextDue else { return 100 }
+        let t = monotonicMillis()
+        return due <= t ? 0 : Int32(min(due - t, 100))
+    }
+
+    /// Sends the delayed responses that are due (all of them once draining: shutdown does
+    /// not wait for a tarpit).
+    private func releaseDelayed() {
+        let due = draining.load(ordering: .relaxed) ? UInt64.max : now
+        while let comp = delayed.popDue(now: due) {
+            guard let c = connections[Int(comp.token.fd)], c.id == comp.token.id, !c.closed else { continue }
+            c.delayed = false
+            apply(comp, to: c)
+        }
     }
 
     private func beginDrain() {
@@ -334,7 +356,9 @@ final class EventLoop: @unchecked Sendable {
             // A client that half-closed after a complete request still gets its answer.
             if c.outStart >= c.outbuf.count { close(c) }
         case .processing:
-            break // answered first; flush closes once nothing is left to answer
+            // Answered first; flush closes once nothing is left to answer. A response that is
+            // being held back on purpose is not worth keeping the connection for.
+            if c.delayed { close(c) }
         case .closing:
             break
         case .lingering, .refusing:
@@ -389,6 +413,14 @@ final class EventLoop: @unchecked Sendable {
             return
         }
         let keepAlive = head.keepAlive && !draining.load(ordering: .relaxed)
+        if let wait = response.deliverAfter, wait > .zero {
+            // Held back like a worker's delayed response: nothing more is decoded meanwhile.
+            c.phase = .processing
+            c.delayed = true
+            delayed.push(Completion(token: ConnectionToken(fd: c.fd, id: c.id), bytes: Self.encode(response, body: body, head: head, keepAlive: keepAlive),
+                                    final: true, keepAlive: keepAlive), due: now &+ Self.millis(wait))
+            return
+        }
         enqueueOutput(c, Self.encode(response, body: body, head: head, keepAlive: keepAlive))
         c.inlineAnswered = true
         if keepAlive && !c.mustClose {

@@ -237,6 +237,13 @@ public struct HTTPResponse: Sendable {
     public var status: HTTPStatus
     public var headers: HTTPHeaders
     public var body: HTTPBody
+    /// When set, the server sends this response no sooner than this long after it was made
+    /// (a tarpit for abusive callers, say). The wait holds no worker thread: the event loop
+    /// keeps the encoded bytes and a timer, and sends them when it fires. The connection
+    /// reads nothing more meanwhile, so pipelined requests are still answered in order; a
+    /// peer that hangs up during the wait gets nothing and its connection is closed at once.
+    /// Honoured for buffered bodies (`.bytes`); streamed and pulled bodies ignore it.
+    public var deliverAfter: Duration? = nil
 
     public init(status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders(), body: HTTPBody = .empty) {
         self.status = status

@@ -126,6 +126,12 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp("Requests a second each API key may make, in bursts of twice that (env PORTAL_API_RATE); the benchmark raises it.", valueName: "n"))
     var apiRate: Double = env("PORTAL_API_RATE").flatMap(Double.init) ?? 100
 
+    @Option(help: ArgumentHelp("Failed API credentials (401s) each client address may send a second, in bursts of twice that, before its 401s are answered late (env PORTAL_API_AUTH_FAILURES_RATE). Counted apart from --api-rate; a working key is never slowed.", valueName: "n"))
+    var apiAuthFailuresRate: Double = env("PORTAL_API_AUTH_FAILURES_RATE").flatMap(Double.init) ?? 20
+
+    @Option(help: ArgumentHelp("Seconds a 401 past that budget waits before it is sent; the wait holds no thread (env PORTAL_API_AUTH_FAILURE_DELAY).", valueName: "s"))
+    var apiAuthFailureDelay: Double = env("PORTAL_API_AUTH_FAILURE_DELAY").flatMap(Double.init) ?? 1
+
     @Option(help: ArgumentHelp("Days API request log rows are kept; failed requests' bodies are kept 7 (env PORTAL_API_LOG_DAYS).", valueName: "days"))
     var apiLogDays: Int = env("PORTAL_API_LOG_DAYS").flatMap(Int.init) ?? 30
 
@@ -146,6 +152,8 @@ struct Serve: ParsableCommand {
         guard sessionIdleMinutes > 0, sessionHours > 0 else { throw ValidationError("session timeouts must be positive") }
         guard ["on", "off"].contains(apiLog.lowercased()) else { throw ValidationError("--api-log must be on or off") }
         guard apiRate >= 1 else { throw ValidationError("--api-rate must be at least 1") }
+        guard apiAuthFailuresRate > 0 else { throw ValidationError("--api-auth-failures-rate must be positive") }
+        guard (0...60).contains(apiAuthFailureDelay) else { throw ValidationError("--api-auth-failure-delay must be 0-60 seconds") }
         guard apiLogDays >= 1 else { throw ValidationError("--api-log-days must be at least 1") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0-65535") }
         guard maxConnections > 0, workers > 0 else { throw ValidationError("--max-connections and --workers must be positive") }
@@ -193,6 +201,9 @@ struct Serve: ParsableCommand {
         config.apiRequestsPerSecond = apiRate
         config.trustedProxies = trustedProxy
         config.apiBurst = 2 * apiRate
+        config.apiAuthFailuresPerSecond = apiAuthFailuresRate
+        config.apiAuthFailuresBurst = 2 * apiAuthFailuresRate
+        config.apiAuthFailureDelay = .milliseconds(Int64((apiAuthFailureDelay * 1000).rounded()))
         config.apiLogBodyRetentionDays = min(7, apiLogDays)
         config.webhooksAllowPrivateNetworks = webhooksAllowPrivateNetworks || ["1", "true", "on", "yes"].contains((env("PORTAL_WEBHOOKS_ALLOW_PRIVATE_NETWORKS") ?? "").lowercased())
         config.webhookRetentionDays = webhookDays

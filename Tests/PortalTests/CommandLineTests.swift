@@ -33,7 +33,8 @@ struct CommandLineTests {
         #expect(v.out.contains("0."))
         let help = try run(["serve", "--help"])
         #expect(help.status == 0)
-        for flag in ["--host", "--port", "--db", "--public", "--templates", "PORTAL_PORT"] {
+        for flag in ["--host", "--port", "--db", "--public", "--templates", "PORTAL_PORT",
+                     "--api-auth-failures-rate", "--api-auth-failure-delay", "PORTAL_API_AUTH_FAILURES_RATE"] {
             #expect(help.out.contains(flag), "serve --help lacks \(flag)")
         }
     }
@@ -55,6 +56,13 @@ struct CommandLineTests {
         let r = try run(["serve", "--port", "99999"])
         #expect(r.status != 0)
         #expect(r.err.contains("port"))
+    }
+
+    @Test func aBadFailureBudgetIsAClearError() throws {
+        let rate = try run(["serve", "--api-auth-failures-rate", "0"])
+        #expect(rate.status != 0 && rate.err.contains("--api-auth-failures-rate must be positive"), "\(rate.err)")
+        let delay = try run(["serve", "--api-auth-failure-delay", "61"])
+        #expect(delay.status != 0 && delay.err.contains("--api-auth-failure-delay must be 0-60 seconds"), "\(delay.err)")
     }
 
     @Test func serveAnswersThenStopsCleanlyOnSIGTERM() throws {

@@ -31,20 +31,32 @@ struct APIKeySecret: Sendable, Equatable {
     }
 
     /// The secret in `text` if it has a known prefix, the right length, only base62 after the
-    /// prefix, and its checksum matches; nil otherwise. No lookup: a typo costs nothing.
+    /// prefix, and its checksum matches; nil otherwise. No lookup: a typo costs nothing. Reads
+    /// the string's own bytes and allocates nothing until it accepts, so the random keys of a
+    /// flood are turned away for the price of one pass over ~60 bytes.
     static func parse(_ text: String) -> APIKeySecret? {
-        let bytes = Array(text.utf8)
-        for environment in Environment.allCases {
-            let p = Array(prefix(environment).utf8)
-            guard bytes.count == p.count + bodyLength + checksumLength, bytes.starts(with: p) else { continue }
-            guard bytes[p.count...].allSatisfy(Base62.isDigit) else { return nil }
-            let split = bytes.count - checksumLength
-            let expected = Base62.encode(CRC32.checksum(bytes[..<split]), width: checksumLength)
-            guard bytes[split...].elementsEqual(expected.utf8) else { return nil }
-            return APIKeySecret(environment: environment, text: text)
+        var text = text
+        let environment = text.withUTF8 { bytes -> Environment? in
+            for (environment, p) in prefixBytes {
+                guard bytes.count == p.count + bodyLength + checksumLength, bytes.starts(with: p) else { continue }
+                let split = bytes.count - checksumLength
+                var i = p.count
+                while i < bytes.count {
+                    guard Base62.isDigit(bytes[i]) else { return nil }
+                    i += 1
+                }
+                // Fixed-width base62 is one-to-one below 62⁶, so reading the 6 characters as a
+                // number and comparing it with the CRC is the same as comparing the encodings.
+                var sent: UInt64 = 0
+                for b in bytes[split...] { sent = sent * 62 + UInt64(Base62.value(b)) }
+                return sent == UInt64(CRC32.checksum(UnsafeBufferPointer(rebasing: bytes[..<split]))) ? environment : nil
+            }
+            return nil
         }
-        return nil
+        return environment.map { APIKeySecret(environment: $0, text: text) }
     }
+
+    private static let prefixBytes: [(Environment, [UInt8])] = Environment.allCases.map { ($0, Array(prefix($0).utf8)) }
 
     /// What the database keeps and looks up: the SHA-256 of the whole secret.
     var sha256: [UInt8] { Digest.sha256(text) }

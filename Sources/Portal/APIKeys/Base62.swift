@@ -8,6 +8,12 @@ enum Base62 {
         (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
     }
 
+    /// The value of a base62 digit (`isDigit` must hold).
+    @inline(__always)
+    static func value(_ b: UInt8) -> Int {
+        b <= 0x39 ? Int(b - 0x30) : b <= 0x5A ? Int(b - 0x41) + 10 : Int(b - 0x61) + 36
+    }
+
     /// The characters needed for any number of `byteCount` bytes: 32 bytes → 43.
     static func width(forBytes byteCount: Int) -> Int {
         // ceil(8 · n / log2(62)); log2(62) ≈ 5.9542.

@@ -19,6 +19,8 @@ struct Pipelines {
     /// The API request log (``APILogMiddleware``), outermost so it sees every final status;
     /// nil when the operator turned the log off.
     var apiLog: (any Middleware)? = nil
+    /// The per-address budget of failed credentials (nil: none; tests of other things).
+    var authFailures: APIAuthFailures? = nil
 
     /// Where the JSON pipelines live. The HTTP server is told too
     /// (``HTTPServer/Configuration/refusalPrefixes``), so that what it refuses before any
@@ -41,6 +43,6 @@ struct Pipelines {
     /// An API pipeline under `prefix` (`/v1`).
     func api(_ router: inout Router, _ prefix: String, _ build: (inout Router) -> Void) {
         let log: [any Middleware] = apiLog.map { [$0] } ?? []
-        router.group(prefix, middleware: log + apiOuter + [APICredentialsMiddleware(verifiers: verifiers)] + apiInner, errors: JSONErrors(), build)
+        router.group(prefix, middleware: log + apiOuter + [APICredentialsMiddleware(verifiers: verifiers, failures: authFailures)] + apiInner, errors: JSONErrors(), build)
     }
 }

@@ -149,7 +149,9 @@ public final class PortalApp: Sendable {
             errorPages: ErrorPages(templates: templates),
             verifiers: [APIKeyVerifier(keys: apiKeys), OAuthTokenVerifier(oauth: oauth, trustedProxies: Set(config.trustedProxies), certificateHeader: config.clientCertificateHeader)] + config.apiVerifiers,
             apiOuter: [APIResponseHeaders(limiter: limiter)], apiInner: [APIRateLimit(limiter: limiter)],
-            apiLog: apiLogRecorder.map { APILogMiddleware(recorder: $0, clock: config.clock, redaction: SecretPaths.redaction) })
+            apiLog: apiLogRecorder.map { APILogMiddleware(recorder: $0, clock: config.clock, redaction: SecretPaths.redaction) },
+            authFailures: APIAuthFailures(policy: .init(rate: config.apiAuthFailuresPerSecond, burst: config.apiAuthFailuresBurst,
+                                                        delay: config.apiAuthFailureDelay)))
 
         let (accounts, organizations, database) = (self.accounts, self.organizations, self.database)
         let transactions = self.transactions

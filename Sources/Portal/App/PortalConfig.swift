@@ -50,6 +50,12 @@ public struct PortalConfig: Sendable {
     /// second, holding at most `apiBurst`.
     public var apiRequestsPerSecond: Double = 100
     public var apiBurst: Double = 200
+    /// Failed API credentials (401s) a client address may send per second, in bursts of
+    /// `apiAuthFailuresBurst`, before its 401s are answered `apiAuthFailureDelay` late.
+    /// Separate from the per-credential rate: only failures count, never a working key.
+    public var apiAuthFailuresPerSecond: Double = 20
+    public var apiAuthFailuresBurst: Double = 40
+    public var apiAuthFailureDelay: Duration = .seconds(1)
     /// Lets webhooks go to loopback, private and link-local addresses (development and tests;
     /// `--webhooks-allow-private-networks`, `PORTAL_WEBHOOKS_ALLOW_PRIVATE_NETWORKS=1`).
     public var webhooksAllowPrivateNetworks = false

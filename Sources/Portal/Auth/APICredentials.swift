@@ -72,8 +72,13 @@ extension Request {
 ///
 /// Every one of those 401s is the same one (``refusal``): a missing, malformed, mistyped,
 /// unknown, revoked or expired key cannot be told apart from the answer.
+///
+/// Each of those failures is charged to the client address's budget (``APIAuthFailures``);
+/// past it, the same 401 is delivered late, so a flood of guesses cannot take the server's
+/// time from callers whose credentials work (they are never charged, nor delayed).
 struct APICredentialsMiddleware: Middleware {
     let verifiers: [any APICredentialVerifier]
+    var failures: APIAuthFailures? = nil
 
     static let challenge: HTTPHeaders = ["WWW-Authenticate": "Bearer realm=\"portal\""]
 
@@ -84,7 +89,7 @@ struct APICredentialsMiddleware: Middleware {
 
     func handle(_ req: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse {
         guard let header = req.headers["Authorization"] else { return try next(req) }
-        guard let (scheme, token) = Self.parse(header) else { throw Self.refusal }
+        guard let (scheme, token) = Self.parse(header) else { return try refuse(req) }
         for verifier in verifiers {
             if let credential = try verifier.verify(scheme: scheme, token: token, request: req) {
                 req.storage[APICredentialKey.self] = credential
@@ -92,7 +97,21 @@ struct APICredentialsMiddleware: Middleware {
                 return try next(req)
             }
         }
-        throw Self.refusal
+        return try refuse(req)
+    }
+
+    /// The refusal of a failed attempt: thrown (answered at once) within the address's
+    /// budget; past it, the same response made here and marked to be delivered late.
+    private func refuse(_ req: Request) throws -> HTTPResponse {
+        guard let failures, case .delayed(let first) = failures.charge(req.remoteAddress) else { throw Self.refusal }
+        if first {
+            req.logger.warning("failed API credentials over the address's budget: 401s delayed", metadata: [
+                "ip": .string(req.remoteAddress), "rate": .stringConvertible(failures.policy.rate),
+                "delay_ms": .stringConvertible(failures.policy.delay.components.seconds * 1000 + failures.policy.delay.components.attoseconds / 1_000_000_000_000_000)])
+        }
+        var res = (req.errorResponder ?? JSONErrors()).response(for: Self.refusal, request: req)
+        res.deliverAfter = failures.policy.delay
+        return res
     }
 
     /// `scheme token68` (RFC 9110 §11.4): the scheme lower-cased; nil when either part is
