@@ -187,7 +187,9 @@ struct OAuthTests {
         Self.expectRFCError(try s.post("/oauth/revoke", [("token", token)], basic: (s.clientID, "cs_wrong")), 401, "invalid_client")
         // An unknown token: 200.
         #expect(try s.post("/oauth/revoke", [("token", "oat_nothing")], basic: (s.clientID, s.secret)).status == 200)
-        // The owner revokes: the token stops working at once, and the revocation is audited.
+        // The owner revokes a token just used (so remembered as verified): it stops working at
+        // once, and the revocation is audited.
+        #expect(try s.api.call("GET", "/v1/balances", key: token).status == 200)
         let r = try s.post("/oauth/revoke", [("token", token), ("token_type_hint", "access_token")], basic: (s.clientID, s.secret))
         #expect(r.status == 200 && r["cache-control"] == "no-store")
         let after = try s.api.call("GET", "/v1/balances", key: token)

@@ -39,6 +39,7 @@ final class APIKeys: Sendable {
     /// "Expires soon" on the list.
     static let soonWithin: Int64 = 7 * 86400
 
+    private let verified: VerifiedCredentials<APIKeyRecord>
     var accounts: Accounts { organizations.accounts }
     var mailer: Mailer { accounts.mailer }
 
@@ -49,6 +50,7 @@ final class APIKeys: Sendable {
         self.jobs = jobs
         audit = Audit(clock: clock)
         events = Events(clock: clock)
+        verified = VerifiedCredentials(database: database)
     }
 
     // MARK: - who may do what
@@ -85,31 +87,11 @@ final class APIKeys: Sendable {
     /// The key whose secret hashes to `sha256` (``APIKeyVerifier``'s one lookup, on a reader);
     /// nil for a key of a closed organization.
     ///
-    /// A key found is remembered for at most a second and only while no write of this process
-    /// has ended since it was read (``Database/writesEnded``): a revocation, a roll or a closed
-    /// organization takes effect on the next request, and a change by another process (the
-    /// CLI) within the second. The lookup was an eighth of a `/v1/balances` call. Keys not
-    /// found are never remembered, so guesses cannot fill the memory.
+    /// A key found is remembered as ``VerifiedCredentials`` says (at most a second, and not
+    /// past any write): the lookup was an eighth of a `/v1/balances` call.
     func key(sha256: [UInt8]) throws -> APIKeyRecord? {
-        let writes = database.writesEnded
-        let now = ContinuousClock.now
-        if let hit = verified.withLock({ $0[sha256] }), hit.writes == writes, hit.until > now { return hit.record }
-        guard let record = try database.read({ try store.key(sha256: sha256, on: $0) }) else { return nil }
-        verified.withLock { cache in
-            if cache.count >= Self.verifiedCapacity { cache.removeAll(keepingCapacity: true) }
-            cache[sha256] = VerifiedKey(record: record, writes: writes, until: now.advanced(by: .seconds(1)))
-        }
-        return record
+        try verified.record(sha256: sha256) { try database.read { try store.key(sha256: sha256, on: $0) } }
     }
-
-    private struct VerifiedKey: Sendable {
-        let record: APIKeyRecord
-        let writes: UInt64
-        let until: ContinuousClock.Instant
-    }
-
-    private let verified = Mutex<[[UInt8]: VerifiedKey]>([:])
-    private static let verifiedCapacity = 10_000
 
     /// Whether the organization has a key in `environment` (the getting-started step).
     func hasKey(organizationID: Int64, environment: Environment, on db: Connection) throws -> Bool {

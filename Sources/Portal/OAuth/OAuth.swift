@@ -20,6 +20,7 @@ final class OAuth: Sendable {
     let apps: Apps
     let store = OAuthStore()
     let audit: Audit
+    private let verified: VerifiedCredentials<OAuthAccessTokenRecord>
 
     static let accessTokenPrefix = "oat_"
     static let refreshTokenPrefix = "ort_"
@@ -30,6 +31,7 @@ final class OAuth: Sendable {
         self.clock = clock
         self.apps = apps
         audit = Audit(clock: clock)
+        verified = VerifiedCredentials(database: database)
     }
 
     /// A new opaque token: prefix + 32 random bytes in base64url.
@@ -122,7 +124,8 @@ final class OAuth: Sendable {
     func activeAccessToken(_ text: String) throws -> OAuthAccessTokenRecord? {
         guard text.hasPrefix(Self.accessTokenPrefix), text.utf8.count == Self.accessTokenPrefix.utf8.count + 43 else { return nil }
         let hash = Digest.sha256(text)
-        guard let t = try database.read({ try store.accessToken(sha256: hash, on: $0) }),
+        // Remembered ≤ 1 s and not past any write (a revoke, a closed organization): see VerifiedCredentials.
+        guard let t = try verified.record(sha256: hash, read: { try database.read { try store.accessToken(sha256: hash, on: $0) } }),
               Digest.constantTimeEquals(t.tokenSHA256, hash), t.isActive(now: clock.now()) else { return nil }
         return t
     }
