@@ -208,15 +208,7 @@ final class APIKeys: Sendable {
     private func confirmForProduction(_ env: EnvAccess, code: String, actor: Actor) throws {
         guard env.isProduction else { return }
         if code.filter({ !$0.isWhitespace }).isEmpty { throw OrgProblem.invalid(["code": Self.codeMissing]) }
-        do {
-            try accounts.confirmCode(user: env.user, code: code, actor: actor)
-        } catch Accounts.Problem.invalid(let errors) {
-            throw OrgProblem.invalid(errors)
-        } catch Accounts.Problem.throttled(let seconds) {
-            throw OrgProblem.throttled(seconds: seconds)
-        } catch Accounts.Problem.slowed(let seconds) {
-            throw OrgProblem.throttled(seconds: seconds)
-        }
+        try accounts.confirmCode(for: env, code: code, actor: actor)
     }
 
     /// The instant a chosen expiry date ends in the member's zone, refused unless it is after

@@ -408,15 +408,7 @@ final class Apps: Sendable {
     private func confirmForProduction(_ env: EnvAccess, code: String, actor: Actor) throws {
         guard env.isProduction else { return }
         if code.filter({ !$0.isWhitespace }).isEmpty { throw OrgProblem.invalid(["code": Self.codeMissing]) }
-        do {
-            try organizations.accounts.confirmCode(user: env.user, code: code, actor: actor)
-        } catch Accounts.Problem.invalid(let errors) {
-            throw OrgProblem.invalid(errors)
-        } catch Accounts.Problem.throttled(let seconds) {
-            throw OrgProblem.throttled(seconds: seconds)
-        } catch Accounts.Problem.slowed(let seconds) {
-            throw OrgProblem.throttled(seconds: seconds)
-        }
+        try organizations.accounts.confirmCode(for: env, code: code, actor: actor)
     }
 
     // MARK: - the OAuth server's client check

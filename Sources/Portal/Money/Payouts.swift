@@ -312,15 +312,7 @@ final class Payouts: Sendable {
     func authorize(_ env: EnvAccess, _ publicID: String, code: String, actor: Actor) throws -> PayoutRecord {
         try requireDecide(env)
         let before = try database.read { try decidable(env, publicID, on: $0) }
-        do {
-            try accounts.confirmCode(user: env.user, code: code, actor: actor)
-        } catch Accounts.Problem.invalid(let errors) {
-            throw OrgProblem.invalid(errors)
-        } catch Accounts.Problem.throttled(let seconds) {
-            throw OrgProblem.throttled(seconds: seconds)
-        } catch Accounts.Problem.slowed(let seconds) {
-            throw OrgProblem.throttled(seconds: seconds)
-        }
+        try accounts.confirmCode(for: env, code: code, actor: actor)
         let now = clock.now()
         let who = actor.with(userID: env.user.id)
         return try database.write { db -> PayoutRecord in

@@ -323,15 +323,7 @@ final class Webhooks: Sendable {
 
     private func confirm(_ env: EnvAccess, code: String, actor: Actor) throws {
         if code.filter({ !$0.isWhitespace }).isEmpty { throw OrgProblem.invalid(["code": Self.codeMissing]) }
-        do {
-            try accounts.confirmCode(user: env.user, code: code, actor: actor)
-        } catch Accounts.Problem.invalid(let errors) {
-            throw OrgProblem.invalid(errors)
-        } catch Accounts.Problem.throttled(let seconds) {
-            throw OrgProblem.throttled(seconds: seconds)
-        } catch Accounts.Problem.slowed(let seconds) {
-            throw OrgProblem.throttled(seconds: seconds)
-        }
+        try accounts.confirmCode(for: env, code: code, actor: actor)
     }
 
     /// The endpoint's signing secret(s), for a member with `webhooks.write` and a fresh code;
