@@ -1,4 +1,7 @@
 import HTTP
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 /// A request as the Web layer's handlers and middleware see it: the ``HTTPRequest`` plus
@@ -96,14 +99,19 @@ public final class Request: @unchecked Sendable {
         return m
     }
 
-    /// 64 random bits as 16 lowercase hex digits.
-    public static func makeID() -> String {
+    /// A request id: 24 lowercase hex digits, the unix second it was made (8 digits) then 64
+    /// random bits (16). The random part makes it unique; the time in front makes ids of one
+    /// moment sort together, so an index of them (the API request log's) grows at one end
+    /// instead of taking every insert to a random page.
+    public static func makeID(now: Int = time(nil)) -> String {
         var g = SystemRandomNumberGenerator()
         let n = g.next() as UInt64
+        let seconds = UInt64(truncatingIfNeeded: now) & 0xFFFF_FFFF
         let hex = Array("0123456789abcdef".utf8)
-        return String(unsafeUninitializedCapacity: 16) { buf in
-            for i in 0..<16 { buf[i] = hex[Int((n >> (60 - 4 * UInt64(i))) & 0xF)] }
-            return 16
+        return String(unsafeUninitializedCapacity: 24) { buf in
+            for i in 0..<8 { buf[i] = hex[Int((seconds >> (28 - 4 * UInt64(i))) & 0xF)] }
+            for i in 0..<16 { buf[8 + i] = hex[Int((n >> (60 - 4 * UInt64(i))) & 0xF)] }
+            return 24
         }
     }
 }

@@ -2,6 +2,7 @@ import Database
 import Foundation
 import Testing
 import TestSupport
+import Web
 @testable import Portal
 
 /// The API requests page of an environment: who may read it, what it shows, its filters and
@@ -9,7 +10,7 @@ import TestSupport
 @Suite("API request log: the page and the pruning")
 struct APILogsPageTests {
     static func requestIDs(in html: String) -> [String] {
-        let re = try! NSRegularExpression(pattern: #"/logs/api/([0-9a-f]{16})""#)
+        let re = try! NSRegularExpression(pattern: #"/logs/api/([0-9a-f]{16}(?:[0-9a-f]{8})?)""#)
         return re.matches(in: html, range: NSRange(html.startIndex..., in: html)).map { String(html[Range($0.range(at: 1), in: html)!]) }
     }
 
@@ -211,5 +212,34 @@ struct APILogsLastUseTests {
         let page = try browser.get("/orgs/\(org)/sandbox/logs/api")
         #expect(page.text.contains("Checkout server") && !page.text.contains(secret))
         #expect(APILogsPageTests.requestIDs(in: page.text).count == 2)
+    }
+}
+
+@Suite("API request log: request ids")
+struct APILogRequestIDTests {
+    /// Ids of one second share their first 8 digits, so the log's index of them grows at its end;
+    /// the 64 random bits behind keep them apart.
+    @Test func idsStartWithTheirSecondAndDifferInTheRest() {
+        let a = Request.makeID(now: 1_796_586_911), b = Request.makeID(now: 1_796_586_911), later = Request.makeID(now: 1_796_586_912)
+        #expect(a.count == 24 && a.allSatisfy { $0.isHexDigit && !$0.isUppercase })
+        #expect(a.hasPrefix("6b15bd9f") && b.hasPrefix("6b15bd9f") && later.hasPrefix("6b15bda0"))
+        #expect(a != b)
+        #expect(APILogsStore.requestKey(a) < APILogsStore.requestKey(later))
+        #expect(Set((0..<1000).map { _ in Request.makeID() }).count == 1000)
+    }
+
+    /// A request logged before ids carried their second (16 digits) is still found by its id.
+    @Test func aRequestLoggedWithAnOlderShorterIdIsStillFound() throws {
+        let (portal, browser, org) = try TestPortal.withLogOwner()
+        let orgID = try portal.orgRowID(org)
+        let old = "0123456789abcdef"
+        portal.recorder.record(APIRequestEntry(requestID: old, createdAt: portal.clock.portalClock.now(), organizationID: orgID, environment: .sandbox,
+                                               credentialID: nil, credentialName: nil, method: "GET", path: "/v1/ping", status: 200,
+                                               durationMicroseconds: 120, ip: "192.0.2.7", userAgent: "curl/8", requestHeaders: "",
+                                               responseHeaders: "Request-Id: \(old)\n"))
+        portal.recorder.flush()
+        let page = try browser.get("/orgs/\(org)/sandbox/logs/api/\(old)")
+        #expect(page.status == 200 && page.text.contains("192.0.2.7"))
+        #expect(try browser.get("/orgs/\(org)/sandbox/logs/api/0123456789abcdee").status == 404)
     }
 }

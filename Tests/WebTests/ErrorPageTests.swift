@@ -44,7 +44,7 @@ struct DatabaseExploded: Error, CustomStringConvertible {
         #expect(body.contains("500 Internal Server Error"))
         #expect(body.contains("<html>"))  // inside the layout
         let id = try #require(res.headers["X-Request-Id"])
-        #expect(id.count == 16)
+        #expect(id.count == 24)
         #expect(body.contains("<code>\(id)</code>"))
         // The details are in the log, with the same request id.
         let line = try #require(log.lines.first { $0.message == "unhandled error" })

@@ -169,7 +169,7 @@ import Web
             #expect(inline.headers[name] == onWorker.headers[name], "\(name)")
         }
         #expect(hasSecurityHeaders(inline))
-        #expect(inline.headers["X-Request-Id"]?.count == 16)
+        #expect(inline.headers["X-Request-Id"]?.count == 24)
         #expect(inline.headers["X-Request-Id"] != onWorker.headers["X-Request-Id"])
 
         // Small and binary files too: compression (left out inline) would not touch them on a worker.

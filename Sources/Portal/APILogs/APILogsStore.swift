@@ -62,10 +62,13 @@ struct APILogsStore {
         }
     }
 
-    /// A request id's 16 hex digits as the 64-bit integer the index holds (its bits, signed).
-    /// Anything else (never made by ``Request/makeID()``) maps to 0 and is still found by its text.
+    /// The first 16 hex digits of a request id as the 64-bit integer the index holds (its bits,
+    /// signed): for ids made now (``Request/makeID(now:)``, 24 digits) the second they were
+    /// made and 32 random bits, so the index grows at its end; ids of 16 digits (made before)
+    /// map whole. Anything else maps to 0 and is still found by its text.
     static func requestKey(_ id: String) -> Int64 {
-        guard id.utf8.count == 16, let v = UInt64(id, radix: 16) else { return 0 }
+        let n = id.utf8.count
+        guard n == 16 || n == 24, let v = UInt64(id.prefix(16), radix: 16) else { return 0 }
         return Int64(bitPattern: v)
     }
 
