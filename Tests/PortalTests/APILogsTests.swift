@@ -166,6 +166,35 @@ struct APILogRecordingTests {
         #expect(!capture.lines.contains { $0.level >= .error }, "\(capture.lines.filter { $0.level >= .error }.map(\.rendered))")
     }
 
+    /// A batch is written 16 rows to a statement, and a failed request (whose bodies need its
+    /// row) alone: the log keeps the order the requests were answered in, and each failure's
+    /// bodies stay with its own row.
+    @Test func aBatchOfSuccessesAndFailuresKeepsItsOrderAndEachFailureItsBody() throws {
+        let portal = try TestPortal()
+        portal.recorder.pause()
+        var expected: [(id: String, failed: Bool)] = []
+        for i in 0..<53 {
+            let failed = [3, 20, 21, 50].contains(i)
+            let id = try #require(try portal.request("GET", failed ? "/v1/nowhere-\(i)" : "/v1/ping?n=\(i)")["X-Request-Id"])
+            expected.append((id, failed))
+        }
+        portal.recorder.resume()
+        portal.recorder.flush()
+        let stored = try portal.app.database.read {
+            try $0.query("""
+                SELECT r.request_id, r.path, b.response_body FROM api_requests r LEFT JOIN api_request_bodies b ON b.api_request_id = r.id ORDER BY r.id
+                """).map { (try $0.string(0), try $0.string(1), try $0.optionalString(2)) }
+        }
+        #expect(stored.map(\.0) == expected.map(\.id))
+        for (row, e) in zip(stored, expected) {
+            if e.failed {
+                #expect(row.1.hasPrefix("/v1/nowhere-") && (row.2 ?? "").contains(e.id), "\(row)")
+            } else {
+                #expect(row.1 == "/v1/ping" && row.2 == nil, "\(row)")
+            }
+        }
+    }
+
     @Test func aFullBufferDropsTheOldestAndSaysSoOnce() throws {
         let capture = LogCapture()
         let saved = SavedBatches()

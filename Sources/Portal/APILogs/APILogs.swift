@@ -41,9 +41,9 @@ struct APILogs: Sendable {
     func save(_ batch: [APIRequestEntry]) throws {
         guard !batch.isEmpty else { return }
         try database.write { db in
+            try store.insert(batch, on: db)
             var newest: [String: APIRequestEntry] = [:]
             for e in batch {
-                try store.insert(e, on: db)
                 if let c = e.credentialID, (newest[c]?.createdAt ?? .min) <= e.createdAt { newest[c] = e }
             }
             for (id, e) in newest.sorted(by: { $0.key < $1.key }) {

@@ -49,17 +49,53 @@ struct APILogsStore {
 
     // MARK: writing a batch
 
+    static let insertColumns = """
+        INSERT INTO api_requests(request_id, request_key, created_at, organization_id, environment, credential_id, credential_name, credential_label, method, path,
+                                 status, duration_us, ip, user_agent, request_headers, response_headers) VALUES
+        """
+    static let rowMarks = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    /// Rows per INSERT when a batch is written: one statement per 16 rows costs less per row
+    /// than one each (fewer steps, resets and cache lookups), and 256 parameters stay far
+    /// below SQLite's limit.
+    static let rowsPerInsert = 16
+    static let insertMany = insertColumns + Array(repeating: rowMarks, count: rowsPerInsert).joined(separator: ", ")
+
+    /// Writes `batch` in order: rows without bodies 16 to a statement, a row with bodies
+    /// alone (its bodies need its id), so ids keep the batch's order.
+    func insert(_ batch: [APIRequestEntry], on db: Connection) throws {
+        var i = 0
+        while i < batch.count {
+            let e = batch[i]
+            if e.requestBody == nil, i + Self.rowsPerInsert <= batch.count,
+               batch[i..<(i + Self.rowsPerInsert)].allSatisfy({ $0.requestBody == nil }) {
+                var args: [any SQLBindable] = []
+                args.reserveCapacity(16 * Self.rowsPerInsert)
+                for e in batch[i..<(i + Self.rowsPerInsert)] { Self.append(e, to: &args) }
+                _ = try db.execute(Self.insertMany, arguments: args)
+                i += Self.rowsPerInsert
+            } else {
+                try insert(e, on: db)
+                i += 1
+            }
+        }
+    }
+
     func insert(_ e: APIRequestEntry, on db: Connection) throws {
-        _ = try db.execute("""
-            INSERT INTO api_requests(request_id, request_key, created_at, organization_id, environment, credential_id, credential_name, credential_label, method, path,
-                                     status, duration_us, ip, user_agent, request_headers, response_headers)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, e.requestID, Self.requestKey(e.requestID), e.createdAt, e.organizationID, e.environment?.rawValue, e.credentialID, e.credentialName, e.credentialLabel, e.method, e.path,
-            e.status, e.durationMicroseconds, e.ip, e.userAgent, e.requestHeaders, e.responseHeaders)
+        var args: [any SQLBindable] = []
+        args.reserveCapacity(16)
+        Self.append(e, to: &args)
+        _ = try db.execute(Self.insertColumns + Self.rowMarks, arguments: args)
         if let request = e.requestBody, let response = e.responseBody {
             _ = try db.execute("INSERT INTO api_request_bodies(api_request_id, created_at, request_body, response_body) VALUES (?, ?, ?, ?)",
                                db.lastInsertRowID, e.createdAt, request, response)
         }
+    }
+
+    private static func append(_ e: APIRequestEntry, to args: inout [any SQLBindable]) {
+        args.append(e.requestID); args.append(requestKey(e.requestID)); args.append(e.createdAt); args.append(e.organizationID)
+        args.append(e.environment?.rawValue); args.append(e.credentialID); args.append(e.credentialName); args.append(e.credentialLabel)
+        args.append(e.method); args.append(e.path); args.append(e.status); args.append(e.durationMicroseconds)
+        args.append(e.ip); args.append(e.userAgent); args.append(e.requestHeaders); args.append(e.responseHeaders)
     }
 
     /// The first 16 hex digits of a request id as the 64-bit integer the index holds (its bits,
