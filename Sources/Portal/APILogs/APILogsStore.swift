@@ -53,7 +53,9 @@ struct APILogsStore {
         INSERT INTO api_requests(request_id, request_key, created_at, organization_id, environment, credential_id, credential_name, credential_label, method, path,
                                  status, duration_us, ip, user_agent, request_headers, response_headers) VALUES
         """
-    static let rowMarks = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    /// The columns ``append(_:to:)`` binds, in ``insertColumns``' order.
+    static let columnCount = 16
+    static let rowMarks = "(" + Array(repeating: "?", count: columnCount).joined(separator: ", ") + ")"
     /// Rows per INSERT when a batch is written: one statement per 16 rows costs less per row
     /// than one each (fewer steps, resets and cache lookups), and 256 parameters stay far
     /// below SQLite's limit.
@@ -61,15 +63,16 @@ struct APILogsStore {
     static let insertMany = insertColumns + Array(repeating: rowMarks, count: rowsPerInsert).joined(separator: ", ")
 
     /// Writes `batch` in order: rows without bodies 16 to a statement, a row with bodies
-    /// alone (its bodies need its id), so ids keep the batch's order.
+    /// alone (its bodies need its id), so ids keep the batch's order. The last rows of a batch,
+    /// fewer than 16, go one by one.
     func insert(_ batch: [APIRequestEntry], on db: Connection) throws {
         var i = 0
         while i < batch.count {
             let e = batch[i]
-            if e.requestBody == nil, i + Self.rowsPerInsert <= batch.count,
+            if i + Self.rowsPerInsert <= batch.count,
                batch[i..<(i + Self.rowsPerInsert)].allSatisfy({ $0.requestBody == nil }) {
                 var args: [any SQLBindable] = []
-                args.reserveCapacity(16 * Self.rowsPerInsert)
+                args.reserveCapacity(Self.columnCount * Self.rowsPerInsert)
                 for e in batch[i..<(i + Self.rowsPerInsert)] { Self.append(e, to: &args) }
                 _ = try db.execute(Self.insertMany, arguments: args)
                 i += Self.rowsPerInsert
@@ -82,7 +85,7 @@ struct APILogsStore {
 
     func insert(_ e: APIRequestEntry, on db: Connection) throws {
         var args: [any SQLBindable] = []
-        args.reserveCapacity(16)
+        args.reserveCapacity(Self.columnCount)
         Self.append(e, to: &args)
         _ = try db.execute(Self.insertColumns + Self.rowMarks, arguments: args)
         if let request = e.requestBody, let response = e.responseBody {
