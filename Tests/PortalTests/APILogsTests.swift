@@ -240,6 +240,10 @@ struct BodyMaskingTests {
         ("{\"n\":378282246310005}", "{\"n\":***********0005}"),
         ("amount=1000&currency=EUR&external_id=ord_123456789012", "amount=1000&currency=EUR&external_id=ord_123456789012"),
         ("phone +44 20 7946 0958", "phone +44 20 7946 0958"),
+        // Digits inside a word (a request id, a hash) are not a card number.
+        ("request 6b15c60a4242424242424242 failed", "request 6b15c60a4242424242424242 failed"),
+        ("{\"id\":\"4242424242424242ab\"}", "{\"id\":\"4242424242424242ab\"}"),
+        ("{\"id\":\"4242424242424242\"}", "{\"id\":\"************4242\"}"),
     ])
     func masks(_ input: String, _ expected: String) {
         #expect(BodyMasking.mask(input) == expected)

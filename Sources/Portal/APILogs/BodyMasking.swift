@@ -185,9 +185,12 @@ enum BodyMasking {
 
     /// Runs of 13 or more digits, possibly grouped by single spaces or dashes: every digit but
     /// the last four becomes `*` (separators dropped). Card numbers are 13–19 digits; a longer
-    /// run is masked too rather than risk a card number followed by more digits leaking.
+    /// run is masked too rather than risk a card number followed by more digits leaking. A run
+    /// with a letter right before or after it is part of a word, not a card number: a request
+    /// id (24 hex digits) or a hash whose digits happen to run 13 long stays readable.
     static func maskCards(_ s: inout [Unicode.Scalar]) {
         func isDigit(_ c: Unicode.Scalar) -> Bool { c >= "0" && c <= "9" }
+        func isLetter(_ c: Unicode.Scalar) -> Bool { (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") }
         var i = 0
         while i < s.count {
             guard isDigit(s[i]), i == 0 || !isDigit(s[i - 1]) else { i += 1; continue }
@@ -198,7 +201,8 @@ enum BodyMasking {
                 if s[end] == " " || s[end] == "-", end + 1 < s.count, isDigit(s[end + 1]) { end += 1; continue }
                 break
             }
-            if digits.count >= 13 {
+            let inWord = (i > 0 && isLetter(s[i - 1])) || (end < s.count && isLetter(s[end]))
+            if digits.count >= 13, !inWord {
                 let shown = String(String.UnicodeScalarView(digits.suffix(4)))
                 i = replace(&s, i, end, with: String(repeating: "*", count: digits.count - 4) + shown)
             } else {
