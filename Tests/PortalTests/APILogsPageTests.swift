@@ -217,14 +217,15 @@ struct APILogsLastUseTests {
 
 @Suite("API request log: request ids")
 struct APILogRequestIDTests {
-    /// Ids of one second share their first 8 digits, so the log's index of them grows at its end;
-    /// the 64 random bits behind keep them apart.
+    /// Ids of one second share their first 8 digits (the detail page finds an id's segment by
+    /// them); the 64 random bits behind keep them apart.
     @Test func idsStartWithTheirSecondAndDifferInTheRest() {
         let a = Request.makeID(now: 1_796_586_911), b = Request.makeID(now: 1_796_586_911), later = Request.makeID(now: 1_796_586_912)
         #expect(a.count == 24 && a.allSatisfy { $0.isHexDigit && !$0.isUppercase })
         #expect(a.hasPrefix("6b15bd9f") && b.hasPrefix("6b15bd9f") && later.hasPrefix("6b15bda0"))
         #expect(a != b)
-        #expect(APILogsStore.requestKey(a) < APILogsStore.requestKey(later))
+        #expect(APILogsStore.second(of: a) == 1_796_586_911 && APILogsStore.second(of: later) == 1_796_586_912)
+        #expect(APILogsStore.second(of: "0123456789abcdef") == nil)
         #expect(Set((0..<1000).map { _ in Request.makeID() }).count == 1000)
     }
 

@@ -108,25 +108,25 @@ struct APILogs: Sendable {
 
     // MARK: pruning
 
-    /// Deletes rows older than the retention and bodies older than theirs, a batch per
-    /// transaction. Returns how many of each went.
+    /// Deletes requests older than the retention (whole segments) and bodies older than
+    /// theirs, a batch per transaction. Returns how many segments and bodies went.
     @discardableResult
-    func prune() throws -> (rows: Int, bodies: Int) {
+    func prune() throws -> (segments: Int, bodies: Int) {
         let now = clock.now()
-        func drain(_ delete: (Connection) throws -> Int) throws -> Int {
+        func drain(batch: Int, _ delete: (Connection) throws -> Int) throws -> Int {
             var total = 0
             while true {
                 let n = try database.write { try delete($0) }
                 total += n
-                if n < Self.pruneBatch { return total }
+                if n < batch { return total }
             }
         }
         let rowCutoff = now - Int64(retentionDays) * 86400
         let bodyCutoff = now - Int64(bodyRetentionDays) * 86400
-        let rows = try drain { try store.deleteRows(olderThan: rowCutoff, limit: Self.pruneBatch, on: $0) }
-        let bodies = try drain { try store.deleteBodies(olderThan: bodyCutoff, limit: Self.pruneBatch, on: $0) }
+        let segments = try drain(batch: APILogsStore.pruneSegments) { try store.deleteSegments(olderThan: rowCutoff, on: $0) }
+        let bodies = try drain(batch: Self.pruneBatch) { try store.deleteBodies(olderThan: bodyCutoff, limit: Self.pruneBatch, on: $0) }
         _ = try database.write { try store.deleteCredentials(lastSeenBefore: rowCutoff, on: $0) }
-        return (rows, bodies)
+        return (segments, bodies)
     }
 
     /// Makes sure one pruning job is waiting: at start-up (due now) and at the end of each run

@@ -1,4 +1,5 @@
 import Database
+import Web
 
 /// The SQL of the API request log: batch inserts for the flusher, the page and detail reads,
 /// the pruning deletes. Every statement is parameterized; writes run inside the caller's
@@ -49,66 +50,81 @@ struct APILogsStore {
 
     // MARK: writing a batch
 
-    static let insertColumns = """
-        INSERT INTO api_requests(request_id, request_key, created_at, organization_id, environment, credential_id, credential_name, credential_label, method, path,
-                                 status, duration_us, ip, user_agent, request_headers, response_headers) VALUES
-        """
-    /// The columns ``append(_:to:)`` binds, in ``insertColumns``' order.
-    static let columnCount = 16
-    static let rowMarks = "(" + Array(repeating: "?", count: columnCount).joined(separator: ", ") + ")"
-    /// Rows per INSERT when a batch is written: one statement per 16 rows costs less per row
-    /// than one each (fewer steps, resets and cache lookups), and 256 parameters stay far
-    /// below SQLite's limit.
-    static let rowsPerInsert = 16
-    static let insertMany = insertColumns + Array(repeating: rowMarks, count: rowsPerInsert).joined(separator: ", ")
-
-    /// Writes `batch` in order: rows without bodies 16 to a statement, a row with bodies
-    /// alone (its bodies need its id), so ids keep the batch's order. The last rows of a batch,
-    /// fewer than 16, go one by one.
+    /// Writes `batch` as segments: one per organization and environment (and more when one
+    /// would pass ``APILogSegment/capacity``), each keeping the batch's order. Bodies of
+    /// failures go beside, under their segment and position.
     func insert(_ batch: [APIRequestEntry], on db: Connection) throws {
-        var i = 0
-        while i < batch.count {
-            let e = batch[i]
-            if i + Self.rowsPerInsert <= batch.count,
-               batch[i..<(i + Self.rowsPerInsert)].allSatisfy({ $0.requestBody == nil }) {
-                var args: [any SQLBindable] = []
-                args.reserveCapacity(Self.columnCount * Self.rowsPerInsert)
-                for e in batch[i..<(i + Self.rowsPerInsert)] { Self.append(e, to: &args) }
-                _ = try db.execute(Self.insertMany, arguments: args)
-                i += Self.rowsPerInsert
+        // The batch's requests of each organization and environment, in order: a run of one
+        // (the common case under load) is a slice of the batch, no copy.
+        var groups: [(key: SegmentKey, indices: [Int])] = []
+        for i in batch.indices {
+            let key = SegmentKey(org: batch[i].organizationID, env: batch[i].environment)
+            if let g = groups.lastIndex(where: { $0.key == key }), groups[g].indices.count < APILogSegment.capacity {
+                groups[g].indices.append(i)
             } else {
-                try insert(e, on: db)
-                i += 1
+                groups.append((key, [i]))
+            }
+        }
+        for g in groups {
+            if let first = g.indices.first, let last = g.indices.last, last - first + 1 == g.indices.count {
+                try insertSegment(g.key, batch[first...last], on: db)
+            } else {
+                try insertSegment(g.key, ArraySlice(g.indices.map { batch[$0] }), on: db)
             }
         }
     }
 
-    func insert(_ e: APIRequestEntry, on db: Connection) throws {
-        var args: [any SQLBindable] = []
-        args.reserveCapacity(Self.columnCount)
-        Self.append(e, to: &args)
-        _ = try db.execute(Self.insertColumns + Self.rowMarks, arguments: args)
-        if let request = e.requestBody, let response = e.responseBody {
-            _ = try db.execute("INSERT INTO api_request_bodies(api_request_id, created_at, request_body, response_body) VALUES (?, ?, ?, ?)",
-                               db.lastInsertRowID, e.createdAt, request, response)
+    private struct SegmentKey: Equatable {
+        let org: Int64?
+        let env: Environment?
+    }
+
+    private func insertSegment(_ key: SegmentKey, _ entries: ArraySlice<APIRequestEntry>, on db: Connection) throws {
+        var firstAt = Int64.max, lastAt = Int64.min, firstSecond = Int64.max, lastSecond = Int64.min, statuses = 0
+        var seen = Set<String>()
+        var credentials = " "
+        for i in entries.indices {
+            let createdAt = entries[i].createdAt
+            firstAt = min(firstAt, createdAt)
+            lastAt = max(lastAt, createdAt)
+            let second = Self.second(of: entries[i].requestID) ?? createdAt
+            firstSecond = min(firstSecond, second)
+            lastSecond = max(lastSecond, second)
+            statuses |= Self.statusBit(entries[i].status)
+            if let c = entries[i].credentialID, seen.insert(c).inserted { credentials += c + " " }
+        }
+        let data = String(decoding: APILogSegment.encode(entries), as: UTF8.self)
+        _ = try db.execute("""
+            INSERT INTO api_request_segments(organization_id, environment, credentials, first_at, last_at, statuses, first_second, last_second, entries, data)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, key.org, key.env?.rawValue, credentials, firstAt, lastAt, statuses, firstSecond, lastSecond, entries.count, data)
+        let segment = db.lastInsertRowID
+        for (position, i) in entries.indices.enumerated() {
+            if let request = entries[i].requestBody, let response = entries[i].responseBody {
+                _ = try db.execute("""
+                    INSERT INTO api_request_segment_bodies(segment_id, position, created_at, request_body, response_body) VALUES (?, ?, ?, ?, ?)
+                    """, segment, position, entries[i].createdAt, request, response)
+            }
         }
     }
 
-    private static func append(_ e: APIRequestEntry, to args: inout [any SQLBindable]) {
-        args.append(e.requestID); args.append(requestKey(e.requestID)); args.append(e.createdAt); args.append(e.organizationID)
-        args.append(e.environment?.rawValue); args.append(e.credentialID); args.append(e.credentialName); args.append(e.credentialLabel)
-        args.append(e.method); args.append(e.path); args.append(e.status); args.append(e.durationMicroseconds)
-        args.append(e.ip); args.append(e.userAgent); args.append(e.requestHeaders); args.append(e.responseHeaders)
-    }
+    /// The bit of a status's class in a segment's `statuses`.
+    static func statusBit(_ status: Int) -> Int { 1 << min(max(status / 100, 0), 9) }
 
-    /// The first 16 hex digits of a request id as the 64-bit integer the index holds (its bits,
-    /// signed): for ids made now (``Request/makeID(now:)``, 24 digits) the second they were
-    /// made and 32 random bits, so the index grows at its end; ids of 16 digits (made before)
-    /// map whole. Anything else maps to 0 and is still found by its text.
-    static func requestKey(_ id: String) -> Int64 {
-        let n = id.utf8.count
-        guard n == 16 || n == 24, let v = UInt64(id.prefix(16), radix: 16) else { return 0 }
-        return Int64(bitPattern: v)
+    /// The unix second a request id (``Request/makeID(now:)``, 24 hex digits) begins with;
+    /// nil for an id of another form (16 digits, made before ids carried their time).
+    static func second(of id: String) -> Int64? {
+        guard id.utf8.count == 24 else { return nil }
+        var v: Int64 = 0
+        for b in id.utf8.prefix(8) {
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = v << 4 | Int64(b - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): v = v << 4 | Int64(b - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): v = v << 4 | Int64(b - UInt8(ascii: "A") + 10)
+            default: return nil
+            }
+        }
+        return v
     }
 
     func noteCredential(organizationID: Int64, environment: Environment, credentialID: String, name: String, label: String?, at: Int64, on db: Connection) throws {
@@ -126,46 +142,102 @@ struct APILogsStore {
     /// A page of `limit` rows of one environment, newest first: older than `before`, newer than
     /// `after` (read upwards, returned newest first), or the newest.
     func page(organizationID: Int64, environment: Environment, _ q: Query, before: Int64?, after: Int64?, limit: Int, on db: Connection) throws -> [LogRow] {
-        var sql = "SELECT \(Self.rowColumns) FROM api_requests r WHERE r.organization_id = ? AND r.environment = ?"
-        var args: [any SQLBindable] = [organizationID, environment.rawValue]
-        Self.narrow(q, &sql, &args)
         if let before {
-            sql += " AND r.id < ? ORDER BY r.id DESC"
-            args.append(before)
+            return try scan(organizationID, environment, q, beyond: before, newer: false, limit: limit, on: db)
         } else if let after {
-            sql += " AND r.id > ? ORDER BY r.id ASC"
-            args.append(after)
-        } else {
-            sql += " ORDER BY r.id DESC"
+            return try scan(organizationID, environment, q, beyond: after, newer: true, limit: limit, on: db).reversed()
         }
-        sql += " LIMIT ?"
-        args.append(limit)
-        let rows = try db.query(sql, arguments: args).map(Self.row)
-        return after != nil && before == nil ? rows.reversed() : rows
+        return try scan(organizationID, environment, q, beyond: nil, newer: false, limit: limit, on: db)
     }
 
     /// Whether a row of the query lies beyond `id`: newer (`newer` true) or older.
     func exists(organizationID: Int64, environment: Environment, _ q: Query, beyond id: Int64, newer: Bool, on db: Connection) throws -> Bool {
-        var sql = "SELECT 1 FROM api_requests r WHERE r.organization_id = ? AND r.environment = ?"
-        var args: [any SQLBindable] = [organizationID, environment.rawValue]
-        Self.narrow(q, &sql, &args)
-        sql += newer ? " AND r.id > ? LIMIT 1" : " AND r.id < ? LIMIT 1"
-        args.append(id)
-        return try db.queryOne(sql, arguments: args) != nil
+        try !scan(organizationID, environment, q, beyond: id, newer: newer, limit: 1, on: db).isEmpty
     }
 
-    private static func narrow(_ q: Query, _ sql: inout String, _ args: inout [any SQLBindable]) {
-        if let c = q.credentialID { sql += " AND r.credential_id = ?"; args.append(c) }
-        if let s = q.statuses { sql += " AND r.status >= ? AND r.status < ?"; args += [s.lowerBound, s.upperBound] }
-        // A prefix compared as a prefix (no LIKE: `%` and `_` in it mean themselves).
-        if let p = q.pathPrefix { sql += " AND substr(r.path, 1, ?) = ?"; args += [p.utf8.count, p] }
-        if let from = q.from { sql += " AND r.created_at >= ?"; args.append(from) }
-        if let until = q.until { sql += " AND r.created_at < ?"; args.append(until) }
+    /// Segments read per statement while a page is gathered.
+    static let segmentsPerRead = 8
+
+    /// Up to `limit` requests of the query beyond `cursor` (a page id; none: from the newest),
+    /// in the order of reading: upwards when `newer`, else downwards. Segments are skipped on
+    /// what their columns say (credential, status classes, time span, and the path's bytes in
+    /// their JSON) before any of their JSON is parsed.
+    private func scan(_ org: Int64, _ env: Environment, _ q: Query, beyond cursor: Int64?, newer: Bool, limit: Int,
+                      on db: Connection) throws -> [LogRow] {
+        guard limit > 0 else { return [] }
+        var sql = "SELECT id, data FROM api_request_segments WHERE organization_id = ? AND environment = ?"
+        var args: [any SQLBindable] = [org, env.rawValue]
+        if let c = q.credentialID { sql += " AND instr(credentials, ?) > 0"; args.append(" \(c) ") }
+        if let s = q.statuses {
+            var bits = 0
+            for status in stride(from: s.lowerBound / 100 * 100, to: s.upperBound, by: 100) { bits |= Self.statusBit(status) }
+            sql += " AND statuses & ? != 0"; args.append(bits)
+        }
+        if let from = q.from { sql += " AND last_at >= ?"; args.append(from) }
+        if let until = q.until { sql += " AND first_at < ?"; args.append(until) }
+        if let p = q.pathPrefix {
+            // The path as its JSON string begins: a segment without these bytes holds no match.
+            var w = JSONWriter(capacity: p.utf8.count + 8)
+            w.string(p)
+            sql += " AND instr(data, ?) > 0"; args.append(String(decoding: w.bytes.dropLast(), as: UTF8.self))
+        }
+        sql += newer ? " AND id >= ? ORDER BY id ASC LIMIT ?" : " AND id <= ? ORDER BY id DESC LIMIT ?"
+        let capacity = Int64(APILogSegment.capacity)
+        var bound: Int64 = cursor.map { $0 >= 0 ? $0 / capacity : -1 } ?? Int64.max
+        var rows: [LogRow] = []
+        while rows.count < limit {
+            var read = 0
+            try db.forEach(sql, arguments: args + [bound, Self.segmentsPerRead]) { r in
+                read += 1
+                let segment = try r.int64(0)
+                bound = newer ? segment + 1 : segment - 1
+                guard rows.count < limit else { return }
+                var data = try r.string(1)
+                try data.withUTF8 { bytes in
+                    let slots = try APILogSegment.parse(bytes)
+                    let count = slots.count / APILogSegment.fieldCount
+                    var positions = Array(newer ? Array(0..<count) : (0..<count).reversed())
+                    if let cursor, cursor >= 0, cursor / capacity == segment {
+                        let p = Int(cursor % capacity)
+                        positions = positions.filter { newer ? $0 > p : $0 < p }
+                    }
+                    for position in positions where rows.count < limit {
+                        let start = position * APILogSegment.fieldCount
+                        let f = APILogSegment.Fields(bytes: bytes, slots: slots[start..<(start + APILogSegment.fieldCount)])
+                        guard try Self.matches(f, q) else { continue }
+                        rows.append(try Self.row(f, id: segment * capacity + Int64(position)))
+                    }
+                }
+            }
+            if read < Self.segmentsPerRead { break }
+        }
+        return rows
+    }
+
+    private static func matches(_ f: APILogSegment.Fields, _ q: Query) throws -> Bool {
+        if let c = q.credentialID, try !f.equals(APILogSegment.credentialID, c) { return false }
+        if let s = q.statuses, try !s.contains(Int(f.integer(APILogSegment.status))) { return false }
+        if q.from != nil || q.until != nil {
+            let at = try f.integer(APILogSegment.createdAt)
+            if let from = q.from, at < from { return false }
+            if let until = q.until, at >= until { return false }
+        }
+        if let p = q.pathPrefix, try !f.string(APILogSegment.path).utf8.starts(with: p.utf8) { return false }
+        return true
+    }
+
+    private static func row(_ f: APILogSegment.Fields, id: Int64) throws -> LogRow {
+        typealias S = APILogSegment
+        return LogRow(id: id, requestID: try f.string(S.requestID), createdAt: try f.integer(S.createdAt),
+                      credentialID: try f.optionalString(S.credentialID), credentialName: try f.optionalString(S.credentialName),
+                      credentialLabel: try f.optionalString(S.credentialLabel), method: try f.string(S.method), path: try f.string(S.path),
+                      status: Int(try f.integer(S.status)), durationMicroseconds: try f.integer(S.duration), ip: try f.string(S.ip),
+                      userAgent: try f.string(S.userAgent))
     }
 
     /// Whether the environment has any request at all (for the page's first-request advice).
     func hasAny(organizationID: Int64, environment: Environment, on db: Connection) throws -> Bool {
-        try db.queryOne("SELECT 1 FROM api_requests WHERE organization_id = ? AND environment = ? LIMIT 1", organizationID, environment.rawValue) != nil
+        try db.queryOne("SELECT 1 FROM api_request_segments WHERE organization_id = ? AND environment = ? LIMIT 1", organizationID, environment.rawValue) != nil
     }
 
     /// The credentials seen in the environment, most recently used first.
@@ -176,33 +248,69 @@ struct APILogsStore {
             """, organizationID, environment.rawValue).map { (try $0.string(0), try $0.string(1), try $0.optionalString(2)) }
     }
 
+    /// How long a request may have run before its entry was written: the detail lookup looks
+    /// this far back from the second in its id.
+    static let longestRequest: Int64 = 3600
+
+    /// The request with this id, found among the segments whose span of seconds holds the
+    /// second its id begins with (any segment of the environment for an id of 16 digits).
     func detail(organizationID: Int64, environment: Environment, requestID: String, on db: Connection) throws -> Detail? {
-        guard let r = try db.queryOne("""
-            SELECT \(Self.rowColumns), r.request_headers, r.response_headers, b.request_body, b.response_body
-            FROM api_requests r LEFT JOIN api_request_bodies b ON b.api_request_id = r.id
-            WHERE r.request_key = ? AND r.request_id = ? AND r.organization_id = ? AND r.environment = ? ORDER BY r.id DESC LIMIT 1
-            """, Self.requestKey(requestID), requestID, organizationID, environment.rawValue) else { return nil }
-        return Detail(row: try Self.row(r), requestHeaders: try r.string(12), responseHeaders: try r.string(13),
-                      requestBody: try r.optionalString(14), responseBody: try r.optionalString(15))
+        var sql = "SELECT id, data FROM api_request_segments WHERE organization_id = ? AND environment = ?"
+        var args: [any SQLBindable] = [organizationID, environment.rawValue]
+        if let second = Self.second(of: requestID) {
+            sql += " AND first_second BETWEEN ? AND ? AND last_second >= ?"
+            args += [second - Self.longestRequest, second, second]
+        }
+        sql += " AND instr(data, ?) > 0 ORDER BY id DESC LIMIT 4"
+        args.append("\"" + requestID + "\"")
+        var found: (segment: Int64, position: Int, row: LogRow, requestHeaders: String, responseHeaders: String)?
+        try db.forEach(sql, arguments: args) { r in
+            guard found == nil else { return }
+            let segment = try r.int64(0)
+            var data = try r.string(1)
+            try data.withUTF8 { bytes in
+                let slots = try APILogSegment.parse(bytes)
+                for position in (0..<(slots.count / APILogSegment.fieldCount)).reversed() {
+                    let start = position * APILogSegment.fieldCount
+                    let f = APILogSegment.Fields(bytes: bytes, slots: slots[start..<(start + APILogSegment.fieldCount)])
+                    if try f.equals(APILogSegment.requestID, requestID) {
+                        found = (segment, position, try Self.row(f, id: segment * Int64(APILogSegment.capacity) + Int64(position)),
+                                 try f.string(APILogSegment.requestHeaders), try f.string(APILogSegment.responseHeaders))
+                        return
+                    }
+                }
+            }
+        }
+        guard let found else { return nil }
+        let bodies = try db.queryOne("SELECT request_body, response_body FROM api_request_segment_bodies WHERE segment_id = ? AND position = ?",
+                                     found.segment, found.position)
+        return Detail(row: found.row, requestHeaders: found.requestHeaders, responseHeaders: found.responseHeaders,
+                      requestBody: try bodies?.string(0), responseBody: try bodies?.string(1))
     }
 
     // MARK: pruning
 
-    /// Deletes what is older than `cutoff` among the `limit` oldest rows (their bodies go with
-    /// them); returns how many went. Rows are inserted in the order their requests ended, so
-    /// the oldest are the lowest ids: the primary key is walked, no index on the time is kept
-    /// (a clock stepped back only delays the rows behind it until it has aged too).
-    func deleteRows(olderThan cutoff: Int64, limit: Int, on db: Connection) throws -> Int {
+    /// Segments one pruning statement deletes at most: a segment written under load holds
+    /// thousands of requests, so fewer than the bodies' batch keep the writer's hold short.
+    static let pruneSegments = 50
+
+    /// Deletes the segments whose newest request is older than `cutoff` among the
+    /// ``pruneSegments`` oldest (their bodies go with them); returns how many went. Segments
+    /// are written in the order of their batches, so the oldest are the lowest ids: the
+    /// primary key is walked, no index on the time is kept (a clock stepped back only delays
+    /// the segments behind it until it has aged too).
+    func deleteSegments(olderThan cutoff: Int64, on db: Connection) throws -> Int {
         try db.execute("""
-            DELETE FROM api_requests WHERE id IN
-              (SELECT id FROM (SELECT id, created_at FROM api_requests ORDER BY id LIMIT ?) WHERE created_at < ?)
-            """, limit, cutoff)
+            DELETE FROM api_request_segments WHERE id IN
+              (SELECT id FROM (SELECT id, last_at FROM api_request_segments ORDER BY id LIMIT ?) WHERE last_at < ?)
+            """, Self.pruneSegments, cutoff)
     }
 
     func deleteBodies(olderThan cutoff: Int64, limit: Int, on db: Connection) throws -> Int {
         try db.execute("""
-            DELETE FROM api_request_bodies WHERE api_request_id IN
-              (SELECT api_request_id FROM (SELECT api_request_id, created_at FROM api_request_bodies ORDER BY api_request_id LIMIT ?)
+            DELETE FROM api_request_segment_bodies WHERE (segment_id, position) IN
+              (SELECT segment_id, position FROM
+                (SELECT segment_id, position, created_at FROM api_request_segment_bodies ORDER BY segment_id, position LIMIT ?)
                WHERE created_at < ?)
             """, limit, cutoff)
     }

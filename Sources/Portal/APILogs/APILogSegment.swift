@@ -1,0 +1,227 @@
+import Web
+
+/// The stored form of a segment of the request log: a flushed batch's requests of one
+/// organization and environment as a JSON array of arrays, oldest first (migration 0033 says
+/// which field is where). JSON, so that the migration could turn old rows into segments and
+/// the `api_requests` view can show them with SQLite's own `json_each`.
+///
+/// Reading one is two steps: ``parse(_:)`` finds where each field lies (no strings made),
+/// then a ``Fields`` gives the values of the requests a page keeps, so a filter that passes
+/// over most of a segment makes none of its strings.
+enum APILogSegment {
+    /// Requests a segment holds at most: a request's id on the page is segment id * 4096 +
+    /// its position.
+    static let capacity = 4096
+    static let fieldCount = 13
+
+    // Field positions in an element.
+    static let requestID = 0, createdAt = 1, credentialID = 2, credentialName = 3, credentialLabel = 4, method = 5, path = 6,
+               status = 7, duration = 8, ip = 9, userAgent = 10, requestHeaders = 11, responseHeaders = 12
+
+    /// The JSON of `entries`, in their order. Written field by field (no closure or copy of an
+    /// entry per field): the flusher that runs this shares the server's core.
+    static func encode(_ entries: ArraySlice<APIRequestEntry>) -> [UInt8] {
+        var w = JSONWriter(capacity: entries.count * 320)
+        w.raw(open)
+        for i in entries.indices {
+            if i > entries.startIndex { w.raw(comma) }
+            write(entries[i], to: &w)
+        }
+        w.raw(close)
+        return w.bytes
+    }
+
+    private static func write(_ e: APIRequestEntry, to w: inout JSONWriter) {
+        w.raw(open)
+        w.string(e.requestID); w.raw(comma)
+        w.integer(e.createdAt); w.raw(comma)
+        optional(e.credentialID, &w); w.raw(comma)
+        optional(e.credentialName, &w); w.raw(comma)
+        optional(e.credentialLabel, &w); w.raw(comma)
+        w.string(e.method); w.raw(comma)
+        w.string(e.path); w.raw(comma)
+        w.integer(e.status); w.raw(comma)
+        w.integer(e.durationMicroseconds); w.raw(comma)
+        w.string(e.ip); w.raw(comma)
+        w.string(e.userAgent); w.raw(comma)
+        w.string(e.requestHeaders); w.raw(comma)
+        w.string(e.responseHeaders)
+        w.raw(close)
+    }
+
+    private static let open: [UInt8] = [UInt8(ascii: "[")], close: [UInt8] = [UInt8(ascii: "]")], comma: [UInt8] = [UInt8(ascii: ",")]
+
+    private static func optional(_ s: String?, _ w: inout JSONWriter) {
+        if let s { w.string(s) } else { w.null() }
+    }
+
+    // MARK: reading
+
+    struct Malformed: Error {}
+
+    /// Where a field's value lies in the segment's bytes.
+    enum Slot {
+        case null
+        case integer(Int64)
+        /// A string's bytes between its quotes; `escaped` when they hold a backslash.
+        case text(Range<Int>, escaped: Bool)
+    }
+
+    /// The slots of every request, `fieldCount` to a request, in order. Throws on anything
+    /// this writer (or SQLite's `json_array`) would not have written.
+    static func parse(_ b: UnsafeBufferPointer<UInt8>) throws -> [Slot] {
+        var slots: [Slot] = []
+        var i = 0
+        func skipSpace() { while i < b.count, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09 { i += 1 } }
+        func expect(_ c: UInt8) throws {
+            skipSpace()
+            guard i < b.count, b[i] == c else { throw Malformed() }
+            i += 1
+        }
+        func value() throws -> Slot {
+            skipSpace()
+            guard i < b.count else { throw Malformed() }
+            switch b[i] {
+            case UInt8(ascii: "\""):
+                i += 1
+                let start = i
+                var escaped = false
+                while true {
+                    guard i < b.count else { throw Malformed() }
+                    let c = b[i]
+                    if c == UInt8(ascii: "\"") { break }
+                    if c == UInt8(ascii: "\\") { escaped = true; i += 1 }
+                    i += 1
+                }
+                defer { i += 1 }
+                return .text(start..<i, escaped: escaped)
+            case UInt8(ascii: "n"):
+                guard i + 4 <= b.count, b[i + 1] == UInt8(ascii: "u"), b[i + 2] == UInt8(ascii: "l"), b[i + 3] == UInt8(ascii: "l") else { throw Malformed() }
+                i += 4
+                return .null
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                let negative = b[i] == UInt8(ascii: "-")
+                if negative { i += 1 }
+                var n: Int64 = 0
+                let start = i
+                while i < b.count, b[i] >= UInt8(ascii: "0"), b[i] <= UInt8(ascii: "9") {
+                    let (m, o1) = n.multipliedReportingOverflow(by: 10)
+                    let (s, o2) = m.addingReportingOverflow(Int64(b[i] - UInt8(ascii: "0")))
+                    guard !o1, !o2 else { throw Malformed() }
+                    n = s
+                    i += 1
+                }
+                guard i > start else { throw Malformed() }
+                return .integer(negative ? -n : n)
+            default:
+                throw Malformed()
+            }
+        }
+        try expect(UInt8(ascii: "["))
+        skipSpace()
+        if i < b.count, b[i] == UInt8(ascii: "]") { i += 1; return slots }
+        while true {
+            try expect(UInt8(ascii: "["))
+            for f in 0..<fieldCount {
+                if f > 0 { try expect(UInt8(ascii: ",")) }
+                slots.append(try value())
+            }
+            try expect(UInt8(ascii: "]"))
+            skipSpace()
+            guard i < b.count else { throw Malformed() }
+            if b[i] == UInt8(ascii: "]") { break }
+            try expect(UInt8(ascii: ","))
+        }
+        return slots
+    }
+
+    /// The values of one request of a parsed segment; valid while the segment's bytes are.
+    struct Fields {
+        let bytes: UnsafeBufferPointer<UInt8>
+        let slots: ArraySlice<Slot>
+
+        func integer(_ f: Int) throws -> Int64 {
+            guard case .integer(let n) = slots[slots.startIndex + f] else { throw Malformed() }
+            return n
+        }
+
+        func optionalString(_ f: Int) throws -> String? {
+            switch slots[slots.startIndex + f] {
+            case .null: return nil
+            case .integer: throw Malformed()
+            case .text(let r, let escaped):
+                let raw = UnsafeBufferPointer(rebasing: bytes[r])
+                return escaped ? try APILogSegment.unescape(raw) : String(decoding: raw, as: UTF8.self)
+            }
+        }
+
+        func string(_ f: Int) throws -> String {
+            guard let s = try optionalString(f) else { throw Malformed() }
+            return s
+        }
+
+        /// Whether a string field is `text`, without making the string when it has no escapes.
+        func equals(_ f: Int, _ text: String) throws -> Bool {
+            guard case .text(let r, let escaped) = slots[slots.startIndex + f] else { return false }
+            if escaped { return try string(f) == text }
+            return text.utf8.elementsEqual(UnsafeBufferPointer(rebasing: bytes[r]))
+        }
+    }
+
+    /// A JSON string's contents (between the quotes) with its escapes undone.
+    static func unescape(_ b: UnsafeBufferPointer<UInt8>) throws -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count)
+        var i = 0
+        func hex4() throws -> UInt32 {
+            guard i + 4 < b.count else { throw Malformed() }
+            var v: UInt32 = 0
+            for k in 1...4 {
+                let c = b[i + k]
+                let d: UInt8
+                switch c {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): d = c - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): d = c - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): d = c - UInt8(ascii: "A") + 10
+                default: throw Malformed()
+                }
+                v = v << 4 | UInt32(d)
+            }
+            i += 4
+            return v
+        }
+        while i < b.count {
+            let c = b[i]
+            guard c == UInt8(ascii: "\\") else { out.append(c); i += 1; continue }
+            guard i + 1 < b.count else { throw Malformed() }
+            i += 1
+            switch b[i] {
+            case UInt8(ascii: "\""): out.append(0x22)
+            case UInt8(ascii: "\\"): out.append(0x5C)
+            case UInt8(ascii: "/"): out.append(0x2F)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = try hex4()
+                if (0xD800..<0xDC00).contains(scalar), i + 2 < b.count, b[i + 1] == UInt8(ascii: "\\"), b[i + 2] == UInt8(ascii: "u") {
+                    let save = i
+                    i += 2
+                    let low = try hex4()
+                    if (0xDC00..<0xE000).contains(low) {
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    } else {
+                        i = save
+                    }
+                }
+                // A lone surrogate becomes U+FFFD, as a decoder of bad UTF-8 would make it.
+                out.append(contentsOf: Array(String(Character(Unicode.Scalar(scalar) ?? "\u{FFFD}")).utf8))
+            default: throw Malformed()
+            }
+            i += 1
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
