@@ -54,7 +54,9 @@ public final class Database: Sendable {
 
     /// Opens the database at `path`, creating the file and its parent directory if missing.
     /// - Parameter readers: how many reader connections to keep (at least 1).
-    public init(path: String, readers: Int = 4, logger: Logger? = nil) throws {
+    /// - Parameter waits: told when a writer is about to block (for the writer, for its
+    ///   commit's `fsync`, for its group's commit) and when it is done; see ``WaitObserver``.
+    public init(path: String, readers: Int = 4, logger: Logger? = nil, waits: WaitObserver? = nil) throws {
         precondition(readers >= 1, "a Database needs at least one reader connection")
         self.path = path
         self.logger = logger ?? Logger(label: "portal.database", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -78,7 +80,7 @@ public final class Database: Sendable {
         for _ in 0..<readers {
             readerConnections.append(try Connection(path: path, readOnly: true))
         }
-        self.writer = WriterGate(writerConnection)
+        self.writer = WriterGate(writerConnection, waits: waits)
         self.readers = ReaderPool(readerConnections)
         self.logger.debug("opened database", metadata: ["path": "\(path)", "readers": "\(readers)"])
     }
@@ -229,6 +231,21 @@ private final class ReaderPool: @unchecked Sendable {
 /// thread that holds `busy`. `owner` records the thread holding the writer so that a nested
 /// `write` on that thread fails instead of deadlocking; only the owner ever stores its own id
 /// there, so a relaxed load is enough for that comparison.
+/// What a thread pool wants to know about its threads' waits: `begin` before a thread blocks
+/// (not computing), `end` after, on the same thread. A pool running one awake thread per core
+/// (the HTTP server's) wakes another meanwhile: without it, a request waiting for its
+/// commit's `fsync` held the only core's worker, no other write could queue behind it, and
+/// every write paid an `fsync` of its own (no group commit formed).
+public struct WaitObserver: Sendable {
+    public let begin: @Sendable () -> Void
+    public let end: @Sendable () -> Void
+
+    public init(begin: @escaping @Sendable () -> Void, end: @escaping @Sendable () -> Void) {
+        self.begin = begin
+        self.end = end
+    }
+}
+
 private final class WriterGate: @unchecked Sendable {
     /// The writes sharing one transaction. Its fields are guarded by the gate's monitor,
     /// except `members` and `startedAt`, which only the writer holding `busy` touches.
@@ -251,7 +268,12 @@ private final class WriterGate: @unchecked Sendable {
 
     let commits = Atomic<UInt64>(0)
 
-    init(_ connection: Connection) { self.connection = connection }
+    private let waits: WaitObserver?
+
+    init(_ connection: Connection, waits: WaitObserver?) {
+        self.connection = connection
+        self.waits = waits
+    }
 
     var waitingCount: Int {
         monitor.lock()
@@ -266,7 +288,12 @@ private final class WriterGate: @unchecked Sendable {
         }
         monitor.lock()
         waiting += 1
-        while busy { monitor.wait(.first) }
+        if busy {
+            // The observer's lock is a leaf (it never calls back here), so it is told with ours held.
+            waits?.begin()
+            while busy { monitor.wait(.first) }
+            waits?.end()
+        }
         waiting -= 1
         guard let connection else {
             monitor.signal(.first)
@@ -315,7 +342,9 @@ private final class WriterGate: @unchecked Sendable {
                 monitor.unlock()
                 throw error
             }
+            waits?.begin()
             while !mine.ended { monitor.wait(.second) }
+            waits?.end()
             let error = mine.error
             monitor.unlock()
             if let error { throw error }
@@ -325,6 +354,8 @@ private final class WriterGate: @unchecked Sendable {
 
         var commitError: (any Error)?
         do {
+            waits?.begin()
+            defer { waits?.end() }
             try connection.execute("COMMIT")
             commits.add(1, ordering: .releasing)
         } catch {

@@ -157,4 +157,56 @@ import Testing
             #expect(db.commits - before < 16 * 45)
         }
     }
+
+    /// Records what a `WaitObserver` is told: per thread, how deep in waits it is, and every
+    /// begin and end.
+    private final class Waits: Sendable {
+        private let state = Mutex<(depth: [UInt: Int], begins: Int, ends: Int, unbalanced: Int)>(([:], 0, 0, 0))
+        private static func me() -> UInt { UInt(pthread_self()) }
+        var observer: WaitObserver {
+            WaitObserver(begin: { self.state.withLock { $0.depth[Self.me(), default: 0] += 1; $0.begins += 1 } },
+                         end: { self.state.withLock { s in
+                             s.ends += 1
+                             if (s.depth[Self.me()] ?? 0) <= 0 { s.unbalanced += 1 } else { s.depth[Self.me()]! -= 1 }
+                         } })
+        }
+        /// Threads inside a wait now.
+        var inWait: Int { state.withLock { $0.depth.values.filter { $0 > 0 }.count } }
+        var counts: (begins: Int, ends: Int, unbalanced: Int) { state.withLock { ($0.begins, $0.ends, $0.unbalanced) } }
+    }
+
+    @Test("A writer that blocks (for the writer, for its group's commit, for its fsync) says so before and after, on its own thread")
+    func blockingWritersTellTheirObserver() throws {
+        try withTemporaryDirectory { directory in
+            let waits = Waits()
+            let db = try Database(path: directory + "/var/db/portal.sqlite", waits: waits.observer)
+            defer { db.close() }
+            try db.write { try $0.execute("CREATE TABLE t(id INTEGER PRIMARY KEY)") }
+            // Alone: the commit is the only wait, and it ended before write returned.
+            #expect(waits.counts == (1, 1, 0))
+            // A writer queued behind a busy one is inside a wait while it queues.
+            let seenWaiting = Atomic<Bool>(false)
+            let done = DispatchSemaphore(value: 0)
+            let holding = Atomic<Bool>(false)
+            Thread {
+                try? db.write { c in
+                    holding.store(true, ordering: .releasing)
+                    let deadline = Date().addingTimeInterval(10)
+                    while db.writersWaiting < 1, Date() < deadline { usleep(1000) }
+                    seenWaiting.store(waits.inWait >= 1, ordering: .releasing)
+                    try c.execute("INSERT INTO t VALUES (1)")
+                }
+                done.signal()
+            }.start()
+            while !holding.load(ordering: .acquiring) { usleep(500) }
+            try db.write { try $0.execute("INSERT INTO t VALUES (2)") }
+            #expect(done.wait(timeout: .now() + 30) == .success)
+            let sawWait = seenWaiting.load(ordering: .acquiring)
+            #expect(sawWait)
+            let c = waits.counts
+            #expect(c.begins == c.ends && c.unbalanced == 0 && c.begins >= 3)
+            #expect(waits.inWait == 0)
+            #expect(try db.read { try $0.scalar("SELECT count(*) FROM t", as: Int.self) } == 2)
+        }
+    }
 }

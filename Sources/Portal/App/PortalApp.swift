@@ -42,7 +42,9 @@ public final class PortalApp: Sendable {
         self.logger = logger
         let dir = (config.databasePath as NSString).deletingLastPathComponent
         if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        database = try Database(path: config.databasePath, readers: config.databaseReaders, logger: logger)
+        // A request waiting for the writer or its commit lets the server's pool run another meanwhile.
+        database = try Database(path: config.databasePath, readers: config.databaseReaders, logger: logger,
+                                waits: WaitObserver(begin: { HTTPServer.beginWaiting() }, end: { HTTPServer.endWaiting() }))
         let applied = try Migrator(directory: config.migrationsDirectory, logger: logger).migrate(database)
         if !applied.isEmpty { logger.info("migrations applied", metadata: ["names": "\(applied.joined(separator: ","))"]) }
         // Audit details written before they were JSON are rewritten once, before anyone reads them.
