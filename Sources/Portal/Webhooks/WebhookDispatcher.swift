@@ -27,7 +27,11 @@ final class WebhookDispatcher: @unchecked Sendable {
     private let lock = NSCondition()
     private var work: [Work] = []
     private var results: [Result] = []
+    /// Leased deliveries not yet settled, per endpoint (waiting, being sent, or with a result
+    /// not yet written).
     private var inFlight: [Int64: Int] = [:]
+    /// POSTs under way, per endpoint: never more than `perEndpoint`.
+    private var sending: [Int64: Int] = [:]
     private var stopping = false
     private var running = 0
     private var threads: [Thread] = []
@@ -116,8 +120,8 @@ final class WebhookDispatcher: @unchecked Sendable {
             lock.unlock()
             var busy = false
             do {
-                busy = try flush() || busy
                 if stop {
+                    _ = try settleAndClaim(claiming: false)
                     // Wait for the senders to hand back what they are sending, then write it.
                     lock.lock()
                     let pending = running > 1 || !results.isEmpty
@@ -126,8 +130,8 @@ final class WebhookDispatcher: @unchecked Sendable {
                     webhooks.wakeup.wait(0.02)
                     continue
                 }
-                busy = try fanOut() || busy
-                busy = try claim() || busy
+                busy = try fanOut()
+                busy = try settleAndClaim(claiming: true) || busy
             } catch {
                 logger.error("webhook dispatcher failed a round", metadata: ["error": "\(error)"])
                 webhooks.wakeup.wait(1)
@@ -170,57 +174,63 @@ final class WebhookDispatcher: @unchecked Sendable {
         }
     }
 
-    /// Leases due deliveries up to the free senders, at most `perEndpoint` per endpoint.
-    private func claim() throws -> Bool {
-        lock.lock()
-        let room = senders * 2 - work.count - inFlight.values.reduce(0, +)
-        var counts = inFlight
-        lock.unlock()
-        guard room > 0 else { return false }
-        let now = clock.now()
-        let busyNow = counts.filter { $0.value >= perEndpoint }.map(\.key)
-        guard try database.read({ !(try store.due(now: now, limit: 1, excluding: busyNow, on: $0)).isEmpty }) else { return false }
-        let claimed = try database.write { db -> [Work] in
-            var out: [Work] = []
-            var endpoints: [Int64: WebhookEndpoint?] = [:]
-            let busy = counts.filter { $0.value >= perEndpoint }.map(\.key)
-            for d in try store.due(now: now, limit: room * 4, excluding: busy, on: db) where out.count < room {
-                if counts[d.endpointID, default: 0] >= perEndpoint { continue }
-                if endpoints[d.endpointID] == nil { endpoints[d.endpointID] = try store.endpoint(id: d.endpointID, on: db) }
-                guard let e = endpoints[d.endpointID] ?? nil, let event = try webhooks.events.event(id: d.eventID, on: db) else { continue }
-                guard try store.lease(deliveryID: d.deliveryID, until: now + Self.lease, now: now, on: db) else { continue }
-                counts[d.endpointID, default: 0] += 1
-                out.append(Work(deliveryID: d.deliveryID, attempts: d.attempts, endpoint: e, event: event))
-            }
-            return out
-        }
-        guard !claimed.isEmpty else { return false }
-        lock.lock()
-        for w in claimed { inFlight[w.endpoint.id, default: 0] += 1 }
-        work.append(contentsOf: claimed)
-        lock.broadcast()
-        lock.unlock()
-        return true
-    }
-
-    /// Writes the results the senders handed back, one transaction for the batch.
-    private func flush() throws -> Bool {
+    /// Writes the results the senders handed back and leases due deliveries for the senders,
+    /// in one transaction (one `fsync` a round, not one for each): up to twice as many as
+    /// there are senders overall, and twice `perEndpoint` for any one endpoint, so the senders
+    /// find the next delivery waiting when one ends. An endpoint never has more than
+    /// `perEndpoint` POSTs under way (``send()``), and what waits for it is sent within two
+    /// of its timeouts, well inside the lease.
+    private func settleAndClaim(claiming: Bool) throws -> Bool {
         lock.lock()
         let batch = results
         results = []
+        var counts = inFlight
         lock.unlock()
-        guard !batch.isEmpty else { return false }
+        for r in batch { counts[r.work.endpoint.id, default: 1] -= 1 }
+        let room = claiming ? senders * 2 - counts.values.reduce(0, +) : 0
+        let full = counts.filter { $0.value >= perEndpoint * 2 }.map(\.key)
         let now = clock.now()
-        try database.write { db in
-            for r in batch { try record(r, now: now, on: db) }
+        // Idle rounds only read (a WAL reader): the writer is taken when there is work.
+        let due = try room > 0 && database.read { !(try store.due(now: now, limit: 1, excluding: full, on: $0)).isEmpty }
+        var claimed: [Work] = []
+        if !batch.isEmpty || due {
+            do {
+                claimed = try database.write { db -> [Work] in
+                    for r in batch { try record(r, now: now, on: db) }
+                    guard due else { return [] }
+                    var out: [Work] = []
+                    var endpoints: [Int64: WebhookEndpoint?] = [:]
+                    for d in try store.due(now: now, limit: room * 4, excluding: full, on: db) where out.count < room {
+                        if counts[d.endpointID, default: 0] >= perEndpoint * 2 { continue }
+                        if endpoints[d.endpointID] == nil { endpoints[d.endpointID] = try store.endpoint(id: d.endpointID, on: db) }
+                        guard let e = endpoints[d.endpointID] ?? nil, let event = try webhooks.events.event(id: d.eventID, on: db) else { continue }
+                        guard try store.lease(deliveryID: d.deliveryID, until: now + Self.lease, now: now, on: db) else { continue }
+                        counts[d.endpointID, default: 0] += 1
+                        out.append(Work(deliveryID: d.deliveryID, attempts: d.attempts, endpoint: e, event: event))
+                    }
+                    return out
+                }
+            } catch {
+                // The batch's results are lost with the transaction: their leases run out and
+                // they are sent again (at least once). Their endpoints' counts are freed all the same.
+                settled(batch, claimed: [])
+                throw error
+            }
         }
+        settled(batch, claimed: claimed)
+        return !batch.isEmpty || !claimed.isEmpty
+    }
+
+    private func settled(_ batch: [Result], claimed: [Work]) {
         lock.lock()
         for r in batch {
             inFlight[r.work.endpoint.id, default: 1] -= 1
             if inFlight[r.work.endpoint.id] == 0 { inFlight[r.work.endpoint.id] = nil }
         }
+        for w in claimed { inFlight[w.endpoint.id, default: 0] += 1 }
+        work.append(contentsOf: claimed)
+        lock.broadcast()
         lock.unlock()
-        return true
     }
 
     private func record(_ r: Result, now: Int64, on db: Connection) throws {
@@ -263,17 +273,29 @@ final class WebhookDispatcher: @unchecked Sendable {
 
     // MARK: - the senders
 
+    /// Takes the first waiting delivery whose endpoint has fewer than `perEndpoint` POSTs
+    /// under way, sends it, hands the result back.
     private func send() {
         defer { finished() }
         while true {
             lock.lock()
-            while work.isEmpty && !stopping { lock.wait() }
-            if work.isEmpty && stopping { lock.unlock(); return }
-            let w = work.removeFirst()
+            var next: Int?
+            while true {
+                next = work.firstIndex { sending[$0.endpoint.id, default: 0] < perEndpoint }
+                if next != nil || (work.isEmpty && stopping) { break }
+                lock.wait()
+            }
+            guard let i = next else { lock.unlock(); return }
+            let w = work.remove(at: i)
+            sending[w.endpoint.id, default: 0] += 1
             lock.unlock()
             let r = deliver(w)
             lock.lock()
+            sending[w.endpoint.id, default: 1] -= 1
+            if sending[w.endpoint.id] == 0 { sending[w.endpoint.id] = nil }
             results.append(r)
+            // Another sender may wait for this endpoint's turn.
+            lock.broadcast()
             lock.unlock()
             webhooks.wakeup.signal()
         }
