@@ -21,7 +21,15 @@ final class WebhookDispatcher: @unchecked Sendable {
     let logger: Logger
     let senders: Int
     let perEndpoint: Int
+    /// How long a claimed delivery is held before another claim may take it (after a crash,
+    /// the wait before it is sent again). An endpoint's queue here is sent within
+    /// `leasedPerEndpoint / perEndpoint` waves of at most 20 s (5 s to connect, 15 to answer):
+    /// 40 s, inside the lease, so a delivery waiting behind a receiver that holds is never
+    /// claimed twice.
     static let lease: Int64 = 60
+    /// Deliveries leased per endpoint at most: two rounds of its senders, so a sender finds
+    /// the next one waiting when one ends.
+    var leasedPerEndpoint: Int { perEndpoint * 2 }
     static let fanOutBatch = 1000
 
     private let lock = NSCondition()
@@ -176,10 +184,10 @@ final class WebhookDispatcher: @unchecked Sendable {
 
     /// Writes the results the senders handed back and leases due deliveries for the senders,
     /// in one transaction (one `fsync` a round, not one for each): up to twice as many as
-    /// there are senders overall, and twice `perEndpoint` for any one endpoint, so the senders
-    /// find the next delivery waiting when one ends. An endpoint never has more than
-    /// `perEndpoint` POSTs under way (``send()``), and what waits for it is sent within two
-    /// of its timeouts, well inside the lease.
+    /// there are senders overall, and ``leasedPerEndpoint`` for any one endpoint, so the
+    /// senders find the next delivery waiting when one ends. An endpoint never has more than
+    /// `perEndpoint` POSTs under way (``send()``), and what waits for it is sent inside the
+    /// lease (see ``lease``).
     private func settleAndClaim(claiming: Bool) throws -> Bool {
         lock.lock()
         let batch = results
@@ -188,25 +196,26 @@ final class WebhookDispatcher: @unchecked Sendable {
         lock.unlock()
         for r in batch { counts[r.work.endpoint.id, default: 1] -= 1 }
         let room = claiming ? senders * 2 - counts.values.reduce(0, +) : 0
-        let full = counts.filter { $0.value >= perEndpoint * 2 }.map(\.key)
         let now = clock.now()
         // Idle rounds only read (a WAL reader): the writer is taken when there is work.
-        let due = try room > 0 && database.read { !(try store.due(now: now, limit: 1, excluding: full, on: $0)).isEmpty }
+        let candidates = try room > 0
+            ? database.read { try store.dueEndpoints(now: now, on: $0) }.filter { counts[$0, default: 0] < leasedPerEndpoint }
+            : []
         var claimed: [Work] = []
-        if !batch.isEmpty || due {
+        if !batch.isEmpty || !candidates.isEmpty {
             do {
                 claimed = try database.write { db -> [Work] in
                     for r in batch { try record(r, now: now, on: db) }
-                    guard due else { return [] }
                     var out: [Work] = []
-                    var endpoints: [Int64: WebhookEndpoint?] = [:]
-                    for d in try store.due(now: now, limit: room * 4, excluding: full, on: db) where out.count < room {
-                        if counts[d.endpointID, default: 0] >= perEndpoint * 2 { continue }
-                        if endpoints[d.endpointID] == nil { endpoints[d.endpointID] = try store.endpoint(id: d.endpointID, on: db) }
-                        guard let e = endpoints[d.endpointID] ?? nil, let event = try webhooks.events.event(id: d.eventID, on: db) else { continue }
-                        guard try store.lease(deliveryID: d.deliveryID, until: now + Self.lease, now: now, on: db) else { continue }
-                        counts[d.endpointID, default: 0] += 1
-                        out.append(Work(deliveryID: d.deliveryID, attempts: d.attempts, endpoint: e, event: event))
+                    for endpointID in candidates where out.count < room {
+                        let want = min(room - out.count, leasedPerEndpoint - counts[endpointID, default: 0])
+                        guard want > 0, let e = try store.endpoint(id: endpointID, on: db), e.enabled else { continue }
+                        for d in try store.due(endpointID: endpointID, now: now, limit: want, on: db) {
+                            guard let event = try webhooks.events.event(id: d.eventID, on: db),
+                                  try store.lease(deliveryID: d.deliveryID, until: now + Self.lease, now: now, on: db) else { continue }
+                            counts[endpointID, default: 0] += 1
+                            out.append(Work(deliveryID: d.deliveryID, attempts: d.attempts, endpoint: e, event: event))
+                        }
                     }
                     return out
                 }

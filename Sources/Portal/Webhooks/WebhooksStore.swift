@@ -194,16 +194,27 @@ struct WebhooksStore {
     /// Due deliveries of enabled endpoints whose lease has ended, oldest due first.
     /// `busy`: endpoints already at their limit of deliveries in flight, skipped in the query so
     /// that their backlog never hides another endpoint's due deliveries.
-    func due(now: Int64, limit: Int, excluding busy: [Int64] = [], on db: Connection) throws -> [(deliveryID: Int64, attempts: Int, endpointID: Int64, eventID: Int64)] {
-        let skip = busy.isEmpty ? "" : " AND d.endpoint_id NOT IN (" + Array(repeating: "?", count: busy.count).joined(separator: ",") + ")"
-        var args: [any SQLBindable] = [now, now]
-        args += busy.map { $0 as any SQLBindable }
-        args.append(limit)
-        return try db.query("""
-            SELECT d.id, d.attempts, d.endpoint_id, d.event_id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-            WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND d.lease_until <= ? AND e.enabled = 1\(skip)
-            ORDER BY d.next_attempt_at, d.id LIMIT ?
-            """, arguments: args).map { (try $0.int64(0), try $0.int(1), try $0.int64(2), try $0.int64(3)) }
+    /// The enabled endpoints with a delivery due now and not leased, the one due longest first.
+    /// One short range of `webhook_deliveries_due` per enabled endpoint: its leased rows (a
+    /// few) and its first due one.
+    func dueEndpoints(now: Int64, on db: Connection) throws -> [Int64] {
+        try db.query("""
+            SELECT id FROM (
+              SELECT e.id, (SELECT d.next_attempt_at FROM webhook_deliveries d
+                            WHERE d.endpoint_id = e.id AND d.state = 'pending' AND d.next_attempt_at <= ? AND d.lease_until <= ?
+                            ORDER BY d.next_attempt_at, d.id LIMIT 1) AS due
+              FROM webhook_endpoints e WHERE e.enabled = 1)
+            WHERE due IS NOT NULL ORDER BY due, id
+            """, now, now).map { try $0.int64(0) }
+    }
+
+    /// An endpoint's deliveries due now and not leased, oldest due first.
+    func due(endpointID: Int64, now: Int64, limit: Int, on db: Connection) throws -> [(deliveryID: Int64, attempts: Int, eventID: Int64)] {
+        try db.query("""
+            SELECT id, attempts, event_id FROM webhook_deliveries
+            WHERE endpoint_id = ? AND state = 'pending' AND next_attempt_at <= ? AND lease_until <= ?
+            ORDER BY next_attempt_at, id LIMIT ?
+            """, endpointID, now, now, limit).map { (try $0.int64(0), try $0.int(1), try $0.int64(2)) }
     }
 
     func lease(deliveryID: Int64, until: Int64, now: Int64, on db: Connection) throws -> Bool {
