@@ -177,4 +177,39 @@ public struct RowView: RowReading {
         precondition(statement.generation == generation, "RowView used after its row was left; copy values out inside the forEach body")
         return statement.column(index)
     }
+
+    // Straight from the statement, without an ``SQLValue`` or a `String` in between: for
+    // rows written out as they are read (a `/v1` page of JSON). A mismatch or an unknown
+    // column takes the checked path, which throws with its message.
+
+    /// An INTEGER column, read without building an ``SQLValue``.
+    public func int64(_ i: Int) throws -> Int64 {
+        precondition(statement.generation == generation, "RowView used after its row was left; copy values out inside the forEach body")
+        if statement.columnType(i) == SQLITE_INTEGER { return statement.columnInt64(i) }
+        return try decode(i, as: Int64.self)
+    }
+
+    /// An INTEGER column or NULL, read without building an ``SQLValue``.
+    public func optionalInt64(_ i: Int) throws -> Int64? {
+        precondition(statement.generation == generation, "RowView used after its row was left; copy values out inside the forEach body")
+        switch statement.columnType(i) {
+        case SQLITE_INTEGER: return statement.columnInt64(i)
+        case SQLITE_NULL where i >= 0 && i < Int(sqlite3_column_count(statement.handle)): return nil
+        default: return try decode(i, as: Int64?.self)
+        }
+    }
+
+    /// Calls `body` with the UTF-8 bytes of a TEXT column in SQLite's own memory (no copy),
+    /// and returns what it returns; `nil` without calling it when the value is NULL. The bytes
+    /// are valid only during the call: copy what must outlive it.
+    public func withUTF8<R>(_ i: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) throws -> R? {
+        precondition(statement.generation == generation, "RowView used after its row was left; copy values out inside the forEach body")
+        switch statement.columnType(i) {
+        case SQLITE_TEXT: return try body(statement.columnText(i))
+        case SQLITE_NULL where i >= 0 && i < Int(sqlite3_column_count(statement.handle)): return nil
+        default:
+            _ = try decode(i, as: String?.self) // throws the mismatch or the unknown column
+            return nil
+        }
+    }
 }

@@ -109,6 +109,26 @@ final class Statement {
         return String(cString: text)
     }
 
+    /// The storage class (`SQLITE_INTEGER`, `SQLITE_TEXT`, …) of column `index` of the current row.
+    func columnType(_ index: Int) -> Int32 {
+        sqlite3_column_type(handle, Int32(truncatingIfNeeded: index))
+    }
+
+    /// Column `index` of the current row as an integer (the caller checked its type).
+    func columnInt64(_ index: Int) -> Int64 {
+        sqlite3_column_int64(handle, Int32(truncatingIfNeeded: index))
+    }
+
+    /// The UTF-8 bytes of TEXT column `index` of the current row, in SQLite's own memory (the
+    /// caller checked its type): valid until the statement steps, resets or reads the column
+    /// as another type.
+    func columnText(_ index: Int) -> UnsafeBufferPointer<UInt8> {
+        let i = Int32(truncatingIfNeeded: index)
+        // Pointer first, then size (SQLite's recommended order).
+        guard let text = sqlite3_column_text(handle, i) else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, i)))
+    }
+
     /// The value of column `index` of the current row.
     func column(_ index: Int) -> SQLValue {
         let i = Int32(truncatingIfNeeded: index)
