@@ -21,10 +21,23 @@ public struct JSONWriter: Sendable {
 
     // MARK: - structure
 
-    public mutating func object(_ body: (inout JSONWriter) -> Void) {
+    public mutating func object(_ body: (inout JSONWriter) throws -> Void) rethrows {
         bytes.append(UInt8(ascii: "{"))
-        body(&self)
+        try body(&self)
         bytes.append(UInt8(ascii: "}"))
+    }
+
+    /// An array whose elements `body` writes as they come (rows read from a statement), each
+    /// after a call to ``nextElement()``.
+    public mutating func array(_ body: (inout JSONWriter) throws -> Void) rethrows {
+        bytes.append(UInt8(ascii: "["))
+        try body(&self)
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// Before each element of an ``array(_:)``: the comma, unless it is the first.
+    public mutating func nextElement() {
+        if let last = bytes.last, last != UInt8(ascii: "[") { bytes.append(UInt8(ascii: ",")) }
     }
 
     /// An array of `items`, each written by `element` (the commas are the writer's).
@@ -42,11 +55,21 @@ public struct JSONWriter: Sendable {
     /// A member's name: written after a comma unless it is the object's first. Names are ASCII
     /// literals chosen in code, so they are written without escaping.
     public mutating func key(_ name: StaticString) {
-        if let last = bytes.last, last != UInt8(ascii: "{") { bytes.append(UInt8(ascii: ",")) }
-        bytes.append(UInt8(ascii: "\""))
-        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+        let comma = bytes.last.map { $0 != UInt8(ascii: "{") } ?? false
+        name.withUTF8Buffer { name in
+            // `,"name":` composed on the stack and appended at once: a page of 25 transactions
+            // writes some 600 names, and each append pays the array's uniqueness check.
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: name.count + 4) { t in
+                var i = 0
+                if comma { t[0] = UInt8(ascii: ","); i = 1 }
+                t[i] = UInt8(ascii: "\"")
+                i += 1
+                for b in name { t[i] = b; i += 1 }
+                t[i] = UInt8(ascii: "\"")
+                t[i + 1] = UInt8(ascii: ":")
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: t[0..<(i + 2)]))
+            }
+        }
     }
 
     /// A member's name chosen at run time (a map's keys): escaped like any string.
@@ -59,9 +82,26 @@ public struct JSONWriter: Sendable {
     // MARK: - values
 
     public mutating func string(_ s: String) {
-        bytes.append(UInt8(ascii: "\""))
         var s = s
-        s.withUTF8 { utf8 in
+        s.withUTF8 { string(utf8: $0) }
+    }
+
+    /// A string given as UTF-8 bytes (a column read in place), escaped as ``string(_:)`` does.
+    /// The bytes are copied as they are: they must be valid UTF-8.
+    public mutating func string(utf8: UnsafeBufferPointer<UInt8>) {
+        // Most strings need no escape and are short: quotes and text composed on the stack and
+        // appended at once.
+        if utf8.count <= 126, !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: utf8.count + 2) { t in
+                t[0] = UInt8(ascii: "\"")
+                if let base = utf8.baseAddress { (t.baseAddress! + 1).update(from: base, count: utf8.count) }
+                t[utf8.count + 1] = UInt8(ascii: "\"")
+                bytes.append(contentsOf: UnsafeBufferPointer(t))
+            }
+            return
+        }
+        bytes.append(UInt8(ascii: "\""))
+        do {
             var start = 0
             for i in 0..<utf8.count {
                 let b = utf8[i]
@@ -129,27 +169,56 @@ public struct JSONWriter: Sendable {
         let month = Int(mp < 10 ? mp + 3 : mp - 9)
         let year = Int(yoe + era * 400 + (month <= 2 ? 1 : 0))
         guard (0...9999).contains(year) else { string(String(unixSeconds)); return }
-        bytes.append(UInt8(ascii: "\""))
-        digits(year, 4); bytes.append(UInt8(ascii: "-")); digits(month, 2); bytes.append(UInt8(ascii: "-")); digits(day, 2)
-        bytes.append(UInt8(ascii: "T"))
-        digits(secs / 3600, 2); bytes.append(UInt8(ascii: ":")); digits(secs / 60 % 60, 2); bytes.append(UInt8(ascii: ":")); digits(secs % 60, 2)
-        bytes.append(UInt8(ascii: "Z"))
-        bytes.append(UInt8(ascii: "\""))
-    }
-
-    private mutating func digits(_ n: Int, _ width: Int) {
-        var divisor = 1
-        for _ in 1..<width { divisor *= 10 }
-        var n = n
-        while divisor > 0 {
-            bytes.append(UInt8(ascii: "0") + UInt8(n / divisor))
-            n %= divisor
-            divisor /= 10
+        // `"2026-12-05T07:21:38Z"`: 22 bytes composed on the stack, appended at once.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 22) { t in
+            func put(_ n: Int, _ width: Int, at i: Int) {
+                var n = n
+                for k in stride(from: i + width - 1, through: i, by: -1) {
+                    t[k] = UInt8(ascii: "0") + UInt8(n % 10)
+                    n /= 10
+                }
+            }
+            t[0] = UInt8(ascii: "\"")
+            put(year, 4, at: 1); t[5] = UInt8(ascii: "-"); put(month, 2, at: 6); t[8] = UInt8(ascii: "-"); put(day, 2, at: 9)
+            t[11] = UInt8(ascii: "T")
+            put(secs / 3600, 2, at: 12); t[14] = UInt8(ascii: ":"); put(secs / 60 % 60, 2, at: 15); t[17] = UInt8(ascii: ":")
+            put(secs % 60, 2, at: 18)
+            t[20] = UInt8(ascii: "Z")
+            t[21] = UInt8(ascii: "\"")
+            bytes.append(contentsOf: UnsafeBufferPointer(t))
         }
     }
 
     /// Bytes that are already JSON (a value stored as JSON text), copied as they are.
     public mutating func raw(_ json: [UInt8]) { bytes.append(contentsOf: json) }
+
+    /// Bytes that are already JSON, read in place.
+    public mutating func raw(_ json: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: json) }
+
+    /// A fixed-point amount as a decimal string: `minor` units of which 10^`exponent` make one,
+    /// `"1234.50"`, `"1500"` (exponent 0), `"-0.05"`; no grouping, no exponent, never a float.
+    public mutating func decimalString(_ minor: Int64, exponent: Int) {
+        // At most 20 digits, the point, the zeros of a fraction wider than the number, the sign
+        // and the quotes: composed backwards on the stack, appended at once.
+        let width = max(exponent + 2, 22) + 3
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: width) { out in
+            var m = minor.magnitude
+            var i = width - 1
+            out[i] = UInt8(ascii: "\"")
+            var written = 0
+            repeat {
+                if exponent > 0 && written == exponent { i -= 1; out[i] = UInt8(ascii: ".") }
+                i -= 1
+                out[i] = UInt8(ascii: "0") + UInt8(m % 10)
+                m /= 10
+                written += 1
+            } while m > 0 || written <= exponent
+            if minor < 0 { i -= 1; out[i] = UInt8(ascii: "-") }
+            i -= 1
+            out[i] = UInt8(ascii: "\"")
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: out[i..<width]))
+        }
+    }
 
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
     private static let trueBytes: [UInt8] = Array("true".utf8)
@@ -168,6 +237,11 @@ extension HTTPResponse {
     public static func json(writing value: some JSONWritable, status: HTTPStatus = .ok, capacity: Int = 1024) -> HTTPResponse {
         var w = JSONWriter(capacity: capacity)
         value.write(to: &w)
-        return HTTPResponse(status: status, headers: ["Content-Type": JSONBody.contentType], body: .bytes(w.bytes))
+        return json(written: w, status: status)
+    }
+
+    /// A JSON response of what `w` holds.
+    public static func json(written w: JSONWriter, status: HTTPStatus = .ok) -> HTTPResponse {
+        HTTPResponse(status: status, headers: ["Content-Type": JSONBody.contentType], body: .bytes(w.bytes))
     }
 }
