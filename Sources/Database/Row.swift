@@ -199,17 +199,21 @@ public struct RowView: RowReading {
         }
     }
 
-    /// Calls `body` with the UTF-8 bytes of a TEXT column in SQLite's own memory (no copy),
-    /// and returns what it returns; `nil` without calling it when the value is NULL. The bytes
-    /// are valid only during the call: copy what must outlive it.
-    public func withUTF8<R>(_ i: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) throws -> R? {
+    /// Calls `body` with the UTF-8 bytes of a TEXT column in SQLite's own memory (no copy) and
+    /// returns true; returns false without calling it when the value is NULL. The bytes are
+    /// valid only during the call: copy what must outlive it. (Not generic, so that a caller
+    /// in another module pays no generic value handling: it runs for every text of every row.)
+    public func withUTF8(_ i: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws -> Bool {
         precondition(statement.generation == generation, "RowView used after its row was left; copy values out inside the forEach body")
         switch statement.columnType(i) {
-        case SQLITE_TEXT: return try body(statement.columnText(i))
-        case SQLITE_NULL where i >= 0 && i < Int(sqlite3_column_count(statement.handle)): return nil
+        case SQLITE_TEXT:
+            try body(statement.columnText(i))
+            return true
+        case SQLITE_NULL where i >= 0 && i < Int(sqlite3_column_count(statement.handle)):
+            return false
         default:
             _ = try decode(i, as: String?.self) // throws the mismatch or the unknown column
-            return nil
+            return false
         }
     }
 }

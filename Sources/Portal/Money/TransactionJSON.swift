@@ -51,10 +51,9 @@ struct TransactionJSON: JSONWritable, Sendable {
     /// or metadata map built on the way.
     static func write(row r: RowView, to w: inout JSONWriter) throws {
         let minor = try r.int64(Column.amount)
-        let currency = try r.withUTF8(Column.currency) { Currency(code: String(decoding: $0, as: UTF8.self)) }
-        guard let currency = currency ?? nil else {
-            throw MoneyStoreError("unknown currency \(try r.string(Column.currency)) in transactions")
-        }
+        var currency: Currency?
+        try text(r, Column.currency) { currency = Currency(code: String(decoding: $0, as: UTF8.self)) }
+        guard let currency else { throw MoneyStoreError("unknown currency \(try r.string(Column.currency)) in transactions") }
         let environment = try enumValue(r, Column.environment, environments) ?? .sandbox
         let type = try enumValue(r, Column.type, types) ?? .payin
         let status = try enumValue(r, Column.status, statuses) ?? .pending
@@ -67,20 +66,20 @@ struct TransactionJSON: JSONWritable, Sendable {
             w.key("currency"); w.string(currency.code)
             w.key("currency_exponent"); w.integer(currency.exponent)
             w.key("environment"); w.string(environment.rawValue)
-            if try r.withUTF8(Column.errorCode, { _ in }) != nil {
+            _ = try r.withUTF8(Column.errorCode) { code in
                 w.key("error")
                 try w.object { w in
-                    w.key("code"); try string(r, Column.errorCode, to: &w)
+                    w.key("code"); w.string(utf8: code)
                     w.key("message")
-                    if try r.withUTF8(Column.errorNote, { w.string(utf8: $0) }) == nil { w.string("") }
+                    if try !r.withUTF8(Column.errorNote, { w.string(utf8: $0) }) { w.string("") }
                 }
             }
-            try r.withUTF8(Column.externalID) { w.key("external_id"); w.string(utf8: $0) }
-            w.key("id"); try string(r, Column.publicID, to: &w)
-            w.key("metadata")
-            guard try r.withUTF8(Column.metadata, { m in
+            _ = try r.withUTF8(Column.externalID) { w.key("external_id"); w.string(utf8: $0) }
+            try text(r, Column.publicID) { w.key("id"); w.string(utf8: $0) }
+            try text(r, Column.metadata) { m in
+                w.key("metadata")
                 if isCanonicalMetadata(utf8: m) { w.raw(m) } else { write(MoneyStore.decodeMetadata(String(decoding: m, as: UTF8.self)), to: &w) }
-            }) != nil else { _ = try r.string(Column.metadata); return } // NOT NULL: throws the mismatch
+            }
             w.key("object"); w.string("transaction")
             try writeParty(r, name: Column.recipientName, country: Column.recipientCountry, method: Column.recipientMethod,
                            last4: Column.recipientLast4, key: "recipient", to: &w)
@@ -93,36 +92,43 @@ struct TransactionJSON: JSONWritable, Sendable {
         }
     }
 
-    /// A party's member, left out when the party is empty (as ``write(_:to:)`` leaves it).
+    /// A party's member, left out when the party is empty (as ``write(_:to:)`` leaves it). Each
+    /// column is read once: the bytes stay valid while the row is current.
     private static func writeParty(_ r: RowView, name: Int, country: Int, method: Int, last4: Int, key: StaticString,
                                    to w: inout JSONWriter) throws {
         let m = try enumValue(r, method, methods)
-        let nameCount = try length(r, name), countryCount = try length(r, country), last4Count = try length(r, last4)
-        guard nameCount > 0 || countryCount > 0 || m != nil || last4Count > 0 else { return }
-        w.key(key)
-        try w.object { w in
-            if last4Count > 0 { w.key("account_last4"); try string(r, last4, to: &w) }
-            if countryCount > 0 { w.key("country"); try string(r, country, to: &w) }
-            if let m { w.key("method"); w.string(m.rawValue) }
-            w.key("name"); try string(r, name, to: &w)
+        try text(r, name) { name in
+            try text(r, country) { country in
+                try text(r, last4) { last4 in
+                    guard !name.isEmpty || !country.isEmpty || m != nil || !last4.isEmpty else { return }
+                    w.key(key)
+                    w.object { w in
+                        if !last4.isEmpty { w.key("account_last4"); w.string(utf8: last4) }
+                        if !country.isEmpty { w.key("country"); w.string(utf8: country) }
+                        if let m { w.key("method"); w.string(m.rawValue) }
+                        w.key("name"); w.string(utf8: name)
+                    }
+                }
+            }
         }
     }
 
-    /// A NOT NULL text column, escaped into `w` (NULL throws, as reading it as a `String` would).
-    private static func string(_ r: RowView, _ i: Int, to w: inout JSONWriter) throws {
-        if try r.withUTF8(i, { w.string(utf8: $0) }) == nil { _ = try r.string(i) }
-    }
-
-    /// The byte length of a NOT NULL text column.
-    private static func length(_ r: RowView, _ i: Int) throws -> Int {
-        if let n = try r.withUTF8(i, { $0.count }) { return n }
-        return try r.string(i).utf8.count // NULL: throws
+    /// Calls `body` with the bytes of a NOT NULL text column; NULL throws, as reading the column
+    /// as a `String` would.
+    private static func text(_ r: RowView, _ i: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+        if try !r.withUTF8(i, body) { _ = try r.string(i) }
     }
 
     /// A column holding an enum's raw value: nil for NULL or a value the enum does not know,
     /// as `E(rawValue:)` of the column read as a `String`, but matched on the bytes.
     private static func enumValue<E>(_ r: RowView, _ i: Int, _ cases: [(utf8: [UInt8], value: E)]) throws -> E? {
-        try r.withUTF8(i) { b in cases.first { $0.utf8.elementsEqual(b) }?.value } ?? nil
+        var found: E?
+        _ = try r.withUTF8(i) { b in
+            for c in cases where c.utf8.count == b.count {
+                if c.utf8.withUnsafeBufferPointer({ memcmp($0.baseAddress!, b.baseAddress!, b.count) == 0 }) { found = c.value; return }
+            }
+        }
+        return found
     }
 
     private static func cases<E: RawRepresentable & CaseIterable>(_: E.Type) -> [(utf8: [UInt8], value: E)] where E.RawValue == String {
