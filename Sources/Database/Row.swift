@@ -185,18 +185,21 @@ public struct RowView: RowReading {
     /// An INTEGER column, read without building an ``SQLValue``.
     public func int64(_ i: Int) throws -> Int64 {
         precondition(statement.generation == generation, "RowView used after its row was left; copy values out inside the forEach body")
-        if statement.columnType(i) == SQLITE_INTEGER { return statement.columnInt64(i) }
+        if let v = statement.columnValue(i), sqlite3_value_type(v) == SQLITE_INTEGER { return sqlite3_value_int64(v) }
         return try decode(i, as: Int64.self)
     }
 
     /// An INTEGER column or NULL, read without building an ``SQLValue``.
     public func optionalInt64(_ i: Int) throws -> Int64? {
         precondition(statement.generation == generation, "RowView used after its row was left; copy values out inside the forEach body")
-        switch statement.columnType(i) {
-        case SQLITE_INTEGER: return statement.columnInt64(i)
-        case SQLITE_NULL where i >= 0 && i < Int(sqlite3_column_count(statement.handle)): return nil
-        default: return try decode(i, as: Int64?.self)
+        if let v = statement.columnValue(i) {
+            switch sqlite3_value_type(v) {
+            case SQLITE_INTEGER: return sqlite3_value_int64(v)
+            case SQLITE_NULL where statement.hasColumn(i): return nil
+            default: break
+            }
         }
+        return try decode(i, as: Int64?.self)
     }
 
     /// Calls `body` with the UTF-8 bytes of a TEXT column in SQLite's own memory (no copy) and
@@ -205,15 +208,20 @@ public struct RowView: RowReading {
     /// in another module pays no generic value handling: it runs for every text of every row.)
     public func withUTF8(_ i: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws -> Bool {
         precondition(statement.generation == generation, "RowView used after its row was left; copy values out inside the forEach body")
-        switch statement.columnType(i) {
-        case SQLITE_TEXT:
-            try body(statement.columnText(i))
-            return true
-        case SQLITE_NULL where i >= 0 && i < Int(sqlite3_column_count(statement.handle)):
-            return false
-        default:
-            _ = try decode(i, as: String?.self) // throws the mismatch or the unknown column
-            return false
+        if let v = statement.columnValue(i) {
+            switch sqlite3_value_type(v) {
+            case SQLITE_TEXT:
+                // Pointer first, then size (SQLite's recommended order); no pointer reads as "",
+                // as in ``Statement/column(_:)``.
+                let text = sqlite3_value_text(v)
+                try body(UnsafeBufferPointer(start: text, count: text == nil ? 0 : Int(sqlite3_value_bytes(v))))
+                return true
+            case SQLITE_NULL where statement.hasColumn(i):
+                return false
+            default: break
+            }
         }
+        _ = try decode(i, as: String?.self) // throws the mismatch or the unknown column
+        return false
     }
 }
