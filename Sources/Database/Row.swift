@@ -177,4 +177,51 @@ public struct RowView: RowReading {
         precondition(statement.generation == generation, "RowView used after its row was left; copy values out inside the forEach body")
         return statement.column(index)
     }
+
+    // Straight from the statement, without an ``SQLValue`` or a `String` in between: for
+    // rows written out as they are read (a `/v1` page of JSON). A mismatch or an unknown
+    // column takes the checked path, which throws with its message.
+
+    /// An INTEGER column, read without building an ``SQLValue``.
+    public func int64(_ i: Int) throws -> Int64 {
+        precondition(statement.generation == generation, "RowView used after its row was left; copy values out inside the forEach body")
+        if let v = statement.columnValue(i), sqlite3_value_type(v) == SQLITE_INTEGER { return sqlite3_value_int64(v) }
+        return try decode(i, as: Int64.self)
+    }
+
+    /// An INTEGER column or NULL, read without building an ``SQLValue``.
+    public func optionalInt64(_ i: Int) throws -> Int64? {
+        precondition(statement.generation == generation, "RowView used after its row was left; copy values out inside the forEach body")
+        if let v = statement.columnValue(i) {
+            switch sqlite3_value_type(v) {
+            case SQLITE_INTEGER: return sqlite3_value_int64(v)
+            case SQLITE_NULL where statement.hasColumn(i): return nil
+            default: break
+            }
+        }
+        return try decode(i, as: Int64?.self)
+    }
+
+    /// Calls `body` with the UTF-8 bytes of a TEXT column in SQLite's own memory (no copy) and
+    /// returns true; returns false without calling it when the value is NULL. The bytes are
+    /// valid only during the call: copy what must outlive it. (Not generic, so that a caller
+    /// in another module pays no generic value handling: it runs for every text of every row.)
+    public func withUTF8(_ i: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws -> Bool {
+        precondition(statement.generation == generation, "RowView used after its row was left; copy values out inside the forEach body")
+        if let v = statement.columnValue(i) {
+            switch sqlite3_value_type(v) {
+            case SQLITE_TEXT:
+                // Pointer first, then size (SQLite's recommended order); no pointer reads as "",
+                // as in ``Statement/column(_:)``.
+                let text = sqlite3_value_text(v)
+                try body(UnsafeBufferPointer(start: text, count: text == nil ? 0 : Int(sqlite3_value_bytes(v))))
+                return true
+            case SQLITE_NULL where statement.hasColumn(i):
+                return false
+            default: break
+            }
+        }
+        _ = try decode(i, as: String?.self) // throws the mismatch or the unknown column
+        return false
+    }
 }

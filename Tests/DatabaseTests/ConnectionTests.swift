@@ -190,6 +190,40 @@ import Testing
         }
     }
 
+    /// The in-place reads of a RowView (`int64`, `optionalInt64`, `withUTF8`) agree with the
+    /// copying ones: the same values, NULL as nil or false, and the same refusals.
+    @Test func inPlaceReadsMatchTheCheckedOnes() throws {
+        try withConnection { conn in
+            try conn.execute("CREATE TABLE t(i INTEGER, t TEXT, n, r REAL, b BLOB)")
+            try conn.execute("INSERT INTO t VALUES (?, ?, NULL, 1.5, x'00ff')", Int64.min, "Zoë \"q\" \\ \u{1} 🙂")
+            try conn.execute("INSERT INTO t VALUES (42, '', NULL, 0.0, x'')")
+            var rows = 0
+            try conn.forEach("SELECT i, t, n, r, b FROM t ORDER BY rowid") { row in
+                rows += 1
+                #expect(try row.int64(0) == (try row.decode(0, as: Int64.self)))
+                #expect(try row.optionalInt64(0) == (try row.decode(0, as: Int64?.self)))
+                #expect(try row.optionalInt64(2) == nil)
+                var text: [UInt8]? = nil
+                let found = try row.withUTF8(1) { text = Array($0) }
+                #expect(found)
+                #expect(text == Array(try row.decode(1, as: String.self).utf8))
+                let null = try row.withUTF8(2) { _ in Issue.record("NULL has no bytes") }
+                #expect(!null)
+                // A mismatch or a column out of range throws, as the checked reads do.
+                #expect(throws: DatabaseError.self) { try row.int64(1) }
+                #expect(throws: DatabaseError.self) { try row.int64(2) }
+                #expect(throws: DatabaseError.self) { try row.optionalInt64(3) }
+                #expect(throws: DatabaseError.self) { try row.withUTF8(0) { _ in } }
+                #expect(throws: DatabaseError.self) { try row.withUTF8(3) { _ in } }
+                #expect(throws: DatabaseError.self) { try row.withUTF8(4) { _ in } }
+                #expect(throws: DatabaseError.self) { try row.withUTF8(5) { _ in } }
+                #expect(throws: DatabaseError.self) { try row.optionalInt64(5) }
+                #expect(throws: DatabaseError.self) { try row.int64(-1) }
+            }
+            #expect(rows == 2)
+        }
+    }
+
     /// A RowView kept past its row is a programming error: it traps instead of returning
     /// whatever the statement points at by then.
     @Test func escapedRowViewTraps() async {

@@ -1,3 +1,4 @@
+import Database
 import Foundation
 import Testing
 import Web
@@ -111,6 +112,67 @@ struct MoneyJSONTests {
                     "{\"a\":\"1\"}x", "{\"a\":\"1\"", "{\"a\":\"\u{1}\"}", "{\"a\":\"1\",\"a\":\"2\"}", "[]", "{\"a\":\"\\u00E9\"}"] {
             #expect(!TransactionJSON.isCanonicalMetadata(bad), "\(bad)")
         }
+    }
+
+    /// `/v1/transactions` writes each row straight from SQLite (``Transactions/writePage``):
+    /// its bytes must be those of the record the same row reads as, whatever the row holds.
+    @Test("a page written from the rows in place is the records' bytes")
+    func pageWrittenInPlace() throws {
+        let m = try MoneyBench()
+        var g = SystemRandomNumberGenerator()
+        let codes = ["EUR", "JPY", "KWD", "NGN"]
+        for i in 0..<120 {
+            let t = try m.create(.payin, String(Int.random(in: 1...99_999, using: &g)), codes[i % 4])
+            var metadata: [String: String] = [:]
+            for _ in 0..<Int.random(in: 0...3, using: &g) { metadata[Self.text(&g) + "k"] = Self.text(&g) }
+            let pretty = JSONEncoder()
+            pretty.outputFormatting = [.prettyPrinted]
+            let metadataJSON = Bool.random(using: &g) ? MoneyStore.encodeMetadata(metadata)
+                : String(decoding: try pretty.encode(metadata), as: UTF8.self)
+            let code = Bool.random(using: &g) ? "recipient_account_invalid\"\u{1}é" : nil
+            let sender = Self.party(&g), recipient = Self.party(&g)
+            try m.database.write { db in
+                try db.execute("""
+                    UPDATE transactions SET external_id = ?, type = ?, status = ?, error_code = ?, error_note = ?, metadata = ?,
+                        sender_name = ?, sender_country = ?, sender_method = ?, sender_last4 = ?,
+                        recipient_name = ?, recipient_country = ?, recipient_method = ?, recipient_last4 = ?,
+                        created_at = ?, updated_at = ?, settled_at = ? WHERE id = ?
+                    """, Bool.random(using: &g) ? "ext \(i) " + Self.text(&g) : nil,
+                    TransactionType.allCases[i % 4].rawValue, TransactionStatus.allCases.randomElement(using: &g)!.rawValue,
+                    code, code == nil ? nil : Self.optional(&g), metadataJSON,
+                    sender.name, sender.country, sender.method?.rawValue, sender.last4,
+                    recipient.name, recipient.country, recipient.method?.rawValue, recipient.last4,
+                    Int64.random(in: 0...4_000_000_000, using: &g), Int64.random(in: 0...4_000_000_000, using: &g),
+                    Bool.random(using: &g) ? Int64.random(in: 0...4_000_000_000, using: &g) : nil, t.id)
+            }
+        }
+        func written(_ q: Transactions.ListQuery, limit: Int, olderThan key: Transactions.ListKey? = nil) throws -> (String, Bool) {
+            try m.database.read { db in
+                var w = JSONWriter(capacity: 16)
+                let more = try m.transactions.writePage(m.scope(), q, olderThan: key, limit: limit, to: &w, on: db)
+                return (String(decoding: w.bytes, as: UTF8.self), more)
+            }
+        }
+        func expected(_ q: Transactions.ListQuery, limit: Int, olderThan key: Transactions.ListKey? = nil) throws -> (String, Bool) {
+            let rows = try m.database.read { try m.transactions.page(m.scope(), q, olderThan: key, limit: limit + 1, on: $0) }
+            return ("[" + rows.prefix(limit).map { TransactionJSON($0).text }.joined(separator: ",") + "]", rows.count > limit)
+        }
+        let all = try expected(.init(), limit: 500)
+        #expect(all.0.contains("\\\"") && all.0.contains("\\u0001") && all.0.contains("日本") && all.0.contains("\\n"))
+        #expect(try written(.init(), limit: 500) == all)
+        #expect(try written(.init(), limit: 120) == (try expected(.init(), limit: 120)))
+        #expect(try written(.init(), limit: 119) == (try expected(.init(), limit: 119)))
+        #expect(try written(.init(), limit: 7).1)
+        var paid = Transactions.ListQuery()
+        paid.status = .paid
+        let middle = try m.database.read { try m.transactions.page(m.scope(), .init(), olderThan: nil, limit: 60, on: $0) }.last!
+        let key = Transactions.ListKey(createdAt: middle.createdAt, id: middle.id)
+        #expect(try written(paid, limit: 10, olderThan: key) == (try expected(paid, limit: 10, olderThan: key)))
+        #expect(try written(.init(), limit: 25, olderThan: key) == (try expected(.init(), limit: 25, olderThan: key)))
+        #expect(try written(.init(), limit: 10, olderThan: Transactions.ListKey(createdAt: -1, id: 0)) == ("[]", false))
+        // A row no record could be read from fails the page the same way.
+        try m.database.write { db in try db.execute("UPDATE transactions SET currency = 'XXX' WHERE id = ?", middle.id) }
+        #expect(throws: MoneyStoreError.self) { try written(.init(), limit: 500) }
     }
 
     @Test("random payouts: the writer and the old encoder agree byte for byte")

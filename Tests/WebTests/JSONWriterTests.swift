@@ -94,4 +94,74 @@ struct JSONWriterTests {
             #expect(String(decoding: Self.written { $0.utcTime(t) }, as: UTF8.self) == expected, "\(t)")
         }
     }
+
+    @Test("strings given as UTF-8 bytes are written as the same strings, at every length")
+    func bytesMatchStrings() {
+        var g = SystemRandomNumberGenerator()
+        var strings = (0..<3_000).map { _ in Self.randomString(&g) }
+        // Every length around the writer's short-copy cases, plain and with an escape at either end.
+        for n in 0...40 {
+            strings.append(String(repeating: "a", count: n))
+            strings.append("\"" + String(repeating: "é", count: n))
+            strings.append(String(repeating: "b", count: n) + "\n")
+        }
+        for s in strings {
+            var copy = s
+            let fromBytes = copy.withUTF8 { utf8 in Self.written { $0.string(utf8: utf8) } }
+            #expect(fromBytes == Self.written { $0.string(s) }, "\(s.debugDescription)")
+            #expect(copy.withUTF8 { utf8 in Self.written { $0.raw(utf8) } } == Array(s.utf8))
+        }
+    }
+
+    @Test("an array written element by element has the commas of a sequence's")
+    func elementByElement() {
+        for n in 0..<5 {
+            let items = (0..<n).map { Int64($0) - 2 }
+            let streamed = Self.written { w in
+                w.array { w in
+                    for i in items { w.nextElement(); w.object { w in w.key("n"); w.integer(i) } }
+                }
+            }
+            let listed = Self.written { w in w.array(items) { w, i in w.object { w in w.key("n"); w.integer(i) } } }
+            #expect(streamed == listed)
+        }
+        #expect(Self.written { w in w.object { w in w.key("a"); w.array { w in w.nextElement(); w.bool(true) } } } == Array("{\"a\":[true]}".utf8))
+    }
+
+    @Test("amounts as decimal strings: fixed point with the exponent's digits, never a float")
+    func decimalStrings() {
+        func reference(_ minor: Int64, _ exponent: Int) -> String {
+            var scale: UInt64 = 1
+            for _ in 0..<exponent { scale *= 10 }
+            var text = String(minor.magnitude / scale)
+            if exponent > 0 {
+                let frac = String(minor.magnitude % scale)
+                text += "." + String(repeating: "0", count: exponent - frac.count) + frac
+            }
+            return "\"" + (minor < 0 ? "-" : "") + text + "\""
+        }
+        var values: [Int64] = [0, 1, -1, 5, 9, 10, 99, 100, 101, 1_000, 123_456, -5, -100, Int64.max, Int64.min + 1]
+        for _ in 0..<3_000 { values.append(Int64.random(in: -10_000_000_000...10_000_000_000)) }
+        for v in values {
+            for exponent in [0, 1, 2, 3, 4] {
+                #expect(String(decoding: Self.written { $0.decimalString(v, exponent: exponent) }, as: UTF8.self) == reference(v, exponent),
+                        "\(v) e\(exponent)")
+            }
+        }
+        #expect(String(decoding: Self.written { $0.decimalString(Int64.min, exponent: 2) }, as: UTF8.self) == "\"-92233720368547758.08\"")
+    }
+
+    @Test("a copied writer writes on its own, and a small one grows")
+    func copiesAndGrowth() {
+        var a = JSONWriter(capacity: 1)
+        a.array { w in w.nextElement(); w.string("first") }
+        var b = a
+        b.string(String(repeating: "x", count: 5_000))
+        a.integer(7)
+        #expect(a.bytes == Array("[\"first\"]7".utf8))
+        #expect(b.bytes == Array("[\"first\"]".utf8) + Array(("\"" + String(repeating: "x", count: 5_000) + "\"").utf8))
+        let c = b
+        b.null()
+        #expect(c.bytes.count == b.bytes.count - 4)
+    }
 }

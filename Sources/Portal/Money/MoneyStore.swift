@@ -91,6 +91,16 @@ struct MoneyStore {
         t.created_at, t.updated_at, t.settled_at
         """
 
+    /// The index of each of ``transactionColumns`` in a row, for code that reads a row in place
+    /// (``TransactionJSON/write(row:to:)``) rather than through ``transaction(_:offset:)``.
+    enum TransactionColumn {
+        static let id = 0, publicID = 1, organizationID = 2, environment = 3, accountID = 4, externalID = 5, type = 6, status = 7
+        static let amount = 8, currency = 9, errorCode = 10, errorNote = 11
+        static let senderName = 12, senderCountry = 13, senderMethod = 14, senderLast4 = 15
+        static let recipientName = 16, recipientCountry = 17, recipientMethod = 18, recipientLast4 = 19
+        static let metadata = 20, payoutID = 21, createdAt = 22, updatedAt = 23, settledAt = 24
+    }
+
     static func transaction(_ r: some RowReading, offset o: Int = 0) throws -> TransactionRecord {
         let code = try r.string(o + 9)
         guard let currency = Currency(code: code) else { throw MoneyStoreError("unknown currency \(code) in transactions") }

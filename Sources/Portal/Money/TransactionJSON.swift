@@ -1,3 +1,4 @@
+import Database
 import Foundation
 import Web
 
@@ -42,6 +43,102 @@ struct TransactionJSON: JSONWritable, Sendable {
         }
     }
 
+    typealias Column = MoneyStore.TransactionColumn
+
+    /// The object of a row of ``MoneyStore/transactionColumns`` read in place: the same bytes
+    /// as `TransactionJSON(MoneyStore.transaction(row))` (`MoneyJSONTests` checks), with every
+    /// text copied (and escaped) from SQLite's memory into the writer, and no record, `String`
+    /// or metadata map built on the way.
+    static func write(row r: RowView, to w: inout JSONWriter) throws {
+        let minor = try r.int64(Column.amount)
+        var currency: Currency?
+        try text(r, Column.currency) { currency = Currency(code: String(decoding: $0, as: UTF8.self)) }
+        guard let currency else { throw MoneyStoreError("unknown currency \(try r.string(Column.currency)) in transactions") }
+        let environment = try enumValue(r, Column.environment, environments) ?? .sandbox
+        let type = try enumValue(r, Column.type, types) ?? .payin
+        let status = try enumValue(r, Column.status, statuses) ?? .pending
+        let createdAt = try r.int64(Column.createdAt), updatedAt = try r.int64(Column.updatedAt)
+        let settledAt = try r.optionalInt64(Column.settledAt)
+        try w.object { w in
+            w.key("amount"); w.integer(minor)
+            w.key("amount_decimal"); w.decimalString(minor, exponent: currency.exponent)
+            w.key("created_at"); w.utcTime(createdAt)
+            w.key("currency"); w.string(currency.code)
+            w.key("currency_exponent"); w.integer(currency.exponent)
+            w.key("environment"); w.string(environment.rawValue)
+            _ = try r.withUTF8(Column.errorCode) { code in
+                w.key("error")
+                try w.object { w in
+                    w.key("code"); w.string(utf8: code)
+                    w.key("message")
+                    if try !r.withUTF8(Column.errorNote, { w.string(utf8: $0) }) { w.string("") }
+                }
+            }
+            _ = try r.withUTF8(Column.externalID) { w.key("external_id"); w.string(utf8: $0) }
+            try text(r, Column.publicID) { w.key("id"); w.string(utf8: $0) }
+            try text(r, Column.metadata) { m in
+                w.key("metadata")
+                if isCanonicalMetadata(utf8: m) { w.raw(m) } else { write(MoneyStore.decodeMetadata(String(decoding: m, as: UTF8.self)), to: &w) }
+            }
+            w.key("object"); w.string("transaction")
+            try writeParty(r, name: Column.recipientName, country: Column.recipientCountry, method: Column.recipientMethod,
+                           last4: Column.recipientLast4, key: "recipient", to: &w)
+            try writeParty(r, name: Column.senderName, country: Column.senderCountry, method: Column.senderMethod,
+                           last4: Column.senderLast4, key: "sender", to: &w)
+            if let s = settledAt { w.key("settled_at"); w.utcTime(s) }
+            w.key("status"); w.string(status.rawValue)
+            w.key("type"); w.string(type.rawValue)
+            w.key("updated_at"); w.utcTime(updatedAt)
+        }
+    }
+
+    /// A party's member, left out when the party is empty (as ``write(_:to:)`` leaves it). Each
+    /// column is read once: the bytes stay valid while the row is current.
+    private static func writeParty(_ r: RowView, name: Int, country: Int, method: Int, last4: Int, key: StaticString,
+                                   to w: inout JSONWriter) throws {
+        let m = try enumValue(r, method, methods)
+        try text(r, name) { name in
+            try text(r, country) { country in
+                try text(r, last4) { last4 in
+                    guard !name.isEmpty || !country.isEmpty || m != nil || !last4.isEmpty else { return }
+                    w.key(key)
+                    w.object { w in
+                        if !last4.isEmpty { w.key("account_last4"); w.string(utf8: last4) }
+                        if !country.isEmpty { w.key("country"); w.string(utf8: country) }
+                        if let m { w.key("method"); w.string(m.rawValue) }
+                        w.key("name"); w.string(utf8: name)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Calls `body` with the bytes of a NOT NULL text column; NULL throws, as reading the column
+    /// as a `String` would.
+    private static func text(_ r: RowView, _ i: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+        if try !r.withUTF8(i, body) { _ = try r.string(i) }
+    }
+
+    /// A column holding an enum's raw value: nil for NULL or a value the enum does not know,
+    /// as `E(rawValue:)` of the column read as a `String`, but matched on the bytes.
+    private static func enumValue<E>(_ r: RowView, _ i: Int, _ cases: [(utf8: [UInt8], value: E)]) throws -> E? {
+        var found: E?
+        _ = try r.withUTF8(i) { b in
+            for c in cases where c.utf8.count == b.count {
+                if c.utf8.withUnsafeBufferPointer({ memcmp($0.baseAddress!, b.baseAddress!, b.count) == 0 }) { found = c.value; return }
+            }
+        }
+        return found
+    }
+
+    private static func cases<E: RawRepresentable & CaseIterable>(_: E.Type) -> [(utf8: [UInt8], value: E)] where E.RawValue == String {
+        E.allCases.map { (Array($0.rawValue.utf8), $0) }
+    }
+    private static let environments = cases(Environment.self)
+    private static let types = cases(TransactionType.self)
+    private static let statuses = cases(TransactionStatus.self)
+    private static let methods = cases(PaymentMethod.self)
+
     /// A sender, recipient or beneficiary: only the last 4 of the account.
     static func write(_ p: Party, to w: inout JSONWriter) {
         w.object { w in
@@ -70,7 +167,11 @@ struct TransactionJSON: JSONWritable, Sendable {
     /// `\u00xx` for other controls). One pass over the bytes, no allocation.
     static func isCanonicalMetadata(_ json: String) -> Bool {
         var json = json
-        return json.withUTF8 { b in
+        return json.withUTF8 { isCanonicalMetadata(utf8: $0) }
+    }
+
+    static func isCanonicalMetadata(utf8 b: UnsafeBufferPointer<UInt8>) -> Bool {
+        do {
             let n = b.count
             guard n >= 2, b[0] == 0x7B, b[n - 1] == 0x7D else { return false }
             if n == 2 { return true }

@@ -33,8 +33,30 @@ struct TransactionListStore {
     /// A page of `limit` rows, newest first: older than `before` (the next page), or newer than
     /// `after` (the previous page, read upwards and returned newest first), or the first page.
     func page(_ scope: MoneyScope, _ q: Query, before: Key?, after: Key?, limit: Int, on db: Connection) throws -> [TransactionRecord] {
-        var sql = "SELECT \(Columns.transactionColumns) FROM transactions t INDEXED BY transactions_by_time WHERE t.organization_id = ? AND t.environment = ?"
+        let (sql, args) = Self.pageSQL(scope, q, before: before, after: after, limit: limit)
+        let rows = try db.query(sql, arguments: args).map { try Columns.transaction($0) }
+        return after != nil && before == nil ? rows.reversed() : rows
+    }
+
+    /// The rows of ``page(_:_:before:after:limit:on:)`` (newest first, older than `before`) read
+    /// in place: `body` gets each row of ``MoneyStore/transactionColumns`` while SQLite holds it,
+    /// and no record is built (a `/v1` page written straight into its JSON).
+    func forEachInPage(_ scope: MoneyScope, _ q: Query, before: Key?, limit: Int, on db: Connection,
+                       _ body: (RowView) throws -> Void) throws {
+        let (sql, args) = Self.pageSQL(scope, q, before: before, after: nil, limit: limit)
+        try db.forEach(sql, arguments: args, body: body)
+    }
+
+    /// The first page with no narrowing: the API's most common list, its SQL built once.
+    private static let firstPageSQL = "SELECT \(Columns.transactionColumns) FROM transactions t INDEXED BY transactions_by_time WHERE t.organization_id = ? AND t.environment = ? ORDER BY t.created_at DESC, t.id DESC LIMIT ?"
+
+    private static func pageSQL(_ scope: MoneyScope, _ q: Query, before: Key?, after: Key?, limit: Int) -> (String, [any SQLBindable]) {
         var args: [any SQLBindable] = [scope.organizationID, scope.environment.rawValue]
+        if before == nil, after == nil, q.from == nil, q.until == nil, q.status == nil, q.type == nil {
+            args.append(limit)
+            return (firstPageSQL, args)
+        }
+        var sql = "SELECT \(Columns.transactionColumns) FROM transactions t INDEXED BY transactions_by_time WHERE t.organization_id = ? AND t.environment = ?"
         Self.narrow(q, &sql, &args)
         if let before {
             sql += " AND (t.created_at, t.id) < (?, ?) ORDER BY t.created_at DESC, t.id DESC"
@@ -47,8 +69,7 @@ struct TransactionListStore {
         }
         sql += " LIMIT ?"
         args.append(limit)
-        let rows = try db.query(sql, arguments: args).map { try Columns.transaction($0) }
-        return after != nil && before == nil ? rows.reversed() : rows
+        return (sql, args)
     }
 
     /// Whether any row of the query lies beyond `key`: newer (`newer` true) or older.

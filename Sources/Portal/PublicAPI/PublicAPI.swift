@@ -1,5 +1,6 @@
 import Database
 import Foundation
+import Web
 
 /// The `/v1` API's service: what a credential may do with the money of its organization and
 /// environment. Each call checks the credential's access to its resource first, then hands
@@ -60,12 +61,14 @@ final class PublicAPI: Sendable {
         var limit = PublicAPI.defaultPageSize
     }
 
-    /// A page newest first, and whether more follow.
-    func transactions(_ caller: Caller, _ f: TransactionFilter) throws -> (rows: [TransactionRecord], hasMore: Bool) {
+    /// A page newest first, written into `w` as the list's `data` array (each row straight
+    /// from SQLite into the writer, see ``Transactions/writePage(_:_:olderThan:limit:to:on:)``);
+    /// returns whether more follow.
+    func writeTransactions(_ caller: Caller, _ f: TransactionFilter, to w: inout JSONWriter) throws -> Bool {
         try require(caller, .transactions, .read)
         let scope = caller.scope
         return try database.read { db in
-            try db.transaction(.deferred) {
+            func page(_ w: inout JSONWriter) throws -> Bool {
                 var key: Transactions.ListKey?
                 if let after = f.startingAfter {
                     guard let t = try transactions.find(after, in: scope, on: db) else { throw APIProblem.unknownCursor(after) }
@@ -73,13 +76,18 @@ final class PublicAPI: Sendable {
                 }
                 if let e = f.externalID {
                     // At most one transaction has an external id: the unique index answers.
-                    guard let t = try transactions.find(externalID: e, in: scope, on: db), Self.matches(t, f.query),
-                          key.map({ (t.createdAt, t.id) < ($0.createdAt, $0.id) }) ?? true else { return ([], false) }
-                    return ([t], false)
+                    let t = try transactions.find(externalID: e, in: scope, on: db)
+                    w.array { w in
+                        guard let t, Self.matches(t, f.query), key.map({ (t.createdAt, t.id) < ($0.createdAt, $0.id) }) ?? true else { return }
+                        TransactionJSON(t).write(to: &w)
+                    }
+                    return false
                 }
-                let rows = try transactions.page(scope, f.query, olderThan: key, limit: f.limit + 1, on: db)
-                return (Array(rows.prefix(f.limit)), rows.count > f.limit)
+                return try transactions.writePage(scope, f.query, olderThan: key, limit: f.limit, to: &w, on: db)
             }
+            // One statement reads one snapshot; a cursor's lookup and the page after it share one.
+            guard f.startingAfter != nil else { return try page(&w) }
+            return try db.transaction(.deferred) { try page(&w) }
         }
     }
 

@@ -95,9 +95,18 @@ struct PublicAPIController {
         }
         f.query.from = try time(req, "created[gte]")
         f.query.until = try time(req, "created[lt]")
-        let page = try call { try api.transactions(caller(req), f) }
-        return json(ListJSON(data: page.rows.map(TransactionJSON.init), has_more: page.hasMore, url: "/v1/transactions"),
-                    capacity: 640 * page.rows.count + 128)
+        let caller = try caller(req)
+        // The list's members in ListJSON's order, `data` written by the service as it reads the rows.
+        var w = JSONWriter(capacity: 640 * f.limit + 128)
+        try call {
+            try w.object { w in
+                w.key("data"); let hasMore = try api.writeTransactions(caller, f, to: &w)
+                w.key("has_more"); w.bool(hasMore)
+                w.key("object"); w.string("list")
+                w.key("url"); w.string("/v1/transactions")
+            }
+        }
+        return json(written: w)
     }
 
     func payouts(_ req: Request) throws -> HTTPResponse {
@@ -218,6 +227,12 @@ struct PublicAPIController {
 
     func json(_ value: some JSONWritable, status: HTTPStatus = .ok, capacity: Int = 1024) -> HTTPResponse {
         var res = HTTPResponse.json(writing: value, status: status, capacity: capacity)
+        res.headers.set("Cache-Control", "no-store")
+        return res
+    }
+
+    func json(written w: JSONWriter, status: HTTPStatus = .ok) -> HTTPResponse {
+        var res = HTTPResponse.json(written: w, status: status)
         res.headers.set("Cache-Control", "no-store")
         return res
     }
