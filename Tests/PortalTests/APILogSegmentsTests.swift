@@ -142,40 +142,22 @@ struct APILogSegmentsTests {
     /// 0033: its requests show on the page and in their detail with their bodies, and new
     /// requests are written after them.
     @Test func aLogWrittenBeforeSegmentsIsKept() throws {
-        let dir = NSTemporaryDirectory() + "portal-segments-" + UUID().uuidString
-        let old = dir + "/old-migrations"
-        try FileManager.default.createDirectory(atPath: old, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: dir + "/var", withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        for name in try FileManager.default.contentsOfDirectory(atPath: repoRoot + "/Migrations") where name < "0033" {
-            try FileManager.default.copyItem(atPath: repoRoot + "/Migrations/" + name, toPath: old + "/" + name)
-        }
-        let path = dir + "/var/portal.sqlite"
         let now = Int64(Date().timeIntervalSince1970)
         let legacyID = "0123456789abcdef", recentID = Request.makeID(now: Int(now - 100))
-        do {
-            let db = try Database(path: path)
-            defer { db.close() }
-            _ = try Migrator(directory: old).migrate(db)
-            try db.write { c in
-                try c.execute("INSERT INTO users (id, email, name, password_hash, created_at, updated_at) VALUES (1, 'ana@example.com', 'Ana Lovelace', 'x', ?, ?)", now, now)
-                try c.execute("""
-                    INSERT INTO organizations (id, public_id, legal_name, trading_name, country, registration_number, address, website,
-                                               industry, compliance_email, created_by, created_at, updated_at)
-                    VALUES (1, 'org_aaaaaaaaaaaaaaaa', 'Acme B.V.', '', 'NL', '1', 'Street 1', 'https://a.example', 'Other', 'c@a.example', 1, ?, ?)
-                    """, now, now)
-                try c.execute("""
-                    INSERT INTO api_requests(request_id, request_key, created_at, organization_id, environment, credential_id, credential_name, credential_label,
-                                             method, path, status, duration_us, ip, user_agent, request_headers, response_headers) VALUES
-                    (?, 81985529216486895, ?, 1, 'sandbox', 'key_old', 'sk_sandbox_…old1', 'Old "server"', 'GET', '/v1/balances', 200, 51, '192.0.2.1',
-                     'curl/7 "quoted"', 'Accept: */*\n', 'Request-Id: 0123456789abcdef\n'),
-                    (?, 0, ?, 1, 'sandbox', 'key_old', 'sk_sandbox_…old1', NULL, 'POST', '/v1/transactions', 422, 77, '192.0.2.2', 'Grüße/1',
-                     'Content-Type: application/json\n', 'Request-Id: x\n'),
-                    (?, 0, ?, NULL, NULL, NULL, NULL, NULL, 'GET', '/v1/ping', 401, 5, '192.0.2.3', 'x', '', '')
-                    """, legacyID, now - 200, recentID, now - 100, Request.makeID(now: Int(now - 50)), now - 50)
-                try c.execute("INSERT INTO api_request_bodies(api_request_id, created_at, request_body, response_body) VALUES (2, ?, '{\"amount\":-1}', '{\"error\":\"invalid\"}')", now - 100)
-            }
+        let older = try OlderDatabase(before: "0033", now: now) { c in
+            try c.execute("""
+                INSERT INTO api_requests(request_id, request_key, created_at, organization_id, environment, credential_id, credential_name, credential_label,
+                                         method, path, status, duration_us, ip, user_agent, request_headers, response_headers) VALUES
+                (?, 81985529216486895, ?, 1, 'sandbox', 'key_old', 'sk_sandbox_…old1', 'Old "server"', 'GET', '/v1/balances', 200, 51, '192.0.2.1',
+                 'curl/7 "quoted"', 'Accept: */*\n', 'Request-Id: 0123456789abcdef\n'),
+                (?, 0, ?, 1, 'sandbox', 'key_old', 'sk_sandbox_…old1', NULL, 'POST', '/v1/transactions', 422, 77, '192.0.2.2', 'Grüße/1',
+                 'Content-Type: application/json\n', 'Request-Id: x\n'),
+                (?, 0, ?, NULL, NULL, NULL, NULL, NULL, 'GET', '/v1/ping', 401, 5, '192.0.2.3', 'x', '', '')
+                """, legacyID, now - 200, recentID, now - 100, Request.makeID(now: Int(now - 50)), now - 50)
+            try c.execute("INSERT INTO api_request_bodies(api_request_id, created_at, request_body, response_body) VALUES (2, ?, '{\"amount\":-1}', '{\"error\":\"invalid\"}')", now - 100)
         }
+        defer { older.remove() }
+        let path = older.path
         let portal = try TestPortal { $0.databasePath = path }
         let store = APILogsStore()
         try portal.app.database.read { db in

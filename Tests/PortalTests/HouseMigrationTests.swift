@@ -9,39 +9,21 @@ import TestSupport
 @Suite("Feature house: upgrading a database the previous version wrote")
 struct HouseMigrationTests {
     @Test func anOlderDatabaseKeepsItsRequestsAndItsLogReadsTheSame() throws {
-        let dir = NSTemporaryDirectory() + "portal-upgrade-" + UUID().uuidString
-        let old = dir + "/old-migrations"
-        try FileManager.default.createDirectory(atPath: old, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: dir + "/var", withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        for name in try FileManager.default.contentsOfDirectory(atPath: repoRoot + "/Migrations") where name < "0007" {
-            try FileManager.default.copyItem(atPath: repoRoot + "/Migrations/" + name, toPath: old + "/" + name)
-        }
-        let path = dir + "/var/portal.sqlite"
         let now = Int64(Date().timeIntervalSince1970)
-        do {
-            let db = try Database(path: path)
-            defer { db.close() }
-            _ = try Migrator(directory: old).migrate(db)
-            try db.write { c in
-                try c.execute("INSERT INTO users (id, email, name, password_hash, created_at, updated_at) VALUES (1, 'ana@example.com', 'Ana Lovelace', 'x', ?, ?)", now, now)
-                try c.execute("""
-                    INSERT INTO organizations (id, public_id, legal_name, trading_name, country, registration_number, address, website,
-                                               industry, compliance_email, created_by, created_at, updated_at)
-                    VALUES (1, 'org_aaaaaaaaaaaaaaaa', 'Acme B.V.', '', 'NL', '1', 'Street 1', 'https://a.example', 'Other', 'c@a.example', 1, ?, ?)
-                    """, now, now)
-                try c.execute("""
-                    INSERT INTO audit_events (at, actor_user_id, organization_id, action, subject, details) VALUES
-                    (?, 1, 1, 'member.invited', 'Victim@Example.com', 'role: Developer; permissions: api_keys.read'),
-                    (?, 1, 1, 'member.updated', 'bo@example.com', 'role: Employee → Custom; permissions: a, b → b'),
-                    (?, NULL, 1, 'support.rejected', 'req_x', 'Offboarding: Balance outstanding')
-                    """, now - 60, now - 30, now)
-                try c.execute("""
-                    INSERT INTO support_requests (public_id, kind, user_id, email, note, organization_id, changes, status, created_at)
-                    VALUES ('req_bbbbbbbbbbbbbbbb', 'production_access', 1, 'ana@example.com', 'Go live', 1, '{"production":"enabled"}', 'open', ?)
-                    """, now)
-            }
+        let older = try OlderDatabase(before: "0007", now: now) { c in
+            try c.execute("""
+                INSERT INTO audit_events (at, actor_user_id, organization_id, action, subject, details) VALUES
+                (?, 1, 1, 'member.invited', 'Victim@Example.com', 'role: Developer; permissions: api_keys.read'),
+                (?, 1, 1, 'member.updated', 'bo@example.com', 'role: Employee → Custom; permissions: a, b → b'),
+                (?, NULL, 1, 'support.rejected', 'req_x', 'Offboarding: Balance outstanding')
+                """, now - 60, now - 30, now)
+            try c.execute("""
+                INSERT INTO support_requests (public_id, kind, user_id, email, note, organization_id, changes, status, created_at)
+                VALUES ('req_bbbbbbbbbbbbbbbb', 'production_access', 1, 'ana@example.com', 'Go live', 1, '{"production":"enabled"}', 'open', ?)
+                """, now)
         }
+        defer { older.remove() }
+        let path = older.path
         let portal = try TestPortal { $0.databasePath = path }
         let rows = try portal.app.database.read { db in
             try db.query("SELECT action, actor_name, actor_email, subject, details FROM audit_events ORDER BY id").map {

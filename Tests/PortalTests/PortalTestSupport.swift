@@ -1,3 +1,4 @@
+import Database
 import Foundation
 import HTTP
 import Synchronization
@@ -136,4 +137,36 @@ final class TestClock: Sendable {
     func advance(seconds: Int64) { offset.add(seconds, ordering: .relaxed) }
     var now: Int64 { Int64(Date().timeIntervalSince1970) + offset.load(ordering: .relaxed) }
     var portalClock: PortalClock { PortalClock { [self] in now } }
+}
+
+/// A database an older version wrote: the migrations before `migration` applied, Ana Lovelace
+/// (user 1) and Acme B.V. (organization 1) in it, then whatever `fill` adds. Open it with
+/// `TestPortal { $0.databasePath = older.path }` to upgrade it; `remove()` when done.
+struct OlderDatabase {
+    let directory: String
+    var path: String { directory + "/var/portal.sqlite" }
+
+    init(before migration: String, now: Int64, fill: (Connection) throws -> Void) throws {
+        directory = NSTemporaryDirectory() + "portal-upgrade-" + UUID().uuidString
+        let old = directory + "/old-migrations"
+        try FileManager.default.createDirectory(atPath: old, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: directory + "/var", withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: repoRoot + "/Migrations") where name < migration {
+            try FileManager.default.copyItem(atPath: repoRoot + "/Migrations/" + name, toPath: old + "/" + name)
+        }
+        let db = try Database(path: directory + "/var/portal.sqlite")
+        defer { db.close() }
+        _ = try Migrator(directory: old).migrate(db)
+        try db.write { c in
+            try c.execute("INSERT INTO users (id, email, name, password_hash, created_at, updated_at) VALUES (1, 'ana@example.com', 'Ana Lovelace', 'x', ?, ?)", now, now)
+            try c.execute("""
+                INSERT INTO organizations (id, public_id, legal_name, trading_name, country, registration_number, address, website,
+                                           industry, compliance_email, created_by, created_at, updated_at)
+                VALUES (1, 'org_aaaaaaaaaaaaaaaa', 'Acme B.V.', '', 'NL', '1', 'Street 1', 'https://a.example', 'Other', 'c@a.example', 1, ?, ?)
+                """, now, now)
+            try fill(c)
+        }
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: directory) }
 }
