@@ -72,6 +72,18 @@ struct APILogSegmentsTests {
         }
     }
 
+    /// The detail page's search for an id in a segment's bytes: found wherever it stands, not
+    /// found when only part of it does.
+    @Test(arguments: [
+        ("\"abc\"", "\"abc\"", true), ("x\"abc\"", "\"abc\"", true), ("\"abc\"x", "\"abc\"", true), ("\"ab\"abc\"", "\"abc\"", true),
+        ("\"abd\"", "\"abc\"", false), ("\"abc", "\"abc\"", false), ("abc\"", "\"abc\"", false), ("", "\"abc\"", false),
+        ("cc\"abc\"c\"", "\"abc\"", true), ("\"a\"\"a\"", "\"a\"", true), ("\"b\"", "\"a\"", false),
+    ])
+    func findsAnIdInASegmentsBytes(_ hay: String, _ needle: String, _ found: Bool) {
+        var hay = hay
+        hay.withUTF8 { #expect(APILogsStore.contains($0, Array(needle.utf8)) == found) }
+    }
+
     /// Many batches of three keys, two environments and nobody's requests, paged 7 at a time
     /// with each filter: the pages, read down and back up, are the plain filter of the requests.
     @Test func pagesAcrossSegmentsAreWhatAPlainFilterGives() throws {

@@ -77,14 +77,23 @@ struct APILogs: Sendable {
         let (org, e) = (env.org.id, env.environment)
         return try database.read { db in
             try db.transaction(.deferred) {
-                let rows = try store.page(organizationID: org, environment: e, resolved.query, before: resolved.before, after: resolved.after,
-                                          limit: Self.pageSize, on: db)
+                // One row more than a page says whether there is a page beyond it in the reading's
+                // direction; the other direction is asked only when there is a cursor (nothing is
+                // newer than the newest page). Each reading parses segments, so it is done once.
+                var rows = try store.page(organizationID: org, environment: e, resolved.query, before: resolved.before, after: resolved.after,
+                                          limit: Self.pageSize + 1, on: db)
                 var newer: Int64?, older: Int64?
-                if let first = rows.first, try store.exists(organizationID: org, environment: e, resolved.query, beyond: first.id, newer: true, on: db) {
-                    newer = first.id
-                }
-                if let last = rows.last, try store.exists(organizationID: org, environment: e, resolved.query, beyond: last.id, newer: false, on: db) {
-                    older = last.id
+                if resolved.after != nil && resolved.before == nil {
+                    if rows.count > Self.pageSize { rows.removeFirst(); newer = rows.first?.id }
+                    if let last = rows.last, try store.exists(organizationID: org, environment: e, resolved.query, beyond: last.id, newer: false, on: db) {
+                        older = last.id
+                    }
+                } else {
+                    if rows.count > Self.pageSize { rows.removeLast(); older = rows.last?.id }
+                    if resolved.before != nil, let first = rows.first,
+                       try store.exists(organizationID: org, environment: e, resolved.query, beyond: first.id, newer: true, on: db) {
+                        newer = first.id
+                    }
                 }
                 let hasAny = try !rows.isEmpty || store.hasAny(organizationID: org, environment: e, on: db)
                 return Page(filter: filter, resolved: resolved, rows: rows, credentials: try store.credentials(organizationID: org, environment: e, on: db),

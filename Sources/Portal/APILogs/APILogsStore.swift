@@ -1,4 +1,5 @@
 import Database
+import Glibc
 import Web
 
 /// The SQL of the API request log: batch inserts for the flusher, the page and detail reads,
@@ -192,8 +193,9 @@ struct APILogsStore {
                 let segment = try r.int64(0)
                 bound = newer ? segment + 1 : segment - 1
                 guard rows.count < limit else { return }
-                var data = try r.string(1)
-                try data.withUTF8 { bytes in
+                // Parsed where SQLite holds it: no String of the whole segment (its copy and
+                // UTF-8 check cost as much as the parse).
+                _ = try r.withUTF8(1) { bytes in
                     let slots = try APILogSegment.parse(bytes)
                     let count = slots.count / APILogSegment.fieldCount
                     var positions = Array(newer ? Array(0..<count) : (0..<count).reversed())
@@ -261,14 +263,16 @@ struct APILogsStore {
             sql += " AND first_second BETWEEN ? AND ? AND last_second >= ?"
             args += [second - Self.longestRequest, second, second]
         }
-        sql += " AND instr(data, ?) > 0 ORDER BY id DESC LIMIT 4"
-        args.append("\"" + requestID + "\"")
+        sql += " ORDER BY id DESC"
+        // The id as it stands in a segment's JSON, looked for where SQLite holds the text before
+        // a segment is parsed (SQLite's instr calls memcmp at every byte of 400 KB).
+        let needle = Array(("\"" + requestID + "\"").utf8)
         var found: (segment: Int64, position: Int, row: LogRow, requestHeaders: String, responseHeaders: String)?
         try db.forEach(sql, arguments: args) { r in
             guard found == nil else { return }
             let segment = try r.int64(0)
-            var data = try r.string(1)
-            try data.withUTF8 { bytes in
+            _ = try r.withUTF8(1) { bytes in
+                guard Self.contains(bytes, needle) else { return }
                 let slots = try APILogSegment.parse(bytes)
                 for position in (0..<(slots.count / APILogSegment.fieldCount)).reversed() {
                     let start = position * APILogSegment.fieldCount
@@ -286,6 +290,24 @@ struct APILogsStore {
                                      found.segment, found.position)
         return Detail(row: found.row, requestHeaders: found.requestHeaders, responseHeaders: found.responseHeaders,
                       requestBody: try bodies?.string(0), responseBody: try bodies?.string(1))
+    }
+
+    /// Whether `needle` (two bytes or more) occurs in `hay`: `memchr` to each place its
+    /// next-to-last byte occurs, then one comparison there.
+    static func contains(_ hay: UnsafeBufferPointer<UInt8>, _ needle: [UInt8]) -> Bool {
+        let n = needle.count, k = n - 2
+        guard n >= 2, hay.count >= n, let base = hay.baseAddress else { return false }
+        return needle.withUnsafeBytes { nb in
+            var from = k
+            while from < hay.count {
+                guard let hit = memchr(base + from, Int32(needle[k]), hay.count - from) else { return false }
+                let at = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                let start = at - k
+                if start + n <= hay.count, memcmp(base + start, nb.baseAddress!, n) == 0 { return true }
+                from = at + 1
+            }
+            return false
+        }
     }
 
     // MARK: pruning
