@@ -209,6 +209,21 @@ private final class ReaderPool: @unchecked Sendable {
     }
 }
 
+/// What a thread pool wants to know about its threads' waits: `begin` before a thread blocks
+/// (not computing), `end` after, on the same thread. A pool running one awake thread per core
+/// (the HTTP server's) wakes another meanwhile: without it, a request waiting for its
+/// commit's `fsync` held the only core's worker, no other write could queue behind it, and
+/// every write paid an `fsync` of its own (no group commit formed).
+public struct WaitObserver: Sendable {
+    public let begin: @Sendable () -> Void
+    public let end: @Sendable () -> Void
+
+    public init(begin: @escaping @Sendable () -> Void, end: @escaping @Sendable () -> Void) {
+        self.begin = begin
+        self.end = end
+    }
+}
+
 /// The writer connection behind a lock, with group commit.
 ///
 /// One thread at a time holds the writer (`busy`) and runs its body. Each transaction is a
@@ -231,21 +246,6 @@ private final class ReaderPool: @unchecked Sendable {
 /// thread that holds `busy`. `owner` records the thread holding the writer so that a nested
 /// `write` on that thread fails instead of deadlocking; only the owner ever stores its own id
 /// there, so a relaxed load is enough for that comparison.
-/// What a thread pool wants to know about its threads' waits: `begin` before a thread blocks
-/// (not computing), `end` after, on the same thread. A pool running one awake thread per core
-/// (the HTTP server's) wakes another meanwhile: without it, a request waiting for its
-/// commit's `fsync` held the only core's worker, no other write could queue behind it, and
-/// every write paid an `fsync` of its own (no group commit formed).
-public struct WaitObserver: Sendable {
-    public let begin: @Sendable () -> Void
-    public let end: @Sendable () -> Void
-
-    public init(begin: @escaping @Sendable () -> Void, end: @escaping @Sendable () -> Void) {
-        self.begin = begin
-        self.end = end
-    }
-}
-
 private final class WriterGate: @unchecked Sendable {
     /// The writes sharing one transaction. Its fields are guarded by the gate's monitor,
     /// except `members` and `startedAt`, which only the writer holding `busy` touches.

@@ -164,16 +164,16 @@ public final class HTTPServer: @unchecked Sendable {
     /// say). On a worker thread the pool stops counting this worker as awake meanwhile, so
     /// queued requests go to another worker at once instead of after the stall timeout;
     /// elsewhere it just runs `body`.
-    /// ``waiting(_:)`` in two halves, for a wait that is not one closure (a lock's wait loop,
-    /// told through a `Database.WaitObserver`): each `beginWaiting()` is followed by one
-    /// `endWaiting()` on the same thread. Off a worker thread both do nothing.
-    public static func beginWaiting() { WorkerPool.current?.beginWaiting() }
-    public static func endWaiting() { WorkerPool.current?.endWaiting() }
-
     public static func waiting<R>(_ body: () throws -> R) rethrows -> R {
         guard let pool = WorkerPool.current else { return try body() }
         pool.beginWaiting()
         defer { pool.endWaiting() }
         return try body()
     }
+
+    /// ``waiting(_:)`` in two halves, for a wait that is not one closure (a lock's wait loop,
+    /// told through a `Database.WaitObserver`): each `beginWaiting()` is followed by one
+    /// `endWaiting()` on the same thread. Off a worker thread both do nothing.
+    public static func beginWaiting() { WorkerPool.current?.beginWaiting() }
+    public static func endWaiting() { WorkerPool.current?.endWaiting() }
 }

@@ -100,9 +100,8 @@ public final class Request: @unchecked Sendable {
     }
 
     /// A request id: 24 lowercase hex digits, the unix second it was made (8 digits) then 64
-    /// random bits (16). The random part makes it unique; the time in front makes ids of one
-    /// moment sort together, so an index of them (the API request log's) grows at one end
-    /// instead of taking every insert to a random page.
+    /// random bits (16). The random part makes it unique; the time in front says when, so the
+    /// API request log finds a request by its id among the few batches written around then.
     public static func makeID(now: Int = time(nil)) -> String {
         var g = SystemRandomNumberGenerator()
         let n = g.next() as UInt64

@@ -54,7 +54,14 @@ enum PercentDecoding {
     }
 
     @inline(__always)
-    static func hexValue(_ c: UInt8) -> UInt8? {
+    static func hexValue(_ c: UInt8) -> UInt8? { HexDigit.value(c) }
+}
+
+/// One hexadecimal digit's value (either case): for percent-decoding here, and for the
+/// features that read hex of their own (request ids, JSON `\u` escapes).
+public enum HexDigit {
+    @inlinable
+    public static func value(_ c: UInt8) -> UInt8? {
         switch c {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return c &- UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): return c &- UInt8(ascii: "a") &+ 10

@@ -28,10 +28,10 @@ struct APILogSegmentsTests {
         var json = json
         return try json.withUTF8 { bytes in
             let slots = try APILogSegment.parse(bytes)
-            return try stride(from: 0, to: slots.count, by: APILogSegment.fieldCount).map { start in
-                let f = APILogSegment.Fields(bytes: bytes, slots: slots[start..<(start + APILogSegment.fieldCount)])
+            return try (0..<(slots.count / APILogSegment.fieldCount)).map { position in
+                let f = APILogSegment.Fields(position, of: slots, in: bytes)
                 return try (0..<APILogSegment.fieldCount).map { k in
-                    if case .integer(let n) = f.slots[start + k] { return String(n) }
+                    if case .integer(let n) = f.slots[f.slots.startIndex + k] { return String(n) }
                     return try f.optionalString(k)
                 }
             }

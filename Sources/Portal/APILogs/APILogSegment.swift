@@ -22,34 +22,32 @@ enum APILogSegment {
     /// entry per field): the flusher that runs this shares the server's core.
     static func encode(_ entries: ArraySlice<APIRequestEntry>) -> [UInt8] {
         var w = JSONWriter(capacity: entries.count * 320)
-        w.raw(open)
-        for i in entries.indices {
-            if i > entries.startIndex { w.raw(comma) }
-            write(entries[i], to: &w)
+        w.array { w in
+            for i in entries.indices {
+                w.nextElement()
+                write(entries[i], to: &w)
+            }
         }
-        w.raw(close)
         return w.bytes
     }
 
     private static func write(_ e: APIRequestEntry, to w: inout JSONWriter) {
-        w.raw(open)
-        w.string(e.requestID); w.raw(comma)
-        w.integer(e.createdAt); w.raw(comma)
-        optional(e.credentialID, &w); w.raw(comma)
-        optional(e.credentialName, &w); w.raw(comma)
-        optional(e.credentialLabel, &w); w.raw(comma)
-        w.string(e.method); w.raw(comma)
-        w.string(e.path); w.raw(comma)
-        w.integer(e.status); w.raw(comma)
-        w.integer(e.durationMicroseconds); w.raw(comma)
-        w.string(e.ip); w.raw(comma)
-        w.string(e.userAgent); w.raw(comma)
-        w.string(e.requestHeaders); w.raw(comma)
-        w.string(e.responseHeaders)
-        w.raw(close)
+        w.array { w in
+            w.nextElement(); w.string(e.requestID)
+            w.nextElement(); w.integer(e.createdAt)
+            w.nextElement(); optional(e.credentialID, &w)
+            w.nextElement(); optional(e.credentialName, &w)
+            w.nextElement(); optional(e.credentialLabel, &w)
+            w.nextElement(); w.string(e.method)
+            w.nextElement(); w.string(e.path)
+            w.nextElement(); w.integer(e.status)
+            w.nextElement(); w.integer(e.durationMicroseconds)
+            w.nextElement(); w.string(e.ip)
+            w.nextElement(); w.string(e.userAgent)
+            w.nextElement(); w.string(e.requestHeaders)
+            w.nextElement(); w.string(e.responseHeaders)
+        }
     }
-
-    private static let open: [UInt8] = [UInt8(ascii: "[")], close: [UInt8] = [UInt8(ascii: "]")], comma: [UInt8] = [UInt8(ascii: ",")]
 
     private static func optional(_ s: String?, _ w: inout JSONWriter) {
         if let s { w.string(s) } else { w.null() }
@@ -140,6 +138,12 @@ enum APILogSegment {
         let bytes: UnsafeBufferPointer<UInt8>
         let slots: ArraySlice<Slot>
 
+        /// The request at `position` of a segment that ``parse(_:)`` made `slots` of.
+        init(_ position: Int, of slots: [Slot], in bytes: UnsafeBufferPointer<UInt8>) {
+            self.bytes = bytes
+            self.slots = slots[(position * fieldCount)..<((position + 1) * fieldCount)]
+        }
+
         func integer(_ f: Int) throws -> Int64 {
             guard case .integer(let n) = slots[slots.startIndex + f] else { throw Malformed() }
             return n
@@ -177,14 +181,7 @@ enum APILogSegment {
             guard i + 4 < b.count else { throw Malformed() }
             var v: UInt32 = 0
             for k in 1...4 {
-                let c = b[i + k]
-                let d: UInt8
-                switch c {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): d = c - UInt8(ascii: "0")
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): d = c - UInt8(ascii: "a") + 10
-                case UInt8(ascii: "A")...UInt8(ascii: "F"): d = c - UInt8(ascii: "A") + 10
-                default: throw Malformed()
-                }
+                guard let d = HexDigit.value(b[i + k]) else { throw Malformed() }
                 v = v << 4 | UInt32(d)
             }
             i += 4

@@ -41,14 +41,6 @@ struct APILogsStore {
         let responseBody: String?
     }
 
-    static let rowColumns = "r.id, r.request_id, r.created_at, r.credential_id, r.credential_name, r.credential_label, r.method, r.path, r.status, r.duration_us, r.ip, r.user_agent"
-
-    static func row(_ r: Row) throws -> LogRow {
-        LogRow(id: try r.int64(0), requestID: try r.string(1), createdAt: try r.int64(2), credentialID: try r.optionalString(3),
-            credentialName: try r.optionalString(4), credentialLabel: try r.optionalString(5), method: try r.string(6), path: try r.string(7),
-            status: try r.int(8), durationMicroseconds: try r.int64(9), ip: try r.string(10), userAgent: try r.string(11))
-    }
-
     // MARK: writing a batch
 
     /// Writes `batch` as segments: one per organization and environment (and more when one
@@ -118,12 +110,8 @@ struct APILogsStore {
         guard id.utf8.count == 24 else { return nil }
         var v: Int64 = 0
         for b in id.utf8.prefix(8) {
-            switch b {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = v << 4 | Int64(b - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): v = v << 4 | Int64(b - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): v = v << 4 | Int64(b - UInt8(ascii: "A") + 10)
-            default: return nil
-            }
+            guard let d = HexDigit.value(b) else { return nil }
+            v = v << 4 | Int64(d)
         }
         return v
     }
@@ -197,15 +185,14 @@ struct APILogsStore {
                 // UTF-8 check cost as much as the parse).
                 _ = try r.withUTF8(1) { bytes in
                     let slots = try APILogSegment.parse(bytes)
-                    let count = slots.count / APILogSegment.fieldCount
-                    var positions = Array(newer ? Array(0..<count) : (0..<count).reversed())
+                    // Positions [low, high) of this segment, all of them or those beyond the cursor.
+                    var low = 0, high = slots.count / APILogSegment.fieldCount
                     if let cursor, cursor >= 0, cursor / capacity == segment {
                         let p = Int(cursor % capacity)
-                        positions = positions.filter { newer ? $0 > p : $0 < p }
+                        if newer { low = min(p + 1, high) } else { high = min(p, high) }
                     }
-                    for position in positions where rows.count < limit {
-                        let start = position * APILogSegment.fieldCount
-                        let f = APILogSegment.Fields(bytes: bytes, slots: slots[start..<(start + APILogSegment.fieldCount)])
+                    for position in stride(from: newer ? low : high - 1, to: newer ? high : low - 1, by: newer ? 1 : -1) where rows.count < limit {
+                        let f = APILogSegment.Fields(position, of: slots, in: bytes)
                         guard try Self.matches(f, q) else { continue }
                         rows.append(try Self.row(f, id: segment * capacity + Int64(position)))
                     }
@@ -275,8 +262,7 @@ struct APILogsStore {
                 guard Self.contains(bytes, needle) else { return }
                 let slots = try APILogSegment.parse(bytes)
                 for position in (0..<(slots.count / APILogSegment.fieldCount)).reversed() {
-                    let start = position * APILogSegment.fieldCount
-                    let f = APILogSegment.Fields(bytes: bytes, slots: slots[start..<(start + APILogSegment.fieldCount)])
+                    let f = APILogSegment.Fields(position, of: slots, in: bytes)
                     if try f.equals(APILogSegment.requestID, requestID) {
                         found = (segment, position, try Self.row(f, id: segment * Int64(APILogSegment.capacity) + Int64(position)),
                                  try f.string(APILogSegment.requestHeaders), try f.string(APILogSegment.responseHeaders))

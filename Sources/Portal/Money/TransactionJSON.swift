@@ -171,58 +171,56 @@ struct TransactionJSON: JSONWritable, Sendable {
     }
 
     static func isCanonicalMetadata(utf8 b: UnsafeBufferPointer<UInt8>) -> Bool {
-        do {
-            let n = b.count
-            guard n >= 2, b[0] == 0x7B, b[n - 1] == 0x7D else { return false }
-            if n == 2 { return true }
-            var i = 1
-            var previousKey: Range<Int>? = nil
-            func isHexLower(_ c: UInt8) -> Bool { (0x30...0x39).contains(c) || (0x61...0x66).contains(c) }
-            // Scans a string starting at the quote at `i`; returns the index after its closing quote.
-            func scanString(allowEscapes: Bool) -> Int? {
-                guard i < n, b[i] == 0x22 else { return nil }
-                var j = i + 1
-                while j < n {
-                    let c = b[j]
-                    if c == 0x22 { return j + 1 }
-                    if c < 0x20 { return nil }
-                    if c == 0x5C {
-                        guard allowEscapes, j + 1 < n else { return nil }
-                        switch b[j + 1] {
-                        case 0x22, 0x5C, 0x62, 0x66, 0x6E, 0x72, 0x74: j += 2
-                        case 0x75:
-                            // Only controls other than \b \f \n \r \t come as \u00xx.
-                            guard j + 5 < n, b[j + 2] == 0x30, b[j + 3] == 0x30, b[j + 4] == 0x30 || b[j + 4] == 0x31,
-                                  isHexLower(b[j + 5]) else { return nil }
-                            let v = (b[j + 4] - 0x30) * 16 + (b[j + 5] <= 0x39 ? b[j + 5] - 0x30 : b[j + 5] - 0x61 + 10)
-                            guard ![0x08, 0x09, 0x0A, 0x0C, 0x0D].contains(v) else { return nil }
-                            j += 6
-                        default: return nil
-                        }
-                        continue
+        let n = b.count
+        guard n >= 2, b[0] == 0x7B, b[n - 1] == 0x7D else { return false }
+        if n == 2 { return true }
+        var i = 1
+        var previousKey: Range<Int>? = nil
+        func isHexLower(_ c: UInt8) -> Bool { (0x30...0x39).contains(c) || (0x61...0x66).contains(c) }
+        // Scans a string starting at the quote at `i`; returns the index after its closing quote.
+        func scanString(allowEscapes: Bool) -> Int? {
+            guard i < n, b[i] == 0x22 else { return nil }
+            var j = i + 1
+            while j < n {
+                let c = b[j]
+                if c == 0x22 { return j + 1 }
+                if c < 0x20 { return nil }
+                if c == 0x5C {
+                    guard allowEscapes, j + 1 < n else { return nil }
+                    switch b[j + 1] {
+                    case 0x22, 0x5C, 0x62, 0x66, 0x6E, 0x72, 0x74: j += 2
+                    case 0x75:
+                        // Only controls other than \b \f \n \r \t come as \u00xx.
+                        guard j + 5 < n, b[j + 2] == 0x30, b[j + 3] == 0x30, b[j + 4] == 0x30 || b[j + 4] == 0x31,
+                              isHexLower(b[j + 5]) else { return nil }
+                        let v = (b[j + 4] - 0x30) * 16 + (b[j + 5] <= 0x39 ? b[j + 5] - 0x30 : b[j + 5] - 0x61 + 10)
+                        guard ![0x08, 0x09, 0x0A, 0x0C, 0x0D].contains(v) else { return nil }
+                        j += 6
+                    default: return nil
                     }
-                    j += 1
+                    continue
                 }
-                return nil
+                j += 1
             }
-            while true {
-                let keyStart = i + 1
-                guard let afterKey = scanString(allowEscapes: false) else { return false }
-                let key = keyStart..<(afterKey - 1)
-                if let p = previousKey {
-                    guard UnsafeBufferPointer(rebasing: b[p]).lexicographicallyPrecedes(UnsafeBufferPointer(rebasing: b[key])) else { return false }
-                }
-                previousKey = key
-                i = afterKey
-                guard i < n, b[i] == 0x3A else { return false }
-                i += 1
-                guard let afterValue = scanString(allowEscapes: true) else { return false }
-                i = afterValue
-                guard i < n else { return false }
-                if b[i] == 0x7D { return i == n - 1 }
-                guard b[i] == 0x2C else { return false }
-                i += 1
+            return nil
+        }
+        while true {
+            let keyStart = i + 1
+            guard let afterKey = scanString(allowEscapes: false) else { return false }
+            let key = keyStart..<(afterKey - 1)
+            if let p = previousKey {
+                guard UnsafeBufferPointer(rebasing: b[p]).lexicographicallyPrecedes(UnsafeBufferPointer(rebasing: b[key])) else { return false }
             }
+            previousKey = key
+            i = afterKey
+            guard i < n, b[i] == 0x3A else { return false }
+            i += 1
+            guard let afterValue = scanString(allowEscapes: true) else { return false }
+            i = afterValue
+            guard i < n else { return false }
+            if b[i] == 0x7D { return i == n - 1 }
+            guard b[i] == 0x2C else { return false }
+            i += 1
         }
     }
 

@@ -221,11 +221,6 @@ struct WebhooksStore {
         try db.execute("UPDATE webhook_deliveries SET lease_until = ? WHERE id = ? AND state = 'pending' AND lease_until <= ?", until, deliveryID, now) == 1
     }
 
-    /// The earliest time a pending delivery becomes due (to sleep until then).
-    func nextDue(on db: Connection) throws -> Int64? {
-        try db.scalar("SELECT min(max(next_attempt_at, lease_until)) FROM webhook_deliveries WHERE state = 'pending'", as: Int64.self)
-    }
-
     struct NewAttempt {
         let deliveryID: Int64
         let number: Int
