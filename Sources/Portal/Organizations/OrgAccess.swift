@@ -8,7 +8,7 @@ struct OrgAccess: Sendable {
 
     var isOwner: Bool { member.role == .owner }
     var permissions: Set<Permission> { member.effectivePermissions }
-    func can(_ p: Permission) -> Bool { permissions.contains(p) }
+    func can(_ p: Permission) -> Bool { member.holds(p) }
 
     /// Throws ``OrgProblem/forbidden`` unless the member holds `p`.
     func require(_ p: Permission) throws {

@@ -49,14 +49,23 @@ struct OrgSection: Sendable {
 /// which entries does this member see, and where does the Sandbox/Production switch lead.
 struct OrgMenu: Sendable {
     let sections: [OrgSection]
+    /// The environment sections below an environment's root, split into segments once,
+    /// longest first: what ``switchPath(_:base:to:)`` looks for on every page.
+    private let environmentPaths: [(segments: [Substring], path: String)]
 
     init(_ sections: [OrgSection]) {
         self.sections = sections.enumerated().sorted { ($0.element.order, $0.offset) < ($1.element.order, $1.offset) }.map(\.element)
+        self.environmentPaths = self.sections.filter { $0.scope == .environment && !$0.path.isEmpty }
+            .map { (segments: $0.path.split(separator: "/"), path: $0.path) }
+            .enumerated().sorted { ($1.element.segments.count, $0.offset) < ($0.element.segments.count, $1.offset) }.map(\.element)
     }
 
-    /// The environment of a path under `base` (`/orgs/org_…`), if it is an environment's page.
+    /// The environment of a path under `base` (`/orgs/org_…`), if it is an environment's page:
+    /// the segment after `base` names it.
     static func environment(of path: String, base: String) -> Environment? {
-        Environment.allCases.first { path == "\(base)/\($0.rawValue)" || path.hasPrefix("\(base)/\($0.rawValue)/") }
+        guard path.hasPrefix(base), path.utf8.dropFirst(base.utf8.count).first == UInt8(ascii: "/") else { return nil }
+        let rest = path.utf8.dropFirst(base.utf8.count + 1)
+        return Environment(rawValue: String(Substring(rest.prefix { $0 != UInt8(ascii: "/") })))
     }
 
     /// The same page in the other environment. Objects have their own ids in each environment,
@@ -66,13 +75,9 @@ struct OrgMenu: Sendable {
     func switchPath(_ path: String, base: String, to target: Environment) -> String {
         let root = "\(base)/\(target.rawValue)"
         guard let current = Self.environment(of: path, base: base) else { return root }
-        let rest = path.dropFirst("\(base)/\(current.rawValue)".count).split(separator: "/").map(String.init)
+        let rest = Substring(path.utf8.dropFirst(base.utf8.count + 1 + current.rawValue.utf8.count)).split(separator: "/")
         guard let first = rest.first else { return root }
-        let declared = sections.filter { $0.scope == .environment && !$0.path.isEmpty }
-            .map { $0.path.split(separator: "/").map(String.init) }
-            .filter { rest.starts(with: $0) }
-            .max { $0.count < $1.count }
-        return root + "/" + (declared ?? [first]).joined(separator: "/")
+        return root + "/" + (environmentPaths.first { rest.starts(with: $0.segments) }?.path ?? String(first))
     }
 
     struct Entry: Equatable {
@@ -84,13 +89,16 @@ struct OrgMenu: Sendable {
     /// The entries a member who `can` hold these permissions sees on `path`. Environment
     /// sections lead into the environment of the page, Sandbox elsewhere.
     func entries(path: String, base: String, can: (Permission) -> Bool) -> [Entry] {
-        let env = Self.environment(of: path, base: base) ?? .sandbox
-        return sections.filter { $0.isVisible(can) }.map { s in
-            let root = s.scope == .environment ? "\(base)/\(env.rawValue)" : base
-            let url = s.path.isEmpty ? root : "\(root)/\(s.path)"
-            let current = s.path.isEmpty ? path == url : (path == url || path.hasPrefix(url + "/"))
-            return Entry(title: s.title, url: url, current: current)
+        let envRoot = "\(base)/\((Self.environment(of: path, base: base) ?? .sandbox).rawValue)"
+        var entries: [Entry] = []
+        entries.reserveCapacity(sections.count)
+        for s in sections where s.isVisible(can) {
+            let root = s.scope == .environment ? envRoot : base
+            let url = s.path.isEmpty ? root : root + "/" + s.path
+            let current = path == url || (!s.path.isEmpty && path.hasPrefix(url) && path.utf8.dropFirst(url.utf8.count).first == UInt8(ascii: "/"))
+            entries.append(Entry(title: s.title, url: url, current: current))
         }
+        return entries
     }
 }
 

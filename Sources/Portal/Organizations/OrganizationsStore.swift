@@ -60,9 +60,19 @@ struct MembershipRecord: Sendable {
     /// payout permission, whatever is stored (the role must change first).
     var effectivePermissions: Set<Permission> {
         switch role {
-        case .owner: Set(Permission.allCases)
+        case .owner: Permission.all
         case .developer: permissions.subtracting(Permission.payouts)
         default: permissions
+        }
+    }
+
+    /// Whether the member holds `p`, by the same rule as ``effectivePermissions`` without
+    /// making the set: asked a dozen times on every organization page (the bar's sections).
+    func holds(_ p: Permission) -> Bool {
+        switch role {
+        case .owner: true
+        case .developer: p != .payoutsCreate && p != .payoutsAuthorize && permissions.contains(p)
+        default: permissions.contains(p)
         }
     }
 }

@@ -24,6 +24,8 @@ enum Permission: String, CaseIterable, Sendable, Comparable {
 
     /// The permissions that move money out: never held by a Developer, whatever is stored.
     static let payouts: Set<Permission> = [.payoutsCreate, .payoutsAuthorize]
+    /// Every permission: what the Owner holds.
+    static let all = Set(allCases)
 
     var title: String {
         switch self {
