@@ -367,6 +367,14 @@ struct IdentityTests {
             _ = try c.get("/account")
         }
         #expect(try c.get("/account")["Location"]?.hasPrefix("/login") == true)
+
+        // A session remembered a moment ago (no write since) is held to the clock again.
+        let d = Browser(portal)
+        _ = try TestUser.enrolled(portal, d)
+        #expect(try d.get("/account").status == 200)
+        #expect(try d.get("/account").status == 200)
+        portal.clock.advance(seconds: 31 * 60)
+        #expect(try d.get("/account")["Location"]?.hasPrefix("/login") == true)
     }
 
     @Test func accountPageChangesAndSessionManagement() throws {
@@ -467,6 +475,8 @@ struct IdentityTests {
         let theirs = try stranger.get("/account")
         for id in ids { #expect(try stranger.post("/account/sessions/\(id)/revoke", [], csrfFrom: theirs).status == 404) }
 
+        // Each one just used (and remembered), then ended from the first.
+        #expect(try b.get("/account").status == 200 && c.get("/account").status == 200)
         let others = try a.post("/account/sessions/revoke-others", [], csrfFrom: page)
         #expect(others.status == 303)
         #expect(try b.get("/account")["Location"]?.hasPrefix("/login") == true)

@@ -39,7 +39,7 @@ final class APIKeys: Sendable {
     /// "Expires soon" on the list.
     static let soonWithin: Int64 = 7 * 86400
 
-    private let verified: VerifiedCredentials<APIKeyRecord>
+    private let verified: VerifiedCredentials<[UInt8], APIKeyRecord>
     var accounts: Accounts { organizations.accounts }
     var mailer: Mailer { accounts.mailer }
 
@@ -90,7 +90,7 @@ final class APIKeys: Sendable {
     /// A key found is remembered as ``VerifiedCredentials`` says (at most a second, and not
     /// past any write): the lookup was an eighth of a `/v1/balances` call.
     func key(sha256: [UInt8]) throws -> APIKeyRecord? {
-        try verified.record(sha256: sha256) { try database.read { try store.key(sha256: sha256, on: $0) } }
+        try verified.record(sha256) { try database.read { try store.key(sha256: sha256, on: $0) } }
     }
 
     /// Whether the organization has a key in `environment` (the getting-started step).

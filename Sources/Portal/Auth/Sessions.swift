@@ -23,6 +23,9 @@ final class Sessions: Sendable {
     let secureCookies: Bool
     let store = SessionStore()
     static let touchInterval: Int64 = 60
+    /// Sessions found, by token hash, as ``VerifiedCredentials`` remembers them: a page asks
+    /// for its session first, and a sign-out or any other write forgets them all.
+    private let remembered: VerifiedCredentials<String, (SessionRecord, UserRecord)>
 
     init(database: Database, clock: PortalClock, idleTimeout: Int64, absoluteTimeout: Int64, secureCookies: Bool) {
         self.database = database
@@ -31,6 +34,7 @@ final class Sessions: Sendable {
         self.absoluteTimeout = absoluteTimeout
         self.secureCookies = secureCookies
         self.cookieName = secureCookies ? "__Host-portal_session" : "portal_session"
+        self.remembered = VerifiedCredentials(database: database)
     }
 
     static func hash(_ token: String) -> String { Digest.sha256Hex(Array(token.utf8)) }
@@ -40,9 +44,11 @@ final class Sessions: Sendable {
         guard token.utf8.count == 43 else { return nil } // 32 bytes, base64url
         let now = clock.now()
         let hash = Self.hash(token)
-        guard let found = try database.read({ try store.findWithUser(tokenHash: hash, now: now, idleTimeout: idleTimeout, on: $0) }) else {
-            return nil
-        }
+        guard let found = try remembered.record(hash, read: {
+            try database.read { try store.findWithUser(tokenHash: hash, now: now, idleTimeout: idleTimeout, on: $0) }
+        }) else { return nil }
+        // Remembered for up to a second: the times are checked again, as the query does.
+        guard found.0.expiresAt > now, found.0.lastSeenAt > now - idleTimeout else { return nil }
         if now - found.0.lastSeenAt >= Self.touchInterval {
             try database.write { try store.touch(id: found.0.id, now: now, on: $0) }
         }

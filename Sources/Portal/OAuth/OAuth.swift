@@ -20,7 +20,7 @@ final class OAuth: Sendable {
     let apps: Apps
     let store = OAuthStore()
     let audit: Audit
-    private let verified: VerifiedCredentials<OAuthAccessTokenRecord>
+    private let verified: VerifiedCredentials<[UInt8], OAuthAccessTokenRecord>
 
     static let accessTokenPrefix = "oat_"
     static let refreshTokenPrefix = "ort_"
@@ -125,7 +125,7 @@ final class OAuth: Sendable {
         guard text.hasPrefix(Self.accessTokenPrefix), text.utf8.count == Self.accessTokenPrefix.utf8.count + 43 else { return nil }
         let hash = Digest.sha256(text)
         // Remembered ≤ 1 s and not past any write (a revoke, a closed organization): see VerifiedCredentials.
-        guard let t = try verified.record(sha256: hash, read: { try database.read { try store.accessToken(sha256: hash, on: $0) } }),
+        guard let t = try verified.record(hash, read: { try database.read { try store.accessToken(sha256: hash, on: $0) } }),
               Digest.constantTimeEquals(t.tokenSHA256, hash), t.isActive(now: clock.now()) else { return nil }
         return t
     }

@@ -13,6 +13,14 @@ final class Organizations: Sendable {
     let accounts: Accounts
     let countries: Countries
     let store = OrganizationsStore()
+    /// What ``accessAndOthers(user:organization:)`` read, by user and organization, as
+    /// ``VerifiedCredentials`` remembers it: a change to a membership or an organization is a
+    /// write, and forgets it.
+    private let rememberedAccess: VerifiedCredentials<AccessKey, [(OrganizationRecord, MembershipRecord)]>
+    private struct AccessKey: Hashable, Sendable {
+        let userID: Int64
+        let organization: String
+    }
     /// Support's queue, where the requests below are filed in our transactions.
     let supportQueue = SupportQueue()
     let logger: Logger
@@ -28,6 +36,7 @@ final class Organizations: Sendable {
         self.accounts = accounts
         self.countries = countries
         self.logger = logger
+        self.rememberedAccess = VerifiedCredentials(database: database)
     }
 
     // MARK: - access
@@ -43,7 +52,10 @@ final class Organizations: Sendable {
     /// statement: what ``OrgGate`` needs on every organization page.
     func accessAndOthers(user: UserRecord, organization publicID: String) throws -> (OrgAccess, [(OrganizationRecord, MembershipRecord)]) {
         guard PublicID.isWellFormed(publicID, prefix: "org") else { throw OrgProblem.notFound }
-        var list = try database.read { try store.organizationsAndAccess(userID: user.id, organizationPublicID: publicID, on: $0) }
+        var list = try rememberedAccess.record(AccessKey(userID: user.id, organization: publicID)) {
+            let list = try database.read { try store.organizationsAndAccess(userID: user.id, organizationPublicID: publicID, on: $0) }
+            return list.contains { $0.0.publicID == publicID } ? list : nil // a guess is not remembered
+        } ?? []
         let found = list.first { $0.0.publicID == publicID }
         if let found, !(found.0.isActive && found.1.isActive) { list.removeLast() }
         return (try access(user: user, found: found), list)
