@@ -22,18 +22,24 @@ struct DashboardTests {
         // The recent list, newest first, linked for a member who reads transactions.
         #expect(page.transactionIDs(base: base) == [c.publicID, b.publicID, a.publicID])
         #expect(page.text.contains("order-1") && page.text.contains("order-2"))
-        // The chart: an SVG per currency with its title and description, and the same numbers
-        // in a table (today first).
+        // The chart: an SVG per currency with its title and description, linked to the same
+        // numbers as a table on the volume page (today first); the dashboard sends no table.
         #expect(page.text.contains("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"volume-chart\""))
         #expect(page.text.contains("<title id=\"chart-eur-title\">EUR volume, last 30 days</title>"))
         #expect(page.text.contains("€150.32 in 2 transactions"))
-        let table = page.section(from: "<caption>EUR volume per day, last 30 days, newest first</caption>", to: "</table>")
+        #expect(page.text.contains("<a href=\"\(base)/volume#chart-eur\">EUR volume per day as a table</a>"))
+        #expect(page.text.contains("<a href=\"\(base)/volume#chart-jpy\">JPY volume per day as a table</a>"))
+        #expect(!page.text.contains("<caption>EUR volume per day"))
+        let volume = try ob.get("\(base)/volume")
+        #expect(volume.status == 200)
+        let table = volume.section(from: "<table class=\"table volume\" id=\"chart-eur\">", to: "</table>")
+        #expect(table.contains("<caption>EUR volume per day, last 30 days, newest first: €150.32 in 2 transactions</caption>"), "\(table.prefix(400))")
         let today = PageTime.day(portal.clock.now, zone: "UTC")
         let label = String(today.split(separator: " ").prefix(2).joined(separator: " "))
-        #expect(table.contains("\(label)</time></th><td>€150.32</td><td>2</td>"), "\(table.prefix(400))")
+        #expect(table.contains("\(label)</time></th><td class=\"num\">€150.32</td><td class=\"num\">2</td>"), "\(table.prefix(400))")
         #expect(table.components(separatedBy: "<tr>").count - 1 == 31) // the header and 30 days
-        let jpy = page.section(from: "<caption>JPY volume per day", to: "</table>")
-        #expect(jpy.contains("\(label)</time></th><td>¥1,016</td><td>1</td>"))
+        let jpy = volume.section(from: "<table class=\"table volume\" id=\"chart-jpy\">", to: "</table>")
+        #expect(jpy.contains("\(label)</time></th><td class=\"num\">¥1,016</td><td class=\"num\">1</td>"))
         // Drawn on the server: no script in the drawing.
         #expect(!page.section(from: "<svg", to: "</svg>").contains("<script"))
     }
@@ -61,7 +67,8 @@ struct DashboardTests {
         let reader = try PermissionMatrixTests.member(portal, org: org, role: .custom, permissions: [.transactionsRead], tag: "reader")
         let theirs = try reader.get("/orgs/\(org)/production")
         #expect(theirs.status == 200)
-        #expect(theirs.text.contains("<caption>EUR volume per day"))
+        #expect(theirs.text.contains("EUR volume per day as a table"))
+        #expect(try reader.get("/orgs/\(org)/production/volume").text.contains("<caption>EUR volume per day"))
         #expect(!theirs.text.contains("Statistics, last 30 days") && !theirs.text.contains("Failure rate"))
         let stat = try PermissionMatrixTests.member(portal, org: org, role: .custom, permissions: [.statisticsRead], tag: "stat")
         let statPage = try stat.get("/orgs/\(org)/production")
@@ -155,6 +162,7 @@ struct DashboardTests {
         #expect(panel.contains("<a href=\"/orgs/\(org)/settings/production\">Request Production access</a>"))
         // The empty state says what to do.
         #expect(try ob.get(base).text.contains("Create a test transaction with the API or <code>portal seed-demo</code>"))
+        #expect(try ob.get("\(base)/volume").text.contains("Nothing to show yet: an account opens with the first transaction in a currency."))
 
         try portal.makeTransaction(org, .payin, "5.16")
         panel = try steps()

@@ -31,6 +31,8 @@ struct PermissionMatrixTests {
         Route(method: "GET", path: "/orgs/{org}", need: .anyMember),
         // An environment's overview is every member's (each part shows only what the role opens).
         Route(method: "GET", path: "/orgs/{org}/sandbox", need: .anyMember),
+        // The dashboard's charts as tables: whoever sees the charts.
+        Route(method: "GET", path: "/orgs/{org}/sandbox/volume", need: .anyMember),
         Route(method: "GET", path: "/orgs/{org}/sandbox/transactions", need: .permission(.transactionsRead)),
         Route(method: "GET", path: "/orgs/{org}/sandbox/transactions?external_id=x&from=2026-01-01&to=2026-12-31", need: .permission(.transactionsRead)),
         Route(method: "GET", path: "/orgs/{org}/sandbox/transactions/{txn}", need: .permission(.transactionsRead)),

@@ -91,7 +91,7 @@ final class Dashboard: Sendable {
                 let accounts = try transactions.accounts(scope, on: db)
                 let recent = try store.recent(scope, limit: Self.recentCount, on: db)
                 let currencies = accounts.map(\.currency.code)
-                let rollup = try self.rollup(scope, zone: env.user.timeZone, window: window, currencies: currencies, on: db)
+                let rollup = try self.rollup(env, window: window, currencies: currencies, on: db)
                 var statistics: Statistics?
                 if env.can(.statisticsRead) {
                     let totals = TransactionStatus.allCases.map { status in
@@ -112,8 +112,9 @@ final class Dashboard: Sendable {
 
     /// The window's numbers per currency (day and status), from the cache when the rollup has
     /// not changed since they were read, else read (one primary-key range per currency) and kept.
-    private func rollup(_ scope: MoneyScope, zone: String, window: VolumeChart.Window, currencies: [String], on db: Connection) throws -> RollupCache.Entry {
-        let key = RollupCache.Key(organizationID: scope.organizationID, environment: scope.environment, zone: zone,
+    private func rollup(_ env: EnvAccess, window: VolumeChart.Window, currencies: [String], on db: Connection) throws -> RollupCache.Entry {
+        let scope = env.scope
+        let key = RollupCache.Key(organizationID: scope.organizationID, environment: scope.environment, zone: env.user.timeZone,
                                   fromHour: window.fromHour, currencies: currencies)
         let version = try store.statsVersion(scope, on: db)
         if let hit = cache.entry(key, version: version) { return hit }
@@ -129,10 +130,27 @@ final class Dashboard: Sendable {
             byStatus[k] = (row.currency, row.status, before.count + row.count, before.amount + row.amount)
         }
         let entry = RollupCache.Entry(version: version, charts: charts,
-                                      figures: charts.map { $0.figure(id: "chart-\($0.currency.code.lowercased())") },
+                                      figures: charts.map { $0.figure(id: Self.chartID($0), tableURL: Self.volumePath(env)) },
                                       byStatus: Array(byStatus.values))
         cache.keep(key, entry)
         return entry
+    }
+
+    /// The anchor of a currency's chart and table (`chart-eur`).
+    static func chartID(_ chart: VolumeChart) -> String { "chart-\(chart.currency.code.lowercased())" }
+    /// The volume page: every chart's numbers as tables.
+    static func volumePath(_ env: EnvAccess) -> String { "/orgs/\(env.org.publicID)/\(env.environment.rawValue)/volume" }
+
+    /// The last 30 days per currency for the volume page: the dashboard's numbers (and its
+    /// cache), read in one snapshot.
+    func volume(_ env: EnvAccess) throws -> [VolumeChart] {
+        let window = VolumeChart.window(now: clock.now(), zone: env.user.timeZone)
+        return try database.read { db in
+            try db.transaction(.deferred) {
+                let currencies = try transactions.accounts(env.scope, on: db).map(\.currency.code)
+                return try rollup(env, window: window, currencies: currencies, on: db).charts
+            }
+        }
     }
 
     // MARK: - the list

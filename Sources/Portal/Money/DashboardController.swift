@@ -26,6 +26,7 @@ struct DashboardController {
     func register(on router: inout Router) {
         router.environments(organizations: organizations, templates: templates) { r in
             r.get("") { req in try overview(req) }
+            r.get("/volume") { req in try volume(req) }
             r.get("/transactions") { req in try list(req) }
             r.get("/transactions/:txn") { req in try transaction(req) }
             r.post("/transactions/:txn/cancel") { req in try cancel(req) }
@@ -56,6 +57,12 @@ struct DashboardController {
                                                  request: nil, layout: nil)
         dashboard.fragments.keep(pageKey, version: glance.version, html: content)
         return try templates.render(content: content, context: shell, request: req)
+    }
+
+    /// The dashboard's charts as tables: where each figure's link leads.
+    func volume(_ req: Request) throws -> HTTPResponse {
+        let env = try req.envAccess()
+        return try templates.render(page: "money/volume", context: VolumePage(env, charts: try dashboard.volume(env)), request: req)
     }
 
     func list(_ req: Request) throws -> HTTPResponse {

@@ -128,6 +128,28 @@ struct EnvDashboardPage: ViewModel {
     }
 }
 
+/// `/orgs/:org/:env/volume`: the last 30 days per currency as tables, the numbers the
+/// dashboard's charts draw (each figure links to its table here).
+struct VolumePage: ViewModel {
+    let header: EnvHeader
+    let charts: [VolumeChart]
+
+    init(_ env: EnvAccess, charts: [VolumeChart]) {
+        self.header = EnvHeader(env: env)
+        self.charts = charts
+    }
+
+    func child(named name: String) -> Any? {
+        if let v = header.child(named: name) { return v }
+        switch name {
+        case "title": return "Volume per day · \(header.env.environment.title) · \(header.env.org.displayName)"
+        case "tables": return charts.map { $0.table(id: Dashboard.chartID($0)) }
+        case "hasTables": return !charts.isEmpty
+        default: return nil
+        }
+    }
+}
+
 /// `/orgs/:org/:env/transactions`: the filters as typed (with a message beside each one that
 /// could not be used), a page of rows, and next/previous links that keep the filters.
 struct TransactionListPage: ViewModel {

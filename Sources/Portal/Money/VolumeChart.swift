@@ -4,7 +4,7 @@ import Web
 /// The last 30 days' volume of one currency, by day in the viewer's time zone, and its
 /// drawing: an inline SVG made on the server (no script, no stylesheet needed: colours are
 /// attributes, the `<title>` and `<desc>` say what it shows, each bar has its own `<title>`),
-/// with the same numbers in a table for screen readers (``VolumeChart/Day``).
+/// linked to the same numbers as a table on the volume page (``VolumeChart/Day``).
 struct VolumeChart: Sendable {
     struct Day: Sendable {
         /// Days since 1970-01-01 in the viewer's wall time.
@@ -78,19 +78,27 @@ struct VolumeChart: Sendable {
 
     // MARK: drawing
 
-    /// The whole figure: caption, drawing, and the table with the same numbers (newest day
-    /// first). Made here rather than in the template because it is cached with the numbers
-    /// (``RollupCache``): 30 rows per currency cost more to render on every view than
-    /// anything else on the dashboard.
-    func figure(id: String) -> String {
+    /// The whole figure: caption, drawing, and a link to the same numbers as a table on the
+    /// volume page (`tableURL`, ``table(id:)``). Made here rather than in the template because
+    /// it is cached with the numbers (``RollupCache``). The tables lived hidden inside the
+    /// figures once: eight currencies' tables were a third of the dashboard's bytes, sent on
+    /// every view to be read by nobody but a screen reader, which now follows the link.
+    func figure(id: String, tableURL: String) -> String {
         var s = "<figure class=\"card chart\">\n  <figcaption><strong>\(currency.code)</strong>: \(htmlEscape(Amount.display(total, currency))) in \(count) transactions</figcaption>\n"
         s += svg(id: id)
-        s += "\n  <table class=\"visually-hidden\">\n    <caption>\(currency.code) volume per day, last \(days.count) days, newest first</caption>\n"
-        s += "    <thead><tr><th scope=\"col\">Day</th><th scope=\"col\">Volume</th><th scope=\"col\">Transactions</th></tr></thead>\n    <tbody>\n"
+        return s + "\n  <p class=\"hint\"><a href=\"\(htmlEscape(tableURL))#\(id)\">\(currency.code) volume per day as a table</a></p>\n</figure>"
+    }
+
+    /// The chart's numbers as a table (newest day first), for the volume page; `id` is the
+    /// anchor the dashboard's figure links to.
+    func table(id: String) -> String {
+        var s = "<table class=\"table volume\" id=\"\(id)\">\n  <caption>\(currency.code) volume per day, last \(days.count) days, newest first: "
+        s += "\(htmlEscape(Amount.display(total, currency))) in \(count) transactions</caption>\n"
+        s += "  <thead><tr><th scope=\"col\">Day</th><th scope=\"col\" class=\"num\">Volume</th><th scope=\"col\" class=\"num\">Transactions</th></tr></thead>\n  <tbody>\n"
         for d in days.reversed() {
-            s += "<tr><th scope=\"row\"><time datetime=\"\(d.iso)\">\(d.label)</time></th><td>\(htmlEscape(Amount.display(d.amount, currency)))</td><td>\(d.count)</td></tr>\n"
+            s += "<tr><th scope=\"row\"><time datetime=\"\(d.iso)\">\(d.label)</time></th><td class=\"num\">\(htmlEscape(Amount.display(d.amount, currency)))</td><td class=\"num\">\(d.count)</td></tr>\n"
         }
-        return s + "    </tbody>\n  </table>\n</figure>"
+        return s + "  </tbody>\n</table>"
     }
 
     static let width = 600, height = 160, top = 16, bottom = 24
@@ -105,7 +113,7 @@ struct VolumeChart: Sendable {
         var s = """
             <svg xmlns="http://www.w3.org/2000/svg" class="volume-chart" viewBox="0 0 \(Self.width) \(Self.height)" width="\(Self.width)" height="\(Self.height)" role="img" aria-labelledby="\(id)-title \(id)-desc">
             <title id="\(id)-title">\(htmlEscape("\(currency.code) volume, last \(days.count) days"))</title>
-            <desc id="\(id)-desc">\(htmlEscape("Daily volume from \(first) to \(last): \(Amount.display(total, currency)) in \(count) transactions; the highest day \(Amount.display(maxAmount, currency)). The table below lists every day."))</desc>
+            <desc id="\(id)-desc">\(htmlEscape("Daily volume from \(first) to \(last): \(Amount.display(total, currency)) in \(count) transactions; the highest day \(Amount.display(maxAmount, currency)). The volume page lists every day."))</desc>
             <line x1="0" y1="\(Self.height - Self.bottom)" x2="\(Self.width)" y2="\(Self.height - Self.bottom)" stroke="#9aa3af" stroke-width="1"/>
             <g fill="#2f6fed">
 
