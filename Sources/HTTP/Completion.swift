@@ -2,6 +2,8 @@
 struct Completion: Sendable {
     let token: ConnectionToken
     let bytes: [UInt8]
+    /// Sent right after `bytes` from its own array: a large buffered body behind its head.
+    var body: [UInt8] = []
     let final: Bool
     let keepAlive: Bool
     var stream: StreamChannel? = nil

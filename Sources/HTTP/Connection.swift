@@ -10,8 +10,11 @@ final class Connection {
     var phase = Phase.reading
     var inbuf: [UInt8] = []
     var inStart = 0
+    /// Output waiting to be sent: `outbuf` from `outStart`, then `outTail`, a large body kept
+    /// in its own array behind its head instead of being copied after it (see `pendingOutput`).
     var outbuf: [UInt8] = []
     var outStart = 0
+    var outTail: [UInt8] = []
     var readable = true
     /// epoll reported the peer's half-close: keep reading to the EOF behind the data.
     var finPending = false
@@ -34,6 +37,9 @@ final class Connection {
     var pullInFlight = false
     /// Its response waits in the loop's ``DelayedDeliveries`` (``HTTPResponse/deliverAfter``).
     var delayed = false
+
+    /// Bytes not yet sent.
+    var pendingOutput: Int { outbuf.count - outStart + outTail.count }
 
     init(fd: Int32, id: UInt64, remote: String, now: UInt64, decoder: RequestDecoder) {
         self.fd = fd

@@ -196,7 +196,7 @@ final class EventLoop: @unchecked Sendable {
             Glibc.close(listenFD)
             listenFD = -1
         }
-        for case let c? in connections where c.phase == .reading && !c.decoder.isMidRequest && c.outStart >= c.outbuf.count {
+        for case let c? in connections where c.phase == .reading && !c.decoder.isMidRequest && c.pendingOutput == 0 {
             close(c)
         }
     }
@@ -354,7 +354,7 @@ final class EventLoop: @unchecked Sendable {
         switch c.phase {
         case .reading:
             // A client that half-closed after a complete request still gets its answer.
-            if c.outStart >= c.outbuf.count { close(c) }
+            if c.pendingOutput == 0 { close(c) }
         case .processing:
             // Answered first; flush closes once nothing is left to answer. A response that is
             // being held back on purpose is not worth keeping the connection for.
@@ -474,22 +474,45 @@ final class EventLoop: @unchecked Sendable {
 
     func enqueueOutput(_ c: Connection, _ bytes: [UInt8]) {
         if bytes.isEmpty { return }
-        if c.outStart >= c.outbuf.count {
+        if c.pendingOutput == 0 {
             c.outbuf = bytes
             c.outStart = 0
-        } else {
+        } else if c.outTail.isEmpty {
             c.outbuf.append(contentsOf: bytes)
+        } else {
+            c.outTail.append(contentsOf: bytes)
         }
         c.lastWriteProgress = now
     }
 
+    /// A head and its body: the body is sent from its own array when nothing else waits.
+    func enqueueOutput(_ c: Connection, _ head: [UInt8], body: [UInt8]) {
+        guard c.pendingOutput == 0, !head.isEmpty, !body.isEmpty else {
+            enqueueOutput(c, head)
+            enqueueOutput(c, body)
+            return
+        }
+        c.outbuf = head
+        c.outStart = 0
+        c.outTail = body
+        c.lastWriteProgress = now
+    }
+
     func flush(_ c: Connection) {
-        while c.outStart < c.outbuf.count && !c.closed {
-            let n = c.outbuf.withUnsafeBytes { p in
+        while c.pendingOutput > 0 && !c.closed {
+            let n = c.outTail.isEmpty ? c.outbuf.withUnsafeBytes { p in
                 send(c.fd, p.baseAddress! + c.outStart, p.count - c.outStart, Int32(MSG_NOSIGNAL))
-            }
+            } : sendBoth(c)
             if n > 0 {
-                c.outStart += n
+                let first = c.outbuf.count - c.outStart
+                if n < first || c.outTail.isEmpty {
+                    c.outStart += n
+                } else {
+                    // The head is out: the body's array becomes the buffer, without a copy.
+                    c.outbuf = c.outTail
+                    c.outTail = []
+                    c.outStart = n - first
+                }
                 c.lastWriteProgress = now
             } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
                 if c.pull != nil { schedulePull(c) }
@@ -504,6 +527,7 @@ final class EventLoop: @unchecked Sendable {
         guard !c.closed else { return }
         c.outbuf = []
         c.outStart = 0
+        c.outTail = []
         if let s = c.stream, c.streamUnacked > 0 {
             s.written(c.streamUnacked)
             c.streamUnacked = 0
@@ -513,6 +537,22 @@ final class EventLoop: @unchecked Sendable {
             startLinger(c)
         } else if c.phase == .reading && c.peerClosed && c.inStart >= c.inbuf.count {
             close(c) // the client half-closed and has had every answer
+        }
+    }
+
+    /// One `sendmsg` of what is left of `outbuf` and all of `outTail`.
+    private func sendBoth(_ c: Connection) -> Int {
+        c.outbuf.withUnsafeBytes { head in
+            c.outTail.withUnsafeBytes { tail in
+                var iov = (iovec(iov_base: UnsafeMutableRawPointer(mutating: head.baseAddress! + c.outStart), iov_len: head.count - c.outStart),
+                           iovec(iov_base: UnsafeMutableRawPointer(mutating: tail.baseAddress!), iov_len: tail.count))
+                return withUnsafeMutableBytes(of: &iov) { vectors in
+                    var message = msghdr()
+                    message.msg_iov = vectors.baseAddress!.assumingMemoryBound(to: iovec.self)
+                    message.msg_iovlen = 2
+                    return sendmsg(c.fd, &message, Int32(MSG_NOSIGNAL))
+                }
+            }
         }
     }
 
@@ -562,7 +602,7 @@ final class EventLoop: @unchecked Sendable {
                     close(c)
                 }
             case .processing, .closing:
-                if c.outStart < c.outbuf.count && now - c.lastWriteProgress > write { close(c) }
+                if c.pendingOutput > 0 && now - c.lastWriteProgress > write { close(c) }
             case .lingering:
                 if now - c.lingerStarted > 2000 { close(c) }
             case .refusing:

@@ -57,8 +57,8 @@ final class CountingFixedPage: ViewModel, FixedViewModel, @unchecked Sendable {
     }
 
     struct BracketLayout: CodedLayout {
-        func render(content: String, value: (String) -> Any?) -> String {
-            "[\(value("title") as? String ?? "-")|\(value("requestId") as? String ?? "-")|\(content)]"
+        func wrap(value: (String) -> Any?) -> (before: String, after: String) {
+            ("[\(value("title") as? String ?? "-")|\(value("requestId") as? String ?? "-")|", "]")
         }
     }
 
@@ -70,6 +70,7 @@ final class CountingFixedPage: ViewModel, FixedViewModel, @unchecked Sendable {
         let req = Request(HTTPRequest(head: HTTPRequestHead(method: .GET, target: "/")), id: "r1")
         #expect(try templates.renderString(page: "home", context: ["title": "Hi"], request: req) == "[Hi|r1|<p>Hi</p>]")
         #expect(try templates.render(content: "<b>kept</b>", context: ["title": "K"], request: req).bodyText == "[K|r1|<b>kept</b>]")
+        #expect(try templates.render(page: "home", context: ["title": "P"], request: req).bodyText == "[P|r1|<p>P</p>]")
         // Without any template of that name, too.
         var bare = try Templates(sources: ["home": "<p>{{title}}</p>"])
         bare.use(BracketLayout(), as: "plain")

@@ -10,9 +10,9 @@ import Web
 /// `csrfToken` from ``AuthMiddleware``; `org` (``OrgNav``) from ``OrgGate``; `flash`.
 /// Every value from data is escaped.
 struct SiteLayout: CodedLayout {
-    func render(content: String, value: (String) -> Any?) -> String {
+    func wrap(value: (String) -> Any?) -> (before: String, after: String) {
         var s = ""
-        s.reserveCapacity(content.utf8.count + 2_048)
+        s.reserveCapacity(2_048)
         s += """
             <!DOCTYPE html>
             <html lang="en">
@@ -63,8 +63,7 @@ struct SiteLayout: CodedLayout {
         for message in value("flash") as? [FlashMessage] ?? [] {
             s += "    <div class=\"flash " + (message.kind == .error ? "alert" : "notice") + "\" role=\"status\">" + htmlEscape(message.text) + "</div>\n"
         }
-        s += content
-        s += """
+        return (s, """
 
               </main>
               <footer class="site-footer">
@@ -75,8 +74,7 @@ struct SiteLayout: CodedLayout {
             </body>
             </html>
 
-            """
-        return s
+            """)
     }
 
     private func logOut(_ value: (String) -> Any?) -> String {
