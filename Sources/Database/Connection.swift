@@ -44,8 +44,12 @@ public final class Connection {
     private var useCounter: UInt64 = 0
     private var savepointDepth = 0
 
+    /// SQLite's process-wide settings, made once before the first connection opens.
+    private static let configured: Void = { _ = csqlite_disable_memstatus() }()
+
     /// Opens (and, unless `readOnly`, creates) the database at `path`.
     public init(path: String, readOnly: Bool = false, busyTimeout milliseconds: Int32 = 5000, statementCacheCapacity: Int = 256) throws {
+        Self.configured
         self.path = path
         self.isReadOnly = readOnly
         self.cacheCapacity = max(statementCacheCapacity, 1)

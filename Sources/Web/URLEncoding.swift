@@ -178,6 +178,14 @@ public struct URLEncodedForm: Sendable, Sequence {
         return form
     }
 
+    /// One value as a form carries it (`+` is a space), e.g. each half of an OAuth client's
+    /// HTTP Basic credentials (RFC 6749 §2.3.1); nil if an escape is malformed or the bytes
+    /// are not UTF-8. Decoded here, where the generic decoder is specialized: through the
+    /// generic `parse` from another module it was a twentieth of a token request.
+    public static func decodeValue(_ raw: String) -> String? {
+        PercentDecoding.decode(Substring(raw), plusAsSpace: true)
+    }
+
     /// Parses a query string leniently: malformed escapes are kept as written, invalid
     /// UTF-8 becomes U+FFFD, and pairs past `maxFields` are ignored. Query parameters are
     /// untrusted input either way; handlers validate the values they use.

@@ -111,7 +111,7 @@ struct OAuthController {
     /// `application/x-www-form-urlencoded` decoding of one value (`+` is a space).
     static func formDecode(_ raw: String) -> String? {
         guard !raw.utf8.contains(where: { $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "=") }) else { return nil }
-        return (try? URLEncodedForm.parse(Array(("v=" + raw).utf8)))?["v"] ?? (raw.isEmpty ? "" : nil)
+        return URLEncodedForm.decodeValue(raw)
     }
 
     /// The authenticated client, rate limited per client. A wrong or expired secret for a
