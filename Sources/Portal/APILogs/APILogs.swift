@@ -38,15 +38,19 @@ struct APILogs: Sendable {
 
     /// Writes a batch in one transaction, with each credential's newest use of the batch
     /// noted for the page's key filter and for its "last used".
+    /// The segments are encoded before the write transaction begins: the writer is held only
+    /// for the inserts.
     func save(_ batch: [APIRequestEntry]) throws {
         guard !batch.isEmpty else { return }
+        let segments = store.prepare(batch)
+        var newest: [String: APIRequestEntry] = [:]
+        for e in batch {
+            if let c = e.credentialID, (newest[c]?.createdAt ?? .min) <= e.createdAt { newest[c] = e }
+        }
+        let credentials = newest.sorted(by: { $0.key < $1.key })
         try database.write { db in
-            try store.insert(batch, on: db)
-            var newest: [String: APIRequestEntry] = [:]
-            for e in batch {
-                if let c = e.credentialID, (newest[c]?.createdAt ?? .min) <= e.createdAt { newest[c] = e }
-            }
-            for (id, e) in newest.sorted(by: { $0.key < $1.key }) {
+            try store.insert(segments, on: db)
+            for (id, e) in credentials {
                 if let org = e.organizationID, let env = e.environment {
                     try store.noteCredential(organizationID: org, environment: env, credentialID: id, name: e.credentialName ?? id,
                                               label: e.credentialLabel, at: e.createdAt, on: db)

@@ -46,9 +46,40 @@ struct APILogsStore {
     /// Writes `batch` as segments: one per organization and environment (and more when one
     /// would pass ``APILogSegment/capacity``), each keeping the batch's order. Bodies of
     /// failures go beside, under their segment and position.
+    /// A batch's segments made ready to insert: grouped and encoded before the write
+    /// transaction, so the writer is held only for the inserts.
+    struct PreparedSegment {
+        fileprivate let key: SegmentKey
+        fileprivate let firstAt: Int64, lastAt: Int64, firstSecond: Int64, lastSecond: Int64, statuses: Int
+        fileprivate let credentials: String
+        fileprivate let count: Int
+        fileprivate let data: String
+        /// (position, created_at, request body, response body) of the failed requests.
+        fileprivate let bodies: [(Int, Int64, String, String)]
+    }
+
     func insert(_ batch: [APIRequestEntry], on db: Connection) throws {
-        // The batch's requests of each organization and environment, in order: a run of one
-        // (the common case under load) is a slice of the batch, no copy.
+        try insert(prepare(batch), on: db)
+    }
+
+    func insert(_ segments: [PreparedSegment], on db: Connection) throws {
+        for p in segments {
+            _ = try db.execute("""
+                INSERT INTO api_request_segments(organization_id, environment, credentials, first_at, last_at, statuses, first_second, last_second, entries, data)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, p.key.org, p.key.env?.rawValue, p.credentials, p.firstAt, p.lastAt, p.statuses, p.firstSecond, p.lastSecond, p.count, p.data)
+            let segment = db.lastInsertRowID
+            for (position, createdAt, request, response) in p.bodies {
+                _ = try db.execute("""
+                    INSERT INTO api_request_segment_bodies(segment_id, position, created_at, request_body, response_body) VALUES (?, ?, ?, ?, ?)
+                    """, segment, position, createdAt, request, response)
+            }
+        }
+    }
+
+    /// The batch's requests of each organization and environment, in order, each group a
+    /// segment (a run of one group, the common case under load, is a slice of the batch).
+    func prepare(_ batch: [APIRequestEntry]) -> [PreparedSegment] {
         var groups: [(key: SegmentKey, indices: [Int])] = []
         for i in batch.indices {
             let key = SegmentKey(org: batch[i].organizationID, env: batch[i].environment)
@@ -58,25 +89,25 @@ struct APILogsStore {
                 groups.append((key, [i]))
             }
         }
-        for g in groups {
+        return groups.map { g in
             if let first = g.indices.first, let last = g.indices.last, last - first + 1 == g.indices.count {
-                try insertSegment(g.key, batch[first...last], on: db)
-            } else {
-                try insertSegment(g.key, ArraySlice(g.indices.map { batch[$0] }), on: db)
+                return prepareSegment(g.key, batch[first...last])
             }
+            return prepareSegment(g.key, ArraySlice(g.indices.map { batch[$0] }))
         }
     }
 
-    private struct SegmentKey: Equatable {
+    fileprivate struct SegmentKey: Equatable {
         let org: Int64?
         let env: Environment?
     }
 
-    private func insertSegment(_ key: SegmentKey, _ entries: ArraySlice<APIRequestEntry>, on db: Connection) throws {
+    private func prepareSegment(_ key: SegmentKey, _ entries: ArraySlice<APIRequestEntry>) -> PreparedSegment {
         var firstAt = Int64.max, lastAt = Int64.min, firstSecond = Int64.max, lastSecond = Int64.min, statuses = 0
         var seen = Set<String>()
         var credentials = " "
-        for i in entries.indices {
+        var bodies: [(Int, Int64, String, String)] = []
+        for (position, i) in entries.indices.enumerated() {
             let createdAt = entries[i].createdAt
             firstAt = min(firstAt, createdAt)
             lastAt = max(lastAt, createdAt)
@@ -85,20 +116,11 @@ struct APILogsStore {
             lastSecond = max(lastSecond, second)
             statuses |= Self.statusBit(entries[i].status)
             if let c = entries[i].credentialID, seen.insert(c).inserted { credentials += c + " " }
+            if let request = entries[i].requestBody, let response = entries[i].responseBody { bodies.append((position, createdAt, request, response)) }
         }
-        let data = String(decoding: APILogSegment.encode(entries), as: UTF8.self)
-        _ = try db.execute("""
-            INSERT INTO api_request_segments(organization_id, environment, credentials, first_at, last_at, statuses, first_second, last_second, entries, data)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, key.org, key.env?.rawValue, credentials, firstAt, lastAt, statuses, firstSecond, lastSecond, entries.count, data)
-        let segment = db.lastInsertRowID
-        for (position, i) in entries.indices.enumerated() {
-            if let request = entries[i].requestBody, let response = entries[i].responseBody {
-                _ = try db.execute("""
-                    INSERT INTO api_request_segment_bodies(segment_id, position, created_at, request_body, response_body) VALUES (?, ?, ?, ?, ?)
-                    """, segment, position, entries[i].createdAt, request, response)
-            }
-        }
+        return PreparedSegment(key: key, firstAt: firstAt, lastAt: lastAt, firstSecond: firstSecond, lastSecond: lastSecond, statuses: statuses,
+                               credentials: credentials, count: entries.count,
+                               data: String(decoding: APILogSegment.encode(entries), as: UTF8.self), bodies: bodies)
     }
 
     /// The bit of a status's class in a segment's `statuses`.
