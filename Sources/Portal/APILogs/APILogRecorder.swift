@@ -59,16 +59,7 @@ final class APILogRecorder: Sendable {
         thread.start()
     }
 
-    /// The flusher's weight (nice 10, a tenth of a request's): encoding a second's requests
-    /// at once at full weight took the core for milliseconds in one piece, and the requests
-    /// queued behind it were the API's slowest (/v1/transactions p99 11.8 ms with the log,
-    /// 8.3 ms without). At a tenth it still gets more of the core than it needs under load.
-    static let flusherNice: Int32 = 5
-
     private func run() {
-        #if os(Linux)
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.flusherNice) // this thread only
-        #endif
         let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
         while true {
             _ = wake.wait(timeout: .now() + seconds)
