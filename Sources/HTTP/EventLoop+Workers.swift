@@ -25,7 +25,7 @@ extension EventLoop {
     /// request or the status rules one out.
     static func encode(_ response: HTTPResponse, body: [UInt8], head: HTTPRequestHead?, keepAlive: Bool) -> [UInt8] {
         var out = encodeHead(response, bodyCount: body.count, head: head, keepAlive: keepAlive, reserve: body.count)
-        if sendsBody(response, head: head) { out.append(contentsOf: body) }
+        if !hasNoBody(response, head: head) { out.append(contentsOf: body) }
         return out
     }
 
@@ -45,9 +45,10 @@ extension EventLoop {
         return out
     }
 
-    static func sendsBody(_ response: HTTPResponse, head: HTTPRequestHead?) -> Bool {
+    /// A HEAD request's answer, and 1xx, 204 and 304 answers, carry no body.
+    static func hasNoBody(_ response: HTTPResponse, head: HTTPRequestHead?) -> Bool {
         let code = response.status.code
-        return !(head?.method == .HEAD || code < 200 || code == 204 || code == 304)
+        return head?.method == .HEAD || code < 200 || code == 204 || code == 304
     }
 
     /// From this size a buffered body goes to the loop in its own array, sent behind its
@@ -57,13 +58,12 @@ extension EventLoop {
     /// Encodes a response on the worker thread and posts its bytes to the loop.
     func deliver(_ response: HTTPResponse, head: HTTPRequestHead?, token: ConnectionToken, keepAlive: Bool) {
         let version = head?.version ?? .http1_1
-        let code = response.status.code
-        let noBody = head?.method == .HEAD || code < 200 || code == 204 || code == 304
+        let noBody = Self.hasNoBody(response, head: head)
         var keepAlive = keepAlive && !draining.load(ordering: .relaxed)
         var out = [UInt8]()
         switch response.body {
         case .bytes(let body):
-            var comp = body.count >= Self.separateBodyFrom && Self.sendsBody(response, head: head)
+            var comp = body.count >= Self.separateBodyFrom && !noBody
                 ? Completion(token: token, bytes: Self.encodeHead(response, bodyCount: body.count, head: head, keepAlive: keepAlive),
                              body: body, final: true, keepAlive: keepAlive)
                 : Completion(token: token, bytes: Self.encode(response, body: body, head: head, keepAlive: keepAlive),

@@ -37,9 +37,8 @@ struct APILogs: Sendable {
     // MARK: the flush
 
     /// Writes a batch in one transaction, with each credential's newest use of the batch
-    /// noted for the page's key filter and for its "last used".
-    /// The segments are encoded before the write transaction begins: the writer is held only
-    /// for the inserts.
+    /// noted for the page's key filter and for its "last used". The segments are encoded
+    /// before the transaction begins: the writer is held only for the inserts.
     func save(_ batch: [APIRequestEntry]) throws {
         guard !batch.isEmpty else { return }
         let segments = store.prepare(batch)

@@ -43,11 +43,8 @@ struct APILogsStore {
 
     // MARK: writing a batch
 
-    /// Writes `batch` as segments: one per organization and environment (and more when one
-    /// would pass ``APILogSegment/capacity``), each keeping the batch's order. Bodies of
-    /// failures go beside, under their segment and position.
-    /// A batch's segments made ready to insert: grouped and encoded before the write
-    /// transaction, so the writer is held only for the inserts.
+    /// A batch's segments made ready to insert (``prepare(_:)``): grouped and encoded before
+    /// the write transaction, so the writer is held only for the inserts.
     struct PreparedSegment {
         fileprivate let key: SegmentKey
         fileprivate let firstAt: Int64, lastAt: Int64, firstSecond: Int64, lastSecond: Int64, statuses: Int
@@ -58,10 +55,8 @@ struct APILogsStore {
         fileprivate let bodies: [(Int, Int64, String, String)]
     }
 
-    func insert(_ batch: [APIRequestEntry], on db: Connection) throws {
-        try insert(prepare(batch), on: db)
-    }
-
+    /// Writes the segments, and the bodies of failures beside them under their segment and
+    /// position.
     func insert(_ segments: [PreparedSegment], on db: Connection) throws {
         for p in segments {
             _ = try db.execute("""
@@ -77,8 +72,9 @@ struct APILogsStore {
         }
     }
 
-    /// The batch's requests of each organization and environment, in order, each group a
-    /// segment (a run of one group, the common case under load, is a slice of the batch).
+    /// `batch` as segments: one per organization and environment (and more when one would pass
+    /// ``APILogSegment/capacity``), each keeping the batch's order (a run of one group, the
+    /// common case under load, is a slice of the batch, no copy).
     func prepare(_ batch: [APIRequestEntry]) -> [PreparedSegment] {
         var groups: [(key: SegmentKey, indices: [Int])] = []
         for i in batch.indices {

@@ -139,7 +139,7 @@ final class Dashboard: Sendable {
     /// The anchor of a currency's chart and table (`chart-eur`).
     static func chartID(_ chart: VolumeChart) -> String { "chart-\(chart.currency.code.lowercased())" }
     /// The volume page: every chart's numbers as tables.
-    static func volumePath(_ env: EnvAccess) -> String { "/orgs/\(env.org.publicID)/\(env.environment.rawValue)/volume" }
+    static func volumePath(_ env: EnvAccess) -> String { EnvHeader(env: env).base + "/volume" }
 
     /// The last 30 days per currency for the volume page: the dashboard's numbers (and its
     /// cache), read in one snapshot.

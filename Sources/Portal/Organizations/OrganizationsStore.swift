@@ -57,17 +57,14 @@ struct MembershipRecord: Sendable {
 
     var isActive: Bool { status == "active" }
     /// What the member may do: the Owner everything, whatever is stored; a Developer never a
-    /// payout permission, whatever is stored (the role must change first).
+    /// payout permission, whatever is stored (the role must change first). The rule is
+    /// ``holds(_:)``'s.
     var effectivePermissions: Set<Permission> {
-        switch role {
-        case .owner: Permission.all
-        case .developer: permissions.subtracting(Permission.payouts)
-        default: permissions
-        }
+        role == .owner ? Permission.all : Set(permissions.filter(holds))
     }
 
-    /// Whether the member holds `p`, by the same rule as ``effectivePermissions`` without
-    /// making the set: asked a dozen times on every organization page (the bar's sections).
+    /// Whether the member holds `p`: asked a dozen times on every organization page (the
+    /// bar's sections), so without making a set.
     func holds(_ p: Permission) -> Bool {
         switch role {
         case .owner: true
