@@ -112,6 +112,15 @@ public final class Database: Sendable {
         return try writer.write(body)
     }
 
+    /// ``write(_:)`` for a body that only inserts rows under new unique keys (an issued
+    /// token): no read made before it could have seen those rows, nor a remembered "not
+    /// found" (no cache keeps those), so it is not counted in ``writesEnded`` and what readers
+    /// remember stays remembered. Anything that updates or deletes goes through `write`.
+    @discardableResult
+    public func insertOnly<T>(_ body: (Connection) throws -> T) throws -> T {
+        try writer.write(body)
+    }
+
     /// Closes every connection. Readers still lent out are closed when given back; later
     /// calls to `read` and `write` throw. Must not be called from inside `write`.
     public func close() {
@@ -153,6 +162,8 @@ private final class Monitor {
     func wait(_ c: Condition = .first) { pthread_cond_wait(conditions + c.rawValue, mutex) }
     func signal(_ c: Condition = .first) { pthread_cond_signal(conditions + c.rawValue) }
     func broadcast(_ c: Condition = .first) { pthread_cond_broadcast(conditions + c.rawValue) }
+    /// Like `wait`, on a condition of the caller's.
+    func wait(on condition: UnsafeMutablePointer<pthread_cond_t>) { pthread_cond_wait(condition, mutex) }
 }
 
 private func currentThreadID() -> UInt {
@@ -224,47 +235,94 @@ public struct WaitObserver: Sendable {
     }
 }
 
-/// The writer connection behind a lock, with group commit.
+/// The writer connection, with group commit by flat combining.
 ///
-/// One thread at a time holds the writer (`busy`) and runs its body. Each transaction is a
-/// *group*: the first writer opens it with `BEGIN IMMEDIATE` and runs its body directly; a
-/// writer that finds a group open runs its body in a savepoint of it. When a body is done,
-/// its writer looks at the queue: if others are waiting for the writer (and the group is
-/// younger than ``maxAge`` and smaller than ``maxMembers``), it hands the writer on and sleeps
-/// until the group ends; otherwise it commits the group and wakes its members. So under load
-/// many writes share one `COMMIT` and one `fsync`, and alone a write commits at once, as
-/// before. No caller returns before its changes are committed, and none returns success when
-/// the group's `COMMIT` failed.
+/// A writer queues its body and, when no other thread is writing, becomes the *leader*: it
+/// opens a transaction (`BEGIN IMMEDIATE`), runs its own body, then the bodies that queued
+/// meanwhile, each in its own savepoint, and takes more while they keep coming (up to
+/// ``maxMembers`` bodies, for at most ``maxAge``); then it commits them all with one
+/// `COMMIT` — one `fsync` — and wakes each member once, with its outcome. A body waiting in
+/// the queue when the leader is done makes its writer the next leader. So under load many
+/// writes share one commit, and a waiting writer sleeps once and is woken once, where handing
+/// the connection from thread to thread woke each of them twice; alone, a write commits at
+/// once. No caller returns before its changes are committed, and none returns success when
+/// its group's `COMMIT` failed.
 ///
-/// A body that throws, or leaves a deferred foreign key violation, rolls back its savepoint (the first body: the whole transaction, which
-/// is only its own) and its writer returns the error without waiting. When an error ended the
+/// A body runs on the leader's thread while its own thread sleeps (`withoutActuallyEscaping`:
+/// the leader drops the body before waking its writer). A body that throws, or leaves a
+/// deferred foreign key violation, rolls back its own savepoint (the first body: the whole
+/// transaction, which is only its own) and its writer gets the error. When an error ended the
 /// whole transaction (SQLite rolls back on SQLITE_FULL, SQLITE_IOERR, a `ROLLBACK` conflict
-/// clause), the group ends with that error for every member.
+/// clause), every member whose work it held gets that error, and the leader goes on with the
+/// rest in a new transaction.
 ///
-/// `@unchecked Sendable` because `connection`, `busy`, `waiting` and `group` are only touched
-/// with `monitor` locked or, for the connection and the open group's `members`, by the one
-/// thread that holds `busy`. `owner` records the thread holding the writer so that a nested
-/// `write` on that thread fails instead of deadlocking; only the owner ever stores its own id
-/// there, so a relaxed load is enough for that comparison.
+/// `@unchecked Sendable` because `connection` is used only by the leader, and `queue`,
+/// `leading` and every ``Pending``'s flags only with `monitor` locked (a pending write's body
+/// and outcome by the leader, handed over under the lock). `owner` records the leading thread
+/// so that a nested `write` there fails instead of deadlocking; only the leader stores its id,
+/// so a relaxed load is enough for that comparison.
 private final class WriterGate: @unchecked Sendable {
-    /// The writes sharing one transaction. Its fields are guarded by the gate's monitor,
-    /// except `members` and `startedAt`, which only the writer holding `busy` touches.
-    private final class Group {
-        var members = 1
-        let startedAt = monotonicNanoseconds()
-        var ended = false
-        var error: (any Error)?
+    /// One caller's write, queued for the leader.
+    private class Pending {
+        /// Set when the leader is done with it (committed, or failed).
+        var done = false
+        /// Set when its writer is to lead the next group.
+        var leads = false
+        /// The error of a group that failed as a whole after this body ran.
+        var groupError: (any Error)?
+        /// Where its writer sleeps, on the gate's mutex.
+        let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+        init() { pthread_cond_init(wake, nil) }
+        deinit {
+            pthread_cond_destroy(wake)
+            wake.deallocate()
+        }
+
+        /// Runs the body (then drops it): nil, or the error it threw.
+        func run(on connection: Connection) -> (any Error)? { fatalError("abstract") }
+        /// Ends it with `error` (instead of running the body, or of what it returned), and drops the body.
+        func refuse(_ error: any Error) { fatalError("abstract") }
+    }
+
+    private final class Write<T>: Pending {
+        var body: ((Connection) throws -> T)?
+        var outcome: Result<T, any Error>?
+
+        init(_ body: @escaping (Connection) throws -> T) { self.body = body }
+
+        override func run(on connection: Connection) -> (any Error)? {
+            guard let body else { return DatabaseError.closed }
+            self.body = nil
+            do {
+                outcome = .success(try WriterGate.run(body, on: connection))
+                return nil
+            } catch {
+                outcome = .failure(error)
+                return error
+            }
+        }
+
+        override func refuse(_ error: any Error) {
+            body = nil
+            outcome = .failure(error)
+        }
+
+        func result() throws -> T {
+            if let groupError { throw groupError }
+            guard let outcome else { throw DatabaseError.closed }
+            return try outcome.get()
+        }
     }
 
     static let maxMembers = 128
     static let maxAge: UInt64 = 20_000_000 // 20 ms
 
-    private let monitor = Monitor() // .first: the writer is free; .second: a group ended
+    private let monitor = Monitor() // .second: the gate went idle (for close)
     private let owner = Atomic<UInt>(0)
     private var connection: Connection?
-    private var busy = false
-    private var waiting = 0
-    private var group: Group?
+    private var queue: [Pending] = []
+    private var leading = false
 
     let commits = Atomic<UInt64>(0)
 
@@ -273,12 +331,14 @@ private final class WriterGate: @unchecked Sendable {
     init(_ connection: Connection, waits: WaitObserver?) {
         self.connection = connection
         self.waits = waits
+        queue.reserveCapacity(Self.maxMembers)
     }
 
+    /// Writes queued and not yet taken by a leader.
     var waitingCount: Int {
         monitor.lock()
         defer { monitor.unlock() }
-        return waiting
+        return queue.count
     }
 
     func write<T>(_ body: (Connection) throws -> T) throws -> T {
@@ -286,90 +346,128 @@ private final class WriterGate: @unchecked Sendable {
         guard owner.load(ordering: .relaxed) != me else {
             throw DatabaseError.misuse("Database.write called inside Database.write on the same thread; use the Connection you were given")
         }
-        monitor.lock()
-        waiting += 1
-        if busy {
-            // The observer's lock is a leaf (it never calls back here), so it is told with ours held.
-            waits?.begin()
-            while busy { monitor.wait(.first) }
-            waits?.end()
-        }
-        waiting -= 1
-        guard let connection else {
-            monitor.signal(.first)
-            monitor.unlock()
-            throw DatabaseError.closed
-        }
-        busy = true
-        owner.store(me, ordering: .relaxed)
-        let joined = group
-        monitor.unlock()
-
-        let mine: Group
-        let outcome: Result<T, any Error>
-        if let joined {
-            mine = joined
-            mine.members += 1
-            outcome = Result { try connection.transaction(.immediate) { try Self.run(body, on: connection) } } // a savepoint
-            if case .failure(let error) = outcome, !connection.isInTransaction {
-                end(mine, error: error)
-                throw error
-            }
-        } else {
-            do {
-                try connection.execute(TransactionKind.immediate.beginSQL)
-            } catch {
-                release()
-                throw error
-            }
-            mine = Group()
-            outcome = Result { try Self.run(body, on: connection) }
-            if case .failure(let error) = outcome {
-                if connection.isInTransaction { _ = try? connection.execute("ROLLBACK") }
-                release()
-                throw error
-            }
-        }
-
-        monitor.lock()
-        if waiting > 0, mine.members < Self.maxMembers, monotonicNanoseconds() &- mine.startedAt < Self.maxAge {
-            // Hand the writer to the next in line; the group stays open for it.
-            group = mine
-            busy = false
-            owner.store(0, ordering: .relaxed)
-            monitor.signal(.first)
-            if case .failure(let error) = outcome {
+        return try withoutActuallyEscaping(body) { body in
+            let mine = Write(body)
+            defer { mine.body = nil }
+            monitor.lock()
+            guard let connection else {
                 monitor.unlock()
-                throw error
+                throw DatabaseError.closed
             }
-            waits?.begin()
-            while !mine.ended { monitor.wait(.second) }
-            waits?.end()
-            let error = mine.error
+            queue.append(mine)
+            if leading {
+                // The observer's lock is a leaf (it never calls back here), so it is told with ours held.
+                waits?.begin()
+                while !mine.done && !mine.leads { monitor.wait(on: mine.wake) }
+                waits?.end()
+                if mine.done {
+                    monitor.unlock()
+                    return try mine.result()
+                }
+            }
+            leading = true
+            owner.store(me, ordering: .relaxed)
+            let members = take(Self.maxMembers)
             monitor.unlock()
-            if let error { throw error }
-            return try outcome.get()
+            lead(members, on: connection)
+            return try mine.result()
+        }
+    }
+
+    /// Up to `n` queued writes, oldest first. Call with the monitor locked.
+    private func take(_ n: Int) -> [Pending] {
+        let count = min(n, queue.count)
+        let taken = Array(queue[..<count])
+        queue.removeFirst(count)
+        return taken
+    }
+
+    /// Runs `first` and the writes that keep queuing behind it in as few transactions as
+    /// errors allow, commits, wakes every member but the leader's own (the first), and
+    /// hands the lead to the oldest write still queued.
+    private func lead(_ first: [Pending], on connection: Connection) {
+        let startedAt = monotonicNanoseconds()
+        var all = first
+        var next = first
+        var kept: [Pending] = [] // bodies done whose work the open transaction holds
+        var open = false
+        while true {
+            for p in next {
+                if !open {
+                    do {
+                        try connection.execute(TransactionKind.immediate.beginSQL)
+                        open = true
+                    } catch {
+                        p.refuse(error)
+                        continue
+                    }
+                    // Alone in its transaction so far: no savepoint needed.
+                    if p.run(on: connection) == nil {
+                        kept.append(p)
+                    } else {
+                        if connection.isInTransaction { _ = try? connection.execute("ROLLBACK") }
+                        open = false
+                    }
+                    continue
+                }
+                do {
+                    try connection.transaction(.immediate) { // a savepoint
+                        if let error = p.run(on: connection) { throw error }
+                    }
+                    kept.append(p)
+                } catch {
+                    p.refuse(error) // the body's error, or its savepoint's own
+                    if !connection.isInTransaction {
+                        // The error ended the whole transaction: the work it held is gone.
+                        for k in kept { k.groupError = error }
+                        kept.removeAll()
+                        open = false
+                    }
+                }
+            }
+            monitor.lock()
+            if !queue.isEmpty, all.count < Self.maxMembers, monotonicNanoseconds() &- startedAt < Self.maxAge {
+                next = take(Self.maxMembers - all.count)
+                all += next
+                monitor.unlock()
+                continue
+            }
+            monitor.unlock()
+            break
+        }
+
+        if open {
+            do {
+                waits?.begin()
+                defer { waits?.end() }
+                try connection.execute("COMMIT")
+                commits.add(1, ordering: .releasing)
+            } catch {
+                if connection.isInTransaction { _ = try? connection.execute("ROLLBACK") }
+                for k in kept { k.groupError = error }
+            }
+        }
+
+        monitor.lock()
+        owner.store(0, ordering: .relaxed)
+        for p in all.dropFirst() {
+            p.done = true
+            pthread_cond_signal(p.wake)
+        }
+        all[0].done = true
+        if let heir = queue.first {
+            heir.leads = true
+            pthread_cond_signal(heir.wake)
+        } else {
+            leading = false
+            monitor.broadcast(.second)
         }
         monitor.unlock()
-
-        var commitError: (any Error)?
-        do {
-            waits?.begin()
-            defer { waits?.end() }
-            try connection.execute("COMMIT")
-            commits.add(1, ordering: .releasing)
-        } catch {
-            commitError = error
-            if connection.isInTransaction { _ = try? connection.execute("ROLLBACK") }
-        }
-        end(mine, error: commitError)
-        if let commitError { throw commitError }
-        return try outcome.get()
     }
 
     /// Runs one body. One that leaves a deferred foreign key violation fails here, where only
     /// its own work is undone, instead of failing the group's `COMMIT` for everyone.
-    private static func run<T>(_ body: (Connection) throws -> T, on connection: Connection) throws -> T {
+    fileprivate static func run<T>(_ body: (Connection) throws -> T, on connection: Connection) throws -> T {
         let result = try body(connection)
         if connection.hasDeferredForeignKeyViolations {
             throw DatabaseError(code: 19 /* SQLITE_CONSTRAINT */, extendedCode: 787 /* SQLITE_CONSTRAINT_FOREIGNKEY */,
@@ -378,37 +476,13 @@ private final class WriterGate: @unchecked Sendable {
         return result
     }
 
-    /// Ends `group` (committed when `error` is nil), wakes its members and frees the writer.
-    private func end(_ g: Group, error: (any Error)?) {
-        monitor.lock()
-        g.ended = true
-        g.error = error
-        group = nil
-        busy = false
-        owner.store(0, ordering: .relaxed)
-        monitor.broadcast(.second)
-        monitor.signal(.first)
-        monitor.unlock()
-    }
-
-    /// Frees the writer when no group is open (the first body failed or could not begin).
-    private func release() {
-        monitor.lock()
-        busy = false
-        owner.store(0, ordering: .relaxed)
-        monitor.broadcast(.second) // for close()
-        monitor.signal(.first)
-        monitor.unlock()
-    }
-
     func close() {
         precondition(owner.load(ordering: .relaxed) != currentThreadID(), "Database.close() called inside Database.write")
         monitor.lock()
         defer { monitor.unlock() }
-        while busy || group != nil { monitor.wait(.second) }
+        while leading || !queue.isEmpty { monitor.wait(.second) }
         connection?.close()
         connection = nil
-        monitor.broadcast(.first)
     }
 }
 
