@@ -68,10 +68,42 @@ public enum SecureRandom {
     /// A random string of `length` characters drawn uniformly from `alphabet`.
     public static func string(length: Int, alphabet: [Character]) -> String {
         precondition(length >= 0)
+        precondition(!alphabet.isEmpty, "SecureRandom.string: empty alphabet")
+        if alphabet.count <= 256, alphabet.allSatisfy(\.isASCII) {
+            return string(length: length, ascii: alphabet.map { $0.asciiValue! })
+        }
         var result = ""
         result.reserveCapacity(length)
         for _ in 0..<length { result.append(element(of: alphabet)) }
         return result
+    }
+
+    /// A random string of `length` bytes drawn uniformly from `alphabet`, at most 256 ASCII
+    /// letters.
+    ///
+    /// The bytes come from one draw (and a refill only when rejections use it up): a byte at
+    /// or above the largest multiple of the alphabet's size under 256 is thrown away, the
+    /// others pick `byte % size`, so every letter stays exactly equally likely. One
+    /// `RAND_bytes` call per string, not one per letter: the public id of every new row is
+    /// one of these.
+    public static func string(length: Int, ascii alphabet: [UInt8]) -> String {
+        precondition(length >= 0)
+        precondition(!alphabet.isEmpty && alphabet.count <= 256 && alphabet.allSatisfy { $0 < 0x80 },
+                     "SecureRandom.string: the alphabet must be 1 to 256 ASCII letters")
+        let size = alphabet.count
+        let limit = 256 - 256 % size // bytes from `limit` up would favour the first letters
+        return String(unsafeUninitializedCapacity: length) { buffer in
+            var filled = 0
+            while filled < length {
+                let needed = length - filled
+                // With rejections possible, ask for a little more than needed.
+                for byte in bytes(limit == 256 ? needed : needed + needed / 2 + 4) where Int(byte) < limit && filled < length {
+                    buffer[filled] = alphabet[Int(byte) % size]
+                    filled += 1
+                }
+            }
+            return length
+        }
     }
 
     static func uint64() -> UInt64 {

@@ -58,4 +58,20 @@ import Testing
             #expect((0..<Int.max).contains(SecureRandom.index(below: Int.max)))
         }
     }
+
+    @Test("Random strings use every letter equally often, also when the alphabet's size does not divide 256")
+    func uniformStrings() {
+        // 95 letters: 256 % 95 = 66, so `byte % 95` without rejection would draw the first
+        // 66 letters 3/256 of the time (4,687 of 400,000) and the others 2/256 (3,125).
+        let alphabet = (0..<95).map { UInt8(32 + $0) }
+        var perLetter = [Int](repeating: 0, count: 95)
+        for _ in 0..<4_000 {
+            for b in SecureRandom.string(length: 100, ascii: alphabet).utf8 { perLetter[Int(b) - 32] += 1 }
+        }
+        // Expected 4,210 each, σ ≈ 65: ±400 is ~6σ, and rules out both biased counts.
+        #expect(perLetter.allSatisfy { (3_810...4_610).contains($0) }, "\(perLetter)")
+        #expect(SecureRandom.string(length: 0, ascii: alphabet).isEmpty)
+        let s = SecureRandom.string(length: 37, alphabet: Array("abc"))
+        #expect(s.count == 37 && s.allSatisfy { "abc".contains($0) })
+    }
 }
