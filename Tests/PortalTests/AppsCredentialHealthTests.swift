@@ -119,7 +119,7 @@ struct AppsCredentialHealthTests {
 
         // Introspection and revocation authenticate the client too.
         let tokenText = try s.token().text
-        let issued = try #require(tokenText.range(of: #"oat_[A-Za-z0-9_-]{43}"#, options: .regularExpression).map { String(tokenText[$0]) })
+        let issued = try #require(tokenText.range(of: #"oat_[A-Za-z0-9_-]{70}"#, options: .regularExpression).map { String(tokenText[$0]) })
         s.portal.clock.advance(seconds: 61)
         let introspected = try s.post("/oauth/introspect", [("token", issued)], from: "127.0.0.5")
         #expect(introspected.status == 200 && introspected.text.contains("\"active\":true"))

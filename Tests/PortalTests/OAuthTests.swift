@@ -170,6 +170,17 @@ struct OAuthTests {
         #expect(try s.api.call("GET", "/v1/balances", key: token).status == 200)
         let unknown = try s.api.call("GET", "/v1/balances", key: "oat_" + String(repeating: "A", count: 43))
         #expect(unknown.status == 401 && unknown.errorCode == "invalid_credentials")
+        // The token names its row (its public id's letters) before its secret: a real token's
+        // selector with another secret, or its secret under another selector, is refused the same.
+        let selector = token.dropFirst(4).prefix(27), secret = token.suffix(43)
+        let forgedSecret = "oat_" + selector + Base64URL.encode(SecureRandom.bytes(32))
+        let otherToken = try #require(try s.token().string("access_token"))
+        let movedSecret = "oat_" + otherToken.dropFirst(4).prefix(27) + secret
+        for forged in [forgedSecret, movedSecret] {
+            let refused = try s.api.call("GET", "/v1/balances", key: forged)
+            #expect(refused.status == 401 && refused.string("error.message") == unknown.string("error.message"), "\(forged)")
+        }
+        #expect(try s.api.call("GET", "/v1/balances", key: token).status == 200)
         s.portal.clock.advance(seconds: 3601)
         let expired = try s.api.call("GET", "/v1/balances", key: token)
         #expect(expired.status == 401 && expired.string("error.message") == unknown.string("error.message"))

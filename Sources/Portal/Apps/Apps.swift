@@ -36,6 +36,8 @@ final class Apps: Sendable {
     let audit: Audit
     let licences: PSD2Licences
     let jobs: JobWorker?
+    /// Client lookups of the token endpoint, remembered (``checkClient``).
+    private let clients: VerifiedCredentials<String, AppsStore.ClientRow>
     /// How many access tokens each credential was issued from a time on, read on the caller's
     /// connection: the OAuth server's count, wired by the composition root (apps do not know
     /// what a token is).
@@ -72,6 +74,7 @@ final class Apps: Sendable {
         self.tokensIssued = tokensIssued
         audit = Audit(clock: clock)
         licences = PSD2Licences()
+        clients = VerifiedCredentials(database: database)
     }
 
     // MARK: - who may do what
@@ -442,7 +445,11 @@ final class Apps: Sendable {
         guard PublicID.isWellFormed(clientID, prefix: "client") else { return .refused(credentialID: nil) }
         let digest = Digest.sha256(secret)
         let now = clock.now()
-        guard let row = try database.read({ try store.client(clientID: clientID, on: $0) }) else { return .refused(credentialID: nil) }
+        // Remembered ≤ 1 s and not past any write (a reset secret, a closed organization): see
+        // VerifiedCredentials. The secret is compared on every use, remembered or not.
+        guard let row = try clients.record(clientID, read: { try database.read { try store.client(clientID: clientID, on: $0) } }) else {
+            return .refused(credentialID: nil)
+        }
         guard Self.matches(digest, row.credential, now: now), !row.credential.isExpired(now: now) else {
             return .refused(credentialID: row.credential.id)
         }

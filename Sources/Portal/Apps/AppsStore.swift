@@ -98,7 +98,7 @@ struct AppsStore {
     /// What authenticating a client needs, in one statement: the client's app and credentials
     /// (by the unique index on client_id), the products the app subscribes to, and its
     /// certificate's SHA-256. Nil for an unknown client or one of a closed organization.
-    struct ClientRow {
+    struct ClientRow: Sendable {
         let app: AppRecord
         let credential: AppCredentialRecord
         let products: [String]

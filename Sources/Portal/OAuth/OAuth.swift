@@ -6,8 +6,11 @@ import Security
 /// The OAuth 2 authorization server's rules (RFC 6749, 7009, 7662, 8414; issue 12).
 ///
 /// - A client is an app's credentials, authenticated by ``Apps/authenticateClient(clientID:secret:)``.
-/// - An access token is `oat_` + 32 random bytes (base64url), stored as SHA-256 only, valid
-///   1 hour, and acts in its app's organization and environment with its scopes, never more
+/// - An access token is `oat_` + its public id's letters (`tok_…`, which begin with the time
+///   it was issued: ``PublicID/makeOrdered(_:micros:)``) + 32 random bytes (base64url). It is
+///   found by that id and checked against its SHA-256, the only form stored, in constant time
+///   (a selector and a verifier: no index over random hashes, and a lookup whose timing says
+///   nothing of the secret). Valid 1 hour; acts in its app's organization and environment with its scopes, never more
 ///   than the app's subscriptions grant (``AppProduct``). A token of an app with a certificate
 ///   carries its RFC 8705 `x5t#S256` (`cnf`).
 /// - Revoking is always possible for the client that holds the token; another client's token
@@ -20,7 +23,7 @@ final class OAuth: Sendable {
     let apps: Apps
     let store = OAuthStore()
     let audit: Audit
-    private let verified: VerifiedCredentials<[UInt8], OAuthAccessTokenRecord>
+    private let verified: VerifiedCredentials<String, OAuthAccessTokenRecord>
 
     static let accessTokenPrefix = "oat_"
     static let refreshTokenPrefix = "ort_"
@@ -36,6 +39,28 @@ final class OAuth: Sendable {
 
     /// A new opaque token: prefix + 32 random bytes in base64url.
     static func makeToken(_ prefix: String) -> String { prefix + Base64URL.encode(SecureRandom.bytes(32)) }
+
+    /// A new access token: its text (shown once), its public id and the SHA-256 to store.
+    static func newAccessToken() -> (text: String, publicID: String, sha256: [UInt8]) {
+        let micros = UInt64(max(0, Date().timeIntervalSince1970 * 1_000_000))
+        let publicID = PublicID.makeOrdered("tok", micros: micros)
+        let text = accessTokenPrefix + publicID.dropFirst(4) + Base64URL.encode(SecureRandom.bytes(32))
+        return (text, publicID, Digest.sha256(text))
+    }
+
+    /// The public id an access token's text names, when the text has an access token's form.
+    static func accessTokenID(_ text: String) -> String? {
+        let utf8 = text.utf8
+        guard utf8.count == accessTokenPrefix.utf8.count + PublicID.orderedLength + 43, text.hasPrefix(accessTokenPrefix) else { return nil }
+        return "tok_" + String(decoding: utf8.dropFirst(accessTokenPrefix.utf8.count).prefix(PublicID.orderedLength), as: UTF8.self)
+    }
+
+    /// The access token of this text and id, when its hash matches (constant time).
+    private func accessToken(_ text: String, on db: Connection) throws -> OAuthAccessTokenRecord? {
+        guard let id = Self.accessTokenID(text), let t = try store.accessToken(publicID: id, on: db),
+              Digest.constantTimeEquals(t.tokenSHA256, Digest.sha256(text)) else { return nil }
+        return t
+    }
 
     // MARK: - clients
 
@@ -100,33 +125,33 @@ final class OAuth: Sendable {
     }
 
     /// `grant_type=client_credentials`: a token acting as the app itself. The credentials'
-    /// last use (from `ip`) is recorded in the token's transaction, and only when the one read
-    /// at authentication is older than a minute: most requests run the INSERT alone.
+    /// last use (from `ip`) is recorded only when the one read at authentication is older
+    /// than a minute: most requests run the INSERT alone.
     func clientCredentials(_ client: Apps.Client, scope: String?, ip: String) throws -> Issued {
         let scopes = try Self.grantedScopes(requested: scope, allowed: client.scopes)
         let now = clock.now()
-        let token = Self.makeToken(Self.accessTokenPrefix)
+        let (token, publicID, sha256) = Self.newAccessToken()
         let new = OAuthStore.NewAccessToken(
-            publicID: PublicID.make("tok"), sha256: Digest.sha256(token), credentialID: client.credential.id, appID: client.app.id,
+            publicID: publicID, sha256: sha256, credentialID: client.credential.id, appID: client.app.id,
             organizationID: client.app.organizationID, environment: client.app.environment, scopes: scopes,
             thumbprint: client.certificateThumbprint, createdAt: now, expiresAt: now + Self.accessLifetime)
-        try database.write { db in
-            _ = try store.insertAccessToken(new, on: db)
-            try apps.recordUse(client, ip: ip, at: now, on: db)
-        }
+        // Not counted as a write (a fresh row only), so the client stays remembered; the
+        // credentials' last use, once a minute, in a write of its own that is counted.
+        try database.insertOnly { db in _ = try store.insertAccessToken(new, on: db) }
+        _ = try? apps.recordUse(client, ip: ip) // bookkeeping: the token is issued either way
         return Issued(accessToken: token, expiresIn: Self.accessLifetime, scopes: scopes, refreshToken: nil)
     }
 
     // MARK: - using
 
     /// The active access token whose text this is, or nil (unknown, expired, revoked, or of
-    /// a closed organization). One indexed read, then a constant-time comparison.
+    /// a closed organization). One read by the id the text carries, then a constant-time
+    /// comparison of the whole text's hash, remembered or not.
     func activeAccessToken(_ text: String) throws -> OAuthAccessTokenRecord? {
-        guard text.hasPrefix(Self.accessTokenPrefix), text.utf8.count == Self.accessTokenPrefix.utf8.count + 43 else { return nil }
-        let hash = Digest.sha256(text)
+        guard let id = Self.accessTokenID(text) else { return nil }
         // Remembered ≤ 1 s and not past any write (a revoke, a closed organization): see VerifiedCredentials.
-        guard let t = try verified.record(hash, read: { try database.read { try store.accessToken(sha256: hash, on: $0) } }),
-              Digest.constantTimeEquals(t.tokenSHA256, hash), t.isActive(now: clock.now()) else { return nil }
+        guard let t = try verified.record(id, read: { try database.read { try store.accessToken(publicID: id, on: $0) } }),
+              Digest.constantTimeEquals(t.tokenSHA256, Digest.sha256(text)), t.isActive(now: clock.now()) else { return nil }
         return t
     }
 
@@ -138,7 +163,7 @@ final class OAuth: Sendable {
         let now = clock.now()
         try database.write { db in
             try apps.recordUse(client, ip: actor.ip, at: now, on: db)
-            if let t = try store.accessToken(sha256: hash, on: db), t.appID == client.app.id {
+            if let t = try accessToken(token, on: db), t.appID == client.app.id {
                 let changed: Bool
                 if let family = t.family {
                     changed = try store.revokeFamily(family, at: now, on: db) > 0
@@ -168,7 +193,7 @@ final class OAuth: Sendable {
         let now = clock.now()
         try apps.recordUse(client, ip: ip)
         return try database.read { db -> Introspection? in
-            if let t = try store.accessToken(sha256: hash, on: db) {
+            if let t = try accessToken(token, on: db) {
                 guard t.appID == client.app.id, t.isActive(now: now) else { return nil }
                 return Introspection(token: t, refresh: nil)
             }

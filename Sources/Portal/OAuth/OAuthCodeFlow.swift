@@ -217,10 +217,10 @@ extension OAuth {
 
     private func issue(_ client: Apps.Client, grant: OAuthStore.GrantRow, scopes: [String], codeID: Int64?, family: String, now: Int64,
                        on db: Connection) throws -> Issued {
-        let access = Self.makeToken(Self.accessTokenPrefix)
+        let (access, publicID, sha256) = Self.newAccessToken()
         let refresh = Self.makeToken(Self.refreshTokenPrefix)
         var t = OAuthStore.NewAccessToken(
-            publicID: PublicID.make("tok"), sha256: Digest.sha256(access), credentialID: client.credential.id, appID: client.app.id,
+            publicID: publicID, sha256: sha256, credentialID: client.credential.id, appID: client.app.id,
             organizationID: grant.organizationID, environment: grant.environment, scopes: scopes, thumbprint: client.certificateThumbprint,
             createdAt: now, expiresAt: now + Self.accessLifetime)
         t.userID = grant.userID

@@ -45,16 +45,16 @@ struct OAuthStore {
                         t.userID, t.grantID, t.codeID, t.family, t.thumbprint, t.createdAt, t.expiresAt]) ?? 0
     }
 
-    /// The token whose text hashes to `sha256`, of an organization still active, and for a
+    /// The token with this public id (its text's selector: the caller compares the hash), of an organization still active, and for a
     /// member's token (code flow) of a member still active there, with their permissions now.
-    func accessToken(sha256: [UInt8], on db: Connection) throws -> OAuthAccessTokenRecord? {
+    func accessToken(publicID: String, on db: Connection) throws -> OAuthAccessTokenRecord? {
         try db.queryOne(
             """
             SELECT \(Self.accessColumns), \(MembershipRecord.columns) FROM oauth_access_tokens t
             JOIN app_credentials c ON c.id = t.credential_id JOIN organizations o ON o.id = t.organization_id
             LEFT JOIN memberships m ON m.user_id = t.user_id AND m.organization_id = t.organization_id
-            WHERE t.token_sha256 = ? AND o.status = 'active' AND (t.user_id IS NULL OR m.status = 'active')
-            """, sha256).map { r in
+            WHERE t.public_id = ? AND o.status = 'active' AND (t.user_id IS NULL OR m.status = 'active')
+            """, publicID).map { r in
                 var t = try Self.access(r)
                 // A member's token can do no more than the member may do today.
                 if t.userID != nil { t.memberPermissions = try MembershipRecord.decode(r, offset: 16).effectivePermissions }
