@@ -7,8 +7,11 @@ an app is registered in the Sandbox and subscribed to Balances; then:
 
   - POST /oauth/token, grant_type=client_credentials with HTTP Basic (wrk with a Lua script for
     the POST body), 64 connections: tokens/s and p99;
-  - GET /v1/balances with an OAuth access token, beside the same with the API key, alternating
-    round by round at 64 connections: req/s, p99, and the token's ratio to the key.
+  - GET /v1/balances with an OAuth access token, beside the same with the API key and beside
+    the harness's Hummingbird plaintext anchor (its binary from an earlier pass, on the same
+    core, idle while the others run), alternating round by round at 64 connections: req/s,
+    p99, the token's ratio to the key and each one's to Hummingbird (issue 12's goal: the
+    API key's, >= 0.5x HB plaintext with p99 < 10 ms).
 
 The per-credential rate limit is raised for the run (`--api-rate`).
 """
@@ -20,6 +23,8 @@ ap.add_argument("--root", required=True)
 ap.add_argument("--work", required=True)
 ap.add_argument("--public", required=True)
 ap.add_argument("--port", type=int, default=18098)
+ap.add_argument("--harness", default=None, help="the anchor harness (for Hummingbird's plaintext beside /v1/balances)")
+ap.add_argument("--hb-port", type=int, default=18097)
 ap.add_argument("--duration", default="10s")
 ap.add_argument("--rounds", default=os.environ.get("ROUNDS", "3"))
 ap.add_argument("--cpu-server", default="0")
@@ -112,14 +117,48 @@ try:
         % (a.rounds, statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs),
            "" if not any(r[2] for r in runs) else f"  warning: {sum(r[2] for r in runs)} refused"))
 
-    per = {"key": [], "token": []}
-    for r in range(int(a.rounds)):
-        for kind in (("key", "token") if r % 2 == 0 else ("token", "key")):
-            per[kind].append(wrk(["-H", f"Authorization: Bearer {api_key if kind == 'key' else token}"], "/v1/balances"))
-    med = {k: statistics.median(x[0] for x in v) for k, v in per.items()}
-    p99 = {k: statistics.median(x[1] for x in v) for k, v in per.items()}
+    # Hummingbird's plaintext anchor, built by the harness in pass 1 (or any earlier run).
+    hb_bin = os.path.join(a.work, "build", "HBAnchor", "release", "HBAnchor")
+    hb = None
+    if a.harness and os.access(hb_bin, os.X_OK):
+        hb_var = os.path.join(var, "hb")
+        os.makedirs(hb_var, exist_ok=True)
+        hb = subprocess.Popen(["taskset", "-c", a.cpu_server, hb_bin], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env=dict(os.environ, PORT=str(a.hb_port), ANCHOR_ASSETS=os.path.join(a.harness, "assets"),
+                                       ANCHOR_DB=os.path.join(hb_var, "anchor-hb.db")))
+        for _ in range(300):
+            try:
+                if urllib.request.urlopen(f"http://127.0.0.1:{a.hb_port}/plaintext", timeout=2).status == 200: break
+            except OSError:
+                time.sleep(0.1)
+    else:
+        say(f"  (no Hummingbird anchor at {hb_bin}: run pass 1 once, or BUILD=1, for the ratio to it)")
+
+    def hb_wrk():
+        out = subprocess.run(["taskset", "-c", a.cpu_wrk, "wrk", "-t1", "-c64", f"-d{a.duration}", "--latency",
+                              f"http://127.0.0.1:{a.hb_port}/plaintext"], capture_output=True, text=True).stdout
+        return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), 0.0, 0
+
+    try:
+        per = {"key": [], "token": [], "hb": []}
+        kinds = ("key", "token", "hb") if hb else ("key", "token")
+        for r in range(int(a.rounds)):
+            for kind in (kinds if r % 2 == 0 else tuple(reversed(kinds))):
+                if kind == "hb":
+                    per[kind].append(hb_wrk())
+                else:
+                    per[kind].append(wrk(["-H", f"Authorization: Bearer {api_key if kind == 'key' else token}"], "/v1/balances"))
+    finally:
+        if hb:
+            hb.terminate()
+            hb.wait(timeout=30)
+    med = {k: statistics.median(x[0] for x in v) for k, v in per.items() if v}
+    p99 = {k: statistics.median(x[1] for x in v) for k, v in per.items() if v}
     say("GET /v1/balances (64 connections, alternating rounds): OAuth token %.0f req/s, p99 %.2f ms; API key %.0f req/s, p99 %.2f ms: the token is %.2fx the key"
         % (med["token"], p99["token"], med["key"], p99["key"], med["token"] / med["key"]))
+    if hb:
+        say("  beside Hummingbird's plaintext (%.0f req/s) in the same rounds: the token %.2fx, the key %.2fx  [goal >= 0.5x, p99 < 10 ms]"
+            % (med["hb"], med["token"] / med["hb"], med["key"] / med["hb"]))
     refused = sum(x[2] for v in per.values() for x in v)
     if refused:
         say(f"  warning: {refused} calls were refused")
