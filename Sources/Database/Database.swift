@@ -104,12 +104,26 @@ public final class Database: Sendable {
     /// Bodies that queued up while another ran may be committed together with it (one
     /// transaction, each body in its own savepoint): a body that throws rolls back only its
     /// own savepoint, and if the shared `COMMIT` fails every caller of the group gets the error.
+    ///
+    /// With `durability: .deferred` it returns once the changes are committed (every reader
+    /// sees them) without waiting for them to reach the disk: that happens with the next
+    /// durable commit or checkpoint. A crash of the process loses nothing either way (the WAL
+    /// is in the kernel's hands); a power cut may lose what was written that way since. For
+    /// what is buffered anyway before it is written (the API request log, flushed once a
+    /// second): the `fsync` would protect a moment where the buffer already protects nothing.
+    /// Such writes are grouped only with each other.
     @discardableResult
-    public func write<T>(_ body: (Connection) throws -> T) throws -> T {
+    public func write<T>(durability: Durability = .immediate, _ body: (Connection) throws -> T) throws -> T {
         // Counted once the write's group has ended (committed or rolled back): a reader that
         // saw the count before this write began cannot keep what it read past it.
         defer { ended.add(1, ordering: .releasing) }
-        return try writer.write(body)
+        return try writer.write(durable: durability == .immediate, body)
+    }
+
+    /// When a write's changes are on the disk: before ``write(durability:_:)`` returns, or later.
+    public enum Durability: Sendable {
+        case immediate
+        case deferred
     }
 
     /// ``write(_:)`` for a body that only inserts rows under new unique keys (an issued
@@ -118,7 +132,7 @@ public final class Database: Sendable {
     /// remember stays remembered. Anything that updates or deletes goes through `write`.
     @discardableResult
     public func insertOnly<T>(_ body: (Connection) throws -> T) throws -> T {
-        try writer.write(body)
+        try writer.write(durable: true, body)
     }
 
     /// Closes every connection. Readers still lent out are closed when given back; later
@@ -264,6 +278,8 @@ public struct WaitObserver: Sendable {
 private final class WriterGate: @unchecked Sendable {
     /// One caller's write, queued for the leader.
     private class Pending {
+        /// Whether its `COMMIT` must reach the disk before it returns (`synchronous=FULL`).
+        var durable = true
         /// Set when the leader is done with it (committed, or failed).
         var done = false
         /// Set when its writer is to lead the next group.
@@ -341,13 +357,14 @@ private final class WriterGate: @unchecked Sendable {
         return queue.count
     }
 
-    func write<T>(_ body: (Connection) throws -> T) throws -> T {
+    func write<T>(durable: Bool, _ body: (Connection) throws -> T) throws -> T {
         let me = currentThreadID()
         guard owner.load(ordering: .relaxed) != me else {
             throw DatabaseError.misuse("Database.write called inside Database.write on the same thread; use the Connection you were given")
         }
         return try withoutActuallyEscaping(body) { body in
             let mine = Write(body)
+            mine.durable = durable
             defer { mine.body = nil }
             monitor.lock()
             guard let connection else {
@@ -367,28 +384,52 @@ private final class WriterGate: @unchecked Sendable {
             }
             leading = true
             owner.store(me, ordering: .relaxed)
-            let members = take(Self.maxMembers)
+            let members = take(Self.maxMembers, durable: queue[0].durable)
             monitor.unlock()
             lead(members, on: connection)
             return try mine.result()
         }
     }
 
-    /// Up to `n` queued writes, oldest first. Call with the monitor locked.
-    private func take(_ n: Int) -> [Pending] {
-        let count = min(n, queue.count)
-        let taken = Array(queue[..<count])
-        queue.removeFirst(count)
+    /// Up to `n` queued writes of one durability, oldest first (the others keep their places).
+    /// Call with the monitor locked.
+    private func take(_ n: Int, durable: Bool) -> [Pending] {
+        var taken: [Pending] = []
+        var kept: [Pending] = []
+        for p in queue {
+            if taken.count < n && p.durable == durable { taken.append(p) } else { kept.append(p) }
+        }
+        queue = kept
         return taken
     }
+
+    /// The `synchronous` setting of the writer connection now (FULL at open).
+    private var synchronousFull = true
 
     /// Runs `first` and the writes that keep queuing behind it in as few transactions as
     /// errors allow, commits, wakes every member but the leader's own (the first), and
     /// hands the lead to the oldest write still queued.
     private func lead(_ first: [Pending], on connection: Connection) {
         let startedAt = monotonicNanoseconds()
+        // A group is of one durability; the setting can only change between transactions.
+        let durable = first[0].durable
         var all = first
         var next = first
+        var settingFailed = false
+        if durable != synchronousFull {
+            do {
+                try connection.execute(durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+                synchronousFull = durable
+            } catch {
+                // Durable writes are never committed without their fsync: they fail instead.
+                // (Deferred ones may be made durable: that only costs time.)
+                if durable {
+                    for p in first { p.refuse(error) }
+                    next = []
+                    settingFailed = true
+                }
+            }
+        }
         var kept: [Pending] = [] // bodies done whose work the open transaction holds
         var open = false
         while true {
@@ -426,8 +467,8 @@ private final class WriterGate: @unchecked Sendable {
                 }
             }
             monitor.lock()
-            if !queue.isEmpty, all.count < Self.maxMembers, monotonicNanoseconds() &- startedAt < Self.maxAge {
-                next = take(Self.maxMembers - all.count)
+            if !settingFailed, queue.contains(where: { $0.durable == durable }), all.count < Self.maxMembers, monotonicNanoseconds() &- startedAt < Self.maxAge {
+                next = take(Self.maxMembers - all.count, durable: durable)
                 all += next
                 monitor.unlock()
                 continue

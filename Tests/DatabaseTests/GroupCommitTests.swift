@@ -158,6 +158,47 @@ import Testing
         }
     }
 
+    @Test("A deferred write commits without its fsync, is seen by readers when it returns, and never lends that to a durable write queued beside it")
+    func deferredWritesAreGroupedApart() throws {
+        try withDatabase { db, _ in
+            try db.write { try $0.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, sync INTEGER)") }
+            // Each body records the writer connection's synchronous setting as it ran: 2 is FULL, 1 NORMAL.
+            @Sendable func insert(_ id: Int) -> @Sendable (Connection) throws -> Void {
+                { c in try c.execute("INSERT INTO t VALUES (?, ?)", id, try c.scalar("PRAGMA synchronous", as: Int.self) ?? -1) }
+            }
+            try db.write(durability: .deferred, insert(1))
+            #expect(try db.read { try $0.scalar("SELECT sync FROM t WHERE id = 1", as: Int.self) } == 1)
+            try db.write(insert(2))
+            #expect(try db.read { try $0.scalar("SELECT sync FROM t WHERE id = 2", as: Int.self) } == 2)
+
+            // Queued together behind a holder, alternating: each runs at its own setting.
+            let group = DispatchGroup()
+            let holding = Atomic<Bool>(false)
+            group.enter()
+            Thread {
+                try? db.write { c in
+                    holding.store(true, ordering: .releasing)
+                    let deadline = Date().addingTimeInterval(10)
+                    while db.writersWaiting < 4, Date() < deadline { usleep(1000) }
+                    try insert(10)(c)
+                }
+                group.leave()
+            }.start()
+            while !holding.load(ordering: .acquiring) { usleep(500) }
+            for (i, deferred) in [true, false, true, false].enumerated() {
+                while db.writersWaiting < i { usleep(500) }
+                group.enter()
+                Thread {
+                    try? db.write(durability: deferred ? .deferred : .immediate, insert(11 + i))
+                    group.leave()
+                }.start()
+            }
+            #expect(group.wait(timeout: .now() + 30) == .success)
+            let rows = try db.read { try $0.query("SELECT id, sync FROM t WHERE id >= 10 ORDER BY id").map { [try $0.int(0), try $0.int(1)] } }
+            #expect(rows == [[10, 2], [11, 1], [12, 2], [13, 1], [14, 2]])
+        }
+    }
+
     /// Records what a `WaitObserver` is told: per thread, how deep in waits it is, and every
     /// begin and end.
     private final class Waits: Sendable {

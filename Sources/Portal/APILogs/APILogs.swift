@@ -39,15 +39,17 @@ struct APILogs: Sendable {
     /// Writes a batch in one transaction, with each credential's newest use of the batch
     /// noted for the page's key filter and for its "last used". The segments are encoded
     /// before the transaction begins: the writer is held only for the inserts.
-    func save(_ batch: [APIRequestEntry]) throws {
+    func save(_ batch: [APIRequestRecord]) throws {
         guard !batch.isEmpty else { return }
         let segments = store.prepare(batch)
-        var newest: [String: APIRequestEntry] = [:]
+        var newest: [String: APIRequestRecord] = [:]
         for e in batch {
             if let c = e.credentialID, (newest[c]?.createdAt ?? .min) <= e.createdAt { newest[c] = e }
         }
         let credentials = newest.sorted(by: { $0.key < $1.key })
-        try database.write { db in
+        // Deferred durability: these entries waited up to a second in memory, where a crash
+        // loses them anyway; an fsync per batch guarded nothing more (see Database.Durability).
+        try database.write(durability: .deferred) { db in
             try store.insert(segments, on: db)
             for (id, e) in credentials {
                 if let org = e.organizationID, let env = e.environment {
@@ -57,6 +59,11 @@ struct APILogs: Sendable {
                 try recordUse(id, e.createdAt, e.ip, db)
             }
         }
+    }
+
+    /// ``save(_:)`` for entries not yet encoded (tests, tools).
+    func save(_ entries: [APIRequestEntry]) throws {
+        try save(entries.map(APIRequestRecord.init))
     }
 
     // MARK: the page
