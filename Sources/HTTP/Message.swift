@@ -99,7 +99,20 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
     public func makeIterator() -> IndexingIterator<[Element]> { fields.makeIterator() }
 
     /// The first value for `name`, if any.
+    ///
+    /// Over the bytes of native strings when it can (header names always are): a request's
+    /// middlewares ask a dozen names each, of a dozen fields, and the generic comparison
+    /// walked both strings with iterators.
     public subscript(name: String) -> String? {
+        let found: String?? = name.utf8.withContiguousStorageIfAvailable { wanted -> String? in
+            for f in fields {
+                let hit = f.name.utf8.withContiguousStorageIfAvailable { asciiCaseInsensitiveEquals(bytes: $0, wanted) }
+                    ?? asciiCaseInsensitiveEquals(f.name, name)
+                if hit { return f.value }
+            }
+            return nil
+        }
+        if let found { return found }
         for f in fields where asciiCaseInsensitiveEquals(f.name, name) { return f.value }
         return nil
     }
@@ -263,6 +276,19 @@ public struct HTTPResponse: Sendable {
 }
 
 // MARK: - small helpers shared inside the module
+
+/// ``asciiCaseInsensitiveEquals(_:_:)`` over two byte buffers.
+@inlinable
+func asciiCaseInsensitiveEquals(bytes a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard a.count == b.count else { return false }
+    for i in 0..<a.count {
+        let x = a[i], y = b[i]
+        if x == y { continue }
+        let l = x | 0x20
+        if l != (y | 0x20) || l < 0x61 || l > 0x7A { return false }
+    }
+    return true
+}
 
 @inlinable
 func asciiCaseInsensitiveEquals<A: StringProtocol, B: StringProtocol>(_ a: A, _ b: B) -> Bool {

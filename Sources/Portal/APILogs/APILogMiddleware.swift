@@ -67,8 +67,9 @@ struct APILogMiddleware: Middleware {
         if let auth = req.headers["Authorization"] {
             lines.reserveCapacity(64)
             lines += "Authorization: "
-            let scheme = auth.firstIndex(of: " ").map { auth[..<$0] } ?? auth[...]
-            lines += scheme.utf8.count <= 16 ? scheme : scheme.prefix(16)
+            let utf8 = auth.utf8
+            let scheme = utf8.prefix(16).prefix(while: { $0 != UInt8(ascii: " ") })
+            lines += String(decoding: scheme, as: UTF8.self) // a cut inside a character is repaired, not kept
             lines += " "
             lines += credential?.logName ?? BodyMasking.masked
             lines += "\n"
