@@ -220,7 +220,7 @@ struct APILogRecordingTests {
     final class SavedBatches: @unchecked Sendable {
         private let lock = NSLock()
         private var all: [String] = []
-        func add(_ batch: [APIRequestEntry]) { lock.withLock { all += batch.map(\.requestID) } }
+        func add(_ batch: [APIRequestRecord]) { lock.withLock { all += batch.map(\.requestID) } }
         var ids: [String] { lock.withLock { all } }
     }
 

@@ -7,7 +7,7 @@ import Synchronization
 final class APILogBuffer: Sendable {
     struct State {
         /// A ring: `count` entries starting at `head`.
-        var ring: [APIRequestEntry?]
+        var ring: [APIRequestRecord?]
         var head = 0
         var count = 0
         var dropped: UInt64 = 0
@@ -24,7 +24,7 @@ final class APILogBuffer: Sendable {
 
     /// Adds an entry, dropping the oldest when full. Returns the number held after it.
     @discardableResult
-    func append(_ entry: APIRequestEntry) -> Int {
+    func append(_ entry: APIRequestRecord) -> Int {
         state.withLock { s in
             if s.count == capacity {
                 s.ring[s.head] = entry
@@ -39,10 +39,10 @@ final class APILogBuffer: Sendable {
     }
 
     /// Takes up to `limit` of the oldest entries out, in order.
-    func take(_ limit: Int) -> [APIRequestEntry] {
+    func take(_ limit: Int) -> [APIRequestRecord] {
         state.withLock { s in
             let n = min(limit, s.count)
-            var out: [APIRequestEntry] = []
+            var out: [APIRequestRecord] = []
             out.reserveCapacity(n)
             for _ in 0..<n {
                 out.append(s.ring[s.head]!)

@@ -16,7 +16,7 @@ final class APILogRecorder: Sendable {
     let buffer: APILogBuffer
     let interval: Duration
     let batchSize: Int
-    private let save: @Sendable ([APIRequestEntry]) throws -> Void
+    private let save: @Sendable ([APIRequestRecord]) throws -> Void
     private let logger: Logger
 
     struct Control {
@@ -34,7 +34,7 @@ final class APILogRecorder: Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
     init(capacity: Int = 50_000, interval: Duration = .seconds(1), batchSize: Int = 500, logger: Logger,
-         save: @escaping @Sendable ([APIRequestEntry]) throws -> Void) {
+         save: @escaping @Sendable ([APIRequestRecord]) throws -> Void) {
         buffer = APILogBuffer(capacity: capacity)
         self.interval = interval
         self.batchSize = batchSize
@@ -42,10 +42,11 @@ final class APILogRecorder: Sendable {
         self.save = save
     }
 
-    /// Called on the request's thread: never blocks on the database.
+    /// Called on the request's thread: never blocks on the database. The entry is encoded
+    /// here (``APIRequestRecord``).
     func record(_ entry: APIRequestEntry) {
         // Wake the flusher early once a full batch waits, once per batch (not on every append).
-        if buffer.append(entry) == batchSize { wake.signal() }
+        if buffer.append(APIRequestRecord(entry)) == batchSize { wake.signal() }
     }
 
     func start() {

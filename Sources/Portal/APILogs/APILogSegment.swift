@@ -18,16 +18,29 @@ enum APILogSegment {
     static let requestID = 0, createdAt = 1, credentialID = 2, credentialName = 3, credentialLabel = 4, method = 5, path = 6,
                status = 7, duration = 8, ip = 9, userAgent = 10, requestHeaders = 11, responseHeaders = 12
 
-    /// The JSON of `entries`, in their order. Written field by field (no closure or copy of an
-    /// entry per field): the flusher that runs this shares the server's core.
+    /// The JSON of `entries`, in their order.
     static func encode(_ entries: ArraySlice<APIRequestEntry>) -> [UInt8] {
-        var w = JSONWriter(capacity: entries.count * 320)
-        w.array { w in
-            for i in entries.indices {
-                w.nextElement()
-                write(entries[i], to: &w)
-            }
+        encode(ArraySlice(entries.map(APIRequestRecord.init)))
+    }
+
+    /// The JSON of records whose elements are encoded already: their bytes between brackets.
+    static func encode(_ records: ArraySlice<APIRequestRecord>) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(records.reduce(2) { $0 + $1.element.count + 1 })
+        out.append(UInt8(ascii: "["))
+        for i in records.indices {
+            if i != records.startIndex { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: records[i].element)
         }
+        out.append(UInt8(ascii: "]"))
+        return out
+    }
+
+    /// One request's element: the JSON array of its fields. Written field by field (no
+    /// closure or copy of the entry per field).
+    static func element(_ e: APIRequestEntry) -> [UInt8] {
+        var w = JSONWriter(capacity: 320 + e.requestHeaders.utf8.count + e.responseHeaders.utf8.count + e.userAgent.utf8.count + e.path.utf8.count)
+        write(e, to: &w)
         return w.bytes
     }
 

@@ -75,7 +75,7 @@ struct APILogsStore {
     /// `batch` as segments: one per organization and environment (and more when one would pass
     /// ``APILogSegment/capacity``), each keeping the batch's order (a run of one group, the
     /// common case under load, is a slice of the batch, no copy).
-    func prepare(_ batch: [APIRequestEntry]) -> [PreparedSegment] {
+    func prepare(_ batch: [APIRequestRecord]) -> [PreparedSegment] {
         var groups: [(key: SegmentKey, indices: [Int])] = []
         for i in batch.indices {
             let key = SegmentKey(org: batch[i].organizationID, env: batch[i].environment)
@@ -98,7 +98,7 @@ struct APILogsStore {
         let env: Environment?
     }
 
-    private func prepareSegment(_ key: SegmentKey, _ entries: ArraySlice<APIRequestEntry>) -> PreparedSegment {
+    private func prepareSegment(_ key: SegmentKey, _ entries: ArraySlice<APIRequestRecord>) -> PreparedSegment {
         var firstAt = Int64.max, lastAt = Int64.min, firstSecond = Int64.max, lastSecond = Int64.min, statuses = 0
         var seen = Set<String>()
         var credentials = " "
@@ -107,7 +107,7 @@ struct APILogsStore {
             let createdAt = entries[i].createdAt
             firstAt = min(firstAt, createdAt)
             lastAt = max(lastAt, createdAt)
-            let second = Self.second(of: entries[i].requestID) ?? createdAt
+            let second = entries[i].second
             firstSecond = min(firstSecond, second)
             lastSecond = max(lastSecond, second)
             statuses |= Self.statusBit(entries[i].status)

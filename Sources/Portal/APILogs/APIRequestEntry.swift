@@ -23,3 +23,43 @@ struct APIRequestEntry: Sendable, Equatable {
     var requestBody: String?
     var responseBody: String?
 }
+
+/// An entry as the buffer holds it until the flusher writes it: its element of a segment
+/// already encoded, plus the few fields the flusher reads to group, summarize and note.
+///
+/// Encoded on the request's thread, while the entry's strings are still in the core's cache,
+/// and those strings freed by the thread that made them. The flusher used to walk 500
+/// entries' fifteen strings each, cold, to encode them, and free them from another thread.
+struct APIRequestRecord: Sendable {
+    var requestID: String
+    var createdAt: Int64
+    /// The unix second the request id begins with (``APILogsStore/second(of:)``), else createdAt.
+    var second: Int64
+    var organizationID: Int64?
+    var environment: Environment?
+    var credentialID: String?
+    var credentialName: String?
+    var credentialLabel: String?
+    var ip: String
+    var status: Int
+    var requestBody: String?
+    var responseBody: String?
+    /// The request's element of a segment: the JSON array of its ``APILogSegment`` fields.
+    var element: [UInt8]
+
+    init(_ e: APIRequestEntry) {
+        requestID = e.requestID
+        createdAt = e.createdAt
+        second = APILogsStore.second(of: e.requestID) ?? e.createdAt
+        organizationID = e.organizationID
+        environment = e.environment
+        credentialID = e.credentialID
+        credentialName = e.credentialName
+        credentialLabel = e.credentialLabel
+        ip = e.ip
+        status = e.status
+        requestBody = e.requestBody
+        responseBody = e.responseBody
+        element = APILogSegment.element(e)
+    }
+}
