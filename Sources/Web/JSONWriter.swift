@@ -96,6 +96,30 @@ public struct JSONWriter: Sendable {
             return
         }
         buffer.append(UInt8(ascii: "\""))
+        escaped(utf8)
+        buffer.append(UInt8(ascii: "\""))
+    }
+
+    /// A string written in pieces (a summary of several values, without joining them first):
+    /// ``openString()``, then ``stringPiece(_:)`` for each piece, escaped as ``string(_:)``
+    /// escapes, then ``closeString()``.
+    public mutating func openString() { buffer.append(UInt8(ascii: "\"")) }
+
+    public mutating func stringPiece(_ s: String) {
+        var s = s
+        s.withUTF8 { utf8 in
+            if !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+                buffer.append(contentsOf: utf8)
+            } else {
+                escaped(utf8)
+            }
+        }
+    }
+
+    public mutating func closeString() { buffer.append(UInt8(ascii: "\"")) }
+
+    /// The bytes of a string's content, escaped (no quotes).
+    private mutating func escaped(_ utf8: UnsafeBufferPointer<UInt8>) {
         do {
             var start = 0
             for i in 0..<utf8.count {
@@ -121,7 +145,6 @@ public struct JSONWriter: Sendable {
             }
             if start < utf8.count { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...])) }
         }
-        buffer.append(UInt8(ascii: "\""))
     }
 
     public mutating func integer(_ n: Int64) {

@@ -1,5 +1,6 @@
 import Database
 import Foundation
+import HTTP
 import Testing
 import TestSupport
 import Web
@@ -227,6 +228,51 @@ struct APILogRecordingTests {
     static func entry(_ id: String, at: Int64 = 0) -> APIRequestEntry {
         APIRequestEntry(requestID: id, createdAt: at, method: "GET", path: "/v1/ping", status: 200, durationMicroseconds: 10, ip: "127.0.0.1",
                         userAgent: "", requestHeaders: "", responseHeaders: "")
+    }
+}
+
+@Suite("API request log: the record written straight from a request")
+struct APILogRecordTests {
+    struct Key: APICredential {
+        let publicID = "key_abcdefghjkmnpqrs"
+        let logName = "sk_sandbox_Ab3x…wxyz"
+        let organizationID: Int64 = 7
+        let environment = Environment.sandbox
+        func access(to resource: APIResource) -> APIAccessLevel { .write }
+    }
+
+    /// The request as a caller could send it: awkward values included.
+    static func request(_ headers: [(String, String)], path: String, credential: (any APICredential)?) -> Request {
+        let req = Request(HTTPRequest(head: HTTPRequestHead(method: .POST, target: path, headers: HTTPHeaders(headers))),
+                          id: Request.makeID(now: 1_796_586_911))
+        if let credential { req.storage[APICredentialKey.self] = credential }
+        return req
+    }
+
+    @Test("An answered request's record is byte for byte the entry's, however odd its headers")
+    func theRecordEqualsTheEncodedEntry() throws {
+        let middleware = APILogMiddleware(recorder: APILogRecorder(logger: LogCapture().logger) { _ in }, clock: PortalClock { 1_796_586_911 },
+                                          redaction: SecretPaths.redaction)
+        let long = String(repeating: "é", count: 300) // 600 bytes, 300 characters
+        let cases: [(headers: [(String, String)], path: String, credential: (any APICredential)?)] = [
+            ([("Authorization", "Bearer sk_sandbox_secret"), ("User-Agent", "curl/8.5.0"), ("Accept", "*/*")], "/v1/balances", Key()),
+            ([("authorization", "VeryLongSchemeNameHere token"), ("User-Agent", long), ("Content-Type", "application/json; \"q\"\n"),
+              ("Idempotency-Key", "key with \\ and \t"), ("Stripe-Version", "sk_live_pasted_here")], "/v1/transactions/" + long, nil),
+            ([("Authorization", "Bearer"), ("Content-Length", "12")], "/v1/ping?token=query-secret", Key()),
+        ]
+        for c in cases {
+            let req = Self.request(c.headers, path: c.path, credential: c.credential)
+            var res = HTTPResponse(status: .ok, headers: ["Content-Type": "application/json", "RateLimit-Remaining": "199", "X-Other": "x"])
+            res.headers.add("Retry-After", String(repeating: "9", count: 250))
+            let entry = APIRequestRecord(middleware.entry(req, res, micros: 1234))
+            let record = middleware.record(req, res, micros: 1234)
+            #expect(String(decoding: record.element, as: UTF8.self) == String(decoding: entry.element, as: UTF8.self))
+            #expect(record.requestID == entry.requestID && record.createdAt == entry.createdAt && record.second == entry.second
+                    && record.organizationID == entry.organizationID && record.environment == entry.environment
+                    && record.credentialID == entry.credentialID && record.credentialName == entry.credentialName
+                    && record.credentialLabel == entry.credentialLabel && record.ip == entry.ip && record.status == entry.status
+                    && record.requestBody == nil && record.responseBody == nil)
+        }
     }
 }
 

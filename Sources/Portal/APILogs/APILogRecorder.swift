@@ -45,8 +45,13 @@ final class APILogRecorder: Sendable {
     /// Called on the request's thread: never blocks on the database. The entry is encoded
     /// here (``APIRequestRecord``).
     func record(_ entry: APIRequestEntry) {
+        record(APIRequestRecord(entry))
+    }
+
+    /// A record made already (``APILogMiddleware/record(_:_:micros:)``).
+    func record(_ record: APIRequestRecord) {
         // Wake the flusher early once a full batch waits, once per batch (not on every append).
-        if buffer.append(APIRequestRecord(entry)) == batchSize { wake.signal() }
+        if buffer.append(record) == batchSize { wake.signal() }
     }
 
     func start() {

@@ -46,7 +46,9 @@ struct APIRequestRecord: Sendable {
     var responseBody: String?
     /// The request's element of a segment: the JSON array of its ``APILogSegment`` fields.
     var element: [UInt8]
+}
 
+extension APIRequestRecord {
     init(_ e: APIRequestEntry) {
         requestID = e.requestID
         createdAt = e.createdAt
