@@ -67,48 +67,13 @@ struct APILogMiddleware: Middleware {
             w.nextElement(); w.integer(micros)
             w.nextElement(); w.string(req.remoteAddress)
             w.nextElement(); w.string(userAgent.utf8.count <= Self.userAgentLimit ? userAgent : String(userAgent.prefix(Self.userAgentLimit)))
-            w.nextElement(); writeRequestHeaders(req, credential: credential, to: &w)
-            w.nextElement(); writeResponseHeaders(req, res, to: &w)
+            w.nextElement(); w.openString(); requestHeaders(req, credential: credential, into: &w); w.closeString()
+            w.nextElement(); w.openString(); responseHeaders(req, res, into: &w); w.closeString()
         }
         return APIRequestRecord(requestID: req.id, createdAt: now, second: APILogsStore.second(of: req.id) ?? now,
                                 organizationID: credential?.organizationID, environment: credential?.environment,
                                 credentialID: credential?.publicID, credentialName: name, credentialLabel: label,
                                 ip: req.remoteAddress, status: res.status.code, requestBody: nil, responseBody: nil, element: w.bytes)
-    }
-
-    /// ``requestHeaders(_:credential:)`` written as one JSON string, piece by piece.
-    private func writeRequestHeaders(_ req: Request, credential: (any APICredential)?, to w: inout JSONWriter) {
-        w.openString()
-        if let auth = req.headers["Authorization"] {
-            w.stringPiece("Authorization: ")
-            w.stringPiece(String(decoding: auth.utf8.prefix(16).prefix(while: { $0 != UInt8(ascii: " ") }), as: UTF8.self))
-            w.stringPiece(" ")
-            w.stringPiece(credential?.logName ?? BodyMasking.masked)
-            w.stringPiece("\n")
-        }
-        for name in Self.requestHeaderNames {
-            if let v = req.headers[name] { Self.writeLine(&w, name, BodyMasking.mask(Self.limited(v))) }
-        }
-        w.closeString()
-    }
-
-    /// ``responseHeaders(_:_:)`` written as one JSON string, piece by piece.
-    private func writeResponseHeaders(_ req: Request, _ res: HTTPResponse, to w: inout JSONWriter) {
-        w.openString()
-        w.stringPiece("Request-Id: ")
-        w.stringPiece(req.id)
-        w.stringPiece("\n")
-        for name in Self.responseHeaderNames {
-            if let v = res.headers[name] { Self.writeLine(&w, name, Self.limited(v)) }
-        }
-        w.closeString()
-    }
-
-    private static func writeLine(_ w: inout JSONWriter, _ name: String, _ value: String) {
-        w.stringPiece(name)
-        w.stringPiece(": ")
-        w.stringPiece(value)
-        w.stringPiece("\n")
     }
 
     func entry(_ req: Request, _ res: HTTPResponse, micros: Int64) -> APIRequestEntry {
@@ -135,43 +100,66 @@ struct APILogMiddleware: Middleware {
 
     /// A few headers a developer debugging a call wants, one per line. The Authorization
     /// header shows its scheme and the credential's display name, never its value.
-    /// (Built with appends, not interpolation or `split`: it runs for every logged request.)
     func requestHeaders(_ req: Request, credential: (any APICredential)?) -> String {
         var lines = ""
-        if let auth = req.headers["Authorization"] {
-            lines.reserveCapacity(64)
-            lines += "Authorization: "
-            let utf8 = auth.utf8
-            let scheme = utf8.prefix(16).prefix(while: { $0 != UInt8(ascii: " ") })
-            lines += String(decoding: scheme, as: UTF8.self) // a cut inside a character is repaired, not kept
-            lines += " "
-            lines += credential?.logName ?? BodyMasking.masked
-            lines += "\n"
-        }
-        for name in Self.requestHeaderNames {
-            if let v = req.headers[name] { Self.appendLine(&lines, name, BodyMasking.mask(Self.limited(v))) }
-        }
+        lines.reserveCapacity(64)
+        requestHeaders(req, credential: credential, into: &lines)
         return lines
     }
 
-    func responseHeaders(_ req: Request, _ res: HTTPResponse) -> String {
-        var lines = "Request-Id: "
-        lines.reserveCapacity(192)
-        lines += req.id
-        lines += "\n"
-        for name in Self.responseHeaderNames {
-            if let v = res.headers[name] { Self.appendLine(&lines, name, Self.limited(v)) }
+    /// The same, piece by piece into a string or straight into the JSON being written (no
+    /// interpolation or `split`: it runs for every logged request).
+    func requestHeaders<Out: SummaryPieces>(_ req: Request, credential: (any APICredential)?, into out: inout Out) {
+        if let auth = req.headers["Authorization"] {
+            out.piece("Authorization: ")
+            let scheme = auth.utf8.prefix(16).prefix(while: { $0 != UInt8(ascii: " ") })
+            out.piece(String(decoding: scheme, as: UTF8.self)) // a cut inside a character is repaired, not kept
+            out.piece(" ")
+            out.piece(credential?.logName ?? BodyMasking.masked)
+            out.piece("\n")
         }
+        for name in Self.requestHeaderNames {
+            if let v = req.headers[name] { Self.line(&out, name, BodyMasking.mask(Self.limited(v))) }
+        }
+    }
+
+    func responseHeaders(_ req: Request, _ res: HTTPResponse) -> String {
+        var lines = ""
+        lines.reserveCapacity(192)
+        responseHeaders(req, res, into: &lines)
         return lines
+    }
+
+    func responseHeaders<Out: SummaryPieces>(_ req: Request, _ res: HTTPResponse, into out: inout Out) {
+        out.piece("Request-Id: ")
+        out.piece(req.id)
+        out.piece("\n")
+        for name in Self.responseHeaderNames {
+            if let v = res.headers[name] { Self.line(&out, name, Self.limited(v)) }
+        }
     }
 
     /// A header's value as the summary keeps it: its first 200 characters.
     static func limited(_ v: String) -> String { v.utf8.count <= 200 ? v : String(v.prefix(200)) }
 
-    static func appendLine(_ lines: inout String, _ name: String, _ value: String) {
-        lines += name
-        lines += ": "
-        lines += value
-        lines += "\n"
+    static func line<Out: SummaryPieces>(_ out: inout Out, _ name: String, _ value: String) {
+        out.piece(name)
+        out.piece(": ")
+        out.piece(value)
+        out.piece("\n")
     }
+}
+
+/// Where a header summary's pieces go: a `String` (the entry), or the JSON string being written
+/// (the record), escaped there as it comes.
+protocol SummaryPieces {
+    mutating func piece(_ s: String)
+}
+
+extension String: SummaryPieces {
+    mutating func piece(_ s: String) { self += s }
+}
+
+extension JSONWriter: SummaryPieces {
+    mutating func piece(_ s: String) { stringPiece(s) }
 }
