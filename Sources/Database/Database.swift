@@ -339,6 +339,8 @@ private final class WriterGate: @unchecked Sendable {
     private var connection: Connection?
     private var queue: [Pending] = []
     private var leading = false
+    /// The writer connection's `synchronous` setting now (FULL at open); the leader's alone.
+    private var synchronousFull = true
 
     let commits = Atomic<UInt64>(0)
 
@@ -402,9 +404,6 @@ private final class WriterGate: @unchecked Sendable {
         queue = kept
         return taken
     }
-
-    /// The `synchronous` setting of the writer connection now (FULL at open).
-    private var synchronousFull = true
 
     /// Runs `first` and the writes that keep queuing behind it in as few transactions as
     /// errors allow, commits, wakes every member but the leader's own (the first), and

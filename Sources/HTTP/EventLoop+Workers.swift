@@ -209,7 +209,6 @@ extension EventLoop {
         }
     }
 
-    /// Milliseconds in `d`, rounded up (at least what was asked for).
     /// The resolution of `CLOCK_MONOTONIC_COARSE` (``monotonicMillis()``), rounded up to
     /// whole milliseconds: 4 at 250 Hz.
     static let coarseTick: UInt64 = {
@@ -218,6 +217,7 @@ extension EventLoop {
         return UInt64(res.tv_sec) &* 1000 &+ UInt64((res.tv_nsec + 999_999) / 1_000_000)
     }()
 
+    /// Milliseconds in `d`, rounded up (at least what was asked for).
     static func millis(_ d: Duration) -> UInt64 {
         let (s, atto) = d.components
         guard s >= 0 else { return 0 }

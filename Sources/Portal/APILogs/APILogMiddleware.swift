@@ -53,27 +53,18 @@ struct APILogMiddleware: Middleware {
         let label = (credential as? APIKeyCredential)?.name
         let path = redaction.apply(req.loggedPath ?? req.path)
         let userAgent = req.headers["User-Agent"] ?? ""
-        var w = JSONWriter(capacity: 512 + path.utf8.count + userAgent.utf8.count)
-        w.array { w in
-            w.nextElement(); w.string(req.id)
-            w.nextElement(); w.integer(now)
-            w.nextElement(); if let id = credential?.publicID { w.string(id) } else { w.null() }
-            w.nextElement(); if let name { w.string(name) } else { w.null() }
-            w.nextElement(); if let label { w.string(label) } else { w.null() }
-            w.nextElement(); w.string(req.method.rawValue)
-            // Characters, as the entry's `prefix` counts them; no more bytes than that means no more characters.
-            w.nextElement(); w.string(path.utf8.count <= Self.pathLimit ? path : String(path.prefix(Self.pathLimit)))
-            w.nextElement(); w.integer(Int64(res.status.code))
-            w.nextElement(); w.integer(micros)
-            w.nextElement(); w.string(req.remoteAddress)
-            w.nextElement(); w.string(userAgent.utf8.count <= Self.userAgentLimit ? userAgent : String(userAgent.prefix(Self.userAgentLimit)))
-            w.nextElement(); w.openString(); requestHeaders(req, credential: credential, into: &w); w.closeString()
-            w.nextElement(); w.openString(); responseHeaders(req, res, into: &w); w.closeString()
-        }
+        // Characters, as the entry's `prefix` counts them: no more bytes than the limit means no more characters.
+        let element = APILogSegment.element(
+            requestID: req.id, createdAt: now, credentialID: credential?.publicID, credentialName: name, credentialLabel: label,
+            method: req.method.rawValue, path: path.utf8.count <= Self.pathLimit ? path : String(path.prefix(Self.pathLimit)),
+            status: res.status.code, durationMicroseconds: micros, ip: req.remoteAddress,
+            userAgent: userAgent.utf8.count <= Self.userAgentLimit ? userAgent : String(userAgent.prefix(Self.userAgentLimit)),
+            capacity: 512, requestHeaders: { requestHeaders(req, credential: credential, into: &$0) },
+            responseHeaders: { responseHeaders(req, res, into: &$0) })
         return APIRequestRecord(requestID: req.id, createdAt: now, second: APILogsStore.second(of: req.id) ?? now,
                                 organizationID: credential?.organizationID, environment: credential?.environment,
                                 credentialID: credential?.publicID, credentialName: name, credentialLabel: label,
-                                ip: req.remoteAddress, status: res.status.code, requestBody: nil, responseBody: nil, element: w.bytes)
+                                ip: req.remoteAddress, status: res.status.code, requestBody: nil, responseBody: nil, element: element)
     }
 
     func entry(_ req: Request, _ res: HTTPResponse, micros: Int64) -> APIRequestEntry {

@@ -36,30 +36,39 @@ enum APILogSegment {
         return out
     }
 
-    /// One request's element: the JSON array of its fields. Written field by field (no
-    /// closure or copy of the entry per field).
+    /// One request's element: the JSON array of its fields.
     static func element(_ e: APIRequestEntry) -> [UInt8] {
-        var w = JSONWriter(capacity: 320 + e.requestHeaders.utf8.count + e.responseHeaders.utf8.count + e.userAgent.utf8.count + e.path.utf8.count)
-        write(e, to: &w)
-        return w.bytes
+        element(requestID: e.requestID, createdAt: e.createdAt, credentialID: e.credentialID, credentialName: e.credentialName,
+                credentialLabel: e.credentialLabel, method: e.method, path: e.path, status: e.status,
+                durationMicroseconds: e.durationMicroseconds, ip: e.ip, userAgent: e.userAgent,
+                capacity: 320 + e.requestHeaders.utf8.count + e.responseHeaders.utf8.count,
+                requestHeaders: { $0.stringPiece(e.requestHeaders) }, responseHeaders: { $0.stringPiece(e.responseHeaders) })
     }
 
-    private static func write(_ e: APIRequestEntry, to w: inout JSONWriter) {
+    /// An element from its fields, in the order the segment stores them (the one place that
+    /// order is written). The two header summaries are written by the caller into their open
+    /// JSON string: whole (an entry's), or piece by piece (``APILogMiddleware/record(_:_:micros:)``).
+    /// Field by field, no closure or copy per field: it runs for every logged request.
+    static func element(requestID: String, createdAt: Int64, credentialID: String?, credentialName: String?, credentialLabel: String?,
+                        method: String, path: String, status: Int, durationMicroseconds: Int64, ip: String, userAgent: String,
+                        capacity: Int, requestHeaders: (inout JSONWriter) -> Void, responseHeaders: (inout JSONWriter) -> Void) -> [UInt8] {
+        var w = JSONWriter(capacity: capacity + path.utf8.count + userAgent.utf8.count)
         w.array { w in
-            w.nextElement(); w.string(e.requestID)
-            w.nextElement(); w.integer(e.createdAt)
-            w.nextElement(); optional(e.credentialID, &w)
-            w.nextElement(); optional(e.credentialName, &w)
-            w.nextElement(); optional(e.credentialLabel, &w)
-            w.nextElement(); w.string(e.method)
-            w.nextElement(); w.string(e.path)
-            w.nextElement(); w.integer(e.status)
-            w.nextElement(); w.integer(e.durationMicroseconds)
-            w.nextElement(); w.string(e.ip)
-            w.nextElement(); w.string(e.userAgent)
-            w.nextElement(); w.string(e.requestHeaders)
-            w.nextElement(); w.string(e.responseHeaders)
+            w.nextElement(); w.string(requestID)
+            w.nextElement(); w.integer(createdAt)
+            w.nextElement(); optional(credentialID, &w)
+            w.nextElement(); optional(credentialName, &w)
+            w.nextElement(); optional(credentialLabel, &w)
+            w.nextElement(); w.string(method)
+            w.nextElement(); w.string(path)
+            w.nextElement(); w.integer(status)
+            w.nextElement(); w.integer(durationMicroseconds)
+            w.nextElement(); w.string(ip)
+            w.nextElement(); w.string(userAgent)
+            w.nextElement(); w.openString(); requestHeaders(&w); w.closeString()
+            w.nextElement(); w.openString(); responseHeaders(&w); w.closeString()
         }
+        return w.bytes
     }
 
     private static func optional(_ s: String?, _ w: inout JSONWriter) {

@@ -10,9 +10,9 @@ import Security
 ///   it was issued: ``PublicID/makeOrdered(_:micros:)``) + 32 random bytes (base64url). It is
 ///   found by that id and checked against its SHA-256, the only form stored, in constant time
 ///   (a selector and a verifier: no index over random hashes, and a lookup whose timing says
-///   nothing of the secret). Valid 1 hour; acts in its app's organization and environment with its scopes, never more
-///   than the app's subscriptions grant (``AppProduct``). A token of an app with a certificate
-///   carries its RFC 8705 `x5t#S256` (`cnf`).
+///   nothing of the secret). Valid 1 hour; acts in its app's organization and environment
+///   with its scopes, never more than the app's subscriptions grant (``AppProduct``). A token
+///   of an app with a certificate carries its RFC 8705 `x5t#S256` (`cnf`).
 /// - Revoking is always possible for the client that holds the token; another client's token
 ///   is left alone and the answer is the same 200 (RFC 7009 §2.2).
 /// - Introspection answers only for the calling app's own tokens; anything else is
@@ -26,6 +26,8 @@ final class OAuth: Sendable {
     private let verified: VerifiedCredentials<String, OAuthAccessTokenRecord>
 
     static let accessTokenPrefix = "oat_"
+    /// An access token's public id is `tok_` + the letters its text carries after `oat_`.
+    static let accessTokenIDPrefix = "tok"
     static let refreshTokenPrefix = "ort_"
     static let accessLifetime: Int64 = 3600
 
@@ -43,8 +45,8 @@ final class OAuth: Sendable {
     /// A new access token: its text (shown once), its public id and the SHA-256 to store.
     static func newAccessToken() -> (text: String, publicID: String, sha256: [UInt8]) {
         let micros = UInt64(max(0, Date().timeIntervalSince1970 * 1_000_000))
-        let publicID = PublicID.makeOrdered("tok", micros: micros)
-        let text = accessTokenPrefix + publicID.dropFirst(4) + Base64URL.encode(SecureRandom.bytes(32))
+        let publicID = PublicID.makeOrdered(accessTokenIDPrefix, micros: micros)
+        let text = accessTokenPrefix + publicID.dropFirst(accessTokenIDPrefix.count + 1) + Base64URL.encode(SecureRandom.bytes(32))
         return (text, publicID, Digest.sha256(text))
     }
 
@@ -52,13 +54,14 @@ final class OAuth: Sendable {
     static func accessTokenID(_ text: String) -> String? {
         let utf8 = text.utf8
         guard utf8.count == accessTokenPrefix.utf8.count + PublicID.orderedLength + 43, text.hasPrefix(accessTokenPrefix) else { return nil }
-        return "tok_" + String(decoding: utf8.dropFirst(accessTokenPrefix.utf8.count).prefix(PublicID.orderedLength), as: UTF8.self)
+        return accessTokenIDPrefix + "_" + String(decoding: utf8.dropFirst(accessTokenPrefix.utf8.count).prefix(PublicID.orderedLength), as: UTF8.self)
     }
 
-    /// The access token of this text and id, when its hash matches (constant time).
-    private func accessToken(_ text: String, on db: Connection) throws -> OAuthAccessTokenRecord? {
+    /// The access token of this text (whose SHA-256 is `sha256`), when the row its id names
+    /// has that hash (compared in constant time).
+    private func accessToken(_ text: String, sha256: [UInt8], on db: Connection) throws -> OAuthAccessTokenRecord? {
         guard let id = Self.accessTokenID(text), let t = try store.accessToken(publicID: id, on: db),
-              Digest.constantTimeEquals(t.tokenSHA256, Digest.sha256(text)) else { return nil }
+              Digest.constantTimeEquals(t.tokenSHA256, sha256) else { return nil }
         return t
     }
 
@@ -163,7 +166,7 @@ final class OAuth: Sendable {
         let now = clock.now()
         try database.write { db in
             try apps.recordUse(client, ip: actor.ip, at: now, on: db)
-            if let t = try accessToken(token, on: db), t.appID == client.app.id {
+            if let t = try accessToken(token, sha256: hash, on: db), t.appID == client.app.id {
                 let changed: Bool
                 if let family = t.family {
                     changed = try store.revokeFamily(family, at: now, on: db) > 0
@@ -193,7 +196,7 @@ final class OAuth: Sendable {
         let now = clock.now()
         try apps.recordUse(client, ip: ip)
         return try database.read { db -> Introspection? in
-            if let t = try accessToken(token, on: db) {
+            if let t = try accessToken(token, sha256: hash, on: db) {
                 guard t.appID == client.app.id, t.isActive(now: now) else { return nil }
                 return Introspection(token: t, refresh: nil)
             }

@@ -45,8 +45,9 @@ struct OAuthStore {
                         t.userID, t.grantID, t.codeID, t.family, t.thumbprint, t.createdAt, t.expiresAt]) ?? 0
     }
 
-    /// The token with this public id (its text's selector: the caller compares the hash), of an organization still active, and for a
-    /// member's token (code flow) of a member still active there, with their permissions now.
+    /// The token with this public id (its text's selector: the caller compares the hash), of
+    /// an organization still active, and for a member's token (code flow) of a member still
+    /// active there, with their permissions now.
     func accessToken(publicID: String, on db: Connection) throws -> OAuthAccessTokenRecord? {
         try db.queryOne(
             """
