@@ -174,18 +174,8 @@ public struct JSONWriter: Sendable {
     /// A unix time as an RFC 3339 string in UTC, `"2026-12-05T07:21:38Z"`: what
     /// `gmtime_r` and `String(format:)` would give, without either.
     public mutating func utcTime(_ unixSeconds: Int64) {
-        let days = unixSeconds >= 0 ? unixSeconds / 86_400 : (unixSeconds - 86_399) / 86_400
-        let secs = Int(unixSeconds - days * 86_400)
-        // Howard Hinnant's civil_from_days.
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = Int(doy - (153 * mp + 2) / 5 + 1)
-        let month = Int(mp < 10 ? mp + 3 : mp - 9)
-        let year = Int(yoe + era * 400 + (month <= 2 ? 1 : 0))
+        let c = CivilTime(unixSeconds: unixSeconds)
+        let (year, month, day) = (c.year, c.month, c.day)
         guard (0...9999).contains(year) else { string(String(unixSeconds)); return }
         // `"2026-12-05T07:21:38Z"`: 22 bytes written at once.
         let p = buffer.claim(22)
@@ -196,7 +186,7 @@ public struct JSONWriter: Sendable {
         p[0] = UInt8(ascii: "\"")
         two(year / 100, at: 1); two(year % 100, at: 3); p[5] = UInt8(ascii: "-"); two(month, at: 6); p[8] = UInt8(ascii: "-"); two(day, at: 9)
         p[11] = UInt8(ascii: "T")
-        two(secs / 3600, at: 12); p[14] = UInt8(ascii: ":"); two(secs / 60 % 60, at: 15); p[17] = UInt8(ascii: ":"); two(secs % 60, at: 18)
+        two(c.hour, at: 12); p[14] = UInt8(ascii: ":"); two(c.minute, at: 15); p[17] = UInt8(ascii: ":"); two(c.second, at: 18)
         p[20] = UInt8(ascii: "Z")
         p[21] = UInt8(ascii: "\"")
     }
@@ -282,6 +272,11 @@ struct ByteBuffer: @unchecked Sendable { // the storage is written only when uni
     }
 
     var array: [UInt8] { Array(UnsafeBufferPointer(start: storage.base, count: count)) }
+
+    /// The bytes written so far, read in place.
+    func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try withExtendedLifetime(storage) { try body(UnsafeBufferPointer(start: storage.base, count: count)) }
+    }
 
     var last: UInt8? { count > 0 ? storage.base[count - 1] : nil }
 

@@ -164,6 +164,26 @@ public struct Templates: Sendable {
         return HTTPResponse(status: status, headers: ["Content-Type": "text/html; charset=utf-8"], body: .bytes(Self.bytes(rendered)))
     }
 
+    /// The layout around a page written in code (``HTMLWriter``), for pages too hot for a
+    /// template: `context` answers the layout's own names (`title`), the request its globals.
+    /// With a coded layout the page's bytes are copied once, into the response.
+    public func render(written page: HTMLWriter, context: Any, request: Request, status: HTTPStatus = .ok,
+                       layout: String = Templates.defaultLayout) throws -> HTTPResponse {
+        guard let codedLayout = coded[layout] else {
+            return try render(content: page.string, context: context, request: request, status: status, layout: layout)
+        }
+        let root = RenderContext(viewModel: context, globals: Self.globals(for: request))
+        let (before, after) = codedLayout.wrap(value: root.child(named:))
+        var out: [UInt8] = []
+        page.withBytes { html in
+            out.reserveCapacity(before.utf8.count + html.count + after.utf8.count)
+            out.append(contentsOf: before.utf8)
+            out.append(contentsOf: html)
+            out.append(contentsOf: after.utf8)
+        }
+        return HTTPResponse(status: status, headers: ["Content-Type": "text/html; charset=utf-8"], body: .bytes(out))
+    }
+
     /// Renders a page as a `text/html; charset=utf-8` response.
     public func render(
         page: String, context: Any, request: Request? = nil, status: HTTPStatus = .ok,

@@ -75,23 +75,34 @@ public enum HexDigit {
 public enum PercentEncoding {
     /// Encodes everything but RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`).
     public static func encode(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        let hex = Array("0123456789ABCDEF".utf8)
+        // Most values (ids, dates) need nothing: returned as they are.
+        if s.utf8.allSatisfy(isUnreserved) { return s }
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count * 3)
         for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
-                UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(b))
-            default:
-                out.unicodeScalars.append("%")
-                out.unicodeScalars.append(Unicode.Scalar(hex[Int(b >> 4)]))
-                out.unicodeScalars.append(Unicode.Scalar(hex[Int(b & 0xF)]))
+            if isUnreserved(b) {
+                out.append(b)
+            } else {
+                out.append(UInt8(ascii: "%"))
+                out.append(hex[Int(b >> 4)])
+                out.append(hex[Int(b & 0xF)])
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
+
+    @inline(__always)
+    static func isUnreserved(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+            true
+        default:
+            false
+        }
+    }
+
+    private static let hex: [UInt8] = Array("0123456789ABCDEF".utf8)
 }
 
 /// Limits applied while decoding an `application/x-www-form-urlencoded` body.

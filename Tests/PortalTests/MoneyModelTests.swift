@@ -48,6 +48,22 @@ struct AmountTests {
         #expect(Amount(minor: 12345, currency: kwd).display == "12.345 KWD")
         #expect(Amount(minor: -500, currency: eur).display == "−€5.00")
         #expect(Amount(minor: 1000000, currency: jpy).display == "¥1,000,000")
+        // Inner groups keep their zeros; fractions too.
+        #expect(Amount(minor: 100_005_000_07, currency: eur).display == "€100,005,000.07")
+        #expect(Amount(minor: 1_000_000_005, currency: kwd).display == "1,000,000.005 KWD")
+        #expect(Amount(minor: 999, currency: jpy).display == "¥999")
+        #expect(Amount(minor: 0, currency: eur).display == "€0.00")
+    }
+
+    @Test func tableTimesShowTheDayInTheReadersZoneAndTheInstantInUTC() {
+        // 2023-11-14T22:13:20Z is already the 15th in Kolkata (+05:30) and still the 14th in New York (-05:00).
+        #expect(PageTime.compact(1_700_000_000, zone: "Asia/Kolkata")
+            == "<time datetime=\"2023-11-14T22:13:20Z\" title=\"15 Nov 2023, 03:43 (Asia/Kolkata)\">15 Nov 2023</time>")
+        #expect(PageTime.compact(1_700_000_000, zone: "America/New_York")
+            == "<time datetime=\"2023-11-14T22:13:20Z\" title=\"14 Nov 2023, 17:13 (America/New_York)\">14 Nov 2023</time>")
+        // Summer time: New York is -04:00 in July.
+        #expect(PageTime.compact(1_783_000_000, zone: "America/New_York").contains("title=\"2 Jul 2026, 09:46 (America/New_York)\""))
+        #expect(PageTime.compact(-1, zone: "Nonsense/Zone") == "<time datetime=\"1969-12-31T23:59:59Z\" title=\"31 Dec 1969, 23:59 (UTC)\">31 Dec 1969</time>")
     }
 
     @Test func partiesKeepOnlyTheLastFourOfAnAccount() {

@@ -1,4 +1,5 @@
 import Foundation
+import Web
 
 /// An amount of money: integer minor units of one currency. Parsed from what a person typed
 /// in major units ("1,234.50"), written back in major units with the currency's exponent
@@ -75,22 +76,35 @@ struct Amount: Sendable, Hashable {
     }
 
     static func display(_ minor: Int64, _ currency: Currency) -> String {
-        let m = minor.magnitude
-        let scale = UInt64(currency.scale)
-        var whole = String(m / scale)
-        var grouped = ""
-        while whole.count > 3 {
-            grouped = "," + whole.suffix(3) + grouped
-            whole.removeLast(3)
+        var w = HTMLWriter(capacity: 32)
+        display(minor, currency, into: &w)
+        return w.string
+    }
+
+    /// ``display`` written into a page (symbols and codes are ours: nothing to escape).
+    static func display(_ minor: Int64, _ currency: Currency, into w: inout HTMLWriter) {
+        if minor < 0 { w.raw("−") }
+        if let symbol = currency.symbol { w.raw(symbol) }
+        let m = minor.magnitude, scale = UInt64(currency.scale)
+        // The whole units in groups of three: the first group as it is, the others zero-padded.
+        var whole = m / scale, groups: [UInt64] = []
+        groups.reserveCapacity(6)
+        repeat {
+            groups.append(whole % 1000)
+            whole /= 1000
+        } while whole > 0
+        for (i, g) in groups.reversed().enumerated() {
+            if i > 0 { w.byte(UInt8(ascii: ",")) }
+            w.integer(Int64(g), width: i > 0 ? 3 : 1)
         }
-        grouped = whole + grouped
         if currency.exponent > 0 {
-            let frac = String(m % scale)
-            grouped += "." + String(repeating: "0", count: currency.exponent - frac.count) + frac
+            w.byte(UInt8(ascii: "."))
+            w.integer(Int64(m % scale), width: currency.exponent)
         }
-        let sign = minor < 0 ? "−" : ""
-        if let symbol = currency.symbol { return sign + symbol + grouped }
-        return sign + grouped + " " + currency.code
+        if currency.symbol == nil {
+            w.byte(UInt8(ascii: " "))
+            w.raw(currency.code)
+        }
     }
 }
 

@@ -74,8 +74,10 @@ struct DashboardController {
         // Filters that could not be used are answered beside their fields, with the status
         // a form with errors has.
         let status: HTTPStatus = page.resolved.errors.keys.contains { $0 != "page" } ? .unprocessableContent : .ok
-        return try templates.render(page: "money/transactions", context: TransactionListPage(env, search: search, page: page),
-                                    request: req, status: status)
+        let view = TransactionListPage(env, search: search, page: page)
+        var w = HTMLWriter(capacity: 4096 + page.rows.count * 700)
+        view.write(into: &w)
+        return try templates.render(written: w, context: view, request: req, status: status)
     }
 
     func transaction(_ req: Request, form: FormState = .empty, status: HTTPStatus = .ok) throws -> HTTPResponse {

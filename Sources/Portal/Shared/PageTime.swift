@@ -22,12 +22,44 @@ enum PageTime {
     /// and the instant in `datetime`; one raw `{{{tag}}}` in a table row instead of three. The
     /// CSS keeps it on one line.
     static func compact(_ t: Int64, zone: String) -> String {
-        // One zone lookup and one broken-down time for both texts: a list draws 25 of these.
-        let (tm, tz) = local(t, zone: zone)
-        let day = "\(tm.tm_mday) \(months[Int(tm.tm_mon)]) \(tm.tm_year + 1900)"
-        let full = "\(day), \(two(tm.tm_hour)):\(two(tm.tm_min)) (\(tz.identifier == "GMT" ? "UTC" : tz.identifier))"
-        return "<time datetime=\"\(iso8601(t))\" title=\"\(htmlEscape(full))\">\(day)</time>"
+        var w = HTMLWriter(capacity: 128)
+        compact(t, in: Zone(zone), into: &w)
+        return w.string
     }
+
+    /// A reader's zone, looked up once for a table of times.
+    struct Zone {
+        let tz: TimeZone
+        /// What the full time shows in brackets: the identifier, UTC for GMT.
+        let label: String
+
+        init(_ identifier: String) {
+            tz = PageTime.timeZone(identifier)
+            label = tz.identifier == "GMT" ? "UTC" : tz.identifier
+        }
+
+        func offset(_ t: Int64) -> Int64 { Int64(tz.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t)))) }
+    }
+
+    /// ``compact(_:zone:)`` written into a page: a list writes one per row.
+    static func compact(_ t: Int64, in zone: Zone, into w: inout HTMLWriter) {
+        let utc = CivilTime(unixSeconds: t)
+        let local = CivilTime(unixSeconds: t + zone.offset(t))
+        func day(_ c: CivilTime) {
+            w.integer(c.day); w.byte(UInt8(ascii: " ")); w.raw(monthBytes[c.month - 1]); w.byte(UInt8(ascii: " ")); w.integer(c.year)
+        }
+        w.raw("<time datetime=\"")
+        w.integer(utc.year, width: 4); w.byte(UInt8(ascii: "-")); w.integer(utc.month, width: 2); w.byte(UInt8(ascii: "-")); w.integer(utc.day, width: 2)
+        w.byte(UInt8(ascii: "T")); w.integer(utc.hour, width: 2); w.byte(UInt8(ascii: ":")); w.integer(utc.minute, width: 2)
+        w.byte(UInt8(ascii: ":")); w.integer(utc.second, width: 2); w.raw("Z\" title=\"")
+        day(local)
+        w.raw(", "); w.integer(local.hour, width: 2); w.byte(UInt8(ascii: ":")); w.integer(local.minute, width: 2)
+        w.raw(" ("); w.text(zone.label); w.raw(")\">")
+        day(local)
+        w.raw("</time>")
+    }
+
+    private static let monthBytes: [StaticString] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     /// `2027-01-12T14:05:09Z`, or in `zone` with its offset (`2027-01-12T15:05:09+01:00`):
     /// exports and `datetime` attributes.
