@@ -8,18 +8,35 @@ public enum Cookies {
     public static func parse(_ headers: HTTPHeaders) -> [String: String] {
         var result: [String: String] = [:]
         for header in headers.values("Cookie") {
-            for pair in header.split(separator: ";") {
-                guard let eq = pair.firstIndex(of: "=") else { continue }
-                let name = pair[..<eq].trimmingSpacesAndTabs
-                var value = pair[pair.index(after: eq)...].trimmingSpacesAndTabs
-                if value.count >= 2, value.first == "\"", value.last == "\"" {
-                    value = value.dropFirst().dropLast()
+            // On bytes: every page reads the session cookie, and splitting Characters was 3 % of one.
+            var header = header
+            header.withUTF8 { bytes in
+                var start = 0
+                while start <= bytes.count {
+                    let end = bytes[start...].firstIndex(of: UInt8(ascii: ";")) ?? bytes.count
+                    defer { start = end + 1 }
+                    guard let eq = bytes[start..<end].firstIndex(of: UInt8(ascii: "=")) else { continue }
+                    let name = trimmed(bytes, start, eq)
+                    var value = trimmed(bytes, eq + 1, end)
+                    if value.count >= 2, bytes[value.lowerBound] == UInt8(ascii: "\""), bytes[value.upperBound - 1] == UInt8(ascii: "\"") {
+                        value = value.lowerBound + 1..<value.upperBound - 1
+                    }
+                    guard !name.isEmpty else { continue }
+                    let key = String(decoding: UnsafeBufferPointer(rebasing: bytes[name]), as: UTF8.self)
+                    guard result[key] == nil else { continue }
+                    result[key] = String(decoding: UnsafeBufferPointer(rebasing: bytes[value]), as: UTF8.self)
                 }
-                guard !name.isEmpty, result[String(name)] == nil else { continue }
-                result[String(name)] = String(value)
             }
         }
         return result
+    }
+
+    /// `from..<to` without the spaces and tabs at either end.
+    private static func trimmed(_ bytes: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Range<Int> {
+        var a = from, b = to
+        while a < b, bytes[a] == 0x20 || bytes[a] == 0x09 { a += 1 }
+        while b > a, bytes[b - 1] == 0x20 || bytes[b - 1] == 0x09 { b -= 1 }
+        return a..<b
     }
 }
 

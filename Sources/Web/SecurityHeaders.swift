@@ -36,14 +36,21 @@ public struct SecurityHeadersMiddleware: Middleware {
         return res
     }
 
+    /// Whether a media type has a `charset=` parameter, in any case (on bytes: Foundation's
+    /// search was 1.5 % of a page).
+    static func declaresCharset(_ type: String) -> Bool {
+        let needle = Array("charset=".utf8), bytes = Array(type.utf8)
+        guard bytes.count >= needle.count else { return false }
+        return (0...bytes.count - needle.count).contains { i in
+            needle.indices.allSatisfy { j in bytes[i + j] | (bytes[i + j] &- 0x41 < 26 ? 0x20 : 0) == needle[j] }
+        }
+    }
+
     /// Adds the headers to `response` (used for responses built outside the chain).
     public func apply(to response: inout HTTPResponse) {
         for (name, value) in headers { response.headers.setIfAbsent(name, value) }
-        if let type = response.headers["Content-Type"], type.utf8.starts(with: "text/".utf8) {
-            let lower = type.lowercased()
-            if !lower.contains("charset=") {
-                response.headers.set("Content-Type", type + "; charset=utf-8")
-            }
+        if let type = response.headers["Content-Type"], type.utf8.starts(with: "text/".utf8), !Self.declaresCharset(type) {
+            response.headers.set("Content-Type", type + "; charset=utf-8")
         }
     }
 }

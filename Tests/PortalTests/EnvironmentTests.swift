@@ -105,13 +105,21 @@ struct EnvironmentTests {
 
     @Test func sectionsWithoutTheirPermissionAreNotInTheBar() throws {
         let (portal, ob, _, org) = try TestPortal.withOwner()
-        let (_, eb) = try TeamTests().newMember(portal, ob, org: org, role: "employee")
+        let (e, eb) = try TeamTests().newMember(portal, ob, org: org, role: "employee")
         let page = try eb.get("/orgs/\(org)")
         #expect(page.status == 200)
         #expect(!page.text.contains(">Team</a>") && !page.text.contains(">Logs</a>"))
         #expect(page.text.contains(">Dashboard</a>") && page.text.contains(">Settings</a>"))
         let owner = try ob.get("/orgs/\(org)")
         #expect(owner.text.contains(">Team</a>") && owner.text.contains(">Logs</a>"))
+        // The bar is kept per member's view of a page: a new role shows on the same page at once.
+        let team = TeamTests()
+        let id = try team.memberID(portal, e.email, org: org)
+        let edit = try ob.get("/orgs/\(org)/team/members/\(id)")
+        #expect(try ob.post("/orgs/\(org)/team/members/\(id)", [("role", "admin"), ("version", "1")], csrfFrom: edit).status == 303)
+        let raised = try eb.get("/orgs/\(org)")
+        #expect(raised.text.contains(">Team</a>") && raised.text.contains("Your role: Admin"))
+        #expect(!raised.text.contains("Your role: Employee"))
     }
 
     @Test func anEnvAccessForProductionCannotBeMadeBeforeItIsEnabled() throws {

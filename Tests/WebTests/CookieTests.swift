@@ -9,6 +9,10 @@ import Web
         let cookies = Cookies.parse(headers)
         #expect(cookies == ["a": "1", "b": "two", "c": "x=y", "d": "4"])
         #expect(Cookies.parse(HTTPHeaders()) == [:])
+        // Tabs and spaces around names and values, an empty value, a lone quote, a trailing
+        // separator, non-ASCII bytes kept as they are.
+        let odd = HTTPHeaders([("Cookie", "\t e = 5 ;f=;g=\";h=\"\";  é=ü ;")])
+        #expect(Cookies.parse(odd) == ["e": "5", "f": "", "g": "\"", "h": "", "é": "ü"])
     }
 
     @Test func requestCookiesAreLazy() {

@@ -32,6 +32,13 @@ struct DatabaseExploded: Error, CustomStringConvertible {
 
     @Test func textTypesGetCharset() {
         #expect(app().respond(to: request("/plain")).headers["Content-Type"] == "text/plain; charset=utf-8")
+        // A charset already declared, in any case, is left alone; other types get none.
+        for (type, expected) in [("text/csv; Charset=ISO-8859-1", "text/csv; Charset=ISO-8859-1"), ("text/html;CHARSET=utf-8", "text/html;CHARSET=utf-8"),
+                                 ("text/x", "text/x; charset=utf-8"), ("application/json", "application/json"), ("text/charset", "text/charset; charset=utf-8")] {
+            var res = HTTPResponse(status: .ok, headers: ["Content-Type": type])
+            SecurityHeadersMiddleware().apply(to: &res)
+            #expect(res.headers["Content-Type"] == expected, "\(type)")
+        }
     }
 
     @Test func serverErrorShowsOnlyTheRequestID() throws {

@@ -1,3 +1,4 @@
+import Synchronization
 import Web
 
 /// One entry of an organization's navigation, declared by the feature that owns the pages
@@ -54,6 +55,7 @@ struct OrgMenu: Sendable {
     private let environmentPaths: [(segments: [Substring], path: String)]
 
     init(_ sections: [OrgSection]) {
+        precondition(sections.count <= 64, "OrgNav keeps which sections a member sees in 64 bits")
         self.sections = sections.enumerated().sorted { ($0.element.order, $0.offset) < ($1.element.order, $1.offset) }.map(\.element)
         self.environmentPaths = self.sections.filter { $0.scope == .environment && !$0.path.isEmpty }
             .map { (segments: $0.path.split(separator: "/"), path: $0.path) }
@@ -105,45 +107,67 @@ struct OrgMenu: Sendable {
 /// The organization bar above an organization's pages: its name with a switcher to the
 /// member's other organizations (only when there are others), the member's role apart from
 /// the name, the sections the member may open, and the Sandbox/Production switch.
-struct OrgNav: ViewModel {
-    let access: OrgAccess
-    let others: [Link]
-    let base: String
-    let sections: [Link]
-    let environments: [Link]
+///
+/// Made once per member's view of a page and kept: it is on every page of an organization, and
+/// building its links (a dozen sections, the environment switch) and their markup was a tenth
+/// of a search's time. The key holds everything the markup is made from.
+struct OrgNav: Sendable {
+    /// The bar's markup. No final newline: the layout's line gives it.
+    let html: String
 
     init(access: OrgAccess, others: [(OrganizationRecord, MembershipRecord)], path: String, menu: OrgMenu) {
+        var visible: UInt64 = 0
+        for (i, s) in menu.sections.enumerated() where s.isVisible(access.can) { visible |= 1 << UInt64(i) }
+        let key = Key(organizationID: access.org.id, name: access.org.displayName, hasProduction: access.org.hasProduction,
+                      role: access.member.role.title, visible: visible,
+                      others: others.filter { $0.0.id != access.org.id }.map { "\($0.0.publicID) \($0.0.displayName)" }, path: path)
+        if let kept = Self.kept.withLock({ $0[key] }) {
+            html = kept
+            return
+        }
+        html = Self.make(access: access, others: others, path: path, menu: menu)
+        Self.kept.withLock { kept in
+            if kept.count >= Self.limit && kept[key] == nil { kept.removeAll(keepingCapacity: true) }
+            kept[key] = html
+        }
+    }
+
+    private struct Key: Hashable {
+        let organizationID: Int64
+        let name: String
+        let hasProduction: Bool
+        let role: String
+        /// Which of the menu's sections the member sees, one bit each.
+        let visible: UInt64
+        /// The member's other organizations, id and name.
+        let others: [String]
+        let path: String
+    }
+
+    /// Bars kept at most (a few KB each); beyond it the cache starts again.
+    static let limit = 1_000
+    private static let kept = Mutex<[Key: String]>([:])
+
+    /// A link of the bar: a section, an organization, an environment.
+    private struct Link {
+        let title: String
+        let url: String
+        var current = false
+        /// Production before support has enabled it: the link still leads to the page that
+        /// says so.
+        var locked = false
+    }
+
+    /// Names are escaped; the rest is ours.
+    private static func make(access: OrgAccess, others: [(OrganizationRecord, MembershipRecord)], path: String, menu: OrgMenu) -> String {
         let base = "/orgs/\(access.org.publicID)"
-        self.access = access
-        self.base = base
-        self.others = others.filter { $0.0.id != access.org.id }.map { Link(title: $0.0.displayName, url: "/orgs/\($0.0.publicID)") }
-        self.sections = menu.entries(path: path, base: base, can: access.can).map { Link(title: $0.title, url: $0.url, current: $0.current) }
+        let others = others.filter { $0.0.id != access.org.id }.map { Link(title: $0.0.displayName, url: "/orgs/\($0.0.publicID)") }
+        let sections = menu.entries(path: path, base: base, can: access.can).map { Link(title: $0.title, url: $0.url, current: $0.current) }
         let here = OrgMenu.environment(of: path, base: base)
-        self.environments = Environment.allCases.map { env in
+        let environments = Environment.allCases.map { env in
             Link(title: env.title, url: menu.switchPath(path, base: base, to: env), current: env == here,
                  locked: env == .production && !access.org.hasProduction)
         }
-    }
-
-    func child(named name: String) -> Any? {
-        switch name {
-        case "name": access.org.displayName
-        case "url": base
-        case "role": access.member.role.title
-        case "others": others
-        case "hasOthers": !others.isEmpty
-        case "sections": sections
-        case "environments": environments
-        case "html": html
-        default: nil
-        }
-    }
-
-    /// The bar's markup, made here rather than looped in a partial: it is on every page of an
-    /// organization, and its three loops looked up value by value in Mustache (a dynamic cast
-    /// each) cost more than the rest of a transactions page's template. Names are escaped; the
-    /// rest is ours. No final newline: the layout's line gives it.
-    var html: String {
         let name = htmlEscape(access.org.displayName)
         let role = htmlEscape(access.member.role.title)
         var s = "  <div class=\"org-bar\">\n    <div class=\"bar\">\n      <div class=\"org-id\">\n"
@@ -171,25 +195,5 @@ struct OrgNav: ViewModel {
         }
         s += "      </nav>\n    </div>\n  </div>"
         return s
-    }
-
-    /// A link of the bar: a section, an organization, an environment.
-    struct Link: ViewModel {
-        let title: String
-        let url: String
-        var current = false
-        /// Production before support has enabled it: the link still leads to the page that
-        /// says so.
-        var locked = false
-
-        func child(named name: String) -> Any? {
-            switch name {
-            case "title": title
-            case "url": url
-            case "current": current
-            case "locked": locked
-            default: nil
-            }
-        }
     }
 }
