@@ -55,6 +55,24 @@ struct AmountTests {
         #expect(Amount(minor: 0, currency: eur).display == "€0.00")
     }
 
+    @Test func aZoneKeepsAnHoursOffsetOnlyWhenItHoldsForTheWholeHour() {
+        // Around summer time in New York, Lord Howe's half-hour shift, and Amsterdam's 1937
+        // change from +00:19:32 to +00:20 at an odd second: every minute, forwards and
+        // backwards, with one zone asked in turn as a page's rows ask it.
+        let spans: [(String, Int64)] = [("America/New_York", 1_772_953_200), ("America/New_York", 1_793_512_800),
+                                        ("Australia/Lord_Howe", 1_775_314_800), ("Europe/Amsterdam", -1_025_745_572), ("Asia/Kolkata", 1_700_000_000)]
+        for (name, around) in spans {
+            let tz = TimeZone(identifier: name)!
+            let times = Array(stride(from: around - 3 * 3600, through: around + 3 * 3600, by: 37))
+            for order in [times, times.reversed()] {
+                var zone = PageTime.Zone(name)
+                for t in order {
+                    #expect(zone.offset(t) == Int64(tz.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t)))), "\(name) \(t)")
+                }
+            }
+        }
+    }
+
     @Test func tableTimesShowTheDayInTheReadersZoneAndTheInstantInUTC() {
         // 2023-11-14T22:13:20Z is already the 15th in Kolkata (+05:30) and still the 14th in New York (-05:00).
         #expect(PageTime.compact(1_700_000_000, zone: "Asia/Kolkata")

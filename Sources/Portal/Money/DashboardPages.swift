@@ -44,10 +44,10 @@ enum TransactionRows {
             """)
         let base = EnvHeader(env: env).base
         let linked = env.can(.transactionsRead)
-        let zone = PageTime.Zone(env.user.timeZone)
+        var zone = PageTime.Zone(env.user.timeZone)
         for t in list {
             w.raw("    <tr>\n      <td class=\"when\">")
-            PageTime.compact(t.createdAt, in: zone, into: &w)
+            PageTime.compact(t.createdAt, in: &zone, into: &w)
             w.raw("</td>\n      <td>")
             if linked {
                 w.raw("<a href=\""); w.text(base); w.raw("/transactions/"); w.text(t.publicID); w.raw("\" class=\"mono\">")

@@ -34,7 +34,10 @@ struct TransactionListStore {
     /// `after` (the previous page, read upwards and returned newest first), or the first page.
     func page(_ scope: MoneyScope, _ q: Query, before: Key?, after: Key?, limit: Int, on db: Connection) throws -> [TransactionRecord] {
         let (sql, args) = Self.pageSQL(scope, q, before: before, after: after, limit: limit)
-        let rows = try db.query(sql, arguments: args).map { try Columns.transaction($0) }
+        // Decoded in place, not copied into rows of values first (a third of the read).
+        var rows: [TransactionRecord] = []
+        rows.reserveCapacity(limit)
+        try db.forEach(sql, arguments: args) { rows.append(try Columns.transaction($0)) }
         return after != nil && before == nil ? rows.reversed() : rows
     }
 

@@ -23,26 +23,44 @@ enum PageTime {
     /// CSS keeps it on one line.
     static func compact(_ t: Int64, zone: String) -> String {
         var w = HTMLWriter(capacity: 128)
-        compact(t, in: Zone(zone), into: &w)
+        var zone = Zone(zone)
+        compact(t, in: &zone, into: &w)
         return w.string
     }
 
-    /// A reader's zone, looked up once for a table of times.
+    /// A reader's zone, looked up once for a table of times, with the offset of the last hour
+    /// asked about: a page's rows mostly fall in one hour, and each offset asked of ICU costs
+    /// more than writing the row's time.
     struct Zone {
         let tz: TimeZone
         /// What the full time shows in brackets: the identifier, UTC for GMT.
         let label: String
+        private var hour = Int64.min
+        private var hourOffset: Int64 = 0
 
         init(_ identifier: String) {
             tz = PageTime.timeZone(identifier)
             label = tz.identifier == "GMT" ? "UTC" : tz.identifier
         }
 
-        func offset(_ t: Int64) -> Int64 { Int64(tz.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t)))) }
+        private func ask(_ t: Int64) -> Int64 { Int64(tz.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t)))) }
+
+        /// The zone's offset from UTC at `t`, in seconds.
+        mutating func offset(_ t: Int64) -> Int64 {
+            let h = t >= 0 ? t / 3600 : (t - 3599) / 3600
+            if h == hour { return hourOffset }
+            // The same offset at both ends of the hour: no change of offset inside it (no zone
+            // changes and changes back within an hour), so it holds for the whole hour.
+            let first = ask(h * 3600)
+            guard first == ask(h * 3600 + 3599) else { return ask(t) }
+            hour = h
+            hourOffset = first
+            return first
+        }
     }
 
     /// ``compact(_:zone:)`` written into a page: a list writes one per row.
-    static func compact(_ t: Int64, in zone: Zone, into w: inout HTMLWriter) {
+    static func compact(_ t: Int64, in zone: inout Zone, into w: inout HTMLWriter) {
         let utc = CivilTime(unixSeconds: t)
         let local = CivilTime(unixSeconds: t + zone.offset(t))
         func day(_ c: CivilTime) {
