@@ -21,6 +21,12 @@ public struct JSONWriter: Sendable {
     /// What has been written.
     public var bytes: [UInt8] { buffer.array }
 
+    /// How many bytes have been written.
+    public var count: Int { buffer.count }
+
+    /// The bytes written so far, read in place (no copy).
+    public func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R { try buffer.withBytes(body) }
+
     // MARK: - structure
 
     public mutating func object(_ body: (inout JSONWriter) throws -> Void) rethrows {
@@ -114,6 +120,11 @@ public struct JSONWriter: Sendable {
                 escaped(utf8)
             }
         }
+    }
+
+    /// A piece that is JSON string content already (`\\n`), copied as it is.
+    public mutating func stringPiece(escaped: StaticString) {
+        escaped.withUTF8Buffer { buffer.append(contentsOf: $0) }
     }
 
     public mutating func closeString() { buffer.append(UInt8(ascii: "\"")) }

@@ -84,6 +84,9 @@ struct APILogsPageTests {
         #expect(detail.text.contains("Authorization: Bearer sk_sandbox_…bbbb") && !detail.text.contains("t.\(orgID).sandbox"))
         let success = try t.browser.get("\(base)/\(t.ok)")
         #expect(success.status == 200 && success.text.contains("Bodies are kept only for failed requests"))
+        // The response's headers with its request id, once (it is stored as the request's id only).
+        #expect(success.text.components(separatedBy: "Request-Id: \(t.ok)").count == 2)
+        #expect(success.text.contains("Content-Type: application/json"))
         // Another organization's request, another environment's, a made-up id: the same 404.
         for id in [t.other, t.production, "0123456789abcdef", "not-an-id"] {
             #expect(try t.browser.get("\(base)/\(id)").status == 404, "\(id)")
@@ -241,6 +244,8 @@ struct APILogRequestIDTests {
         portal.recorder.flush()
         let page = try browser.get("/orgs/\(org)/sandbox/logs/api/\(old)")
         #expect(page.status == 200 && page.text.contains("192.0.2.7"))
+        // Its summary kept the id itself: shown once, not twice.
+        #expect(page.text.components(separatedBy: "Request-Id: \(old)").count == 2)
         #expect(try browser.get("/orgs/\(org)/sandbox/logs/api/0123456789abcdee").status == 404)
     }
 }

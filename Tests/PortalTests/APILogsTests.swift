@@ -266,7 +266,7 @@ struct APILogRecordTests {
             res.headers.add("Retry-After", String(repeating: "9", count: 250))
             let entry = APIRequestRecord(middleware.entry(req, res, micros: 1234))
             let record = middleware.record(req, res, micros: 1234)
-            #expect(String(decoding: record.element, as: UTF8.self) == String(decoding: entry.element, as: UTF8.self))
+            #expect(String(decoding: record.element.bytes, as: UTF8.self) == String(decoding: entry.element.bytes, as: UTF8.self))
             #expect(record.requestID == entry.requestID && record.createdAt == entry.createdAt && record.second == entry.second
                     && record.organizationID == entry.organizationID && record.environment == entry.environment
                     && record.credentialID == entry.credentialID && record.credentialName == entry.credentialName

@@ -104,10 +104,16 @@ struct APILogMiddleware: Middleware {
         if let auth = req.headers["Authorization"] {
             out.piece("Authorization: ")
             let scheme = auth.utf8.prefix(16).prefix(while: { $0 != UInt8(ascii: " ") })
-            out.piece(String(decoding: scheme, as: UTF8.self)) // a cut inside a character is repaired, not kept
+            if scheme.elementsEqual("Bearer".utf8) {
+                out.piece("Bearer")
+            } else if scheme.elementsEqual("Basic".utf8) {
+                out.piece("Basic")
+            } else {
+                out.piece(String(decoding: scheme, as: UTF8.self)) // a cut inside a character is repaired, not kept
+            }
             out.piece(" ")
             out.piece(credential?.logName ?? BodyMasking.masked)
-            out.piece("\n")
+            out.newline()
         }
         for name in Self.requestHeaderNames {
             if let v = req.headers[name] { Self.line(&out, name, BodyMasking.mask(Self.limited(v))) }
@@ -121,10 +127,9 @@ struct APILogMiddleware: Middleware {
         return lines
     }
 
+    /// Without `Request-Id`, which the request's page shows from the request's own id (kept
+    /// once per request, not twice).
     func responseHeaders<Out: SummaryPieces>(_ req: Request, _ res: HTTPResponse, into out: inout Out) {
-        out.piece("Request-Id: ")
-        out.piece(req.id)
-        out.piece("\n")
         for name in Self.responseHeaderNames {
             if let v = res.headers[name] { Self.line(&out, name, Self.limited(v)) }
         }
@@ -137,7 +142,7 @@ struct APILogMiddleware: Middleware {
         out.piece(name)
         out.piece(": ")
         out.piece(value)
-        out.piece("\n")
+        out.newline()
     }
 }
 
@@ -145,12 +150,16 @@ struct APILogMiddleware: Middleware {
 /// (the record), escaped there as it comes.
 protocol SummaryPieces {
     mutating func piece(_ s: String)
+    /// The end of a line (escaped once, not searched for in every piece).
+    mutating func newline()
 }
 
 extension String: SummaryPieces {
     mutating func piece(_ s: String) { self += s }
+    mutating func newline() { self += "\n" }
 }
 
 extension JSONWriter: SummaryPieces {
     mutating func piece(_ s: String) { stringPiece(s) }
+    mutating func newline() { stringPiece(escaped: "\\n") }
 }

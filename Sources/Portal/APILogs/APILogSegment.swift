@@ -30,14 +30,14 @@ enum APILogSegment {
         out.append(UInt8(ascii: "["))
         for i in records.indices {
             if i != records.startIndex { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: records[i].element)
+            records[i].element.withBytes { out.append(contentsOf: $0) }
         }
         out.append(UInt8(ascii: "]"))
         return out
     }
 
     /// One request's element: the JSON array of its fields.
-    static func element(_ e: APIRequestEntry) -> [UInt8] {
+    static func element(_ e: APIRequestEntry) -> JSONWriter {
         element(requestID: e.requestID, createdAt: e.createdAt, credentialID: e.credentialID, credentialName: e.credentialName,
                 credentialLabel: e.credentialLabel, method: e.method, path: e.path, status: e.status,
                 durationMicroseconds: e.durationMicroseconds, ip: e.ip, userAgent: e.userAgent,
@@ -51,7 +51,7 @@ enum APILogSegment {
     /// Field by field, no closure or copy per field: it runs for every logged request.
     static func element(requestID: String, createdAt: Int64, credentialID: String?, credentialName: String?, credentialLabel: String?,
                         method: String, path: String, status: Int, durationMicroseconds: Int64, ip: String, userAgent: String,
-                        capacity: Int, requestHeaders: (inout JSONWriter) -> Void, responseHeaders: (inout JSONWriter) -> Void) -> [UInt8] {
+                        capacity: Int, requestHeaders: (inout JSONWriter) -> Void, responseHeaders: (inout JSONWriter) -> Void) -> JSONWriter {
         var w = JSONWriter(capacity: capacity + path.utf8.count + userAgent.utf8.count)
         w.array { w in
             w.nextElement(); w.string(requestID)
@@ -68,7 +68,7 @@ enum APILogSegment {
             w.nextElement(); w.openString(); requestHeaders(&w); w.closeString()
             w.nextElement(); w.openString(); responseHeaders(&w); w.closeString()
         }
-        return w.bytes
+        return w
     }
 
     private static func optional(_ s: String?, _ w: inout JSONWriter) {

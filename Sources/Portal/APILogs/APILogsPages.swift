@@ -123,7 +123,9 @@ struct APIRequestPage: ViewModel {
         case "envKey": return env.environment.rawValue
         case "listURL": return APILogsController.base(env)
         case "requestHeaders": return detail.requestHeaders
-        case "responseHeaders": return detail.responseHeaders
+        // Kept without the request id since it is the request's own; rows kept before had it.
+        case "responseHeaders":
+            return detail.responseHeaders.hasPrefix("Request-Id: ") ? detail.responseHeaders : "Request-Id: \(detail.row.requestID)\n" + detail.responseHeaders
         case "hasBodies": return detail.requestBody != nil
         case "requestBody": return detail.requestBody.map { $0.isEmpty ? "(empty)" : $0 } ?? ""
         case "responseBody": return detail.responseBody.map { $0.isEmpty ? "(empty)" : $0 } ?? ""

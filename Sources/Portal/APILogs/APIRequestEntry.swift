@@ -1,3 +1,5 @@
+import Web
+
 /// One API request as the log keeps it, made on the request's worker thread when its response
 /// is known and handed to the ``APILogRecorder`` (never written there and then).
 /// Nothing in it is a secret: the path is masked, the bodies are masked, the credential is
@@ -44,8 +46,9 @@ struct APIRequestRecord: Sendable {
     var status: Int
     var requestBody: String?
     var responseBody: String?
-    /// The request's element of a segment: the JSON array of its ``APILogSegment`` fields.
-    var element: [UInt8]
+    /// The request's element of a segment: the JSON array of its ``APILogSegment`` fields,
+    /// kept in the writer that wrote it (no copy into an array of its own).
+    var element: JSONWriter
 }
 
 extension APIRequestRecord {
