@@ -50,6 +50,8 @@ struct OrgSection: Sendable {
 /// which entries does this member see, and where does the Sandbox/Production switch lead.
 struct OrgMenu: Sendable {
     let sections: [OrgSection]
+    /// The bars made from this menu (``OrgNav``), kept by what each was made from.
+    let bars = OrgNav.Kept()
     /// The environment sections below an environment's root, split into segments once,
     /// longest first: what ``switchPath(_:base:to:)`` looks for on every page.
     private let environmentPaths: [(segments: [Substring], path: String)]
@@ -118,22 +120,20 @@ struct OrgNav: Sendable {
     init(access: OrgAccess, others: [(OrganizationRecord, MembershipRecord)], path: String, menu: OrgMenu) {
         var visible: UInt64 = 0
         for (i, s) in menu.sections.enumerated() where s.isVisible(access.can) { visible |= 1 << UInt64(i) }
-        let key = Key(organizationID: access.org.id, name: access.org.displayName, hasProduction: access.org.hasProduction,
-                      role: access.member.role.title, visible: visible,
+        let key = Key(organizationID: access.org.id, publicID: access.org.publicID, name: access.org.displayName,
+                      hasProduction: access.org.hasProduction, role: access.member.role.title, visible: visible,
                       others: others.filter { $0.0.id != access.org.id }.map { "\($0.0.publicID) \($0.0.displayName)" }, path: path)
-        if let kept = Self.kept.withLock({ $0[key] }) {
+        if let kept = menu.bars.html(key) {
             html = kept
             return
         }
         html = Self.make(access: access, others: others, path: path, menu: menu)
-        Self.kept.withLock { kept in
-            if kept.count >= Self.limit && kept[key] == nil { kept.removeAll(keepingCapacity: true) }
-            kept[key] = html
-        }
+        menu.bars.keep(key, html)
     }
 
-    private struct Key: Hashable {
+    struct Key: Hashable, Sendable {
         let organizationID: Int64
+        let publicID: String
         let name: String
         let hasProduction: Bool
         let role: String
@@ -144,9 +144,21 @@ struct OrgNav: Sendable {
         let path: String
     }
 
-    /// Bars kept at most (a few KB each); beyond it the cache starts again.
-    static let limit = 1_000
-    private static let kept = Mutex<[Key: String]>([:])
+    /// Bars made from one menu, at most ``limit`` (a few KB each); beyond it they are made
+    /// afresh, so memory stays bounded whatever the number of pages and members in view.
+    final class Kept: Sendable {
+        static let limit = 1_000
+        private let bars = Mutex<[Key: String]>([:])
+
+        func html(_ key: Key) -> String? { bars.withLock { $0[key] } }
+
+        func keep(_ key: Key, _ html: String) {
+            bars.withLock { bars in
+                if bars.count >= Self.limit && bars[key] == nil { bars.removeAll(keepingCapacity: true) }
+                bars[key] = html
+            }
+        }
+    }
 
     /// A link of the bar: a section, an organization, an environment.
     private struct Link {
