@@ -2,9 +2,10 @@
 /// of 25 transactions): built from Swift strings joined with `+`, each row's pieces were
 /// allocated, copied and freed several times over, more than the query behind them cost.
 ///
-/// Markup is written as it is (``raw(_:)-(StaticString)``: literals chosen in code); every
-/// value from data goes through ``text(_:)``, which escapes the same five characters as the
-/// templates (`& < > " '`), so it is safe in element text and in quoted attribute values.
+/// Markup is written as it is (``raw(_:)``: literals; ``raw(trusted:)``: strings the code chose,
+/// such as an enum's title); every value from data goes through ``text(_:)``, which escapes the
+/// same five characters as the templates (`& < > " '`), so it is safe in element text and in
+/// quoted attribute values.
 ///
 ///     var w = HTMLWriter()
 ///     w.raw("<td>"); w.text(name); w.raw("</td>\n")
@@ -31,8 +32,9 @@ public struct HTMLWriter: Sendable {
         markup.withUTF8Buffer { buffer.append(contentsOf: $0) }
     }
 
-    /// HTML the code built itself (another writer's output, a kept fragment), written as it is.
-    public mutating func raw(_ html: String) {
+    /// Text or HTML the code chose itself (an enum's title, a kept fragment), written as it
+    /// is: the label marks every unescaped string in review. Never data.
+    public mutating func raw(trusted html: String) {
         var html = html
         html.withUTF8 { buffer.append(contentsOf: $0) }
     }

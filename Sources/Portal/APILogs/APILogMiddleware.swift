@@ -59,7 +59,7 @@ struct APILogMiddleware: Middleware {
             method: req.method.rawValue, path: path.utf8.count <= Self.pathLimit ? path : String(path.prefix(Self.pathLimit)),
             status: res.status.code, durationMicroseconds: micros, ip: req.remoteAddress,
             userAgent: userAgent.utf8.count <= Self.userAgentLimit ? userAgent : String(userAgent.prefix(Self.userAgentLimit)),
-            capacity: 512, requestHeaders: { requestHeaders(req, credential: credential, into: &$0) },
+            capacity: 384, requestHeaders: { requestHeaders(req, credential: credential, into: &$0) },
             responseHeaders: { responseHeaders(req, res, into: &$0) })
         return APIRequestRecord(requestID: req.id, createdAt: now, second: APILogsStore.second(of: req.id) ?? now,
                                 organizationID: credential?.organizationID, environment: credential?.environment,

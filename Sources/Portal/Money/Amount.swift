@@ -84,7 +84,7 @@ struct Amount: Sendable, Hashable {
     /// ``display`` written into a page (symbols and codes are ours: nothing to escape).
     static func display(_ minor: Int64, _ currency: Currency, into w: inout HTMLWriter) {
         if minor < 0 { w.raw("−") }
-        if let symbol = currency.symbol { w.raw(symbol) }
+        if let symbol = currency.symbol { w.raw(trusted: symbol) }
         let m = minor.magnitude, scale = UInt64(currency.scale)
         // The whole units in groups of three: the first group as it is, the others zero-padded.
         var whole = m / scale, groups: [UInt64] = []
@@ -103,7 +103,7 @@ struct Amount: Sendable, Hashable {
         }
         if currency.symbol == nil {
             w.byte(UInt8(ascii: " "))
-            w.raw(currency.code)
+            w.raw(trusted: currency.code)
         }
     }
 }

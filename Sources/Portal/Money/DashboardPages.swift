@@ -56,8 +56,8 @@ enum TransactionRows {
                 w.raw("<span class=\"mono\">"); w.text(t.publicID); w.raw("</span>")
             }
             if let e = t.externalID { w.raw("<div class=\"hint mono\">"); w.text(e); w.raw("</div>") }
-            w.raw("</td>\n      <td>"); w.raw(t.type.title)
-            w.raw("</td>\n      <td><span class=\"status "); w.raw(t.status.rawValue); w.raw("\">"); w.raw(t.status.title)
+            w.raw("</td>\n      <td>"); w.raw(trusted: t.type.title)
+            w.raw("</td>\n      <td><span class=\"status "); w.raw(trusted: t.status.rawValue); w.raw("\">"); w.raw(trusted: t.status.title)
             w.raw("</span></td>\n      <td>"); w.text(t.type.isIncoming ? t.sender.name : t.recipient.name)
             w.raw("</td>\n      <td class=\"num\">")
             if !t.type.isIncoming { w.raw("−") }
@@ -202,7 +202,7 @@ struct TransactionListPage: ViewModel {
     func write(into w: inout HTMLWriter) {
         let env = header.env
         let errors = page.resolved.errors
-        w.raw("<div class=\"page-head\">\n  <h1><span class=\"badge "); w.raw(env.environment.rawValue); w.raw("\">")
+        w.raw("<div class=\"page-head\">\n  <h1><span class=\"badge "); w.raw(trusted: env.environment.rawValue); w.raw("\">")
         w.text(env.environment.title); w.raw("</span> Transactions</h1>\n</div>\n<p class=\"hint\">Newest first. Dates are days in your time zone (")
         w.text(env.user.timeZone); w.raw(").</p>\n\n")
         writeFilters(errors, into: &w)
