@@ -66,27 +66,7 @@ public struct HTMLWriter: Sendable {
     }
 
     /// A whole number in decimal, at least `width` digits (zero-padded): `07`, `2026`, `-12`.
-    public mutating func integer(_ n: Int64, width: Int = 1) {
-        // Days, hours and minutes: the most common numbers of a page, written at once.
-        if n >= 0 && n < 100 && width <= 2 {
-            if n < 10 && width < 2 { buffer.append(UInt8(ascii: "0") + UInt8(n)); return }
-            let p = buffer.claim(2)
-            p[0] = UInt8(ascii: "0") + UInt8(n / 10)
-            p[1] = UInt8(ascii: "0") + UInt8(n % 10)
-            return
-        }
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 21 + width) { out in
-            var m = n.magnitude
-            var i = out.count
-            repeat {
-                i -= 1
-                out[i] = UInt8(ascii: "0") + UInt8(m % 10)
-                m /= 10
-            } while m > 0 || out.count - i < width
-            if n < 0 { i -= 1; out[i] = UInt8(ascii: "-") }
-            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: out[i...]))
-        }
-    }
+    public mutating func integer(_ n: Int64, width: Int = 1) { buffer.appendDecimal(n, width: width) }
 
     public mutating func integer(_ n: Int, width: Int = 1) { integer(Int64(n), width: width) }
 

@@ -158,21 +158,7 @@ public struct JSONWriter: Sendable {
         }
     }
 
-    public mutating func integer(_ n: Int64) {
-        if n == 0 { buffer.append(UInt8(ascii: "0")); return }
-        var magnitude = n.magnitude
-        if n < 0 { buffer.append(UInt8(ascii: "-")) }
-        // At most 20 digits, written backwards into a fixed buffer.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var i = 20
-            while magnitude > 0 {
-                i -= 1
-                digits[i] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            }
-            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: digits[i..<20]))
-        }
-    }
+    public mutating func integer(_ n: Int64) { buffer.appendDecimal(n) }
 
     public mutating func integer(_ n: Int) { integer(Int64(n)) }
 
@@ -342,5 +328,30 @@ struct ByteBuffer: @unchecked Sendable { // the storage is written only when uni
 
     mutating func append(contentsOf b: [UInt8]) {
         b.withUnsafeBufferPointer { append(contentsOf: $0) }
+    }
+
+    /// `n` in decimal, at least `width` digits (zero-padded), `-` before a negative one: what
+    /// `String(n)` gives, without the string.
+    mutating func appendDecimal(_ n: Int64, width: Int = 1) {
+        // Days, hours and minutes, the most common numbers of a page: written at once.
+        if n >= 0 && n < 100 && width <= 2 {
+            if n < 10 && width < 2 { append(UInt8(ascii: "0") + UInt8(n)); return }
+            let p = claim(2)
+            p[0] = UInt8(ascii: "0") + UInt8(n / 10)
+            p[1] = UInt8(ascii: "0") + UInt8(n % 10)
+            return
+        }
+        // At most 20 digits and the sign, composed backwards on the stack.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 21 + max(width, 1)) { out in
+            var m = n.magnitude
+            var i = out.count
+            repeat {
+                i -= 1
+                out[i] = UInt8(ascii: "0") + UInt8(m % 10)
+                m /= 10
+            } while m > 0 || out.count - i < width
+            if n < 0 { i -= 1; out[i] = UInt8(ascii: "-") }
+            append(contentsOf: UnsafeBufferPointer(rebasing: out[i...]))
+        }
     }
 }

@@ -137,14 +137,18 @@ public struct Templates: Sendable {
     private static func bytes(_ rendered: Rendered) -> [UInt8] {
         switch rendered {
         case .whole(let html): return Array(html.utf8)
-        case .wrapped(let before, let html, let after):
-            var out: [UInt8] = []
-            out.reserveCapacity(before.utf8.count + html.utf8.count + after.utf8.count)
-            out.append(contentsOf: before.utf8)
-            out.append(contentsOf: html.utf8)
-            out.append(contentsOf: after.utf8)
-            return out
+        case .wrapped(let before, var html, let after): return html.withUTF8 { joined(before, $0, after) }
         }
+    }
+
+    /// A coded layout's parts around a page's bytes, copied once into the response's.
+    private static func joined(_ before: String, _ page: UnsafeBufferPointer<UInt8>, _ after: String) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(before.utf8.count + page.count + after.utf8.count)
+        out.append(contentsOf: before.utf8)
+        out.append(contentsOf: page)
+        out.append(contentsOf: after.utf8)
+        return out
     }
 
     /// The layout alone around `content`, HTML the caller rendered (and may have kept) itself:
@@ -174,14 +178,8 @@ public struct Templates: Sendable {
         }
         let root = RenderContext(viewModel: context, globals: Self.globals(for: request))
         let (before, after) = codedLayout.wrap(value: root.child(named:))
-        var out: [UInt8] = []
-        page.withBytes { html in
-            out.reserveCapacity(before.utf8.count + html.count + after.utf8.count)
-            out.append(contentsOf: before.utf8)
-            out.append(contentsOf: html)
-            out.append(contentsOf: after.utf8)
-        }
-        return HTTPResponse(status: status, headers: ["Content-Type": "text/html; charset=utf-8"], body: .bytes(out))
+        return HTTPResponse(status: status, headers: ["Content-Type": "text/html; charset=utf-8"],
+                            body: .bytes(page.withBytes { Self.joined(before, $0, after) }))
     }
 
     /// Renders a page as a `text/html; charset=utf-8` response.

@@ -86,16 +86,15 @@ struct Amount: Sendable, Hashable {
         if minor < 0 { w.raw("−") }
         if let symbol = currency.symbol { w.raw(trusted: symbol) }
         let m = minor.magnitude, scale = UInt64(currency.scale)
-        // The whole units in groups of three: the first group as it is, the others zero-padded.
-        var whole = m / scale, groups: [UInt64] = []
-        groups.reserveCapacity(6)
-        repeat {
-            groups.append(whole % 1000)
-            whole /= 1000
-        } while whole > 0
-        for (i, g) in groups.reversed().enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
-            w.integer(Int64(g), width: i > 0 ? 3 : 1)
+        // The whole units in groups of three: the first as it is, the others zero-padded.
+        var whole = m / scale, group: UInt64 = 1
+        while whole / group >= 1000 { group *= 1000 }
+        w.integer(Int64(whole / group))
+        while group > 1 {
+            whole %= group
+            group /= 1000
+            w.byte(UInt8(ascii: ","))
+            w.integer(Int64(whole / group), width: 3)
         }
         if currency.exponent > 0 {
             w.byte(UInt8(ascii: "."))

@@ -8,14 +8,18 @@ import Web
 enum PageTime {
     /// "4 Dec 2026, 16:40 (Europe/Amsterdam)": pages and mails.
     static func full(_ t: Int64, zone: String) -> String {
-        let (tm, tz) = local(t, zone: zone)
-        return "\(tm.tm_mday) \(months[Int(tm.tm_mon)]) \(tm.tm_year + 1900), \(two(tm.tm_hour)):\(two(tm.tm_min)) (\(tz.identifier == "GMT" ? "UTC" : tz.identifier))"
+        let z = Zone(zone)
+        var w = HTMLWriter(capacity: 64)
+        writeFull(CivilTime(unixSeconds: t + z.offsetAt(t)), label: z.label, into: &w)
+        return w.string
     }
 
     /// "4 Dec 2026": the day in the viewer's zone, for tables where the full time would wrap.
     static func day(_ t: Int64, zone: String) -> String {
-        let (tm, _) = local(t, zone: zone)
-        return "\(tm.tm_mday) \(months[Int(tm.tm_mon)]) \(tm.tm_year + 1900)"
+        let z = Zone(zone)
+        var w = HTMLWriter(capacity: 16)
+        writeDay(CivilTime(unixSeconds: t + z.offsetAt(t)), into: &w)
+        return w.string
     }
 
     /// A `<time>` element showing the day, with the full time in its `title` (shown on hover)
@@ -35,24 +39,29 @@ enum PageTime {
         let tz: TimeZone
         /// What the full time shows in brackets: the identifier, UTC for GMT.
         let label: String
+        /// The label escaped for an attribute (identifiers hold nothing HTML would change, but
+        /// a page does not rely on that).
+        let labelHTML: String
         private var hour = Int64.min
         private var hourOffset: Int64 = 0
 
         init(_ identifier: String) {
             tz = PageTime.timeZone(identifier)
             label = tz.identifier == "GMT" ? "UTC" : tz.identifier
+            labelHTML = htmlEscape(label)
         }
 
-        private func ask(_ t: Int64) -> Int64 { Int64(tz.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t)))) }
+        /// The zone's offset from UTC at `t`, in seconds, asked of ICU (one time alone).
+        func offsetAt(_ t: Int64) -> Int64 { Int64(tz.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t)))) }
 
-        /// The zone's offset from UTC at `t`, in seconds.
+        /// The zone's offset from UTC at `t`, in seconds, for one of many times.
         mutating func offset(_ t: Int64) -> Int64 {
             let h = t >= 0 ? t / 3600 : (t - 3599) / 3600
             if h == hour { return hourOffset }
             // The same offset at both ends of the hour: no change of offset inside it (no zone
             // changes and changes back within an hour), so it holds for the whole hour.
-            let first = ask(h * 3600)
-            guard first == ask(h * 3600 + 3599) else { return ask(t) }
+            let first = offsetAt(h * 3600)
+            guard first == offsetAt(h * 3600 + 3599) else { return offsetAt(t) }
             hour = h
             hourOffset = first
             return first
@@ -61,49 +70,53 @@ enum PageTime {
 
     /// ``compact(_:zone:)`` written into a page: a list writes one per row.
     static func compact(_ t: Int64, in zone: inout Zone, into w: inout HTMLWriter) {
-        let utc = CivilTime(unixSeconds: t)
         let local = CivilTime(unixSeconds: t + zone.offset(t))
-        func day(_ c: CivilTime) {
-            w.integer(c.day); w.byte(UInt8(ascii: " ")); w.raw(monthBytes[c.month - 1]); w.byte(UInt8(ascii: " ")); w.integer(c.year)
-        }
         w.raw("<time datetime=\"")
-        w.integer(utc.year, width: 4); w.byte(UInt8(ascii: "-")); w.integer(utc.month, width: 2); w.byte(UInt8(ascii: "-")); w.integer(utc.day, width: 2)
-        w.byte(UInt8(ascii: "T")); w.integer(utc.hour, width: 2); w.byte(UInt8(ascii: ":")); w.integer(utc.minute, width: 2)
-        w.byte(UInt8(ascii: ":")); w.integer(utc.second, width: 2); w.raw("Z\" title=\"")
-        day(local)
-        w.raw(", "); w.integer(local.hour, width: 2); w.byte(UInt8(ascii: ":")); w.integer(local.minute, width: 2)
-        w.raw(" ("); w.text(zone.label); w.raw(")\">")
-        day(local)
+        writeISO8601(t, offset: 0, into: &w)
+        w.raw("\" title=\"")
+        writeFull(local, label: zone.labelHTML, into: &w)
+        w.raw("\">")
+        writeDay(local, into: &w)
         w.raw("</time>")
     }
 
-    private static let monthBytes: [StaticString] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    /// "4 Dec 2026" of a local date and time.
+    private static func writeDay(_ c: CivilTime, into w: inout HTMLWriter) {
+        w.integer(c.day); w.byte(UInt8(ascii: " ")); w.raw(months[c.month - 1]); w.byte(UInt8(ascii: " ")); w.integer(c.year)
+    }
+
+    /// "4 Dec 2026, 16:40 (Europe/Amsterdam)" of a local date and time; `label` is written as
+    /// it is (escaped already where it goes into markup).
+    private static func writeFull(_ c: CivilTime, label: String, into w: inout HTMLWriter) {
+        writeDay(c, into: &w)
+        w.raw(", "); w.integer(c.hour, width: 2); w.byte(UInt8(ascii: ":")); w.integer(c.minute, width: 2)
+        w.raw(" ("); w.raw(trusted: label); w.raw(")")
+    }
+
+    /// `2027-01-12T14:05:09Z`, or with the offset (`2027-01-12T15:05:09+01:00`).
+    private static func writeISO8601(_ t: Int64, offset: Int64, into w: inout HTMLWriter) {
+        let c = CivilTime(unixSeconds: t + offset)
+        w.integer(c.year, width: 4); w.byte(UInt8(ascii: "-")); w.integer(c.month, width: 2); w.byte(UInt8(ascii: "-")); w.integer(c.day, width: 2)
+        w.byte(UInt8(ascii: "T")); w.integer(c.hour, width: 2); w.byte(UInt8(ascii: ":")); w.integer(c.minute, width: 2)
+        w.byte(UInt8(ascii: ":")); w.integer(c.second, width: 2)
+        if offset == 0 {
+            w.byte(UInt8(ascii: "Z"))
+        } else {
+            let a = abs(offset)
+            w.byte(offset < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
+            w.integer(a / 3600, width: 2); w.byte(UInt8(ascii: ":")); w.integer(a % 3600 / 60, width: 2)
+        }
+    }
+
+    private static let months: [StaticString] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     /// `2027-01-12T14:05:09Z`, or in `zone` with its offset (`2027-01-12T15:05:09+01:00`):
     /// exports and `datetime` attributes.
     static func iso8601(_ t: Int64, zone: String = "UTC") -> String {
         let offset = zone == "UTC" ? 0 : Int64(timeZone(zone).secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t))))
-        var local = time_t(t + offset)
-        var tm = tm()
-        gmtime_r(&local, &tm)
-        // Written digit by digit: exports write one per row and cell, lists one per row.
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(25)
-        func digits(_ n: Int32, _ width: Int) {
-            var n = Int(max(n, 0)), place = 1
-            for _ in 1..<width { place *= 10 }
-            if n >= place * 10 { bytes.append(contentsOf: String(n).utf8); return }
-            while place > 0 { bytes.append(UInt8(48 + n / place)); n %= place; place /= 10 }
-        }
-        digits(tm.tm_year + 1900, 4); bytes.append(45); digits(tm.tm_mon + 1, 2); bytes.append(45); digits(tm.tm_mday, 2)
-        bytes.append(84); digits(tm.tm_hour, 2); bytes.append(58); digits(tm.tm_min, 2); bytes.append(58); digits(tm.tm_sec, 2)
-        if offset == 0 {
-            bytes.append(90)
-        } else {
-            let a = abs(offset)
-            bytes.append(offset < 0 ? 45 : 43); digits(Int32(a / 3600), 2); bytes.append(58); digits(Int32(a % 3600 / 60), 2)
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        var w = HTMLWriter(capacity: 32)
+        writeISO8601(t, offset: offset, into: &w)
+        return w.string
     }
 
     /// The zones a person may choose (the profile's list).
@@ -118,17 +131,4 @@ enum PageTime {
         if zones.contains(identifier) { zoneCache.withLock { $0[identifier] = tz } }
         return tz
     }
-
-    /// The broken-down time of `t` in `zone`, and the zone.
-    private static func local(_ t: Int64, zone: String) -> (tm, TimeZone) {
-        let tz = timeZone(zone)
-        var local = time_t(t + Int64(tz.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t)))))
-        var tm = tm()
-        gmtime_r(&local, &tm)
-        return (tm, tz)
-    }
-
-    private static func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-
-    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 }
