@@ -119,33 +119,7 @@ struct MoneyJSONTests {
     @Test("a page written from the rows in place is the records' bytes")
     func pageWrittenInPlace() throws {
         let m = try MoneyBench()
-        var g = SystemRandomNumberGenerator()
-        let codes = ["EUR", "JPY", "KWD", "NGN"]
-        for i in 0..<120 {
-            let t = try m.create(.payin, String(Int.random(in: 1...99_999, using: &g)), codes[i % 4])
-            var metadata: [String: String] = [:]
-            for _ in 0..<Int.random(in: 0...3, using: &g) { metadata[Self.text(&g) + "k"] = Self.text(&g) }
-            let pretty = JSONEncoder()
-            pretty.outputFormatting = [.prettyPrinted]
-            let metadataJSON = Bool.random(using: &g) ? MoneyStore.encodeMetadata(metadata)
-                : String(decoding: try pretty.encode(metadata), as: UTF8.self)
-            let code = Bool.random(using: &g) ? "recipient_account_invalid\"\u{1}é" : nil
-            let sender = Self.party(&g), recipient = Self.party(&g)
-            try m.database.write { db in
-                try db.execute("""
-                    UPDATE transactions SET external_id = ?, type = ?, status = ?, error_code = ?, error_note = ?, metadata = ?,
-                        sender_name = ?, sender_country = ?, sender_method = ?, sender_last4 = ?,
-                        recipient_name = ?, recipient_country = ?, recipient_method = ?, recipient_last4 = ?,
-                        created_at = ?, updated_at = ?, settled_at = ? WHERE id = ?
-                    """, Bool.random(using: &g) ? "ext \(i) " + Self.text(&g) : nil,
-                    TransactionType.allCases[i % 4].rawValue, TransactionStatus.allCases.randomElement(using: &g)!.rawValue,
-                    code, code == nil ? nil : Self.optional(&g), metadataJSON,
-                    sender.name, sender.country, sender.method?.rawValue, sender.last4,
-                    recipient.name, recipient.country, recipient.method?.rawValue, recipient.last4,
-                    Int64.random(in: 0...4_000_000_000, using: &g), Int64.random(in: 0...4_000_000_000, using: &g),
-                    Bool.random(using: &g) ? Int64.random(in: 0...4_000_000_000, using: &g) : nil, t.id)
-            }
-        }
+        try Self.randomize(m, count: 120)
         func written(_ q: Transactions.ListQuery, limit: Int, olderThan key: Transactions.ListKey? = nil) throws -> (String, Bool) {
             try m.database.read { db in
                 var w = JSONWriter(capacity: 16)
@@ -173,6 +147,61 @@ struct MoneyJSONTests {
         // A row no record could be read from fails the page the same way.
         try m.database.write { db in try db.execute("UPDATE transactions SET currency = 'XXX' WHERE id = ?", middle.id) }
         #expect(throws: MoneyStoreError.self) { try written(.init(), limit: 500) }
+    }
+
+    @Test("a table's rows, read with only the columns they show, are the full records' rows")
+    func summariesAreTheRecords() throws {
+        let m = try MoneyBench()
+        try Self.randomize(m, count: 90)
+        let store = TransactionListStore()
+        let records = try m.database.read { try m.transactions.page(m.scope(), .init(), olderThan: nil, limit: 200, on: $0) }
+        let rows = try m.database.read { try store.page(m.scope(), .init(), before: nil, after: nil, limit: 200, on: $0) }
+        #expect(rows.count == 90 && records.count == 90)
+        for (row, record) in zip(rows, records) {
+            #expect(row.id == record.id && row.publicID == record.publicID && row.externalID == record.externalID)
+            #expect(row.type == record.type && row.status == record.status && row.amount == record.amount && row.createdAt == record.createdAt)
+            // Money coming in names who sent it; every other kind, who receives it.
+            #expect(row.counterparty == (record.type == .payin ? record.sender.name : record.recipient.name))
+        }
+        #expect(Set(rows.map(\.type)) == Set(TransactionType.allCases))
+        // A page read upwards (the previous page) comes back newest first, the same rows.
+        let key = TransactionListStore.Key(createdAt: records[40].createdAt, id: records[40].id)
+        let newer = try m.database.read { try store.page(m.scope(), .init(), before: nil, after: key, limit: 25, on: $0) }
+        #expect(newer.map(\.id) == records[15..<40].map(\.id))
+        let recent = try m.database.read { try store.recent(m.scope(), limit: 25, on: $0) }
+        #expect(recent.map(\.id) == records.prefix(25).map(\.id))
+    }
+
+    /// Gives `count` new transactions random kinds, statuses, parties (awkward text included),
+    /// metadata and times.
+    private static func randomize(_ m: MoneyBench, count: Int) throws {
+        var g = SystemRandomNumberGenerator()
+        let codes = ["EUR", "JPY", "KWD", "NGN"]
+        for i in 0..<count {
+            let t = try m.create(.payin, String(Int.random(in: 1...99_999, using: &g)), codes[i % 4])
+            var metadata: [String: String] = [:]
+            for _ in 0..<Int.random(in: 0...3, using: &g) { metadata[Self.text(&g) + "k"] = Self.text(&g) }
+            let pretty = JSONEncoder()
+            pretty.outputFormatting = [.prettyPrinted]
+            let metadataJSON = Bool.random(using: &g) ? MoneyStore.encodeMetadata(metadata)
+                : String(decoding: try pretty.encode(metadata), as: UTF8.self)
+            let code = Bool.random(using: &g) ? "recipient_account_invalid\"\u{1}é" : nil
+            let sender = Self.party(&g), recipient = Self.party(&g)
+            try m.database.write { db in
+                try db.execute("""
+                    UPDATE transactions SET external_id = ?, type = ?, status = ?, error_code = ?, error_note = ?, metadata = ?,
+                        sender_name = ?, sender_country = ?, sender_method = ?, sender_last4 = ?,
+                        recipient_name = ?, recipient_country = ?, recipient_method = ?, recipient_last4 = ?,
+                        created_at = ?, updated_at = ?, settled_at = ? WHERE id = ?
+                    """, Bool.random(using: &g) ? "ext \(i) " + Self.text(&g) : nil,
+                    TransactionType.allCases[i % 4].rawValue, TransactionStatus.allCases.randomElement(using: &g)!.rawValue,
+                    code, code == nil ? nil : Self.optional(&g), metadataJSON,
+                    sender.name, sender.country, sender.method?.rawValue, sender.last4,
+                    recipient.name, recipient.country, recipient.method?.rawValue, recipient.last4,
+                    Int64.random(in: 0...4_000_000_000, using: &g), Int64.random(in: 0...4_000_000_000, using: &g),
+                    Bool.random(using: &g) ? Int64.random(in: 0...4_000_000_000, using: &g) : nil, t.id)
+            }
+        }
     }
 
     @Test("random payouts: the writer and the old encoder agree byte for byte")

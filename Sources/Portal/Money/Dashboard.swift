@@ -50,7 +50,7 @@ final class Dashboard: Sendable {
 
     struct Overview: Sendable {
         let accounts: [MoneyAccountRecord]
-        let recent: [TransactionRecord]
+        let recent: [TransactionSummary]
         let charts: [VolumeChart]
         /// Each chart drawn, with its table.
         let figures: [String]
@@ -156,7 +156,7 @@ final class Dashboard: Sendable {
     // MARK: - the list
 
     struct ListPage: Sendable {
-        let rows: [TransactionRecord]
+        let rows: [TransactionSummary]
         let resolved: TransactionSearch.Resolved
         /// Cursors of the neighbouring pages, when there are rows beyond.
         let next: String?
@@ -172,7 +172,7 @@ final class Dashboard: Sendable {
                 if let externalID = resolved.externalID {
                     // An index lookup: at most one row, then the other filters checked on it.
                     let q = resolved.query
-                    let found = try transactions.find(externalID: externalID, in: scope, on: db).map { [$0] } ?? []
+                    let found = try transactions.find(externalID: externalID, in: scope, on: db).map { [TransactionSummary($0)] } ?? []
                     let rows = found.filter { t in
                         (q.from.map { t.createdAt >= $0 } ?? true) && (q.until.map { t.createdAt < $0 } ?? true)
                             && (q.status.map { t.status == $0 } ?? true) && (q.type.map { t.type == $0 } ?? true)
@@ -206,7 +206,7 @@ final class Dashboard: Sendable {
         }
     }
 
-    static func key(_ t: TransactionRecord) -> TransactionListStore.Key { .init(createdAt: t.createdAt, id: t.id) }
+    static func key(_ t: TransactionSummary) -> TransactionListStore.Key { .init(createdAt: t.createdAt, id: t.id) }
 
     // MARK: - a transaction
 

@@ -29,13 +29,13 @@ struct EnvHeader {
 /// view (a dynamic cast per looked-up value), more than every query of the page together, and
 /// joined from Swift strings still half the page. Every value from data is escaped.
 enum TransactionRows {
-    static func html(_ list: [TransactionRecord], env: EnvAccess) -> String {
+    static func html(_ list: [TransactionSummary], env: EnvAccess) -> String {
         var w = HTMLWriter(capacity: list.count * 700 + 512)
         write(list, env: env, into: &w)
         return w.string
     }
 
-    static func write(_ list: [TransactionRecord], env: EnvAccess, into w: inout HTMLWriter) {
+    static func write(_ list: [TransactionSummary], env: EnvAccess, into w: inout HTMLWriter) {
         w.raw("""
             <table class="table transactions">
               <thead><tr><th scope="col">Created</th><th scope="col">Transaction</th><th scope="col">Type</th><th scope="col">Status</th><th scope="col">Counterparty</th><th scope="col" class="num">Amount</th></tr></thead>
@@ -58,7 +58,7 @@ enum TransactionRows {
             if let e = t.externalID { w.raw("<div class=\"hint mono\">"); w.text(e); w.raw("</div>") }
             w.raw("</td>\n      <td>"); w.raw(trusted: t.type.title)
             w.raw("</td>\n      <td><span class=\"status "); w.raw(trusted: t.status.rawValue); w.raw("\">"); w.raw(trusted: t.status.title)
-            w.raw("</span></td>\n      <td>"); w.text(t.type.isIncoming ? t.sender.name : t.recipient.name)
+            w.raw("</span></td>\n      <td>"); w.text(t.counterparty)
             w.raw("</td>\n      <td class=\"num\">")
             if !t.type.isIncoming { w.raw("−") }
             Amount.display(t.amount.minor, t.amount.currency, into: &w)

@@ -120,6 +120,20 @@ struct MoneyStore {
             createdAt: try r.int64(o + 22), updatedAt: try r.int64(o + 23), settledAt: try r.optionalInt64(o + 24))
     }
 
+    /// The columns of a ``TransactionSummary``, read by ``summary(_:)``.
+    static let summaryColumns = "t.id, t.public_id, t.external_id, t.type, t.status, t.amount, t.currency, t.sender_name, t.recipient_name, t.created_at"
+
+    static func summary(_ r: some RowReading) throws -> TransactionSummary {
+        let code = try r.string(6)
+        guard let currency = Currency(code: code) else { throw MoneyStoreError("unknown currency \(code) in transactions") }
+        let type = TransactionType(rawValue: try r.string(3)) ?? .payin
+        // Only the party the row names is read.
+        return TransactionSummary(id: try r.int64(0), publicID: try r.string(1), externalID: try r.optionalString(2), type: type,
+                                  status: TransactionStatus(rawValue: try r.string(4)) ?? .pending,
+                                  amount: Amount(minor: try r.int64(5), currency: currency),
+                                  counterparty: try r.string(type.isIncoming ? 7 : 8), createdAt: try r.int64(9))
+    }
+
     static func decodeMetadata(_ json: String) -> [String: String] {
         guard json != "{}", let d = try? JSONDecoder().decode([String: String].self, from: Data(json.utf8)) else { return [:] }
         return d

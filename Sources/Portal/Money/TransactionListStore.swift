@@ -23,21 +23,18 @@ struct TransactionListStore {
     }
 
     /// The newest `limit` transactions.
-    func recent(_ scope: MoneyScope, limit: Int, on db: Connection) throws -> [TransactionRecord] {
-        try db.query("""
-            SELECT \(Columns.transactionColumns) FROM transactions t INDEXED BY transactions_by_time
-            WHERE t.organization_id = ? AND t.environment = ? ORDER BY t.created_at DESC, t.id DESC LIMIT ?
-            """, scope.organizationID, scope.environment.rawValue, limit).map { try Columns.transaction($0) }
+    func recent(_ scope: MoneyScope, limit: Int, on db: Connection) throws -> [TransactionSummary] {
+        try page(scope, Query(), before: nil, after: nil, limit: limit, on: db)
     }
 
     /// A page of `limit` rows, newest first: older than `before` (the next page), or newer than
     /// `after` (the previous page, read upwards and returned newest first), or the first page.
-    func page(_ scope: MoneyScope, _ q: Query, before: Key?, after: Key?, limit: Int, on db: Connection) throws -> [TransactionRecord] {
-        let (sql, args) = Self.pageSQL(scope, q, before: before, after: after, limit: limit)
+    func page(_ scope: MoneyScope, _ q: Query, before: Key?, after: Key?, limit: Int, on db: Connection) throws -> [TransactionSummary] {
+        let (sql, args) = Self.pageSQL(.summary, scope, q, before: before, after: after, limit: limit)
         // Decoded in place, not copied into rows of values first (a third of the read).
-        var rows: [TransactionRecord] = []
+        var rows: [TransactionSummary] = []
         rows.reserveCapacity(limit)
-        try db.forEach(sql, arguments: args) { rows.append(try Columns.transaction($0)) }
+        try db.forEach(sql, arguments: args) { rows.append(try Columns.summary($0)) }
         return after != nil && before == nil ? rows.reversed() : rows
     }
 
@@ -46,20 +43,44 @@ struct TransactionListStore {
     /// and no record is built (a `/v1` page written straight into its JSON).
     func forEachInPage(_ scope: MoneyScope, _ q: Query, before: Key?, limit: Int, on db: Connection,
                        _ body: (RowView) throws -> Void) throws {
-        let (sql, args) = Self.pageSQL(scope, q, before: before, after: nil, limit: limit)
+        let (sql, args) = Self.pageSQL(.record, scope, q, before: before, after: nil, limit: limit)
         try db.forEach(sql, arguments: args, body: body)
     }
 
-    /// The first page with no narrowing: the API's most common list, its SQL built once.
-    private static let firstPageSQL = "SELECT \(Columns.transactionColumns) FROM transactions t INDEXED BY transactions_by_time WHERE t.organization_id = ? AND t.environment = ? ORDER BY t.created_at DESC, t.id DESC LIMIT ?"
+    /// Which columns a page reads: whole transactions (the API writes every field) or what a
+    /// table row shows (``TransactionSummary``).
+    enum Shape {
+        case record, summary
 
-    private static func pageSQL(_ scope: MoneyScope, _ q: Query, before: Key?, after: Key?, limit: Int) -> (String, [any SQLBindable]) {
+        var columns: String {
+            switch self {
+            case .record: Columns.transactionColumns
+            case .summary: Columns.summaryColumns
+            }
+        }
+
+        /// The first page with no narrowing (the API's most common list, the dashboard's
+        /// recent rows): its SQL is built once.
+        var firstPageSQL: String {
+            switch self {
+            case .record: Self.firstRecords
+            case .summary: Self.firstSummaries
+            }
+        }
+        private static let firstRecords = firstPage(Columns.transactionColumns)
+        private static let firstSummaries = firstPage(Columns.summaryColumns)
+        private static func firstPage(_ columns: String) -> String {
+            "SELECT \(columns) FROM transactions t INDEXED BY transactions_by_time WHERE t.organization_id = ? AND t.environment = ? ORDER BY t.created_at DESC, t.id DESC LIMIT ?"
+        }
+    }
+
+    private static func pageSQL(_ shape: Shape, _ scope: MoneyScope, _ q: Query, before: Key?, after: Key?, limit: Int) -> (String, [any SQLBindable]) {
         var args: [any SQLBindable] = [scope.organizationID, scope.environment.rawValue]
         if before == nil, after == nil, q.from == nil, q.until == nil, q.status == nil, q.type == nil {
             args.append(limit)
-            return (firstPageSQL, args)
+            return (shape.firstPageSQL, args)
         }
-        var sql = "SELECT \(Columns.transactionColumns) FROM transactions t INDEXED BY transactions_by_time WHERE t.organization_id = ? AND t.environment = ?"
+        var sql = "SELECT \(shape.columns) FROM transactions t INDEXED BY transactions_by_time WHERE t.organization_id = ? AND t.environment = ?"
         Self.narrow(q, &sql, &args)
         if let before {
             sql += " AND (t.created_at, t.id) < (?, ?) ORDER BY t.created_at DESC, t.id DESC"

@@ -86,7 +86,9 @@ final class Transactions: Sendable {
     /// Up to `limit` transactions, newest first, older than `olderThan` (a keyset cursor:
     /// every page is one index range, however deep the list).
     func page(_ scope: MoneyScope, _ q: ListQuery, olderThan key: ListKey?, limit: Int, on db: Connection) throws -> [TransactionRecord] {
-        try TransactionListStore().page(scope, q, before: key, after: nil, limit: limit, on: db)
+        var rows: [TransactionRecord] = []
+        try TransactionListStore().forEachInPage(scope, q, before: key, limit: limit, on: db) { rows.append(try MoneyStore.transaction($0)) }
+        return rows
     }
 
     /// ``page(_:_:olderThan:limit:on:)`` written into `w` as a JSON array of
