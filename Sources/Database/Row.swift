@@ -202,6 +202,32 @@ public struct RowView: RowReading {
         return try decode(i, as: Int64?.self)
     }
 
+    /// A TEXT column, read without building an ``SQLValue``.
+    public func string(_ i: Int) throws -> String {
+        precondition(statement.generation == generation, "RowView used after its row was left; copy values out inside the forEach body")
+        if let v = statement.columnValue(i), sqlite3_value_type(v) == SQLITE_TEXT { return Self.text(v) }
+        return try decode(i, as: String.self)
+    }
+
+    /// A TEXT column or NULL, read without building an ``SQLValue``.
+    public func optionalString(_ i: Int) throws -> String? {
+        precondition(statement.generation == generation, "RowView used after its row was left; copy values out inside the forEach body")
+        if let v = statement.columnValue(i) {
+            switch sqlite3_value_type(v) {
+            case SQLITE_TEXT: return Self.text(v)
+            case SQLITE_NULL where statement.hasColumn(i): return nil
+            default: break
+            }
+        }
+        return try decode(i, as: String?.self)
+    }
+
+    private static func text(_ v: OpaquePointer) -> String {
+        // Pointer first, then size (SQLite's recommended order); no pointer reads as "".
+        guard let text = sqlite3_value_text(v) else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: text, count: Int(sqlite3_value_bytes(v))), as: UTF8.self)
+    }
+
     /// Calls `body` with the UTF-8 bytes of a TEXT column in SQLite's own memory (no copy) and
     /// returns true; returns false without calling it when the value is NULL. The bytes are
     /// valid only during the call: copy what must outlive it. (Not generic, so that a caller

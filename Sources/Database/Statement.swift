@@ -123,22 +123,24 @@ final class Statement {
         index >= 0 && index < Int(sqlite3_column_count(handle))
     }
 
-    /// The value of column `index` of the current row.
+    /// The value of column `index` of the current row, read through ``columnValue(_:)`` (one
+    /// column lookup for its type and its content).
     func column(_ index: Int) -> SQLValue {
-        let i = Int32(truncatingIfNeeded: index)
-        switch sqlite3_column_type(handle, i) {
+        guard let v = columnValue(index) else { return .null }
+        switch sqlite3_value_type(v) {
         case SQLITE_INTEGER:
-            return .integer(sqlite3_column_int64(handle, i))
+            return .integer(sqlite3_value_int64(v))
         case SQLITE_FLOAT:
-            return .real(sqlite3_column_double(handle, i))
+            return .real(sqlite3_value_double(v))
         case SQLITE_TEXT:
-            guard let text = sqlite3_column_text(handle, i) else { return .text("") }
-            let count = Int(sqlite3_column_bytes(handle, i))
+            // Pointer first, then size (SQLite's recommended order).
+            guard let text = sqlite3_value_text(v) else { return .text("") }
+            let count = Int(sqlite3_value_bytes(v))
             return .text(String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self))
         case SQLITE_BLOB:
-            // Pointer first, then size (SQLite's recommended order); a zero-length blob has a NULL pointer.
-            let bytes = sqlite3_column_blob(handle, i)
-            let count = Int(sqlite3_column_bytes(handle, i))
+            // A zero-length blob has a NULL pointer.
+            let bytes = sqlite3_value_blob(v)
+            let count = Int(sqlite3_value_bytes(v))
             guard let bytes, count > 0 else { return .blob([]) }
             return .blob(Array(UnsafeRawBufferPointer(start: bytes, count: count)))
         default:

@@ -123,7 +123,8 @@ struct MoneyStore {
     /// The columns of a ``TransactionSummary``, read by ``summary(_:)``.
     static let summaryColumns = "t.id, t.public_id, t.external_id, t.type, t.status, t.amount, t.currency, t.sender_name, t.recipient_name, t.created_at"
 
-    static func summary(_ r: some RowReading) throws -> TransactionSummary {
+    /// Read from the row in place (``RowView``'s own readers, not the generic ones).
+    static func summary(_ r: RowView) throws -> TransactionSummary {
         let code = try r.string(6)
         guard let currency = Currency(code: code) else { throw MoneyStoreError("unknown currency \(code) in transactions") }
         let type = TransactionType(rawValue: try r.string(3)) ?? .payin
