@@ -182,6 +182,7 @@ extension EventLoop {
     }
 
     func wake() {
+        turn.woken()
         var one: UInt64 = 1
         _ = write(wakeFD, &one, 8)
     }

@@ -19,6 +19,7 @@ final class EventLoop: @unchecked Sendable {
     let completions = Mutex<[Completion]>([])
     let draining = Atomic<Bool>(false)
     let loopSleeping = Atomic<Bool>(false)
+    let turn: LoopTurn
     let wakeFD: Int32
 
     // Loop-thread state.
@@ -75,7 +76,8 @@ final class EventLoop: @unchecked Sendable {
         overloadResponse = overloadBytes(nil)
         targetPrefix = TargetPrefix(configuration.refusalPrefixes)
         overloadByPrefix = Dictionary(configuration.refusalPrefixes.map { ($0, overloadBytes($0)) }, uniquingKeysWith: { a, _ in a })
-        pool = WorkerPool(minimum: configuration.minWorkers, maximum: configuration.maxWorkers)
+        turn = LoopTurn(micros: configuration.loopTurnMicros)
+        pool = WorkerPool(minimum: configuration.minWorkers, maximum: configuration.maxWorkers, turn: turn)
 
         register(listenFD, tag: Self.listenTag, events: EPOLLIN.rawValue | EPOLLET.rawValue)
         register(wakeFD, tag: Self.wakeTag, events: EPOLLIN.rawValue | EPOLLET.rawValue)
@@ -117,6 +119,7 @@ final class EventLoop: @unchecked Sendable {
             let pending = completions.withLock { !$0.isEmpty }
             let n = epoll_wait(epfd, events, maxEvents, pending ? 0 : waitMillis())
             loopSleeping.store(false, ordering: .sequentiallyConsistent)
+            turn.ran()
             now = monotonicMillis()
             if n < 0 && errno != EINTR {
                 logger.critical("epoll_wait failed", metadata: ["errno": "\(errno)"])

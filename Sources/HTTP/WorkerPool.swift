@@ -8,7 +8,8 @@ import Foundation
 /// (every worker blocked in a slow handler), up to `maximum`, so a slow handler cannot hold
 /// up other connections for long. Threads above the minimum exit after idling a while.
 /// A worker that says it is about to wait (``HTTPServer/waiting(_:)``) stops counting as
-/// awake until it is done, so queued jobs go to another worker at once.
+/// awake until it is done, so queued jobs go to another worker at once. No more workers stay
+/// awake than there are CPUs: one back from a job while more are awake sleeps.
 final class WorkerPool: @unchecked Sendable {
     // All mutable state below is guarded by `mutex`; that is what makes the class Sendable.
     private var mutex = pthread_mutex_t()
@@ -30,11 +31,14 @@ final class WorkerPool: @unchecked Sendable {
         return n > 0 ? n : ProcessInfo.processInfo.activeProcessorCount
     }()
     private var stopping = false
+    /// Consulted between jobs, to hand a busy core to the event loop in time.
+    let turn: LoopTurn?
     let minimum: Int
     let maximum: Int
     private let idleExit: TimeInterval = 30
 
-    init(minimum: Int, maximum: Int) {
+    init(minimum: Int, maximum: Int, turn: LoopTurn? = nil) {
+        self.turn = turn
         self.minimum = max(1, minimum)
         self.maximum = max(self.minimum, maximum)
         pthread_mutex_init(&mutex, nil)
@@ -153,8 +157,13 @@ final class WorkerPool: @unchecked Sendable {
     private func run() {
         pthread_setspecific(Self.currentKey, Unmanaged.passUnretained(self).toOpaque())
         pthread_mutex_lock(&mutex)
+        var finished = false
         while true {
-            if jobsHead < jobs.count {
+            // A worker back from a job while more workers are awake than there are CPUs (one
+            // was woken for a stalled queue, then the stalled one came back) sleeps, though
+            // jobs wait. Awake workers never idle under load, so without this they would stay
+            // awake and take turns on the CPUs, every request stretched by the others' slices.
+            if jobsHead < jobs.count && !(finished && threads - idle - waiting + pendingWakes > cpus) {
                 let job = jobs[jobsHead]
                 jobsHead += 1
                 lastStart = monotonicMillis()
@@ -169,10 +178,13 @@ final class WorkerPool: @unchecked Sendable {
                 }
                 pthread_mutex_unlock(&mutex)
                 job()
+                turn?.yieldIfOverdue()
                 pthread_mutex_lock(&mutex)
+                finished = true
                 continue
             }
             if stopping { break }
+            finished = false
             idle += 1
             var deadline = timespec()
             clock_gettime(CLOCK_MONOTONIC, &deadline)

@@ -626,4 +626,68 @@ struct WorkerPoolTests {
         #expect(pool.threadCount == 2)
         gate.signal()
     }
+
+    /// Workers blocked in slow handlers are covered for by others; once they are back, no
+    /// more jobs run at once than there are CPUs. Before, every worker awake when the stall
+    /// ended stayed awake while jobs queued, and they took turns on the CPUs, each request
+    /// stretched by the others' slices.
+    @Test func workersBackFromAStallDoNotOutnumberTheCPUs() throws {
+        let pool = WorkerPool(minimum: 1, maximum: 32)
+        defer { pool.stop() }
+        let cpus = pool.cpus
+        let gate = DispatchSemaphore(value: 0)
+        let started = DispatchSemaphore(value: 0)
+        for _ in 0..<cpus { pool.submit { started.signal(); gate.wait() } }
+        let deadline = Date().addingTimeInterval(10)
+        var blocked = 0
+        while blocked < cpus && Date() < deadline {
+            if started.wait(timeout: .now() + .milliseconds(5)) == .success { blocked += 1 } else { pool.growIfStalled(after: 10) }
+        }
+        try #require(blocked == cpus)
+
+        // Short jobs queue behind the blocked ones; the stalled queue grows the pool to run them.
+        let running = Running()
+        let jobs = 4000
+        for _ in 0..<jobs { pool.submit { running.during { spin(micros: 100) } } }
+        while running.done < 20 && Date() < deadline {
+            pool.growIfStalled(after: 10)
+            usleep(2_000)
+        }
+        try #require(running.done >= 20)
+        #expect(pool.threadCount > cpus)
+
+        // The blocked workers come back while jobs still queue; from a little later on, no
+        // more than `cpus` jobs are ever in progress at once.
+        for _ in 0..<cpus { gate.signal() }
+        let mark = running.done
+        while running.done < mark + 200 && Date() < deadline { usleep(500) }
+        running.resetMost()
+        while running.done < jobs && Date() < deadline { usleep(2_000) }
+        #expect(running.done == jobs)
+        #expect(running.most <= cpus)
+    }
+}
+
+/// Counts jobs in progress at once (the most seen) and jobs done.
+private final class Running: @unchecked Sendable {
+    private let lock = NSLock()
+    private var now = 0
+    private var most_ = 0
+    private var done_ = 0
+
+    func during(_ body: () -> Void) {
+        lock.withLock { now += 1; most_ = max(most_, now) }
+        body()
+        lock.withLock { now -= 1; done_ += 1 }
+    }
+
+    var done: Int { lock.withLock { done_ } }
+    var most: Int { lock.withLock { most_ } }
+    func resetMost() { lock.withLock { most_ = now } }
+}
+
+/// Busy for about `micros` of wall time (a job that computes rather than sleeps).
+private func spin(micros: UInt64) {
+    let end = DispatchTime.now().uptimeNanoseconds + micros * 1000
+    while DispatchTime.now().uptimeNanoseconds < end {}
 }
