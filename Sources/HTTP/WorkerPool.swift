@@ -19,6 +19,12 @@ final class WorkerPool: @unchecked Sendable {
     private var enqueuedAt: [UInt64] = []
     /// When a worker last took a job from the queue (monotonic ms).
     private var lastStart: UInt64 = 0
+    /// When each worker's current job started (monotonic ms; 0 between jobs), by worker slot:
+    /// a worker long in its job is presumably blocked, and the one woken for it must stay awake.
+    private var jobStarts: [UInt64] = []
+    private var freeSlots: [Int] = []
+    /// The stall time the loop last asked about (``growIfStalled(after:)``).
+    private var stallMillis: UInt64 = 20
     private var threads = 0
     private var idle = 0
     /// Workers inside ``HTTPServer/waiting(_:)``.
@@ -86,6 +92,18 @@ final class WorkerPool: @unchecked Sendable {
     static var current: WorkerPool? {
         pthread_getspecific(currentKey).map { Unmanaged<WorkerPool>.fromOpaque($0).takeUnretainedValue() }
     }
+    /// The calling worker's slot in `jobStarts`.
+    private static var currentSlot: Int? {
+        pthread_getspecific(slotKey).map { Int(bitPattern: $0) - 1 }
+    }
+    private static let slotKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+    /// A job start that marks a worker inside ``beginWaiting()``.
+    private static let inWait = UInt64.max
+
     private static let currentKey: pthread_key_t = {
         var key = pthread_key_t()
         pthread_key_create(&key, nil)
@@ -97,6 +115,8 @@ final class WorkerPool: @unchecked Sendable {
     func beginWaiting() {
         pthread_mutex_lock(&mutex)
         waiting += 1
+        // Counted as waiting, so not as blocked as well.
+        if let slot = Self.currentSlot { jobStarts[slot] = Self.inWait }
         let wake = wakeForQueueLocked()
         pthread_mutex_unlock(&mutex)
         if wake { pthread_cond_signal(&cond) }
@@ -105,6 +125,7 @@ final class WorkerPool: @unchecked Sendable {
     func endWaiting() {
         pthread_mutex_lock(&mutex)
         waiting -= 1
+        if let slot = Self.currentSlot { jobStarts[slot] = monotonicMillis() }
         pthread_mutex_unlock(&mutex)
     }
 
@@ -118,6 +139,7 @@ final class WorkerPool: @unchecked Sendable {
     /// up to the maximum, which on one core only take turns and fight over this lock.
     func growIfStalled(after ms: UInt64) {
         pthread_mutex_lock(&mutex)
+        stallMillis = ms
         let now = monotonicMillis()
         guard jobsHead < jobs.count, now &- max(lastStart, enqueuedAt[jobsHead]) >= ms else {
             pthread_mutex_unlock(&mutex)
@@ -148,14 +170,30 @@ final class WorkerPool: @unchecked Sendable {
 
     private func spawnLocked() {
         threads += 1
-        let t = Thread { [self] in run() }
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            slot = free
+        } else {
+            slot = jobStarts.count
+            jobStarts.append(0)
+        }
+        let t = Thread { [self] in run(slot: slot) }
         t.stackSize = 1 << 20
         t.name = "http-worker"
         t.start()
     }
 
-    private func run() {
+    /// More workers awake than CPUs, not counting those long in a job (blocked, presumably:
+    /// the ones others were woken to cover for). Called only when the plain count is over.
+    private func overSubscribedLocked(now: UInt64) -> Bool {
+        var blocked = 0
+        for start in jobStarts where start != 0 && start != Self.inWait && now > start && now - start >= stallMillis { blocked += 1 }
+        return threads - idle - waiting + pendingWakes - blocked > cpus
+    }
+
+    private func run(slot: Int) {
         pthread_setspecific(Self.currentKey, Unmanaged.passUnretained(self).toOpaque())
+        pthread_setspecific(Self.slotKey, UnsafeRawPointer(bitPattern: slot + 1))
         pthread_mutex_lock(&mutex)
         var finished = false
         while true {
@@ -163,10 +201,12 @@ final class WorkerPool: @unchecked Sendable {
             // was woken for a stalled queue, then the stalled one came back) sleeps, though
             // jobs wait. Awake workers never idle under load, so without this they would stay
             // awake and take turns on the CPUs, every request stretched by the others' slices.
-            if jobsHead < jobs.count && !(finished && threads - idle - waiting + pendingWakes > cpus) {
+            if jobsHead < jobs.count
+                && !(finished && threads - idle - waiting + pendingWakes > cpus && overSubscribedLocked(now: monotonicMillis())) {
                 let job = jobs[jobsHead]
                 jobsHead += 1
                 lastStart = monotonicMillis()
+                jobStarts[slot] = lastStart
                 if jobsHead == jobs.count {
                     jobs.removeAll(keepingCapacity: true)
                     enqueuedAt.removeAll(keepingCapacity: true)
@@ -180,6 +220,7 @@ final class WorkerPool: @unchecked Sendable {
                 job()
                 turn?.yieldIfOverdue()
                 pthread_mutex_lock(&mutex)
+                jobStarts[slot] = 0
                 finished = true
                 continue
             }
@@ -195,6 +236,7 @@ final class WorkerPool: @unchecked Sendable {
             if rc == ETIMEDOUT && threads > minimum && jobsHead >= jobs.count { break }
         }
         threads -= 1
+        freeSlots.append(slot)
         pthread_mutex_unlock(&mutex)
     }
 }
