@@ -79,7 +79,7 @@ final class WorkerPool: @unchecked Sendable {
     /// an idle worker not yet signalled (the caller signals it after unlocking: true), or adds
     /// a worker when the others are taken and some of them only wait.
     private func wakeForQueueLocked() -> Bool {
-        guard jobsHead < jobs.count, threads - idle - waiting + pendingWakes < cpus else { return false }
+        guard jobsHead < jobs.count, awakeLocked < cpus else { return false }
         if idle > pendingWakes {
             pendingWakes += 1
             return true
@@ -183,12 +183,19 @@ final class WorkerPool: @unchecked Sendable {
         t.start()
     }
 
+    /// Workers computing or about to: not idle, not inside ``beginWaiting()``, plus those
+    /// signalled that have not woken yet.
+    private var awakeLocked: Int { threads - idle - waiting + pendingWakes }
+
     /// More workers awake than CPUs, not counting those long in a job (blocked, presumably:
-    /// the ones others were woken to cover for). Called only when the plain count is over.
-    private func overSubscribedLocked(now: UInt64) -> Bool {
+    /// the ones others were woken to cover for). The job starts are looked at only when the
+    /// plain count is over, which under steady load it is not.
+    private func overSubscribedLocked() -> Bool {
+        guard awakeLocked > cpus else { return false }
+        let now = monotonicMillis()
         var blocked = 0
         for start in jobStarts where start != 0 && start != Self.inWait && now > start && now - start >= stallMillis { blocked += 1 }
-        return threads - idle - waiting + pendingWakes - blocked > cpus
+        return awakeLocked - blocked > cpus
     }
 
     private func run(slot: Int) {
@@ -201,8 +208,7 @@ final class WorkerPool: @unchecked Sendable {
             // was woken for a stalled queue, then the stalled one came back) sleeps, though
             // jobs wait. Awake workers never idle under load, so without this they would stay
             // awake and take turns on the CPUs, every request stretched by the others' slices.
-            if jobsHead < jobs.count
-                && !(finished && threads - idle - waiting + pendingWakes > cpus && overSubscribedLocked(now: monotonicMillis())) {
+            if jobsHead < jobs.count && !(finished && overSubscribedLocked()) {
                 let job = jobs[jobsHead]
                 jobsHead += 1
                 lastStart = monotonicMillis()
