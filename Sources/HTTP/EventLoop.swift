@@ -116,10 +116,11 @@ final class EventLoop: @unchecked Sendable {
             // before the flag was visible is seen here; one posted after it sees the flag and
             // writes the eventfd. Either way nothing waits for the timeout.
             loopSleeping.store(true, ordering: .sequentiallyConsistent)
+            turn.ended()
             let pending = completions.withLock { !$0.isEmpty }
             let n = epoll_wait(epfd, events, maxEvents, pending ? 0 : waitMillis())
             loopSleeping.store(false, ordering: .sequentiallyConsistent)
-            turn.ran()
+            turn.began()
             now = monotonicMillis()
             if n < 0 && errno != EINTR {
                 logger.critical("epoll_wait failed", metadata: ["errno": "\(errno)"])

@@ -18,8 +18,8 @@ import Synchronization
 ///   `epoll_ctl` calls. An idle keep-alive connection is a file descriptor and a small
 ///   object: no thread, no buffer. It runs under `SCHED_BATCH`, so its wake-ups do not
 ///   preempt a worker in the middle of a request; on a core the workers keep busy, a worker
-///   yields to it between jobs once answers have waited ``Configuration/loopTurnMicros``
-///   (``LoopTurn``), rather than leaving them for the scheduler's tick.
+///   yields to it between jobs once it has wanted the CPU for ``Configuration/loopTurnMicros``
+///   (``LoopTurn``), rather than leaving it for the scheduler's tick.
 /// - **A pool of worker threads** (``WorkerPool``) runs the ``HTTPResponder`` and encodes the
 ///   response bytes (status line, headers, body), then posts them to the loop through a
 ///   mutex-guarded completion queue and an `eventfd` wake-up (one wake per batch, not per
@@ -66,8 +66,9 @@ public final class HTTPServer: @unchecked Sendable {
         public var maxWorkers = 256
         /// Milliseconds the queue may go without a worker taking a job before the pool adds one.
         public var workerStallMillis: UInt64 = 20
-        /// Microseconds finished answers may wait for the event loop on a busy core before a
-        /// worker, between two jobs, yields the CPU to it (see ``LoopTurn``); 0: never.
+        /// Microseconds the event loop may wait for a busy core (woken for finished answers, or
+        /// preempted in its turn) before a worker, between two jobs, yields the CPU to it
+        /// (see ``LoopTurn``); 0: never.
         public var loopTurnMicros: UInt64 = 1000
         /// Bytes of a streamed body allowed to wait for the socket before the worker blocks.
         public var streamHighWater = 1 << 20
