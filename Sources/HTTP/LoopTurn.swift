@@ -43,8 +43,13 @@ final class LoopTurn: Sendable {
 
     /// Between two jobs: gives the CPU to the loop if it has wanted it for a whole turn.
     func yieldIfOverdue() {
+        if isOverdue { sched_yield() }
+    }
+
+    /// The loop has wanted the CPU for a whole turn.
+    var isOverdue: Bool {
         let w = claimedAt.load(ordering: .relaxed)
-        if w != 0 && Self.nowMicros() &- w >= micros { sched_yield() }
+        return w != 0 && Self.nowMicros() &- w >= micros
     }
 
     private static func nowMicros() -> UInt64 {
