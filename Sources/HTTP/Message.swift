@@ -143,13 +143,33 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
 
     /// True when a comma-separated list header (such as `Connection`) has `token`.
     public func hasToken(_ token: String, in name: String) -> Bool {
-        // Straight over the fields (no array of values): asked for every request's keep-alive.
+        // Straight over the fields and their bytes (no array of values, no substrings): asked
+        // for every request's keep-alive and every response's compression.
         for f in fields where asciiCaseInsensitiveEquals(f.name, name) {
-            for part in f.value.split(separator: ",") {
-                if asciiCaseInsensitiveEquals(part.trimmingSpaces, token) { return true }
-            }
+            if Self.list(f.value, contains: token) { return true }
         }
         return false
+    }
+
+    /// Whether the comma-separated `list` has `token` as an element (spaces and tabs around
+    /// elements ignored, letters compared without case).
+    static func list(_ list: String, contains token: String) -> Bool {
+        var list = list, token = token
+        return list.withUTF8 { v in
+            token.withUTF8 { t in
+                var start = 0
+                while start <= v.count {
+                    var end = start
+                    while end < v.count && v[end] != UInt8(ascii: ",") { end += 1 }
+                    var a = start, b = end
+                    while a < b && (v[a] == 0x20 || v[a] == 0x09) { a += 1 }
+                    while b > a && (v[b - 1] == 0x20 || v[b - 1] == 0x09) { b -= 1 }
+                    if b - a == t.count && asciiCaseInsensitiveEquals(bytes: UnsafeBufferPointer(rebasing: v[a..<b]), t) { return true }
+                    start = end + 1
+                }
+                return false
+            }
+        }
     }
 
     public var description: String { fields.map { "\($0.name): \($0.value)" }.joined(separator: "\n") }

@@ -76,10 +76,10 @@ public struct CompressionMiddleware: Middleware {
     func compress(_ res: inout HTTPResponse, acceptEncoding: String?) {
         guard case .bytes(let body) = res.body, body.count >= minimumBytes,
             res.status.code >= 200, res.status.code != 204, res.status.code != 206, res.status.code != 304,
+            let type = res.headers["Content-Type"], MediaTypes.isCompressible(type),
             !res.headers.contains("Content-Encoding"),
             !res.headers.hasToken("Accept-Encoding", in: "Vary"),
-            !res.headers.hasToken("no-transform", in: "Cache-Control"),
-            let type = res.headers["Content-Type"], MediaTypes.isCompressible(type)
+            !res.headers.hasToken("no-transform", in: "Cache-Control")
         else { return }
         res.headers.add("Vary", "Accept-Encoding")
         guard Gzip.isAccepted(by: acceptEncoding), let gz = Gzip.compress(body, level: level), gz.count < body.count else { return }

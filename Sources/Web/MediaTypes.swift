@@ -23,6 +23,8 @@ public enum MediaTypes {
 
     /// True for types that compress well.
     public static func isCompressible(_ contentType: String) -> Bool {
+        // Every page says `text/html; charset=utf-8` as written here: no lowercased copy for it.
+        if contentType.utf8.starts(with: "text/".utf8) { return true }
         let t = essence(contentType)
         if t.hasPrefix("text/") { return true }
         switch t {
