@@ -1,4 +1,5 @@
 import HTTP
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -100,11 +101,17 @@ public final class Request: @unchecked Sendable {
     }
 
     /// A request id: 24 lowercase hex digits, the unix second it was made (8 digits) then 64
-    /// random bits (16). The random part makes it unique; the time in front says when, so the
-    /// API request log finds a request by its id among the few batches written around then.
+    /// random-looking bits (16). The random part makes it unique; the time in front says when,
+    /// so the API request log finds a request by its id among the few batches written around then.
+    ///
+    /// The 64 bits are a counter through SipHash (`Hasher`, keyed with the process's random
+    /// seed): distinct for every id the process makes, and as hard to guess as random bits,
+    /// without the `getrandom` system call each request made for them.
     public static func makeID(now: Int = time(nil)) -> String {
-        var g = SystemRandomNumberGenerator()
-        let n = g.next() as UInt64
+        var hasher = Hasher()
+        hasher.combine(idCounter.wrappingAdd(1, ordering: .relaxed).newValue)
+        hasher.combine(idSalt)
+        let n = UInt64(UInt(bitPattern: hasher.finalize()))
         let seconds = UInt64(truncatingIfNeeded: now) & 0xFFFF_FFFF
         let hex = Array("0123456789abcdef".utf8)
         return String(unsafeUninitializedCapacity: 24) { buf in
@@ -113,6 +120,10 @@ public final class Request: @unchecked Sendable {
             return 24
         }
     }
+
+    private static let idCounter = Atomic<UInt64>(0)
+    /// Random per process, so two processes' counters never give the same ids.
+    private static let idSalt: UInt64 = .random(in: .min ... .max)
 }
 
 /// The path parameters captured by a route pattern, already percent-decoded.
@@ -153,14 +164,43 @@ public protocol RequestStorageKey {
 }
 
 /// Typed per-request values, keyed by ``RequestStorageKey`` types.
+///
+/// A request holds a handful of them, read a few dozen times between the middleware and
+/// the page: each is kept in a box of its own type beside its key's identity, found by a
+/// scan and read without a cast (the key's type names the value's type), where a
+/// dictionary of `Any` hashed the key and dynamically cast the value on every read.
 public struct RequestStorage {
-    private var values: [ObjectIdentifier: Any] = [:]
+    private final class Box<Value> {
+        let value: Value
+        init(_ value: Value) { self.value = value }
+    }
+
+    /// Boxes are never changed, only replaced, so a copy of the storage keeps its values.
+    private var entries: [(key: ObjectIdentifier, box: AnyObject)] = []
 
     public init() {}
 
     public subscript<Key: RequestStorageKey>(key: Key.Type) -> Key.Value? {
-        get { values[ObjectIdentifier(key)] as? Key.Value }
-        set { values[ObjectIdentifier(key)] = newValue }
+        get {
+            let id = ObjectIdentifier(key)
+            for entry in entries where entry.key == id {
+                // Safe: only this subscript stores under `id`, always a `Box<Key.Value>`.
+                return unsafeDowncast(entry.box, to: Box<Key.Value>.self).value
+            }
+            return nil
+        }
+        set {
+            let id = ObjectIdentifier(key)
+            let i = entries.firstIndex { $0.key == id }
+            switch (i, newValue) {
+            case (let i?, let v?): entries[i].box = Box(v)
+            case (let i?, nil): entries.remove(at: i)
+            case (nil, let v?):
+                if entries.isEmpty { entries.reserveCapacity(8) }
+                entries.append((id, Box(v)))
+            case (nil, nil): break
+            }
+        }
     }
 }
 
