@@ -75,25 +75,42 @@ public struct Router: Sendable {
         let errors: (any ErrorResponder)?
 
         func match(_ segments: [String]) -> Parameters? {
-            if case .wildcard? = pattern.last {
-                guard segments.count >= pattern.count - 1 else { return nil }
-            } else {
-                guard segments.count == pattern.count else { return nil }
-            }
+            guard matches(segments) else { return nil }
             var params = Parameters()
             for (i, seg) in pattern.enumerated() {
                 switch seg {
                 case .wildcard:
                     params.wildcard = Array(segments[i...])
                     return params
-                case .literal(let lit):
-                    guard i < segments.count, segments[i] == lit else { return nil }
+                case .literal:
+                    break
                 case .parameter(let name):
-                    guard i < segments.count, !segments[i].isEmpty else { return nil }
                     params.values.append((name: name, value: segments[i]))
                 }
             }
-            return segments.count == pattern.count ? params : nil
+            return params
+        }
+
+        /// Whether the pattern matches, checked before any parameter is kept: most routes tried
+        /// for a path fail on a literal after a parameter (`/orgs/:org/members` for
+        /// `/orgs/:org/:env/transactions`), and keeping the parameter first cost each an allocation.
+        func matches(_ segments: [String]) -> Bool {
+            if case .wildcard? = pattern.last {
+                guard segments.count >= pattern.count - 1 else { return false }
+            } else {
+                guard segments.count == pattern.count else { return false }
+            }
+            for (i, seg) in pattern.enumerated() {
+                switch seg {
+                case .wildcard:
+                    return true
+                case .literal(let lit):
+                    guard segments[i] == lit else { return false }
+                case .parameter:
+                    guard !segments[i].isEmpty else { return false }
+                }
+            }
+            return true
         }
 
         /// Orders more specific patterns first.
@@ -312,11 +329,10 @@ public struct Router: Sendable {
         var allowed: [HTTPMethod] = []
         var headFallback: (Route, Parameters)?
         let candidates = segments.first.flatMap { byFirstSegment[$0] } ?? notLiteralFirst
-        for i in candidates {
-            guard let params = routes[i].match(segments) else { continue }
+        for i in candidates where routes[i].matches(segments) {
             let routeMethod = routes[i].method
-            if routeMethod == method { return .found(routes[i], params) }
-            if method == .HEAD, routeMethod == .GET, headFallback == nil { headFallback = (routes[i], params) }
+            if routeMethod == method, let params = routes[i].match(segments) { return .found(routes[i], params) }
+            if method == .HEAD, routeMethod == .GET, headFallback == nil, let params = routes[i].match(segments) { headFallback = (routes[i], params) }
             if !allowed.contains(routeMethod) { allowed.append(routeMethod) }
         }
         if let (route, params) = headFallback { return .found(route, params) }

@@ -249,9 +249,9 @@ final class RenderContext: MustacheParent {
 
     init(viewModel: Any, globals: [String: Any]) {
         self.globals = globals
-        if let dict = viewModel as? [String: Any] {
-            lookup = { dict[$0] }
-        } else if let parent = viewModel as? MustacheParent {
+        // Dictionaries with `String` keys are parents too (`child(named:)` is their subscript).
+        // Asked first, a cast to `[String: Any]` cost a page written in code a microsecond to fail.
+        if let parent = viewModel as? MustacheParent {
             lookup = { parent.child(named: $0) }
         } else {
             // A plain struct: swift-mustache's own reflection, once per name.
