@@ -1,5 +1,6 @@
 import Database
 import Foundation
+import Synchronization
 import Web
 
 /// An organization's audit log as its members read it: filtered by actor, action and dates
@@ -138,13 +139,29 @@ final class AuditLog: Sendable {
         let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
         let lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
         guard d <= lengths[m - 1] else { return nil }
+        let day = daysFromCivil(y, m, d) + Int64(addingDays)
+        // A date-filtered list asks for the same two days on every page, each four offset
+        // look-ups in the zone's rules (a fortieth of the page's time): the days the offset
+        // arithmetic decides are kept, per zone a person may choose. Days it leaves to the
+        // calendar are not: there the answer also depends on the date asked for (Samoa skipped
+        // 2011-12-30, which is nil, though the day after 2011-12-29 is not).
+        let key = DayStartKey(zone: zone, day: day)
+        if let start = dayStarts.withLock({ $0[key] }) { return start }
         let tz = PageTime.timeZone(zone)
         func offset(_ t: Int64) -> Int64 { Int64(tz.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(t)))) }
-        let midnight = (daysFromCivil(y, m, d) + Int64(addingDays)) * 86_400
+        let midnight = day * 86_400
         let start = midnight - offset(midnight - offset(midnight))
-        if offset(start - 7_200) == offset(start + 7_200) && start + offset(start) == midnight { return start }
+        if offset(start - 7_200) == offset(start + 7_200) && start + offset(start) == midnight {
+            if PageTime.zones.contains(zone) {
+                dayStarts.withLock {
+                    if $0.count >= 4_096 { $0.removeAll(keepingCapacity: true) }
+                    $0[key] = start
+                }
+            }
+            return start
+        }
         var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = PageTime.timeZone(zone)
+        calendar.timeZone = tz
         // The date must exist: 2027-02-30 would otherwise roll over to March.
         guard let date = calendar.date(from: DateComponents(year: y, month: m, day: d)),
               calendar.dateComponents([.year, .month, .day], from: date) == DateComponents(year: y, month: m, day: d),
@@ -152,6 +169,14 @@ final class AuditLog: Sendable {
         else { return nil }
         return Int64(calendar.startOfDay(for: shifted).timeIntervalSince1970)
     }
+
+    private struct DayStartKey: Hashable {
+        let zone: String
+        let day: Int64
+    }
+
+    /// Starts of days decided by the offset arithmetic, by zone and day (days since 1970-01-01).
+    private static let dayStarts = Mutex<[DayStartKey: Int64]>([:])
 
     /// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
     static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int64 {
