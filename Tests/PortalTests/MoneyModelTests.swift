@@ -15,6 +15,17 @@ struct AmountTests {
         #expect(Set(Currency.all.map(\.code)).count == Currency.all.count)
     }
 
+    /// Rows are read from their bytes: every stored name reads back as itself, nothing else reads.
+    @Test func storedNamesReadFromBytes() {
+        func bytes<R>(_ s: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R { Array(s.utf8).withUnsafeBufferPointer(body) }
+        for c in Currency.all { #expect(bytes(c.code) { Currency(storedCode: $0) } == c) }
+        for t in TransactionType.allCases { #expect(bytes(t.rawValue) { TransactionType(stored: $0) } == t) }
+        for s in TransactionStatus.allCases { #expect(bytes(s.rawValue) { TransactionStatus(stored: $0) } == s) }
+        for bad in ["", "eur", "EU", "EURO", "XXX", "EU\u{0}"] { #expect(bytes(bad) { Currency(storedCode: $0) } == nil, "\(bad)") }
+        for bad in ["", "Paid", "pai", "paidx", "pending ", "payin"] { #expect(bytes(bad) { TransactionStatus(stored: $0) } == nil, "\(bad)") }
+        for bad in ["", "PAYIN", "payi", "payouts", "paid"] { #expect(bytes(bad) { TransactionType(stored: $0) } == nil, "\(bad)") }
+    }
+
     @Test func typedAmountsBecomeMinorUnits() throws {
         #expect(try Amount.parse("1234.50", currency: eur).minor == 123450)
         #expect(try Amount.parse("1,234.5", currency: eur).minor == 123450)

@@ -66,4 +66,16 @@ struct Currency: Sendable, Hashable, Comparable {
     ]
 
     private static let table: [String: Currency] = Dictionary(uniqueKeysWithValues: all.map { ($0.code, $0) })
+
+    /// The currency of a stored code (canonical: three upper-case letters), read from its bytes
+    /// in place: a page of rows looks a code up per row, and a string for each cost more than the look-up.
+    init?(storedCode b: UnsafeBufferPointer<UInt8>) {
+        guard b.count == 3, let c = Currency.byPackedCode[UInt32(b[0]) << 16 | UInt32(b[1]) << 8 | UInt32(b[2])] else { return nil }
+        self = c
+    }
+
+    private static let byPackedCode: [UInt32: Currency] = Dictionary(uniqueKeysWithValues: all.map { c in
+        let u = Array(c.code.utf8)
+        return (UInt32(u[0]) << 16 | UInt32(u[1]) << 8 | UInt32(u[2]), c)
+    })
 }

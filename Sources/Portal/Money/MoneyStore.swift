@@ -125,13 +125,15 @@ struct MoneyStore {
 
     /// Read from the row in place (``RowView``'s own readers, not the generic ones).
     static func summary(_ r: RowView) throws -> TransactionSummary {
-        let code = try r.string(6)
-        guard let currency = Currency(code: code) else { throw MoneyStoreError("unknown currency \(code) in transactions") }
-        let type = TransactionType(rawValue: try r.string(3)) ?? .payin
+        // Type, status and currency are read from the row's bytes, without a string each.
+        var currency: Currency?, type = TransactionType.payin, status = TransactionStatus.pending
+        _ = try r.withUTF8(6) { currency = Currency(storedCode: $0) }
+        guard let currency else { throw MoneyStoreError("unknown currency \(try r.string(6)) in transactions") }
+        _ = try r.withUTF8(3) { type = TransactionType(stored: $0) ?? .payin }
+        _ = try r.withUTF8(4) { status = TransactionStatus(stored: $0) ?? .pending }
         // Only the party the row names is read.
         return TransactionSummary(id: try r.int64(0), publicID: try r.string(1), externalID: try r.optionalString(2), type: type,
-                                  status: TransactionStatus(rawValue: try r.string(4)) ?? .pending,
-                                  amount: Amount(minor: try r.int64(5), currency: currency),
+                                  status: status, amount: Amount(minor: try r.int64(5), currency: currency),
                                   counterparty: try r.string(type.isIncoming ? 7 : 8), createdAt: try r.int64(9))
     }
 
