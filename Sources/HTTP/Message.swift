@@ -338,6 +338,13 @@ extension StringProtocol {
 /// Splits a request target into its path and query, turning the absolute form
 /// (`http://host/p?q`) into the path it names.
 func splitTarget(_ target: String) -> (path: String, query: String?) {
+    // Origin-form, nearly every request: the first `?` found in the bytes (a Character search
+    // segmented graphemes, 20,000 instructions for a search page's target).
+    let bytes = target.utf8
+    if bytes.first == UInt8(ascii: "/") {
+        guard let q = bytes.firstIndex(of: UInt8(ascii: "?")) else { return (target, nil) }
+        return (String(target[..<q]), String(target[bytes.index(after: q)...]))
+    }
     var rest = Substring(target)
     if !rest.hasPrefix("/") && rest != "*" {
         // absolute-form: scheme://authority/path?query
