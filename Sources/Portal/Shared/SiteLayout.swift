@@ -11,21 +11,18 @@ import Web
 /// Every value from data is escaped.
 struct SiteLayout: CodedLayout {
     func wrap(value: (String) -> Any?) -> (before: String, after: String) {
-        var s = ""
-        s.reserveCapacity(2_048)
-        s += """
-            <!DOCTYPE html>
-            <html lang="en">
-            <head>
-              <meta charset="utf-8">
-              <meta name="viewport" content="width=device-width, initial-scale=1">
-              <title>
-            """
-        s += htmlEscape(Self.text(value("title")) ?? "")
-        s += " · Portal</title>\n"
+        // Written as bytes: built with interpolation and `+=`, the header and its log-out form
+        // cost some 40,000 instructions a page (callgrind).
+        var w = HTMLWriter(capacity: 4_096)
+        w.raw("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n  <meta charset=\"utf-8\">\n")
+        w.raw("  <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n  <title>")
+        w.text(Self.text(value("title")) ?? "")
+        w.raw(" · Portal</title>\n")
         // A page waiting for something (a webhook test being sent) reloads itself, script or not.
-        if let seconds = value("refresh") as? String, Int(seconds) != nil { s += "  <meta http-equiv=\"refresh\" content=\"" + seconds + "\">\n" }
-        s += """
+        if let seconds = value("refresh") as? String, Int(seconds) != nil {
+            w.raw("  <meta http-equiv=\"refresh\" content=\""); w.text(seconds); w.raw("\">\n")
+        }
+        w.raw("""
               <link rel="stylesheet" href="/static/css/portal.css">
               <script src="/static/js/app.js" defer></script>
             </head>
@@ -36,55 +33,45 @@ struct SiteLayout: CodedLayout {
                   <a class="brand" href="/"><span class="logo" aria-hidden="true"></span>Portal</a>
                   <nav class="site-nav" aria-label="Main">
 
-            """
-        if let user = value("currentUser") as? HeaderUser {
-            s += user.user.isStaff ? "        <a href=\"/support\">Support queue</a>\n        \n" : "        \n        <a href=\"/orgs\">Organizations</a>\n"
-            s += "        <a href=\"/account\">" + htmlEscape(user.user.name) + "</a>\n"
-            s += logOut(value)
-        } else if let user = value("signingIn") as? HeaderUser {
-            s += "        <span class=\"signing-in\">Signing in as <strong>" + htmlEscape(user.user.email) + "</strong></span>\n"
-            s += logOut(value)
-        } else {
-            s += """
-                        <a href="/#features">Features</a>
-                        <a href="/login">Log in</a>
-                        <a class="button primary" href="/signup">Sign up</a>
-
-                """
-        }
-        s += """
-                  </nav>
-                </div>
-              </header>
-
-            """
-        if let org = value("org") as? OrgNav { s += org.html + "\n" }
-        s += "  <main id=\"main\" class=\"container\">\n"
-        for message in value("flash") as? [FlashMessage] ?? [] {
-            s += "    <div class=\"flash " + (message.kind == .error ? "alert" : "notice") + "\" role=\"status\">" + htmlEscape(message.text) + "</div>\n"
-        }
-        return (s, """
-
-              </main>
-              <footer class="site-footer">
-                <div class="bar">
-                  <span>Portal · the developer portal for our payments API</span>
-                </div>
-              </footer>
-            </body>
-            </html>
-
             """)
+        if let user = value("currentUser") as? HeaderUser {
+            w.raw(user.user.isStaff ? "        <a href=\"/support\">Support queue</a>\n        \n" : "        \n        <a href=\"/orgs\">Organizations</a>\n")
+            w.raw("        <a href=\"/account\">"); w.text(user.user.name); w.raw("</a>\n")
+            logOut(value, into: &w)
+        } else if let user = value("signingIn") as? HeaderUser {
+            w.raw("        <span class=\"signing-in\">Signing in as <strong>"); w.text(user.user.email); w.raw("</strong></span>\n")
+            logOut(value, into: &w)
+        } else {
+            w.raw("        <a href=\"/#features\">Features</a>\n        <a href=\"/login\">Log in</a>\n")
+            w.raw("        <a class=\"button primary\" href=\"/signup\">Sign up</a>\n")
+        }
+        w.raw("      </nav>\n    </div>\n  </header>\n")
+        if let org = value("org") as? OrgNav { w.raw(trusted: org.html); w.raw("\n") }
+        w.raw("  <main id=\"main\" class=\"container\">\n")
+        for message in value("flash") as? [FlashMessage] ?? [] {
+            w.raw("    <div class=\"flash "); w.raw(message.kind == .error ? "alert" : "notice"); w.raw("\" role=\"status\">")
+            w.text(message.text); w.raw("</div>\n")
+        }
+        return (w.string, Self.after)
     }
 
-    private func logOut(_ value: (String) -> Any?) -> String {
-        """
-                <form class="inline" method="post" action="/logout">
-                  <input type="hidden" name="_csrf" value="\(htmlEscape(Self.text(value("csrfToken")) ?? ""))">
-                  <button type="submit" class="link">Log out</button>
-                </form>
+    private static let after = """
+
+          </main>
+          <footer class="site-footer">
+            <div class="bar">
+              <span>Portal · the developer portal for our payments API</span>
+            </div>
+          </footer>
+        </body>
+        </html>
 
         """
+
+    private func logOut(_ value: (String) -> Any?, into w: inout HTMLWriter) {
+        w.raw("        <form class=\"inline\" method=\"post\" action=\"/logout\">\n          <input type=\"hidden\" name=\"_csrf\" value=\"")
+        w.text(Self.text(value("csrfToken")) ?? "")
+        w.raw("\">\n          <button type=\"submit\" class=\"link\">Log out</button>\n        </form>\n")
     }
 
     /// A value as Mustache's `{{name}}` would print it.
