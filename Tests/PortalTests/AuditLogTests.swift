@@ -611,6 +611,16 @@ extension TestPortal {
         #expect(AuditLog.startOfDay("2027-02-29", zone: "UTC") == nil && AuditLog.startOfDay("2028-02-29", zone: "UTC") != nil)
         #expect(AuditLog.startOfDay("2026-04-31", zone: "Europe/Amsterdam") == nil)
     }
+
+    /// Only `yyyy-mm-dd` in ASCII digits is a date: other shapes, other digits, spaces are not.
+    @Test func onlyTheExactShapeIsADate() {
+        #expect(AuditLog.startOfDay("2026-01-02", zone: "UTC") == 1_767_312_000)
+        for bad in ["2026-1-02", "2026-01-2", "20260-01-02", " 2026-01-02", "2026-01-02 ", "2026/01/02", "2026-01-02x", "2026--01-02",
+                    "２０２６-01-02", "2026-01-0١", "2026-0a-02", "+026-01-02", "-2026-01-02", "", "2026-01", "1969-12-31", "2026-13-01",
+                    "2026-00-10", "2026-01-00", "2026-01-32"] {
+            #expect(AuditLog.startOfDay(bad, zone: "UTC") == nil, "\(bad)")
+        }
+    }
 }
 
 /// `datetime` attributes and every CSV time come from ``PageTime/iso8601(_:zone:)``, written

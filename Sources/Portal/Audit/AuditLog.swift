@@ -127,12 +127,9 @@ final class AuditLog: Sendable {
     /// The UTC time at which the day `yyyy-mm-dd` (plus `addingDays`) starts in `zone`;
     /// nil for anything that is not a real calendar date between 1970 and 9999.
     static func startOfDay(_ s: String, zone: String, addingDays: Int = 0) -> Int64? {
-        let parts = s.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
-              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
-              (1970...9999).contains(y), (1...12).contains(m), (1...31).contains(d)
-        else { return nil }
+        // `yyyy-mm-dd`, read from the bytes (split into substrings and checked a Character at a
+        // time, the parse cost more than the rest of the look-up).
+        guard let (y, m, d) = Self.ymd(s), (1970...9999).contains(y), (1...12).contains(m), (1...31).contains(d) else { return nil }
         // Most days: arithmetic on the zone's offset, which needs no calendar (a Calendar and
         // its three computations were a tenth of a date-filtered list's time). Near a change
         // of offset around midnight, where the day may start at 01:00 or twice, the calendar decides.
@@ -177,6 +174,22 @@ final class AuditLog: Sendable {
 
     /// Starts of days decided by the offset arithmetic, by zone and day (days since 1970-01-01).
     private static let dayStarts = Mutex<[DayStartKey: Int64]>([:])
+
+    /// The year, month and day of exactly `dddd-dd-dd` (ASCII digits), else nil.
+    static func ymd(_ s: String) -> (Int, Int, Int)? {
+        var y = 0, m = 0, d = 0, i = 0
+        for c in s.utf8 {
+            if i == 4 || i == 7 {
+                guard c == UInt8(ascii: "-") else { return nil }
+            } else {
+                guard c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"), i < 10 else { return nil }
+                let v = Int(c - UInt8(ascii: "0"))
+                if i < 4 { y = y * 10 + v } else if i < 7 { m = m * 10 + v } else { d = d * 10 + v }
+            }
+            i += 1
+        }
+        return i == 10 ? (y, m, d) : nil
+    }
 
     /// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
     static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int64 {
