@@ -172,7 +172,7 @@ final class Dashboard: Sendable {
                 if let externalID = resolved.externalID {
                     // An index lookup: at most one row, then the other filters checked on it.
                     let q = resolved.query
-                    let found = try transactions.find(externalID: externalID, in: scope, on: db).map { [TransactionSummary($0)] } ?? []
+                    let found = try store.summary(externalID: externalID, scope, on: db).map { [$0] } ?? []
                     let rows = found.filter { t in
                         (q.from.map { t.createdAt >= $0 } ?? true) && (q.until.map { t.createdAt < $0 } ?? true)
                             && (q.status.map { t.status == $0 } ?? true) && (q.type.map { t.type == $0 } ?? true)

@@ -229,7 +229,7 @@ struct TransactionListPage: ViewModel {
     /// The filters, with a value, an error and its references per field.
     func writeFilters(_ errors: [String: String], into w: inout HTMLWriter) {
         func field(_ name: StaticString, _ label: StaticString, control: (inout HTMLWriter, _ invalid: Bool) -> Void) {
-            let error = errors[name.description]
+            let error = errors.isEmpty ? nil : errors[name.description]
             w.raw("    <div class=\"field"); if error != nil { w.raw(" has-error") }
             w.raw("\">\n      <label for=\""); w.raw(name); w.raw("\">"); w.raw(label); w.raw("</label>\n")
             control(&w, error != nil)

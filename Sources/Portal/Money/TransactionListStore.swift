@@ -38,6 +38,15 @@ struct TransactionListStore {
         return after != nil && before == nil ? rows.reversed() : rows
     }
 
+    /// The transaction with an integrator's external id, as a table row shows it: one look-up
+    /// in `transactions_by_external_id`, and ten columns read in place rather than a whole record.
+    func summary(externalID: String, _ scope: MoneyScope, on db: Connection) throws -> TransactionSummary? {
+        var found: TransactionSummary?
+        try db.forEach("SELECT \(Columns.summaryColumns) FROM transactions t WHERE t.organization_id = ? AND t.environment = ? AND t.external_id = ?",
+                       scope.organizationID, scope.environment.rawValue, externalID) { found = try Columns.summary($0) }
+        return found
+    }
+
     /// The rows of ``page(_:_:before:after:limit:on:)`` (newest first, older than `before`) read
     /// in place: `body` gets each row of ``MoneyStore/transactionColumns`` while SQLite holds it,
     /// and no record is built (a `/v1` page written straight into its JSON).
