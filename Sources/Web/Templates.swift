@@ -92,7 +92,7 @@ public struct Templates: Sendable {
     public func renderString(page: String, context: Any, request: Request? = nil, layout: String? = Templates.defaultLayout) throws -> String {
         switch try renderParts(page: page, context: context, request: request, layout: layout) {
         case .whole(let html): html
-        case .wrapped(let before, let html, let after): before + html + after
+        case .wrapped(let before, let html, let after): before.string + html + after
         }
     }
 
@@ -100,7 +100,7 @@ public struct Templates: Sendable {
     /// where they are sent (``bytes(_:)``), so a large page is copied once, not three times.
     private enum Rendered {
         case whole(String)
-        case wrapped(before: String, html: String, after: String)
+        case wrapped(before: HTMLWriter, html: String, after: String)
     }
 
     private func renderParts(page: String, context: Any, request: Request?, layout: String?) throws -> Rendered {
@@ -127,7 +127,8 @@ public struct Templates: Sendable {
         }
         root.content = html
         if let codedLayout {
-            let (before, after) = codedLayout.wrap(value: root.child(named:))
+            var before = HTMLWriter(capacity: 4096)
+            let after = codedLayout.write(value: root.child(named:), into: &before)
             return .wrapped(before: before, html: html, after: after)
         }
         guard let layoutTemplate else { return .whole(html) }
@@ -137,15 +138,15 @@ public struct Templates: Sendable {
     private static func bytes(_ rendered: Rendered) -> [UInt8] {
         switch rendered {
         case .whole(let html): return Array(html.utf8)
-        case .wrapped(let before, var html, let after): return html.withUTF8 { joined(before, $0, after) }
+        case .wrapped(let before, var html, let after): return html.withUTF8 { page in before.withBytes { joined($0, page, after) } }
         }
     }
 
     /// A coded layout's parts around a page's bytes, copied once into the response's.
-    private static func joined(_ before: String, _ page: UnsafeBufferPointer<UInt8>, _ after: String) -> [UInt8] {
+    private static func joined(_ before: UnsafeBufferPointer<UInt8>, _ page: UnsafeBufferPointer<UInt8>, _ after: String) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(before.utf8.count + page.count + after.utf8.count)
-        out.append(contentsOf: before.utf8)
+        out.reserveCapacity(before.count + page.count + after.utf8.count)
+        out.append(contentsOf: before)
         out.append(contentsOf: page)
         out.append(contentsOf: after.utf8)
         return out
@@ -159,7 +160,8 @@ public struct Templates: Sendable {
         root.content = content
         let rendered: Rendered
         if let codedLayout = coded[layout] {
-            let (before, after) = codedLayout.wrap(value: root.child(named:))
+            var before = HTMLWriter(capacity: 4096)
+            let after = codedLayout.write(value: root.child(named:), into: &before)
             rendered = .wrapped(before: before, html: content, after: after)
         } else {
             guard let layoutTemplate = library.getTemplate(named: layout) else { throw Error.notFound(layout) }
@@ -177,9 +179,10 @@ public struct Templates: Sendable {
             return try render(content: page.string, context: context, request: request, status: status, layout: layout)
         }
         let root = RenderContext(viewModel: context, globals: Self.globals(for: request))
-        let (before, after) = codedLayout.wrap(value: root.child(named:))
+        var before = HTMLWriter(capacity: 4096)
+        let after = codedLayout.write(value: root.child(named:), into: &before)
         return HTTPResponse(status: status, headers: ["Content-Type": "text/html; charset=utf-8"],
-                            body: .bytes(page.withBytes { Self.joined(before, $0, after) }))
+                            body: .bytes(page.withBytes { p in before.withBytes { Self.joined($0, p, after) } }))
     }
 
     /// Renders a page as a `text/html; charset=utf-8` response.
@@ -203,10 +206,21 @@ public struct Templates: Sendable {
 /// and through swift-mustache each of its values costs a dynamic cast or more (a fifth of a
 /// cached dashboard view's time). It renders what the template would, from the same values.
 public protocol CodedLayout: Sendable {
-    /// What goes before and after the page's HTML. `value` answers names as a template layout
-    /// sees them (the view model first, then the request's globals: `requestId`, `flash`, and
-    /// what middleware put in `templateValues`).
-    func wrap(value: (String) -> Any?) -> (before: String, after: String)
+    /// Writes what goes before the page's HTML into `before` and returns what goes after it.
+    /// `value` answers names as a template layout sees them (the view model first, then the
+    /// request's globals: `requestId`, `flash`, and what middleware put in `templateValues`).
+    /// The part before stays bytes until it is sent: made a `String`, its UTF-8 was validated
+    /// again (25,000 instructions for the site's header).
+    func write(value: (String) -> Any?, into before: inout HTMLWriter) -> String
+}
+
+extension CodedLayout {
+    /// Both parts as text.
+    public func wrap(value: (String) -> Any?) -> (before: String, after: String) {
+        var before = HTMLWriter(capacity: 4096)
+        let after = write(value: value, into: &before)
+        return (before.string, after)
+    }
 }
 
 /// A view model whose values are found by name without `Mirror` reflection: implement

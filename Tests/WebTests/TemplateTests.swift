@@ -57,8 +57,9 @@ final class CountingFixedPage: ViewModel, FixedViewModel, @unchecked Sendable {
     }
 
     struct BracketLayout: CodedLayout {
-        func wrap(value: (String) -> Any?) -> (before: String, after: String) {
-            ("[\(value("title") as? String ?? "-")|\(value("requestId") as? String ?? "-")|", "]")
+        func write(value: (String) -> Any?, into before: inout HTMLWriter) -> String {
+            before.raw(trusted: "[\(value("title") as? String ?? "-")|\(value("requestId") as? String ?? "-")|")
+            return "]"
         }
     }
 

@@ -10,10 +10,9 @@ import Web
 /// `csrfToken` from ``AuthMiddleware``; `org` (``OrgNav``) from ``OrgGate``; `flash`.
 /// Every value from data is escaped.
 struct SiteLayout: CodedLayout {
-    func wrap(value: (String) -> Any?) -> (before: String, after: String) {
+    func write(value: (String) -> Any?, into w: inout HTMLWriter) -> String {
         // Written as bytes: built with interpolation and `+=`, the header and its log-out form
         // cost some 40,000 instructions a page (callgrind).
-        var w = HTMLWriter(capacity: 4_096)
         w.raw("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n  <meta charset=\"utf-8\">\n")
         w.raw("  <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n  <title>")
         w.text(Self.text(value("title")) ?? "")
@@ -52,7 +51,7 @@ struct SiteLayout: CodedLayout {
             w.raw("    <div class=\"flash "); w.raw(message.kind == .error ? "alert" : "notice"); w.raw("\" role=\"status\">")
             w.text(message.text); w.raw("</div>\n")
         }
-        return (w.string, Self.after)
+        return Self.after
     }
 
     private static let after = """
