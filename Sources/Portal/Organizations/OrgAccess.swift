@@ -1,10 +1,19 @@
 /// A member's way into one organization, found afresh on every request: the organization
 /// (active), the membership (active) and the user. Services take it and check the permission
 /// each action needs, so a disabled member or a removed permission stops at the next request.
-struct OrgAccess: Sendable {
+///
+/// A class: it is handed down every request (stored by the gate, read by each page and
+/// service), and as a struct each hand-over copied three records, some forty references.
+final class OrgAccess: Sendable {
     let org: OrganizationRecord
     let member: MembershipRecord
     let user: UserRecord
+
+    init(org: OrganizationRecord, member: MembershipRecord, user: UserRecord) {
+        self.org = org
+        self.member = member
+        self.user = user
+    }
 
     var isOwner: Bool { member.role == .owner }
     var permissions: Set<Permission> { member.effectivePermissions }

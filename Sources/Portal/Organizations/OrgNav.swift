@@ -118,11 +118,15 @@ struct OrgNav: Sendable {
     let html: String
 
     init(access: OrgAccess, others: [(OrganizationRecord, MembershipRecord)], path: String, menu: OrgMenu) {
+        // The membership alone is asked: `access.can` passed as a function copied the whole
+        // access (organization, membership, user) into a context for every section.
+        let member = access.member
         var visible: UInt64 = 0
-        for (i, s) in menu.sections.enumerated() where s.isVisible(access.can) { visible |= 1 << UInt64(i) }
-        let key = Key(organizationID: access.org.id, publicID: access.org.publicID, name: access.org.displayName,
-                      hasProduction: access.org.hasProduction, role: access.member.role.title, visible: visible,
-                      others: others.filter { $0.0.id != access.org.id }.map { "\($0.0.publicID) \($0.0.displayName)" }, path: path)
+        for (i, s) in menu.sections.enumerated() where s.isVisible({ member.holds($0) }) { visible |= 1 << UInt64(i) }
+        let org = access.org
+        let key = Key(organizationID: org.id, publicID: org.publicID, name: org.displayName,
+                      hasProduction: org.hasProduction, role: member.role.title, visible: visible,
+                      others: others.isEmpty ? [] : others.filter { $0.0.id != org.id }.map { $0.0.publicID + " " + $0.0.displayName }, path: path)
         if let kept = menu.bars.html(key) {
             html = kept
             return
