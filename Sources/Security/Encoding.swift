@@ -168,33 +168,38 @@ struct Base64Codec: Sendable {
     }
 
     func encode(_ bytes: [UInt8], padding: Bool = false) -> String {
-        var out = [UInt8]()
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var i = 0
-        while i + 3 <= bytes.count {
-            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-            out.append(alphabet[Int(n >> 18 & 63)])
-            out.append(alphabet[Int(n >> 12 & 63)])
-            out.append(alphabet[Int(n >> 6 & 63)])
-            out.append(alphabet[Int(n & 63)])
-            i += 3
+        let full = bytes.count / 3, rest = bytes.count % 3
+        let count = full * 4 + (rest == 0 ? 0 : padding ? 4 : rest + 1)
+        guard count > 0 else { return "" }
+        // Written in place (every page's CSRF field is one): no array, no second copy.
+        return bytes.withUnsafeBufferPointer { src in
+            alphabet.withUnsafeBufferPointer { a in
+                String(unsafeUninitializedCapacity: count) { out in
+                    var o = 0
+                    for g in 0..<full {
+                        let i = g * 3
+                        let n = UInt32(src[i]) << 16 | UInt32(src[i + 1]) << 8 | UInt32(src[i + 2])
+                        out[o] = a[Int(n >> 18 & 63)]
+                        out[o + 1] = a[Int(n >> 12 & 63)]
+                        out[o + 2] = a[Int(n >> 6 & 63)]
+                        out[o + 3] = a[Int(n & 63)]
+                        o += 4
+                    }
+                    if rest > 0 {
+                        let i = full * 3
+                        let n = UInt32(src[i]) << 16 | (rest == 2 ? UInt32(src[i + 1]) << 8 : 0)
+                        out[o] = a[Int(n >> 18 & 63)]
+                        out[o + 1] = a[Int(n >> 12 & 63)]
+                        o += 2
+                        if rest == 2 { out[o] = a[Int(n >> 6 & 63)]; o += 1 }
+                        if padding {
+                            while o < count { out[o] = UInt8(ascii: "="); o += 1 }
+                        }
+                    }
+                    return o
+                }
+            }
         }
-        switch bytes.count - i {
-        case 1:
-            let n = UInt32(bytes[i]) << 16
-            out.append(alphabet[Int(n >> 18 & 63)])
-            out.append(alphabet[Int(n >> 12 & 63)])
-            if padding { out.append(contentsOf: Array("==".utf8)) }
-        case 2:
-            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-            out.append(alphabet[Int(n >> 18 & 63)])
-            out.append(alphabet[Int(n >> 12 & 63)])
-            out.append(alphabet[Int(n >> 6 & 63)])
-            if padding { out.append(UInt8(ascii: "=")) }
-        default:
-            break
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     func decode(_ string: String) -> [UInt8]? {

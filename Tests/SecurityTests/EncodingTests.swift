@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Security
 
@@ -53,6 +54,20 @@ import Testing
         #expect(Base64.decode(encoded) == bytes(plain))
         #expect(Base64URL.encode(bytes(plain)) == encoded.replacingOccurrences(of: "=", with: ""))
         #expect(Base64URL.decode(encoded) == bytes(plain))
+    }
+
+    /// Foundation's encoder is the counterpart: every length, random bytes, both alphabets.
+    @Test func agreesWithFoundationOnRandomBytes() {
+        var rng = SystemRandomNumberGenerator()
+        for length in 0..<100 {
+            let data = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let foundation = Data(data).base64EncodedString()
+            #expect(Base64.encode(data) == foundation, "\(length)")
+            #expect(Base64.encode(data, padding: false) == foundation.replacingOccurrences(of: "=", with: ""))
+            #expect(Base64URL.encode(data) == foundation.replacingOccurrences(of: "=", with: "")
+                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_"))
+            #expect(Base64.decode(foundation) == data)
+        }
     }
 
     @Test func urlAlphabet() {
