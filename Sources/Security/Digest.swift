@@ -25,13 +25,26 @@ public enum Digest {
             }
         }
 
+        /// The digest, fetched from OpenSSL's provider once for the process. The legacy
+        /// `EVP_sha256()` objects are fetched again inside every digest (OpenSSL 3's implicit
+        /// fetch, which its own documentation calls slow): a session cookie's SHA-256 cost
+        /// 7,000 instructions, most of them looking the algorithm up.
         var evp: OpaquePointer {
-            let md: OpaquePointer? = switch self {
-            case .sha1: EVP_sha1()
-            case .sha256: EVP_sha256()
-            case .sha512: EVP_sha512()
+            switch self {
+            case .sha1: Self.sha1MD
+            case .sha256: Self.sha256MD
+            case .sha512: Self.sha512MD
             }
-            guard let md else { fatalError("OpenSSL has no \(rawValue) digest") }
+        }
+
+        // EVP_MD objects are immutable once fetched and may be shared between threads; these
+        // are never freed.
+        nonisolated(unsafe) private static let sha1MD = fetch("SHA1")
+        nonisolated(unsafe) private static let sha256MD = fetch("SHA256")
+        nonisolated(unsafe) private static let sha512MD = fetch("SHA512")
+
+        private static func fetch(_ name: String) -> OpaquePointer {
+            guard let md = EVP_MD_fetch(nil, name, nil) else { fatalError("OpenSSL has no \(name) digest: \(OpenSSLError.lastMessage())") }
             return md
         }
     }
