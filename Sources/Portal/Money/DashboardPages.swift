@@ -42,7 +42,8 @@ enum TransactionRows {
               <tbody>
 
             """)
-        let base = EnvHeader(env: env).base
+        // Escaped once for the table, not once a row.
+        let base = htmlEscape(EnvHeader(env: env).base)
         let linked = env.can(.transactionsRead)
         var zone = PageTime.Zone(env.user.timeZone)
         for t in list {
@@ -50,7 +51,7 @@ enum TransactionRows {
             PageTime.compact(t.createdAt, in: &zone, into: &w)
             w.raw("</td>\n      <td>")
             if linked {
-                w.raw("<a href=\""); w.text(base); w.raw("/transactions/"); w.text(t.publicID); w.raw("\" class=\"mono\">")
+                w.raw("<a href=\""); w.raw(trusted: base); w.raw("/transactions/"); w.text(t.publicID); w.raw("\" class=\"mono\">")
                 w.text(t.publicID); w.raw("</a>")
             } else {
                 w.raw("<span class=\"mono\">"); w.text(t.publicID); w.raw("</span>")
