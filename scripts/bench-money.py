@@ -53,6 +53,9 @@ if seeded.returncode != 0:
     say("seed-demo failed:\n" + seeded.stderr)
     sys.exit(1)
 org = re.search(r"Organization: \S*/orgs/(org_\w+)", seeded.stdout).group(1)
+# The demo session, for scripts/instructions (instructions per request on this database).
+with open(os.path.join(var, "session-token"), "w") as f:
+    f.write(token)
 m = re.search(r"Seeded in ([\d.]+) s: (\d+) transactions/s, (\d+) rows, (\d+) rows/s", seeded.stdout)
 seed_s, tps, rows, rps = float(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4))
 say("seed-demo --transactions %d: %.1f s seeding (%.1f s with the accounts), %d transactions/s, %d rows, %d rows/s  [goal: < 120 s for 1,000,000]"
