@@ -182,7 +182,7 @@ extension EventLoop {
     }
 
     func wake() {
-        turn.woken()
+        turn.claim()
         var one: UInt64 = 1
         _ = write(wakeFD, &one, 8)
     }

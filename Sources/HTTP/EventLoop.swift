@@ -120,7 +120,7 @@ final class EventLoop: @unchecked Sendable {
             let pending = completions.withLock { !$0.isEmpty }
             let n = epoll_wait(epfd, events, maxEvents, pending ? 0 : waitMillis())
             loopSleeping.store(false, ordering: .sequentiallyConsistent)
-            turn.began()
+            turn.claim()
             now = monotonicMillis()
             if n < 0 && errno != EINTR {
                 logger.critical("epoll_wait failed", metadata: ["errno": "\(errno)"])

@@ -24,14 +24,9 @@ final class LoopTurn: Sendable {
 
     init(micros: UInt64) { self.micros = micros }
 
-    /// The sleeping loop was woken (the first stamp of a wait counts).
-    func woken() {
-        guard micros > 0, claimedAt.load(ordering: .relaxed) == 0 else { return }
-        claimedAt.store(Self.nowMicros(), ordering: .relaxed)
-    }
-
-    /// The loop's turn begins: it keeps the claim of the wake-up that led here, if any.
-    func began() {
+    /// The loop wants the CPU: woken while asleep, or starting a turn it woke to by itself.
+    /// The first claim since the loop last slept counts, so a turn keeps its wake-up's stamp.
+    func claim() {
         guard micros > 0, claimedAt.load(ordering: .relaxed) == 0 else { return }
         claimedAt.store(Self.nowMicros(), ordering: .relaxed)
     }

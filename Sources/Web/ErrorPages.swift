@@ -91,15 +91,17 @@ public struct ErrorPages: ErrorResponder {
     }
 }
 
+/// Whether any of `& < > " '` is among `bytes`: one look at each byte (none above `>` is one),
+/// so text that needs no escaping is copied at once (``htmlEscape(_:)``, ``HTMLWriter/text(_:)``).
+func needsHTMLEscaping<S: Sequence<UInt8>>(_ bytes: S) -> Bool {
+    for b in bytes where b <= 0x3E && (b == 0x26 || b == 0x3C || b == 0x3E || b == 0x22 || b == 0x27) { return true }
+    return false
+}
+
 /// Escapes `& < > " '` for HTML text and attribute values. A string with none of them
 /// (the usual case) is returned as is, without copying.
 public func htmlEscape(_ s: String) -> String {
-    var needs = false
-    for b in s.utf8 where b == 0x26 || b == 0x3C || b == 0x3E || b == 0x22 || b == 0x27 {
-        needs = true
-        break
-    }
-    guard needs else { return s }
+    guard needsHTMLEscaping(s.utf8) else { return s }
     var out = [UInt8]()
     out.reserveCapacity(s.utf8.count + 16)
     for b in s.utf8 {

@@ -75,7 +75,11 @@ public struct Router: Sendable {
         let errors: (any ErrorResponder)?
 
         func match(_ segments: [String]) -> Parameters? {
-            guard matches(segments) else { return nil }
+            matches(segments) ? parameters(segments) : nil
+        }
+
+        /// The parameters of segments the pattern ``matches(_:)``.
+        func parameters(_ segments: [String]) -> Parameters {
             var params = Parameters()
             for (i, seg) in pattern.enumerated() {
                 switch seg {
@@ -344,8 +348,8 @@ public struct Router: Sendable {
         let candidates = segments.first.flatMap { byFirstSegment[$0] } ?? notLiteralFirst
         for i in candidates where routes[i].matches(segments) {
             let routeMethod = routes[i].method
-            if routeMethod == method, let params = routes[i].match(segments) { return .found(routes[i], params) }
-            if method == .HEAD, routeMethod == .GET, headFallback == nil, let params = routes[i].match(segments) { headFallback = (routes[i], params) }
+            if routeMethod == method { return .found(routes[i], routes[i].parameters(segments)) }
+            if method == .HEAD, routeMethod == .GET, headFallback == nil { headFallback = (routes[i], routes[i].parameters(segments)) }
             if !allowed.contains(routeMethod) { allowed.append(routeMethod) }
         }
         if let (route, params) = headFallback { return .found(route, params) }

@@ -127,8 +127,7 @@ public struct Templates: Sendable {
         }
         root.content = html
         if let codedLayout {
-            var before = HTMLWriter(capacity: 4096)
-            let after = codedLayout.write(value: root.child(named:), into: &before)
+            let (before, after) = codedLayout.parts(value: root.child(named:))
             return .wrapped(before: before, html: html, after: after)
         }
         guard let layoutTemplate else { return .whole(html) }
@@ -160,8 +159,7 @@ public struct Templates: Sendable {
         root.content = content
         let rendered: Rendered
         if let codedLayout = coded[layout] {
-            var before = HTMLWriter(capacity: 4096)
-            let after = codedLayout.write(value: root.child(named:), into: &before)
+            let (before, after) = codedLayout.parts(value: root.child(named:))
             rendered = .wrapped(before: before, html: content, after: after)
         } else {
             guard let layoutTemplate = library.getTemplate(named: layout) else { throw Error.notFound(layout) }
@@ -179,8 +177,7 @@ public struct Templates: Sendable {
             return try render(content: page.string, context: context, request: request, status: status, layout: layout)
         }
         let root = RenderContext(viewModel: context, globals: Self.globals(for: request))
-        var before = HTMLWriter(capacity: 4096)
-        let after = codedLayout.write(value: root.child(named:), into: &before)
+        let (before, after) = codedLayout.parts(value: root.child(named:))
         return HTTPResponse(status: status, headers: ["Content-Type": "text/html; charset=utf-8"],
                             body: .bytes(page.withBytes { p in before.withBytes { Self.joined($0, p, after) } }))
     }
@@ -217,9 +214,15 @@ public protocol CodedLayout: Sendable {
 extension CodedLayout {
     /// Both parts as text.
     public func wrap(value: (String) -> Any?) -> (before: String, after: String) {
+        let (before, after) = parts(value: value)
+        return (before.string, after)
+    }
+
+    /// The part before the page, written, and the part after it.
+    func parts(value: (String) -> Any?) -> (before: HTMLWriter, after: String) {
         var before = HTMLWriter(capacity: 4096)
         let after = write(value: value, into: &before)
-        return (before.string, after)
+        return (before, after)
     }
 }
 

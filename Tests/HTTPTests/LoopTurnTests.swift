@@ -10,7 +10,7 @@ import Testing
     @Test func aClaimLastsUntilTheLoopSleeps() {
         let turn = LoopTurn(micros: 2_000)
         #expect(!turn.isOverdue)  // asleep, wanting nothing
-        turn.began()
+        turn.claim()
         #expect(!turn.isOverdue)
         pause(5)
         // Preempted in its turn: still wanting the CPU, so a worker steps aside.
@@ -23,21 +23,21 @@ import Testing
 
     @Test func theWakeUpStartsTheClaimAndTheTurnKeepsIt() {
         let turn = LoopTurn(micros: 2_000)
-        turn.woken()
+        turn.claim()
         pause(5)
-        turn.began()  // runs at last: the claim is still the wake-up's, already a turn old
+        turn.claim()  // runs at last: the claim is still the wake-up's, already a turn old
         #expect(turn.isOverdue)
-        turn.woken()  // woken again before sleeping: the first stamp counts
+        turn.claim()  // woken again before sleeping: the first stamp counts
         #expect(turn.isOverdue)
         turn.ended()
-        turn.woken()
+        turn.claim()
         #expect(!turn.isOverdue)
     }
 
     @Test func zeroTurnsTheHandOverOff() {
         let turn = LoopTurn(micros: 0)
-        turn.woken()
-        turn.began()
+        turn.claim()
+        turn.claim()
         pause(2)
         #expect(!turn.isOverdue)
     }

@@ -205,32 +205,27 @@ enum TransactionProblem: Error, Equatable {
 
 /// Stored names read from a row's bytes in place (``RowView/withUTF8(_:_:)``), without a
 /// string for each: a page of 25 rows reads 50 of them.
-protocol StoredName: RawRepresentable, CaseIterable where RawValue == String {}
+protocol StoredName: RawRepresentable, CaseIterable where RawValue == String {
+    /// Each case with its stored name's bytes (``utf8Names()``, kept).
+    static var storedNames: [(Self, [UInt8])] { get }
+}
 
 extension StoredName {
-    /// Each case with its stored name's bytes.
     static func utf8Names() -> [(Self, [UInt8])] { allCases.map { ($0, Array($0.rawValue.utf8)) } }
 
-    static func find(_ b: UnsafeBufferPointer<UInt8>, in names: [(Self, [UInt8])]) -> Self? {
-        for (value, name) in names where name.count == b.count {
-            if name.withUnsafeBufferPointer({ $0.elementsEqual(b) }) { return value }
+    init?(stored b: UnsafeBufferPointer<UInt8>) {
+        for (value, name) in Self.storedNames where name.count == b.count && name.withUnsafeBufferPointer({ $0.elementsEqual(b) }) {
+            self = value
+            return
         }
         return nil
     }
 }
 
 extension TransactionType: StoredName {
-    private static let names = utf8Names()
-    init?(stored b: UnsafeBufferPointer<UInt8>) {
-        guard let v = Self.find(b, in: Self.names) else { return nil }
-        self = v
-    }
+    static let storedNames = utf8Names()
 }
 
 extension TransactionStatus: StoredName {
-    private static let names = utf8Names()
-    init?(stored b: UnsafeBufferPointer<UInt8>) {
-        guard let v = Self.find(b, in: Self.names) else { return nil }
-        self = v
-    }
+    static let storedNames = utf8Names()
 }
