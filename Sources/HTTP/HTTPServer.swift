@@ -132,6 +132,7 @@ public final class HTTPServer: @unchecked Sendable {
         }
         self.loop = loop
         let t = Thread { [self, loop] in
+            Thread.current.name = "http-event-loop" // from inside: on Linux only the running thread can name itself
             // Waking up (bytes in, a response ready) does not preempt a worker in the middle of
             // a request: the loop runs between jobs and handles whatever has piled up. On a
             // busy core that took a page from about two context switches to almost none.
@@ -140,7 +141,6 @@ public final class HTTPServer: @unchecked Sendable {
             loop.run()
             stopped.signal()
         }
-        t.name = "http-event-loop"
         t.stackSize = 4 << 20
         t.start()
         logger.info("listening", metadata: ["host": "\(configuration.host)", "port": "\(port)"])

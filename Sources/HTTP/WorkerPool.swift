@@ -177,9 +177,9 @@ final class WorkerPool: @unchecked Sendable {
             slot = jobStarts.count
             jobStarts.append(0)
         }
-        let t = Thread { [self] in run(slot: slot) }
+        // Named from inside: on Linux only the running thread can name itself.
+        let t = Thread { [self] in Thread.current.name = "http-worker"; run(slot: slot) }
         t.stackSize = 1 << 20
-        t.name = "http-worker"
         t.start()
     }
 

@@ -308,13 +308,13 @@ final class HashingLanes: @unchecked Sendable {
     init(threads: Int) {
         for i in 0..<threads {
             let t = Thread { [self] in
+                Thread.current.name = "password-hash-\(i)" // from inside: on Linux only the running thread can name itself
                 var param = sched_param()
                 if sched_setscheduler(0, Self.schedIdle, &param) != 0 { // this thread only (Linux); if refused, nice 19
                     _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
                 }
                 loop()
             }
-            t.name = "password-hash-\(i)"
             t.stackSize = 1 << 20
             t.start()
         }

@@ -76,12 +76,12 @@ public final class LogSink: Sendable {
     public init(fd: Int32 = STDERR_FILENO) {
         self.fd = fd
         let t = Thread { [self] in
+            Thread.current.name = "log-flush" // from inside: on Linux only the running thread can name itself
             while !stopped.load(ordering: .relaxed) {
                 usleep(100_000)
                 flush()
             }
         }
-        t.name = "log-flush"
         t.start()
     }
 

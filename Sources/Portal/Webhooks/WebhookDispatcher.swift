@@ -96,12 +96,11 @@ final class WebhookDispatcher: @unchecked Sendable {
         lock.lock()
         stopping = false
         lock.unlock()
-        let coordinator = Thread { [self] in coordinate() }
-        coordinator.name = "webhooks-coordinator"
+        // Named from inside: on Linux only the running thread can name itself.
+        let coordinator = Thread { [self] in Thread.current.name = "webhooks-coord"; coordinate() }
         threads.append(coordinator)
         for i in 0..<senders {
-            let t = Thread { [self] in Self.yieldToPages(); send() }
-            t.name = "webhooks-sender-\(i)"
+            let t = Thread { [self] in Thread.current.name = "webhooks-send-\(i)"; Self.yieldToPages(); send() }
             t.stackSize = 1 << 20
             threads.append(t)
         }
