@@ -115,6 +115,19 @@ struct PipelinesTests {
         #expect(e["code"] == "invalid_credentials")
     }
 
+    /// The header's parts as RFC 9110 §11.4 reads them, whatever the spacing; everything else nil.
+    @Test func authorizationHeadersSplitIntoSchemeAndToken() {
+        func parts(_ h: String) -> [String]? { APICredentialsMiddleware.parse(h).map { [$0.scheme, $0.token] } }
+        #expect(parts("Bearer sk_sandbox_abc") == ["bearer", "sk_sandbox_abc"])
+        #expect(parts("  BASIC   dXNlcjo=  ") == ["basic", "dXNlcjo="])
+        #expect(parts("X-Custom-Scheme a.b~c+/=") == ["x-custom-scheme", "a.b~c+/="])
+        for bad in ["", " ", "Bearer", "Bearer ", " sk_x", "Bearer a b", "Bearer\tabc", "Bearer ab\u{301}c", "Béarer abc",
+                    "Bearer sk_\u{0}x", "Bear_er abc", "Bearer " + String(repeating: "a", count: 4097), "Bearer \u{301}abc"] {
+            #expect(APICredentialsMiddleware.parse(bad) == nil, "\(bad.debugDescription)")
+        }
+        #expect(APICredentialsMiddleware.parse("Bearer " + String(repeating: "a", count: 4096))?.token.utf8.count == 4096)
+    }
+
     @Test func anUnknownCredentialIs401NotIgnored() throws {
         let portal = try TestPortal()
         let r = try portal.request("GET", "/v1/ping", headers: ["Authorization": "Bearer sk_test_unknown"])

@@ -116,17 +116,40 @@ struct APICredentialsMiddleware: Middleware {
 
     /// `scheme token68` (RFC 9110 §11.4): the scheme lower-cased; nil when either part is
     /// missing or the token holds anything but token68 characters.
+    ///
+    /// Over the header's bytes (runs of spaces between the parts, as `split` by characters
+    /// did): grapheme by grapheme, the split alone cost more than the key's SHA-256.
     static func parse(_ header: String) -> (scheme: String, token: String)? {
-        let parts = header.split(separator: " ", omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[1].utf8.count <= 4096 else { return nil }
-        let isToken68 = parts[1].utf8.allSatisfy { b in
-            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
-                || b == 0x2D || b == 0x2E || b == 0x5F || b == 0x7E || b == 0x2B || b == 0x2F || b == 0x3D
+        var header = header
+        return header.withUTF8 { b -> (scheme: String, token: String)? in
+            let space = UInt8(ascii: " ")
+            var i = 0
+            while i < b.count, b[i] == space { i += 1 }
+            let schemeStart = i
+            while i < b.count, b[i] != space { i += 1 }
+            let schemeEnd = i
+            while i < b.count, b[i] == space { i += 1 }
+            let tokenStart = i
+            while i < b.count, b[i] != space { i += 1 }
+            let tokenEnd = i
+            while i < b.count, b[i] == space { i += 1 }
+            guard schemeEnd > schemeStart, tokenEnd > tokenStart, i == b.count, tokenEnd - tokenStart <= 4096 else { return nil }
+            let scheme = UnsafeBufferPointer(rebasing: b[schemeStart..<schemeEnd])
+            let token = UnsafeBufferPointer(rebasing: b[tokenStart..<tokenEnd])
+            let isToken68 = token.allSatisfy { b in
+                (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+                    || b == 0x2D || b == 0x2E || b == 0x5F || b == 0x7E || b == 0x2B || b == 0x2F || b == 0x3D
+            }
+            guard isToken68, scheme.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D }) else {
+                return nil
+            }
+            // ASCII alone now: lower-cased byte by byte.
+            let lower = String(unsafeUninitializedCapacity: scheme.count) { out in
+                for k in 0..<scheme.count { out[k] = scheme[k] | (scheme[k] >= 0x41 && scheme[k] <= 0x5A ? 0x20 : 0) }
+                return scheme.count
+            }
+            return (lower, String(decoding: token, as: UTF8.self))
         }
-        guard isToken68, parts[0].utf8.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D }) else {
-            return nil
-        }
-        return (parts[0].lowercased(), String(parts[1]))
     }
 }
 
