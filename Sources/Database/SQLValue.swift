@@ -56,6 +56,25 @@ extension SQLValue: ExpressibleByBooleanLiteral {
 public protocol SQLBindable: Sendable {
     /// The value to bind.
     var sqlValue: SQLValue { get }
+    /// Text already in UTF-8 bytes, bound as they are (``UTF8Text``); nil for everything else,
+    /// which binds ``sqlValue``.
+    var utf8Text: [UInt8]? { get }
+}
+
+extension SQLBindable {
+    public var utf8Text: [UInt8]? { nil }
+}
+
+/// TEXT bound straight from bytes the caller made as valid UTF-8 (JSON it wrote), without
+/// making a `String` of them first: for large values, that was a pass to validate and a copy.
+/// SQLite does not check; bytes that are not UTF-8 would be stored as they are.
+public struct UTF8Text: SQLBindable {
+    public let bytes: [UInt8]
+
+    public init(unchecked bytes: [UInt8]) { self.bytes = bytes }
+
+    public var sqlValue: SQLValue { .text(String(decoding: bytes, as: UTF8.self)) }
+    public var utf8Text: [UInt8]? { bytes }
 }
 
 extension SQLValue: SQLBindable {

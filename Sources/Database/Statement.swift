@@ -43,7 +43,17 @@ final class Statement {
                 sql: sql)
         }
         for (offset, argument) in arguments.enumerated() {
-            let rc = bind(argument.sqlValue, at: Int32(offset + 1))
+            let rc: Int32
+            if let text = argument.utf8Text {
+                rc = text.withUnsafeBytes { b in
+                    // As for a String: a NULL pointer would bind SQL NULL, not the empty string.
+                    guard let base = b.baseAddress, !b.isEmpty else { return sqlite3_bind_text(handle, Int32(offset + 1), "", 0, csqlite_transient()) }
+                    return sqlite3_bind_text64(handle, Int32(offset + 1), base.assumingMemoryBound(to: CChar.self), UInt64(b.count),
+                                               csqlite_transient(), UInt8(SQLITE_UTF8))
+                }
+            } else {
+                rc = bind(argument.sqlValue, at: Int32(offset + 1))
+            }
             if rc != SQLITE_OK {
                 throw DatabaseError(connection: sqlite3_db_handle(handle), sql: sql)
             }

@@ -50,6 +50,21 @@ import Testing
         }
     }
 
+    /// Bytes bound as TEXT are stored as the string they spell, empty included, and SQLite's
+    /// own functions read them as text (JSON here).
+    @Test(arguments: ["", "plain", "héllo 日本語 🎉", "[1,{\"a\":\"b\"}]"])
+    func utf8BytesBindAsText(text: String) throws {
+        try withConnection { conn in
+            try conn.execute("CREATE TABLE t(v)")
+            try conn.execute("INSERT INTO t(v) VALUES (?)", UTF8Text(unchecked: Array(text.utf8)))
+            let row = try #require(try conn.queryOne("SELECT v, typeof(v), length(v), json_valid(v) FROM t"))
+            #expect(try row.string(0) == text)
+            #expect(try row.string(1) == "text")
+            #expect(try row.int(2) == text.count)
+            #expect(try row.int(3) == (text.hasPrefix("[") ? 1 : 0))
+        }
+    }
+
     @Test func optionalArgumentsBindValueOrNull() throws {
         try withConnection { conn in
             let some: Int? = 7
