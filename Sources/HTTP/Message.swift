@@ -173,6 +173,40 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
     }
 
     public var description: String { fields.map { "\($0.name): \($0.value)" }.joined(separator: "\n") }
+
+    /// A set of header names asked for together (``firstValues(of:_:)``), made once.
+    public struct Names: Sendable {
+        public let names: [String]
+        fileprivate let bytes: [[UInt8]]
+
+        public init(_ names: [String]) {
+            self.names = names
+            bytes = names.map { Array($0.utf8) }
+        }
+    }
+
+    /// The first value of each of `names`, found in one pass over the fields rather than a
+    /// pass per name: `body` gets each present name's position in `names` and its value, in the
+    /// order of `names`. For a middleware that summarizes a dozen names of every message.
+    public func firstValues(of names: Names, _ body: (Int, String) throws -> Void) rethrows {
+        try withUnsafeTemporaryAllocation(of: Int.self, capacity: names.bytes.count) { found in
+            found.initialize(repeating: -1)
+            var missing = names.bytes.count
+            for f in fields.indices where missing > 0 {
+                let hit: Int? = fields[f].name.utf8.withContiguousStorageIfAvailable { field -> Int? in
+                    for n in names.bytes.indices where found[n] < 0 && names.bytes[n].count == field.count {
+                        if names.bytes[n].withUnsafeBufferPointer({ asciiCaseInsensitiveEquals(bytes: field, $0) }) { return n }
+                    }
+                    return nil
+                } ?? names.names.indices.first { found[$0] < 0 && asciiCaseInsensitiveEquals(fields[f].name, names.names[$0]) }
+                if let hit {
+                    found[hit] = f
+                    missing -= 1
+                }
+            }
+            for n in found.indices where found[n] >= 0 { try body(n, fields[found[n]].value) }
+        }
+    }
 }
 
 /// The part of a request known once its header section has been read: enough to

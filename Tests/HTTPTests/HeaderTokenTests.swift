@@ -30,3 +30,20 @@ import Testing
         #expect(HTTPHeaders.list("x[", contains: "x{") == false)
     }
 }
+
+/// `firstValues(of:)`: many names in one pass, each answered as the subscript would.
+@Suite struct HeaderFirstValuesTests {
+    @Test func answersEachNameAsTheSubscriptDoesInTheNamesOrder() {
+        let h: HTTPHeaders = ["x-b": "1", "Content-Type": "a/b", "X-A": "2", "x-b": "3", "X-[": "bracket", "X-Long-Name": "4"]
+        let names = HTTPHeaders.Names(["X-A", "x-{", "X-B", "Missing", "CONTENT-TYPE", "X-A"])
+        var got: [(Int, String)] = []
+        h.firstValues(of: names) { got.append(($0, $1)) }
+        #expect(got.map(\.0) == [0, 2, 4])
+        #expect(got.map(\.1) == ["2", "1", "a/b"])
+        for (n, v) in got { #expect(h[names.names[n]] == v) }
+        // A name asked twice is answered once; none present, nothing called.
+        var none = 0
+        HTTPHeaders().firstValues(of: names) { _, _ in none += 1 }
+        #expect(none == 0)
+    }
+}
