@@ -204,7 +204,7 @@ struct APILogRecordingTests {
     @Test func aFullBufferDropsTheOldestAndSaysSoOnce() throws {
         let capture = LogCapture()
         let saved = SavedBatches()
-        let recorder = APILogRecorder(capacity: 3, logger: capture.logger) { saved.add($0) }
+        let recorder = APILogRecorder(capacity: 3, logger: capture.logger) { saved.add($0, $1) }
         for i in 0..<5 { recorder.record(Self.entry("r\(i)")) }
         #expect(recorder.buffer.dropped == 2)
         recorder.flush()
@@ -218,10 +218,40 @@ struct APILogRecordingTests {
         #expect(capture.lines.filter { $0.rendered.contains("oldest entries were dropped") }.count == 2)
     }
 
+    @Test func aBufferThatKeepsDroppingHoldsNoMoreThanItsCapacity() throws {
+        let buffer = APILogBuffer(capacity: 10)
+        for i in 0..<1_000 { buffer.append(APIRequestRecord(Self.entry("r\(i)"))) }
+        #expect(buffer.count == 10)
+        #expect(buffer.dropped == 990)
+        let batch = buffer.takeAll()
+        // What dropped is gone from memory too, not only from the count.
+        #expect(batch.bytes.count <= 2 * 10 * (batch.items[0].end - batch.items[0].start))
+        let saved = SavedBatches()
+        saved.add(batch, 0..<batch.count)
+        #expect(saved.ids == (990..<1_000).map { "r\($0)" })
+        buffer.recycle(batch)
+        #expect(buffer.count == 0)
+        buffer.append(APIRequestRecord(Self.entry("next")))
+        let again = buffer.takeAll()
+        saved.add(again, 0..<again.count)
+        #expect(saved.ids.last == "next" && again.count == 1)
+    }
+
     final class SavedBatches: @unchecked Sendable {
         private let lock = NSLock()
         private var all: [String] = []
-        func add(_ batch: [APIRequestRecord]) { lock.withLock { all += batch.map(\.requestID) } }
+        func add(_ batch: APILogBatch, _ range: Range<Int>) {
+            // The ids as the flusher's segment holds them.
+            let ids = range.map { i in
+                batch.withElement(i) { e -> String in
+                    let bytes = [UInt8(ascii: "[")] + Array(e) + [UInt8(ascii: "]")]
+                    return bytes.withUnsafeBufferPointer { b in
+                        (try? APILogSegment.parse(b)).flatMap { try? APILogSegment.Fields(0, of: $0, in: b).string(APILogSegment.requestID) } ?? "?"
+                    }
+                }
+            }
+            lock.withLock { all += ids }
+        }
         var ids: [String] { lock.withLock { all } }
     }
 
@@ -251,7 +281,7 @@ struct APILogRecordTests {
 
     @Test("An answered request's record is byte for byte the entry's, however odd its headers")
     func theRecordEqualsTheEncodedEntry() throws {
-        let middleware = APILogMiddleware(recorder: APILogRecorder(logger: LogCapture().logger) { _ in }, clock: PortalClock { 1_796_586_911 },
+        let middleware = APILogMiddleware(recorder: APILogRecorder(logger: LogCapture().logger) { _, _ in }, clock: PortalClock { 1_796_586_911 },
                                           redaction: SecretPaths.redaction)
         let long = String(repeating: "é", count: 300) // 600 bytes, 300 characters
         let cases: [(headers: [(String, String)], path: String, credential: (any APICredential)?)] = [

@@ -30,9 +30,11 @@ struct APIKeyRecord: Sendable {
     let reminded7At: Int64?
     let reminded1At: Int64?
     let expiredAt: Int64?
+    /// `sk_sandbox_Ab3x…wXyZ`: enough to tell keys apart, nothing to use (``masking(_:_:)``).
+    /// Made once with the record: every API request's credential and log entry name the key by it.
+    let masked: String
 
-    /// `sk_sandbox_Ab3x…wXyZ`: enough to tell keys apart, nothing to use.
-    var masked: String { "\(displayPrefix)…\(last4)" }
+    static func masking(_ displayPrefix: String, _ last4: String) -> String { "\(displayPrefix)…\(last4)" }
 
     enum Status: String, Sendable {
         case active, rolling, revoked, expired, ended

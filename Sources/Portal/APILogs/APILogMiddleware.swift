@@ -20,6 +20,9 @@ struct APILogMiddleware: Middleware {
     static let requestHeaderNames = ["Content-Type", "Content-Length", "Accept", "Idempotency-Key", "Stripe-Version"]
     static let responseHeaderNames = ["Content-Type", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
                                       "Idempotent-Replayed", "WWW-Authenticate"]
+    /// The names above looked up together, in one pass over a message's fields.
+    static let requestNames = HTTPHeaders.Names(["Authorization"] + requestHeaderNames)
+    static let responseNames = HTTPHeaders.Names(responseHeaderNames)
 
     func handle(_ req: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse {
         let start = DispatchTime.now().uptimeNanoseconds
@@ -101,7 +104,12 @@ struct APILogMiddleware: Middleware {
     /// The same, piece by piece into a string or straight into the JSON being written (no
     /// interpolation or `split`: it runs for every logged request).
     func requestHeaders<Out: SummaryPieces>(_ req: Request, credential: (any APICredential)?, into out: inout Out) {
-        if let auth = req.headers["Authorization"] {
+        req.headers.firstValues(of: Self.requestNames) { n, value in
+            if n > 0 {
+                Self.line(&out, Self.requestHeaderNames[n - 1], BodyMasking.mask(Self.limited(value)))
+                return
+            }
+            let auth = value
             out.piece("Authorization: ")
             let scheme = auth.utf8.prefix(16).prefix(while: { $0 != UInt8(ascii: " ") })
             if scheme.elementsEqual("Bearer".utf8) {
@@ -115,9 +123,6 @@ struct APILogMiddleware: Middleware {
             out.piece(credential?.logName ?? BodyMasking.masked)
             out.newline()
         }
-        for name in Self.requestHeaderNames {
-            if let v = req.headers[name] { Self.line(&out, name, BodyMasking.mask(Self.limited(v))) }
-        }
     }
 
     func responseHeaders(_ req: Request, _ res: HTTPResponse) -> String {
@@ -130,9 +135,7 @@ struct APILogMiddleware: Middleware {
     /// Without `Request-Id`, which the request's page shows from the request's own id (kept
     /// once per request, not twice).
     func responseHeaders<Out: SummaryPieces>(_ req: Request, _ res: HTTPResponse, into out: inout Out) {
-        for name in Self.responseHeaderNames {
-            if let v = res.headers[name] { Self.line(&out, name, Self.limited(v)) }
-        }
+        res.headers.firstValues(of: Self.responseNames) { n, value in Self.line(&out, Self.responseHeaderNames[n], Self.limited(value)) }
     }
 
     /// A header's value as the summary keeps it: its first 200 characters.

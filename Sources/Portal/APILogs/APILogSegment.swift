@@ -20,17 +20,19 @@ enum APILogSegment {
 
     /// The JSON of `entries`, in their order.
     static func encode(_ entries: ArraySlice<APIRequestEntry>) -> [UInt8] {
-        encode(ArraySlice(entries.map(APIRequestRecord.init)))
+        let batch = APILogBatch(entries.lazy.map(APIRequestRecord.init))
+        return encode(batch, Array(0..<batch.count))
     }
 
-    /// The JSON of records whose elements are encoded already: their bytes between brackets.
-    static func encode(_ records: ArraySlice<APIRequestRecord>) -> [UInt8] {
+    /// The JSON of the batch's items at `indices`, whose elements are encoded already: their
+    /// bytes between brackets.
+    static func encode(_ batch: APILogBatch, _ indices: [Int]) -> [UInt8] {
         var out = [UInt8]()
-        out.reserveCapacity(records.reduce(2) { $0 + $1.element.count + 1 })
+        out.reserveCapacity(indices.reduce(2) { $0 + batch.items[$1].end - batch.items[$1].start + 1 })
         out.append(UInt8(ascii: "["))
-        for i in records.indices {
-            if i != records.startIndex { out.append(UInt8(ascii: ",")) }
-            records[i].element.withBytes { out.append(contentsOf: $0) }
+        for (n, i) in indices.enumerated() {
+            if n > 0 { out.append(UInt8(ascii: ",")) }
+            batch.withElement(i) { out.append(contentsOf: $0) }
         }
         out.append(UInt8(ascii: "]"))
         return out

@@ -39,14 +39,28 @@ struct APILogs: Sendable {
     /// Writes a batch in one transaction, with each credential's newest use of the batch
     /// noted for the page's key filter and for its "last used". The segments are encoded
     /// before the transaction begins: the writer is held only for the inserts.
-    func save(_ batch: [APIRequestRecord]) throws {
-        guard !batch.isEmpty else { return }
-        let segments = store.prepare(batch)
-        var newest: [String: APIRequestRecord] = [:]
-        for e in batch {
-            if let c = e.credentialID, (newest[c]?.createdAt ?? .min) <= e.createdAt { newest[c] = e }
+    func save(_ batch: APILogBatch, _ range: Range<Int>) throws {
+        guard !range.isEmpty else { return }
+        let segments = store.prepare(batch, range)
+        // Each credential's newest item (by index: no copy of an item per request). Runs of one
+        // credential, the common case, are told by comparing with the run's id, not hashed.
+        var newest: [String: Int] = [:]
+        func keep(_ r: (id: String, index: Int)) {
+            if let n = newest[r.id], batch.items[n].createdAt > batch.items[r.index].createdAt { return }
+            newest[r.id] = r.index
         }
-        let credentials = newest.sorted(by: { $0.key < $1.key })
+        var run: (id: String, index: Int)? // the current run's credential and its newest item so far
+        for i in range {
+            guard let c = batch.items[i].credentialID else { continue }
+            if let r = run, r.id == c {
+                if batch.items[r.index].createdAt <= batch.items[i].createdAt { run = (c, i) }
+            } else {
+                if let r = run { keep(r) }
+                run = (c, i)
+            }
+        }
+        if let r = run { keep(r) }
+        let credentials = newest.sorted(by: { $0.key < $1.key }).map { ($0.key, batch.items[$0.value]) }
         // Deferred durability: these entries waited up to a second in memory, where a crash
         // loses them anyway; an fsync per batch guarded nothing more (see Database.Durability).
         try database.write(durability: .deferred) { db in
@@ -61,9 +75,10 @@ struct APILogs: Sendable {
         }
     }
 
-    /// ``save(_:)`` for entries not yet encoded (tests, tools).
+    /// ``save(_:_:)`` for entries not yet encoded (tests, tools).
     func save(_ entries: [APIRequestEntry]) throws {
-        try save(entries.map(APIRequestRecord.init))
+        let batch = APILogBatch(entries.lazy.map(APIRequestRecord.init))
+        try save(batch, 0..<batch.count)
     }
 
     // MARK: the page

@@ -50,7 +50,7 @@ struct APILogsStore {
         fileprivate let firstAt: Int64, lastAt: Int64, firstSecond: Int64, lastSecond: Int64, statuses: Int
         fileprivate let credentials: String
         fileprivate let count: Int
-        fileprivate let data: String
+        fileprivate let data: UTF8Text
         /// (position, created_at, request body, response body) of the failed requests.
         fileprivate let bodies: [(Int, Int64, String, String)]
     }
@@ -72,25 +72,19 @@ struct APILogsStore {
         }
     }
 
-    /// `batch` as segments: one per organization and environment (and more when one would pass
-    /// ``APILogSegment/capacity``), each keeping the batch's order (a run of one group, the
-    /// common case under load, is a slice of the batch, no copy).
-    func prepare(_ batch: [APIRequestRecord]) -> [PreparedSegment] {
+    /// The items of `batch` in `range` as segments: one per organization and environment (and
+    /// more when one would pass ``APILogSegment/capacity``), each keeping the batch's order.
+    func prepare(_ batch: APILogBatch, _ range: Range<Int>) -> [PreparedSegment] {
         var groups: [(key: SegmentKey, indices: [Int])] = []
-        for i in batch.indices {
-            let key = SegmentKey(org: batch[i].organizationID, env: batch[i].environment)
+        for i in range {
+            let key = SegmentKey(org: batch.items[i].organizationID, env: batch.items[i].environment)
             if let g = groups.lastIndex(where: { $0.key == key }), groups[g].indices.count < APILogSegment.capacity {
                 groups[g].indices.append(i)
             } else {
                 groups.append((key, [i]))
             }
         }
-        return groups.map { g in
-            if let first = g.indices.first, let last = g.indices.last, last - first + 1 == g.indices.count {
-                return prepareSegment(g.key, batch[first...last])
-            }
-            return prepareSegment(g.key, ArraySlice(g.indices.map { batch[$0] }))
-        }
+        return groups.map { prepareSegment($0.key, batch, $0.indices) }
     }
 
     fileprivate struct SegmentKey: Equatable {
@@ -98,25 +92,30 @@ struct APILogsStore {
         let env: Environment?
     }
 
-    private func prepareSegment(_ key: SegmentKey, _ entries: ArraySlice<APIRequestRecord>) -> PreparedSegment {
+    private func prepareSegment(_ key: SegmentKey, _ batch: APILogBatch, _ indices: [Int]) -> PreparedSegment {
         var firstAt = Int64.max, lastAt = Int64.min, firstSecond = Int64.max, lastSecond = Int64.min, statuses = 0
         var seen = Set<String>()
+        var lastCredential: String?
         var credentials = " "
         var bodies: [(Int, Int64, String, String)] = []
-        for (position, i) in entries.indices.enumerated() {
-            let createdAt = entries[i].createdAt
-            firstAt = min(firstAt, createdAt)
-            lastAt = max(lastAt, createdAt)
-            let second = entries[i].second
-            firstSecond = min(firstSecond, second)
-            lastSecond = max(lastSecond, second)
-            statuses |= Self.statusBit(entries[i].status)
-            if let c = entries[i].credentialID, seen.insert(c).inserted { credentials += c + " " }
-            if let request = entries[i].requestBody, let response = entries[i].responseBody { bodies.append((position, createdAt, request, response)) }
+        for (position, i) in indices.enumerated() {
+            let item = batch.items[i]
+            firstAt = min(firstAt, item.createdAt)
+            lastAt = max(lastAt, item.createdAt)
+            firstSecond = min(firstSecond, item.second)
+            lastSecond = max(lastSecond, item.second)
+            statuses |= Self.statusBit(item.status)
+            // The same credential as the item before (nearly always) is not hashed again.
+            if let c = item.credentialID, c != lastCredential {
+                lastCredential = c
+                if seen.insert(c).inserted { credentials += c + " " }
+            }
+            if let request = item.requestBody, let response = item.responseBody { bodies.append((position, item.createdAt, request, response)) }
         }
         return PreparedSegment(key: key, firstAt: firstAt, lastAt: lastAt, firstSecond: firstSecond, lastSecond: lastSecond, statuses: statuses,
-                               credentials: credentials, count: entries.count,
-                               data: String(decoding: APILogSegment.encode(entries), as: UTF8.self), bodies: bodies)
+                               credentials: credentials, count: indices.count,
+                               // Bound as they are: the writer wrote them from strings, escaped, so they are UTF-8.
+                               data: UTF8Text(unchecked: APILogSegment.encode(batch, indices)), bodies: bodies)
     }
 
     /// The bit of a status's class in a segment's `statuses`.

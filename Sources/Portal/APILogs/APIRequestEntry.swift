@@ -68,3 +68,80 @@ extension APIRequestRecord {
         element = APILogSegment.element(e)
     }
 }
+
+/// Records as the buffer holds them and hands them to the flusher: each one's facts, and the
+/// bytes of every element back to back in one array.
+///
+/// A record's own element (a writer's storage) is copied in and freed by the request's thread
+/// that made it, and nothing made for one request crosses to the flusher's thread: with an
+/// element per record, the flusher freed 500 blocks a batch that the request threads' malloc
+/// had made, and glibc's malloc then served the requests from its slow paths (a sixth of what
+/// the log cost a request).
+struct APILogBatch: Sendable {
+    struct Item: Sendable {
+        /// Where its element lies in ``APILogBatch/bytes``.
+        var start: Int, end: Int
+        var createdAt: Int64
+        var second: Int64
+        var organizationID: Int64?
+        var environment: Environment?
+        var credentialID: String?
+        var credentialName: String?
+        var credentialLabel: String?
+        var ip: String
+        var status: Int
+        var requestBody: String?
+        var responseBody: String?
+    }
+
+    private(set) var bytes: [UInt8] = []
+    private(set) var items: [Item] = []
+
+    init() {}
+
+    init(_ records: some Sequence<APIRequestRecord>) {
+        for r in records { append(r) }
+    }
+
+    var count: Int { items.count }
+    var isEmpty: Bool { items.isEmpty }
+
+    mutating func append(_ r: APIRequestRecord) {
+        let start = bytes.count
+        r.element.withBytes { bytes.append(contentsOf: $0) }
+        items.append(Item(start: start, end: bytes.count, createdAt: r.createdAt, second: r.second, organizationID: r.organizationID,
+                          environment: r.environment, credentialID: r.credentialID, credentialName: r.credentialName,
+                          credentialLabel: r.credentialLabel, ip: r.ip, status: r.status, requestBody: r.requestBody,
+                          responseBody: r.responseBody))
+    }
+
+    /// The element of item `i`, read in place.
+    func withElement<R>(_ i: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try bytes.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[items[i].start..<items[i].end])) }
+    }
+
+    /// Forgets the first `n` items (their bytes stay until ``removeAll()``: they are no one's).
+    mutating func dropFirst(_ n: Int) {
+        items.removeFirst(n)
+    }
+
+    /// Keeps only the items from `n` on, their bytes moved to the front: what a buffer that
+    /// dropped `n` of its oldest does so that what it holds stays bounded.
+    mutating func compact(droppingFirst n: Int) {
+        guard n > 0 else { return }
+        guard n < items.count else { removeAll(); return }
+        let shift = items[n].start
+        bytes.removeFirst(shift)
+        items.removeFirst(n)
+        for i in items.indices {
+            items[i].start -= shift
+            items[i].end -= shift
+        }
+    }
+
+    /// Empties it, keeping the arrays' capacity for the next batch.
+    mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        items.removeAll(keepingCapacity: true)
+    }
+}

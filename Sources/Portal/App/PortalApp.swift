@@ -122,7 +122,7 @@ public final class PortalApp: Sendable {
         self.apiLogs = apiLogs
         jobs.register(kind: APILogs.pruneKind, retry: RetryPolicy(firstDelay: .seconds(60), maximumDelay: .seconds(3600), giveUpAfter: .seconds(86400)),
                       lease: .seconds(600), handler: APILogPruning(logs: apiLogs, jobs: jobs))
-        apiLogRecorder = config.apiRequestLog ? APILogRecorder(logger: logger) { try apiLogs.save($0) } : nil
+        apiLogRecorder = config.apiRequestLog ? APILogRecorder(logger: logger) { try apiLogs.save($0, $1) } : nil
 
         // Webhooks: outbound HTTP refused to private networks unless the operator allows them.
         if config.webhooksAllowPrivateNetworks {
