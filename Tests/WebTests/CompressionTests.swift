@@ -73,3 +73,13 @@ import Web
         #expect(gunzip(try #require(Gzip.compress([]))) == [])
     }
 }
+
+/// Which types are worth compressing: the quick paths answer as the parsed one does.
+@Suite struct CompressibleTypesTests {
+    @Test(arguments: ["text/html; charset=utf-8", "TEXT/CSS", "application/json", "application/json; charset=utf-8", "application/json ;x=y",
+                      "Application/JSON", "application/problem+json", "image/svg+xml", "application/vnd.api+json; q=1"])
+    func compressible(type: String) { #expect(MediaTypes.isCompressible(type)) }
+
+    @Test(arguments: ["application/json-seq", "application/jsonx", "image/png", "application/octet-stream", "", "application/zip; x=json"])
+    func notCompressible(type: String) { #expect(!MediaTypes.isCompressible(type)) }
+}
