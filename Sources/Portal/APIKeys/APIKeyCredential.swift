@@ -21,4 +21,6 @@ struct APIKeyCredential: APICredential {
     }
 
     func access(to resource: APIResource) -> APIAccessLevel { restrictions.access(to: resource) }
+    /// People name keys ("Checkout server"): the request log shows it.
+    var logLabel: String? { name }
 }

@@ -37,6 +37,9 @@ protocol APICredential: Sendable {
     func missingScope(_ resource: APIResource, _ level: APIAccessLevel) -> String?
     /// How the audit log and the money features name the caller.
     var actorName: String { get }
+    /// The name people gave it, for the request log beside ``logName`` (a key's "Checkout
+    /// server"); nil when it has none.
+    var logLabel: String? { get }
 }
 
 extension APICredential {
@@ -44,6 +47,7 @@ extension APICredential {
     var actorName: String { "API key \(logName)" }
     var createdByUserID: Int64? { nil }
     func missingScope(_ resource: APIResource, _ level: APIAccessLevel) -> String? { nil }
+    var logLabel: String? { nil }
 }
 
 /// Recognises one kind of credential. The API pipeline asks each verifier in turn.
