@@ -24,12 +24,12 @@ public enum MediaTypes {
     /// True for types that compress well.
     public static func isCompressible(_ contentType: String) -> Bool {
         // Every page says `text/html; charset=utf-8` as written here: no lowercased copy for it.
-        if contentType.utf8.starts(with: "text/".utf8) { return true }
+        if contentType.utf8HasPrefix("text/") { return true }
         // Every /v1 answer says `application/json`, perhaps with parameters: no split and
         // lowercased copy for it either (they were 3 % of a /v1 call's instructions).
-        let json = "application/json".utf8
-        if contentType.utf8.starts(with: json) {
-            let next = contentType.utf8.dropFirst(json.count).first
+        let json = "application/json"
+        if contentType.utf8HasPrefix(json) {
+            let next = contentType.utf8.dropFirst(json.utf8.count).first
             if next == nil || next == UInt8(ascii: ";") || next == UInt8(ascii: " ") || next == UInt8(ascii: "\t") { return true }
         }
         let t = essence(contentType)

@@ -28,10 +28,13 @@ public struct PathRedaction: Sendable {
 
     /// `path` with the secret segments masked; `path` itself when no rule applies.
     public func apply(_ path: String) -> String {
+        // Over the path's bytes (the prefixes are ASCII): it runs for every logged request.
+        let u = path.utf8
         for rule in rules {
-            guard path.hasPrefix(rule.prefix) else { continue }
-            let rest = path.dropFirst(rule.prefix.count)
-            guard rest.isEmpty || rest.first == "/" else { continue }
+            guard path.utf8HasPrefix(rule.prefix) else { continue }
+            let restStart = u.index(u.startIndex, offsetBy: rule.prefix.utf8.count)
+            guard restStart == u.endIndex || u[restStart] == UInt8(ascii: "/") else { continue }
+            let rest = path[restStart...]
             let segments = rest.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
             var masked = rule.prefix
             for s in segments {

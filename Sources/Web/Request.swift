@@ -212,3 +212,18 @@ extension StringProtocol {
         return s
     }
 }
+
+extension String {
+    /// Whether the string's bytes begin with `prefix`'s, compared in place (the generic
+    /// `utf8.starts(with:)` steps two iterators byte by byte): for the checks every request
+    /// makes, such as a media type or a path prefix.
+    func utf8HasPrefix(_ prefix: String) -> Bool {
+        let found = utf8.withContiguousStorageIfAvailable { s in
+            prefix.utf8.withContiguousStorageIfAvailable { p in
+                p.count <= s.count && (p.isEmpty || memcmp(s.baseAddress!, p.baseAddress!, p.count) == 0)
+            }
+        }
+        if let found = found ?? nil { return found }
+        return utf8.starts(with: prefix.utf8)
+    }
+}

@@ -63,6 +63,13 @@ import Web
         #expect(!Gzip.isAccepted(by: ""))
         #expect(!Gzip.isAccepted(by: "gzip;q=0, *"))
         #expect(!Gzip.isAccepted(by: "deflate"))
+        // Without parameters (what browsers send), the quick path: the same answers.
+        #expect(Gzip.isAccepted(by: "gzip, deflate, br, zstd"))
+        #expect(Gzip.isAccepted(by: "br,\tX-GZIP "))
+        #expect(Gzip.isAccepted(by: "identity, *"))
+        #expect(!Gzip.isAccepted(by: "deflate, br, identity"))
+        #expect(!Gzip.isAccepted(by: "gzipx, xgzip, x-gzi, g zip, ,"))
+        #expect(!Gzip.isAccepted(by: "x\rgzip, x\u{0D}gzip"))
     }
 
     @Test func gzipRoundTrip() throws {
