@@ -112,17 +112,24 @@ struct APILogMiddleware: Middleware {
                 Self.line(&out, Self.requestLineStarts[n - 1], BodyMasking.mask(Self.limited(value)))
                 return
             }
-            let auth = value
-            out.piece("Authorization: ")
-            let scheme = auth.utf8.prefix(16).prefix(while: { $0 != UInt8(ascii: " ") })
-            if scheme.elementsEqual("Bearer".utf8) {
-                out.piece("Bearer")
-            } else if scheme.elementsEqual("Basic".utf8) {
-                out.piece("Basic")
-            } else {
-                out.piece(String(decoding: scheme, as: UTF8.self)) // a cut inside a character is repaired, not kept
+            // The scheme: the bytes before the first space among the first 16. Bearer and Basic,
+            // nearly every request, go with the line's start in one piece.
+            var auth = value
+            let scheme = auth.withUTF8 { b -> (known: String?, bytes: [UInt8]) in
+                let head = UnsafeBufferPointer(rebasing: b[..<min(16, b.count)])
+                let cut = head.firstIndex(of: UInt8(ascii: " ")) ?? head.count
+                let s = UnsafeBufferPointer(rebasing: head[..<cut])
+                if s.elementsEqual("Bearer".utf8) { return ("Authorization: Bearer ", []) }
+                if s.elementsEqual("Basic".utf8) { return ("Authorization: Basic ", []) }
+                return (nil, Array(s))
             }
-            out.piece(" ")
+            if let known = scheme.known {
+                out.piece(known)
+            } else {
+                out.piece("Authorization: ")
+                out.piece(String(decoding: scheme.bytes, as: UTF8.self)) // a cut inside a character is repaired, not kept
+                out.piece(" ")
+            }
             out.piece(credential?.logName ?? BodyMasking.masked)
             out.newline()
         }
