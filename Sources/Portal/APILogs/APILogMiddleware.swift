@@ -67,10 +67,12 @@ struct APILogMiddleware: Middleware {
             userAgent: userAgent.utf8.count <= Self.userAgentLimit ? userAgent : String(userAgent.prefix(Self.userAgentLimit)),
             capacity: 384, requestHeaders: { requestHeaders(req, credential: credential, into: &$0) },
             responseHeaders: { responseHeaders(req, res, into: &$0) })
-        return APIRequestRecord(requestID: req.id, createdAt: now, second: APILogsStore.second(of: req.id) ?? now,
-                                organizationID: credential?.organizationID, environment: credential?.environment,
-                                credentialID: credential?.publicID, credentialName: name, credentialLabel: label,
-                                ip: req.remoteAddress, status: res.status.code, requestBody: nil, responseBody: nil, element: element)
+        return APIRequestRecord(requestID: req.id,
+                                facts: APIRequestFacts(createdAt: now, second: APILogsStore.second(of: req.id) ?? now,
+                                                       organizationID: credential?.organizationID, environment: credential?.environment,
+                                                       credentialID: credential?.publicID, credentialName: name, credentialLabel: label,
+                                                       ip: req.remoteAddress, status: res.status.code, requestBody: nil, responseBody: nil),
+                                element: element)
     }
 
     func entry(_ req: Request, _ res: HTTPResponse, micros: Int64) -> APIRequestEntry {

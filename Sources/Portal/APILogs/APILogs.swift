@@ -46,14 +46,14 @@ struct APILogs: Sendable {
         // credential, the common case, are told by comparing with the run's id, not hashed.
         var newest: [String: Int] = [:]
         func keep(_ r: (id: String, index: Int)) {
-            if let n = newest[r.id], batch.items[n].createdAt > batch.items[r.index].createdAt { return }
+            if let n = newest[r.id], batch.items[n].facts.createdAt > batch.items[r.index].facts.createdAt { return }
             newest[r.id] = r.index
         }
         var run: (id: String, index: Int)? // the current run's credential and its newest item so far
         for i in range {
-            guard let c = batch.items[i].credentialID else { continue }
+            guard let c = batch.items[i].facts.credentialID else { continue }
             if let r = run, r.id == c {
-                if batch.items[r.index].createdAt <= batch.items[i].createdAt { run = (c, i) }
+                if batch.items[r.index].facts.createdAt <= batch.items[i].facts.createdAt { run = (c, i) }
             } else {
                 if let r = run { keep(r) }
                 run = (c, i)

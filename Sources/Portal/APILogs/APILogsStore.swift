@@ -77,7 +77,7 @@ struct APILogsStore {
     func prepare(_ batch: APILogBatch, _ range: Range<Int>) -> [PreparedSegment] {
         var groups: [(key: SegmentKey, indices: [Int])] = []
         for i in range {
-            let key = SegmentKey(org: batch.items[i].organizationID, env: batch.items[i].environment)
+            let key = SegmentKey(org: batch.items[i].facts.organizationID, env: batch.items[i].facts.environment)
             if let g = groups.lastIndex(where: { $0.key == key }), groups[g].indices.count < APILogSegment.capacity {
                 groups[g].indices.append(i)
             } else {
@@ -100,17 +100,17 @@ struct APILogsStore {
         var bodies: [(Int, Int64, String, String)] = []
         for (position, i) in indices.enumerated() {
             let item = batch.items[i]
-            firstAt = min(firstAt, item.createdAt)
-            lastAt = max(lastAt, item.createdAt)
-            firstSecond = min(firstSecond, item.second)
-            lastSecond = max(lastSecond, item.second)
-            statuses |= Self.statusBit(item.status)
+            firstAt = min(firstAt, item.facts.createdAt)
+            lastAt = max(lastAt, item.facts.createdAt)
+            firstSecond = min(firstSecond, item.facts.second)
+            lastSecond = max(lastSecond, item.facts.second)
+            statuses |= Self.statusBit(item.facts.status)
             // The same credential as the item before (nearly always) is not hashed again.
-            if let c = item.credentialID, c != lastCredential {
+            if let c = item.facts.credentialID, c != lastCredential {
                 lastCredential = c
                 if seen.insert(c).inserted { credentials += c + " " }
             }
-            if let request = item.requestBody, let response = item.responseBody { bodies.append((position, item.createdAt, request, response)) }
+            if let request = item.facts.requestBody, let response = item.facts.responseBody { bodies.append((position, item.facts.createdAt, request, response)) }
         }
         return PreparedSegment(key: key, firstAt: firstAt, lastAt: lastAt, firstSecond: firstSecond, lastSecond: lastSecond, statuses: statuses,
                                credentials: credentials, count: indices.count,

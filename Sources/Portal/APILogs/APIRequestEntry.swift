@@ -26,14 +26,9 @@ struct APIRequestEntry: Sendable, Equatable {
     var responseBody: String?
 }
 
-/// An entry as the buffer holds it until the flusher writes it: its element of a segment
-/// already encoded, plus the few fields the flusher reads to group, summarize and note.
-///
-/// Encoded on the request's thread, while the entry's strings are still in the core's cache,
-/// and those strings freed by the thread that made them. The flusher used to walk 500
-/// entries' fifteen strings each, cold, to encode them, and free them from another thread.
-struct APIRequestRecord: Sendable {
-    var requestID: String
+/// What the flusher reads of a request to group, summarize and note it (its element holds the
+/// rest): the same for a record and for a batch's item.
+struct APIRequestFacts: Sendable {
     var createdAt: Int64
     /// The unix second the request id begins with (``APILogsStore/second(of:)``), else createdAt.
     var second: Int64
@@ -46,25 +41,32 @@ struct APIRequestRecord: Sendable {
     var status: Int
     var requestBody: String?
     var responseBody: String?
+}
+
+/// An entry as the request's thread hands it to the buffer: its element of a segment already
+/// encoded, plus its facts (`record.status` reads them).
+///
+/// Encoded on the request's thread, while the entry's strings are still in the core's cache,
+/// and those strings freed by the thread that made them. The flusher used to walk 500
+/// entries' fifteen strings each, cold, to encode them, and free them from another thread.
+@dynamicMemberLookup
+struct APIRequestRecord: Sendable {
+    var requestID: String
+    var facts: APIRequestFacts
     /// The request's element of a segment: the JSON array of its ``APILogSegment`` fields,
     /// kept in the writer that wrote it (no copy into an array of its own).
     var element: JSONWriter
+
+    subscript<T>(dynamicMember fact: KeyPath<APIRequestFacts, T>) -> T { facts[keyPath: fact] }
 }
 
 extension APIRequestRecord {
     init(_ e: APIRequestEntry) {
         requestID = e.requestID
-        createdAt = e.createdAt
-        second = APILogsStore.second(of: e.requestID) ?? e.createdAt
-        organizationID = e.organizationID
-        environment = e.environment
-        credentialID = e.credentialID
-        credentialName = e.credentialName
-        credentialLabel = e.credentialLabel
-        ip = e.ip
-        status = e.status
-        requestBody = e.requestBody
-        responseBody = e.responseBody
+        facts = APIRequestFacts(createdAt: e.createdAt, second: APILogsStore.second(of: e.requestID) ?? e.createdAt,
+                                organizationID: e.organizationID, environment: e.environment, credentialID: e.credentialID,
+                                credentialName: e.credentialName, credentialLabel: e.credentialLabel, ip: e.ip, status: e.status,
+                                requestBody: e.requestBody, responseBody: e.responseBody)
         element = APILogSegment.element(e)
     }
 }
@@ -78,20 +80,13 @@ extension APIRequestRecord {
 /// had made, and glibc's malloc then served the requests from its slow paths (a sixth of what
 /// the log cost a request).
 struct APILogBatch: Sendable {
+    @dynamicMemberLookup
     struct Item: Sendable {
         /// Where its element lies in ``APILogBatch/bytes``.
         var start: Int, end: Int
-        var createdAt: Int64
-        var second: Int64
-        var organizationID: Int64?
-        var environment: Environment?
-        var credentialID: String?
-        var credentialName: String?
-        var credentialLabel: String?
-        var ip: String
-        var status: Int
-        var requestBody: String?
-        var responseBody: String?
+        var facts: APIRequestFacts
+
+        subscript<T>(dynamicMember fact: KeyPath<APIRequestFacts, T>) -> T { facts[keyPath: fact] }
     }
 
     private(set) var bytes: [UInt8] = []
@@ -109,10 +104,7 @@ struct APILogBatch: Sendable {
     mutating func append(_ r: APIRequestRecord) {
         let start = bytes.count
         r.element.withBytes { bytes.append(contentsOf: $0) }
-        items.append(Item(start: start, end: bytes.count, createdAt: r.createdAt, second: r.second, organizationID: r.organizationID,
-                          environment: r.environment, credentialID: r.credentialID, credentialName: r.credentialName,
-                          credentialLabel: r.credentialLabel, ip: r.ip, status: r.status, requestBody: r.requestBody,
-                          responseBody: r.responseBody))
+        items.append(Item(start: start, end: bytes.count, facts: r.facts))
     }
 
     /// The element of item `i`, read in place.
