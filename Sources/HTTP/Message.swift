@@ -153,7 +153,7 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
 
     /// Whether the comma-separated `list` has `token` as an element (spaces and tabs around
     /// elements ignored, letters compared without case).
-    static func list(_ list: String, contains token: String) -> Bool {
+    public static func list(_ list: String, contains token: String) -> Bool {
         var list = list, token = token
         return list.withUTF8 { v in
             token.withUTF8 { t in

@@ -75,10 +75,10 @@ extension APIRequestRecord {
 /// bytes of every element back to back in one array.
 ///
 /// A record's own element (a writer's storage) is copied in and freed by the request's thread
-/// that made it, and nothing made for one request crosses to the flusher's thread: with an
-/// element per record, the flusher freed 500 blocks a batch that the request threads' malloc
-/// had made, and glibc's malloc then served the requests from its slow paths (a sixth of what
-/// the log cost a request).
+/// that made it; what crosses to the flusher's thread is the facts, whose strings are the
+/// credential's (shared, not freed there) but for the bodies of failures. With an element per
+/// record, the flusher freed 500 blocks a batch that the request threads' malloc had made, and
+/// glibc's malloc then served the requests from its slow paths.
 struct APILogBatch: Sendable {
     @dynamicMemberLookup
     struct Item: Sendable {
