@@ -11,7 +11,7 @@ BENCH_DEPS := wrk nginx-light curl bc python3
 # The browser tests (Tests/Browser): headless Chromium driven by Python selenium.
 BROWSER_DEPS := chromium chromium-driver fonts-liberation python3 python3-pip
 # The `openssl` command: certificate, TLS and app tests make their certificates with it.
-TEST_DEPS  := openssl
+TEST_DEPS  := openssl sqlite3
 PYTHON     := python3
 
 .PHONY: deps build-deps test-deps bench-deps build run migrate test bench clean

@@ -35,7 +35,7 @@ let package = Package(
         ]),
         // SQLite connections, statements, transactions, migrations. Knows no portal table.
         .target(name: "Database", dependencies: [
-            "CSQLite",
+            "CSQLite", "CZlib", // zlib: sqlar_uncompress, for columns kept compressed
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Password hashing and strength, TOTP, random tokens, HMAC, AES-GCM, QR codes. Knows no HTTP.

@@ -66,6 +66,8 @@ public final class Connection {
         sqlite3_extended_result_codes(db, 1)
         do {
             sqlite3_busy_timeout(db, milliseconds)
+            let defined = SQLArchive.define(on: db)
+            guard defined == SQLITE_OK else { throw DatabaseError(code: defined, message: "cannot define sqlar_uncompress: \(String(cString: sqlite3_errmsg(db)))") }
             // journal_mode is a property of the file: a read-only connection cannot set it, but
             // reports the mode the writer set.
             try executeScript("\(readOnly ? "" : "PRAGMA journal_mode = WAL; ")PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")

@@ -250,4 +250,26 @@ public struct RowView: RowReading {
         _ = try decode(i, as: String?.self) // throws the mismatch or the unknown column
         return false
     }
+
+    /// Calls `body` with the bytes of a BLOB or TEXT column in SQLite's own memory (no copy)
+    /// and returns true; returns false without calling it when the value is NULL. As with
+    /// ``withUTF8(_:_:)``, the bytes are valid only during the call.
+    public func withBytes(_ i: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws -> Bool {
+        precondition(statement.generation == generation, "RowView used after its row was left; copy values out inside the forEach body")
+        if let v = statement.columnValue(i) {
+            switch sqlite3_value_type(v) {
+            case SQLITE_BLOB:
+                let blob = sqlite3_value_blob(v)
+                try body(UnsafeBufferPointer(start: blob?.assumingMemoryBound(to: UInt8.self), count: blob == nil ? 0 : Int(sqlite3_value_bytes(v))))
+                return true
+            case SQLITE_TEXT:
+                return try withUTF8(i, body)
+            case SQLITE_NULL where statement.hasColumn(i):
+                return false
+            default: break
+            }
+        }
+        _ = try decode(i, as: [UInt8]?.self) // throws the mismatch or the unknown column
+        return false
+    }
 }

@@ -224,6 +224,17 @@ import Testing
                 #expect(text == Array(try row.decode(1, as: String.self).utf8))
                 let null = try row.withUTF8(2) { _ in Issue.record("NULL has no bytes") }
                 #expect(!null)
+                // withBytes: a BLOB's bytes, or a TEXT's as withUTF8 gives them; NULL none.
+                var blob: [UInt8]? = nil
+                #expect(try row.withBytes(4) { blob = Array($0) })
+                #expect(blob == (try row.decode(4, as: [UInt8].self)))
+                var bytes: [UInt8]? = nil
+                #expect(try row.withBytes(1) { bytes = Array($0) })
+                #expect(bytes == text)
+                #expect(try !row.withBytes(2) { _ in Issue.record("NULL has no bytes") })
+                #expect(throws: DatabaseError.self) { try row.withBytes(0) { _ in } }
+                #expect(throws: DatabaseError.self) { try row.withBytes(3) { _ in } }
+                #expect(throws: DatabaseError.self) { try row.withBytes(5) { _ in } }
                 // A mismatch or a column out of range throws, as the checked reads do.
                 #expect(throws: DatabaseError.self) { try row.int64(1) }
                 #expect(throws: DatabaseError.self) { try row.int64(2) }

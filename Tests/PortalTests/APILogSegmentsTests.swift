@@ -5,7 +5,7 @@ import TestSupport
 import Web
 @testable import Portal
 
-/// The request log's storage: segments of JSON (migration 0033). What is written reads back
+/// The request log's storage: segments of JSON (migration 0033), compressed (0036). What is written reads back
 /// the same, SQLite's own JSON reads the same as ours, pages and filters across many segments
 /// are what a plain filter of the requests gives, and a log written before segments is kept.
 @Suite("API request log: segments")
@@ -105,6 +105,14 @@ struct APILogSegmentsTests {
             all += entries
         }
         let store = APILogsStore()
+        // Kept compressed (migration 0036), and read back through the view by SQLite alone.
+        try portal.app.database.read { db in
+            let kinds = try db.query("SELECT typeof(data), raw_size IS NOT NULL, count(*), sum(length(data)), sum(raw_size) FROM api_request_segments GROUP BY 1, 2")
+            let (type, compressed, stored, raw) = (try kinds.first?.string(0), try kinds.first?.bool(1), try kinds.first?.int(3) ?? 0, try kinds.first?.int(4) ?? 0)
+            #expect(kinds.count == 1 && type == "blob" && compressed == true)
+            #expect(stored * 3 < raw)
+            #expect(try db.query("SELECT request_id FROM api_requests").map { try $0.string(0) }.sorted() == all.map(\.requestID).sorted())
+        }
         let sandbox = all.filter { $0.organizationID == org && $0.environment == .sandbox }
         let queries: [APILogsStore.Query] = [
             .init(), .init(credentialID: "key_bbbb"), .init(statuses: 400..<500), .init(statuses: 500..<600), .init(pathPrefix: "/v1/transactions/"),
@@ -187,6 +195,17 @@ struct APILogSegmentsTests {
             let rows = try store.page(organizationID: 1, environment: .sandbox, .init(), before: nil, after: nil, limit: 2, on: db)
             #expect(rows.map(\.credentialID) == ["key_new", "key_old"])
             #expect(try store.page(organizationID: 1, environment: .sandbox, .init(), before: rows[1].id, after: nil, limit: 2, on: db).map(\.requestID) == [legacyID])
+            // The segments 0033 made stay text, the new one is compressed (0036): a path filter,
+            // the detail and the view read both.
+            let kinds = try db.query("SELECT typeof(data), raw_size IS NULL FROM api_request_segments ORDER BY id").map { "\(try $0.string(0)) \(try $0.bool(1))" }
+            #expect(kinds.dropLast().allSatisfy { $0 == "text true" } && kinds.last == "blob false", "\(kinds)")
+            #expect(try store.page(organizationID: 1, environment: .sandbox, .init(pathPrefix: "/v1/bal"), before: nil, after: nil, limit: 5, on: db)
+                .map(\.credentialID) == ["key_new", "key_old"])
+            #expect(try store.page(organizationID: 1, environment: .sandbox, .init(pathPrefix: "/v1/tr"), before: nil, after: nil, limit: 5, on: db)
+                .map(\.requestID) == [recentID])
+            let new = try #require(rows.first)
+            #expect(try store.detail(organizationID: 1, environment: .sandbox, requestID: new.requestID, on: db)?.requestHeaders == "Accept: new\n")
+            #expect(try db.scalar("SELECT count(*) FROM api_requests", as: Int.self) == 4)
         }
     }
 }

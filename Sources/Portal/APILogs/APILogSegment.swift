@@ -3,7 +3,8 @@ import Web
 /// The stored form of a segment of the request log: a flushed batch's requests of one
 /// organization and environment as a JSON array of arrays, oldest first (migration 0033 says
 /// which field is where). JSON, so that the migration could turn old rows into segments and
-/// the `api_requests` view can show them with SQLite's own `json_each`.
+/// the `api_requests` view can show them with SQLite's own `json_each`; kept compressed
+/// (migration 0036), which the view undoes with `sqlar_uncompress`.
 ///
 /// Reading one is two steps: ``parse(_:)`` finds where each field lies (no strings made),
 /// then a ``Fields`` gives the values of the requests a page keeps, so a filter that passes

@@ -50,7 +50,10 @@ struct APILogsStore {
         fileprivate let firstAt: Int64, lastAt: Int64, firstSecond: Int64, lastSecond: Int64, statuses: Int
         fileprivate let credentials: String
         fileprivate let count: Int
-        fileprivate let data: UTF8Text
+        /// The JSON compressed (``SQLArchive``), with its length; or, when it would not shrink,
+        /// the JSON itself and no length.
+        fileprivate let data: any SQLBindable
+        fileprivate let rawSize: Int?
         /// (position, created_at, request body, response body) of the failed requests.
         fileprivate let bodies: [(Int, Int64, String, String)]
     }
@@ -60,9 +63,10 @@ struct APILogsStore {
     func insert(_ segments: [PreparedSegment], on db: Connection) throws {
         for p in segments {
             _ = try db.execute("""
-                INSERT INTO api_request_segments(organization_id, environment, credentials, first_at, last_at, statuses, first_second, last_second, entries, data)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, p.key.org, p.key.env?.rawValue, p.credentials, p.firstAt, p.lastAt, p.statuses, p.firstSecond, p.lastSecond, p.count, p.data)
+                INSERT INTO api_request_segments(organization_id, environment, credentials, first_at, last_at, statuses, first_second, last_second, entries, data, raw_size)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, p.key.org, p.key.env?.rawValue, p.credentials, p.firstAt, p.lastAt, p.statuses, p.firstSecond, p.lastSecond, p.count, p.data,
+                p.rawSize)
             let segment = db.lastInsertRowID
             for (position, createdAt, request, response) in p.bodies {
                 _ = try db.execute("""
@@ -112,10 +116,14 @@ struct APILogsStore {
             }
             if let request = item.facts.requestBody, let response = item.facts.responseBody { bodies.append((position, item.facts.createdAt, request, response)) }
         }
+        let json = APILogSegment.encode(batch, indices)
+        // Compressed before the write transaction, on the flusher's thread (migration 0036 says why).
+        let compressed = SQLArchive.compress(json)
         return PreparedSegment(key: key, firstAt: firstAt, lastAt: lastAt, firstSecond: firstSecond, lastSecond: lastSecond, statuses: statuses,
                                credentials: credentials, count: indices.count,
                                // Bound as they are: the writer wrote them from strings, escaped, so they are UTF-8.
-                               data: UTF8Text(unchecked: APILogSegment.encode(batch, indices)), bodies: bodies)
+                               data: compressed ?? UTF8Text(unchecked: json) as any SQLBindable, rawSize: compressed == nil ? nil : json.count,
+                               bodies: bodies)
     }
 
     /// The bit of a status's class in a segment's `statuses`.
@@ -171,7 +179,7 @@ struct APILogsStore {
     private func scan(_ org: Int64, _ env: Environment, _ q: Query, beyond cursor: Int64?, newer: Bool, limit: Int,
                       on db: Connection) throws -> [LogRow] {
         guard limit > 0 else { return [] }
-        var sql = "SELECT id, data FROM api_request_segments WHERE organization_id = ? AND environment = ?"
+        var sql = "SELECT id, data, raw_size FROM api_request_segments WHERE organization_id = ? AND environment = ?"
         var args: [any SQLBindable] = [org, env.rawValue]
         if let c = q.credentialID { sql += " AND instr(credentials, ?) > 0"; args.append(" \(c) ") }
         if let s = q.statuses {
@@ -181,11 +189,15 @@ struct APILogsStore {
         }
         if let from = q.from { sql += " AND last_at >= ?"; args.append(from) }
         if let until = q.until { sql += " AND first_at < ?"; args.append(until) }
-        if let p = q.pathPrefix {
-            // The path as its JSON string begins: a segment without these bytes holds no match.
+        // The path as its JSON string begins: a segment without these bytes holds no match. Looked
+        // for by SQLite in a segment kept as text, here in one inflated.
+        let pathNeedle = q.pathPrefix.map { p -> [UInt8] in
             var w = JSONWriter(capacity: p.utf8.count + 8)
             w.string(p)
-            sql += " AND instr(data, ?) > 0"; args.append(String(decoding: w.bytes.dropLast(), as: UTF8.self))
+            return Array(w.bytes.dropLast())
+        }
+        if let pathNeedle {
+            sql += " AND (raw_size IS NOT NULL OR instr(data, ?) > 0)"; args.append(String(decoding: pathNeedle, as: UTF8.self))
         }
         sql += newer ? " AND id >= ? ORDER BY id ASC LIMIT ?" : " AND id <= ? ORDER BY id DESC LIMIT ?"
         let capacity = Int64(APILogSegment.capacity)
@@ -198,9 +210,10 @@ struct APILogsStore {
                 let segment = try r.int64(0)
                 bound = newer ? segment + 1 : segment - 1
                 guard rows.count < limit else { return }
-                // Parsed where SQLite holds it: no String of the whole segment (its copy and
-                // UTF-8 check cost as much as the parse).
-                _ = try r.withUTF8(1) { bytes in
+                // Parsed where SQLite holds it (or where it was inflated): no String of the whole
+                // segment (its copy and UTF-8 check cost as much as the parse).
+                try Self.withJSON(r) { bytes in
+                    if let pathNeedle, pathNeedle.count >= 2, !Self.contains(bytes, pathNeedle) { return }
                     let slots = try APILogSegment.parse(bytes)
                     // Positions [low, high) of this segment, all of them or those beyond the cursor.
                     var low = 0, high = slots.count / APILogSegment.fieldCount
@@ -261,21 +274,21 @@ struct APILogsStore {
     /// The request with this id, found among the segments whose span of seconds holds the
     /// second its id begins with (any segment of the environment for an id of 16 digits).
     func detail(organizationID: Int64, environment: Environment, requestID: String, on db: Connection) throws -> Detail? {
-        var sql = "SELECT id, data FROM api_request_segments WHERE organization_id = ? AND environment = ?"
+        var sql = "SELECT id, data, raw_size FROM api_request_segments WHERE organization_id = ? AND environment = ?"
         var args: [any SQLBindable] = [organizationID, environment.rawValue]
         if let second = Self.second(of: requestID) {
             sql += " AND first_second BETWEEN ? AND ? AND last_second >= ?"
             args += [second - Self.longestRequest, second, second]
         }
         sql += " ORDER BY id DESC"
-        // The id as it stands in a segment's JSON, looked for where SQLite holds the text before
-        // a segment is parsed (SQLite's instr calls memcmp at every byte of 400 KB).
+        // The id as it stands in a segment's JSON, looked for before a segment is parsed (here,
+        // not by SQLite's instr, which calls memcmp at every byte of 400 KB).
         let needle = Array(("\"" + requestID + "\"").utf8)
         var found: (segment: Int64, position: Int, row: LogRow, requestHeaders: String, responseHeaders: String)?
         try db.forEach(sql, arguments: args) { r in
             guard found == nil else { return }
             let segment = try r.int64(0)
-            _ = try r.withUTF8(1) { bytes in
+            try Self.withJSON(r) { bytes in
                 guard Self.contains(bytes, needle) else { return }
                 let slots = try APILogSegment.parse(bytes)
                 for position in (0..<(slots.count / APILogSegment.fieldCount)).reversed() {
@@ -293,6 +306,16 @@ struct APILogsStore {
                                      found.segment, found.position)
         return Detail(row: found.row, requestHeaders: found.requestHeaders, responseHeaders: found.responseHeaders,
                       requestBody: try bodies?.string(0), responseBody: try bodies?.string(1))
+    }
+
+    /// The JSON of a segment read by `SELECT id, data, raw_size`: in place when kept as text,
+    /// else inflated.
+    private static func withJSON(_ r: RowView, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+        let size = try r.optionalInt64(2)
+        _ = try r.withBytes(1) { stored in
+            guard let size else { return try body(stored) }
+            try SQLArchive.uncompress(stored, size: Int(size)).withUnsafeBufferPointer(body)
+        }
     }
 
     /// Whether `needle` (two bytes or more) occurs in `hay`: `memchr` to each place its
