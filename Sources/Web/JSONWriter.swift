@@ -94,7 +94,7 @@ public struct JSONWriter: Sendable {
     /// The bytes are copied as they are: they must be valid UTF-8.
     public mutating func string(utf8: UnsafeBufferPointer<UInt8>) {
         // Most strings need no escape: quotes and text written at once.
-        if !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+        if !Self.needsEscape(utf8) {
             let p = buffer.claim(utf8.count + 2)
             p[0] = UInt8(ascii: "\"")
             ByteBuffer.copy(utf8, to: p + 1)
@@ -114,7 +114,7 @@ public struct JSONWriter: Sendable {
     public mutating func stringPiece(_ s: String) {
         var s = s
         s.withUTF8 { utf8 in
-            if !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+            if !Self.needsEscape(utf8) {
                 buffer.append(contentsOf: utf8)
             } else {
                 escaped(utf8)
@@ -122,12 +122,58 @@ public struct JSONWriter: Sendable {
         }
     }
 
-    /// A piece that is JSON string content already (`\\n`), copied as it is.
-    public mutating func stringPiece(escaped: StaticString) {
-        escaped.withUTF8Buffer { buffer.append(contentsOf: $0) }
+    /// Three pieces at once: `prefix` and `suffix` JSON string content already (ASCII text
+    /// without quotes, backslashes or controls; `\\n`), copied as they are, and `s` between
+    /// them escaped: a summary's line, in one claim of the buffer.
+    public mutating func stringPiece(prefix: UnsafeBufferPointer<UInt8>, _ s: String, suffix: StaticString) {
+        var s = s
+        s.withUTF8 { utf8 in
+            suffix.withUTF8Buffer { suffix in
+                if Self.needsEscape(utf8) {
+                    buffer.append(contentsOf: prefix)
+                    escaped(utf8)
+                    buffer.append(contentsOf: suffix)
+                    return
+                }
+                let p = buffer.claim(prefix.count + utf8.count + suffix.count)
+                ByteBuffer.copy(prefix, to: p)
+                ByteBuffer.copy(utf8, to: p + prefix.count)
+                ByteBuffer.copy(suffix, to: p + prefix.count + utf8.count)
+            }
+        }
     }
 
     public mutating func closeString() { buffer.append(UInt8(ascii: "\"")) }
+
+    /// Whether any byte needs escaping: `"`, `\` or a C0 control. Eight bytes at a time (a
+    /// request's log entry checks a dozen strings and header values, a page of JSON hundreds).
+    @inline(__always)
+    static func needsEscape(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = utf8.baseAddress else { return false }
+        let n = utf8.count
+        guard n >= 8 else {
+            for i in 0..<n where base[i] < 0x20 || base[i] == 0x22 || base[i] == 0x5C { return true }
+            return false
+        }
+        let raw = UnsafeRawPointer(base)
+        var i = 0
+        while i + 8 <= n {
+            if wordNeedsEscape(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { return true }
+            i += 8
+        }
+        // The last bytes as one more word that overlaps the one before.
+        return i < n && wordNeedsEscape(raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self))
+    }
+
+    /// Whether a byte of `x` is below 0x20, or 0x22, or 0x5C: the "has a zero byte" test
+    /// ((v - 0x01…) & ~v & 0x80…, exact as a yes or no) on x shifted and x xor'ed.
+    @inline(__always)
+    static func wordNeedsEscape(_ x: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        let below = (x &- ones &* 0x20) & ~x & highs
+        let q = x ^ (ones &* 0x22), b = x ^ (ones &* 0x5C)
+        return (below | ((q &- ones) & ~q & highs) | ((b &- ones) & ~b & highs)) != 0
+    }
 
     /// The bytes of a string's content, escaped (no quotes).
     private mutating func escaped(_ utf8: UnsafeBufferPointer<UInt8>) {

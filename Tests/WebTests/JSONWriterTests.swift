@@ -95,6 +95,36 @@ struct JSONWriterTests {
         }
     }
 
+    /// The escape check reads eight bytes at a time: a byte to escape (and each near miss) at
+    /// every place of every length up to 40, in the word, across words and in the last bytes.
+    @Test("an escape is found wherever it stands in a string, and near misses are not escaped")
+    func escapesAtEveryPlace() throws {
+        let specials: [String] = ["\u{0}", "\u{1}", "\u{1F}", "\"", "\\", "\n", " ", "!", "#", "[", "]", "\u{7F}", "é", "🙂", "/"]
+        for n in 1...40 {
+            for p in 0..<n {
+                for c in specials {
+                    var chars = Array(repeating: "a", count: n)
+                    chars[p] = c
+                    let s = chars.joined()
+                    #expect(Self.written { $0.string(s) } == (try Self.encoded([s])).dropFirst().dropLast().map { $0 }, "\(s.debugDescription)")
+                }
+            }
+        }
+    }
+
+    @Test("a line written as prefix, escaped value and suffix is the string of the three")
+    func prefixValueSuffixIsOneString() throws {
+        var g = SystemRandomNumberGenerator()
+        let prefix = Array("RateLimit-Remaining: ".utf8)
+        for _ in 0..<1_000 {
+            let s = Self.randomString(&g)
+            let mine = prefix.withUnsafeBufferPointer { p in
+                Self.written { $0.openString(); $0.stringPiece(prefix: p, s, suffix: "\\n"); $0.closeString() }
+            }
+            #expect(mine == (try Self.encoded(["RateLimit-Remaining: " + s + "\n"])).dropFirst().dropLast().map { $0 }, "\(s.debugDescription)")
+        }
+    }
+
     @Test("strings given as UTF-8 bytes are written as the same strings, at every length")
     func bytesMatchStrings() {
         var g = SystemRandomNumberGenerator()

@@ -24,8 +24,9 @@ struct APILogMiddleware: Middleware {
     static let requestNames = HTTPHeaders.Names(["Authorization"] + requestHeaderNames)
     static let responseNames = HTTPHeaders.Names(responseHeaderNames)
     /// Each summary line's start, `Name: `, made once: a piece fewer per line.
-    static let requestLineStarts = requestHeaderNames.map { $0 + ": " }
-    static let responseLineStarts = responseHeaderNames.map { $0 + ": " }
+    static let requestLineStarts = requestHeaderNames.map { LineStart(name: $0) }
+    static let responseLineStarts = responseHeaderNames.map { LineStart(name: $0) }
+    static let bearerLineStart = LineStart(text: "Authorization: Bearer "), basicLineStart = LineStart(text: "Authorization: Basic ")
 
     func handle(_ req: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse {
         let start = DispatchTime.now().uptimeNanoseconds
@@ -53,10 +54,10 @@ struct APILogMiddleware: Middleware {
     /// holds them equal), without first making the entry's strings. Nearly every request
     /// takes this way; failures, which mask their path and keep their bodies, take the entry's.
     func record(_ req: Request, _ res: HTTPResponse, micros: Int64) -> APIRequestRecord {
-        let credential = req.apiCredential
+        let credential = req.apiCredential?.logIdentity
         let now = clock.now()
-        let name = credential?.logName
-        let label = credential?.logLabel
+        let name = credential?.name
+        let label = credential?.label
         let path = redaction.apply(req.loggedPath ?? req.path)
         let userAgent = req.headers["User-Agent"] ?? ""
         // Characters, as the entry's `prefix` counts them: no more bytes than the limit means no more characters.
@@ -65,7 +66,7 @@ struct APILogMiddleware: Middleware {
             method: req.method.rawValue, path: path.utf8.count <= Self.pathLimit ? path : String(path.prefix(Self.pathLimit)),
             status: res.status.code, durationMicroseconds: micros, ip: req.remoteAddress,
             userAgent: userAgent.utf8.count <= Self.userAgentLimit ? userAgent : String(userAgent.prefix(Self.userAgentLimit)),
-            capacity: 384, requestHeaders: { requestHeaders(req, credential: credential, into: &$0) },
+            capacity: 384, requestHeaders: { requestHeaders(req, credentialName: name, into: &$0) },
             responseHeaders: { responseHeaders(req, res, into: &$0) })
         return APIRequestRecord(requestID: req.id,
                                 facts: APIRequestFacts(createdAt: now, second: APILogsStore.second(of: req.id) ?? now,
@@ -76,18 +77,18 @@ struct APILogMiddleware: Middleware {
     }
 
     func entry(_ req: Request, _ res: HTTPResponse, micros: Int64) -> APIRequestEntry {
-        let credential = req.apiCredential
+        let credential = req.apiCredential?.logIdentity
         let status = res.status.code
         var e = APIRequestEntry(
             requestID: req.id, createdAt: clock.now(),
             organizationID: credential?.organizationID, environment: credential?.environment,
-            credentialID: credential?.publicID, credentialName: credential?.logName,
+            credentialID: credential?.publicID, credentialName: credential?.name,
             method: req.method.rawValue, path: String(redaction.apply(req.loggedPath ?? req.path).prefix(Self.pathLimit)),
             status: status, durationMicroseconds: micros, ip: req.remoteAddress,
             userAgent: String((req.headers["User-Agent"] ?? "").prefix(Self.userAgentLimit)),
-            requestHeaders: requestHeaders(req, credential: credential), responseHeaders: responseHeaders(req, res))
+            requestHeaders: requestHeaders(req, credentialName: credential?.name), responseHeaders: responseHeaders(req, res))
         // A key's name is on the credential already: free to keep, and what people recognise.
-        e.credentialLabel = credential?.logLabel
+        e.credentialLabel = credential?.label
         if status >= 400 {
             // A key pasted into the URL by mistake (`/v1/sk_live_…`) is a 404: masked like a body.
             e.path = BodyMasking.mask(e.path)
@@ -99,43 +100,43 @@ struct APILogMiddleware: Middleware {
 
     /// A few headers a developer debugging a call wants, one per line. The Authorization
     /// header shows its scheme and the credential's display name, never its value.
-    func requestHeaders(_ req: Request, credential: (any APICredential)?) -> String {
+    func requestHeaders(_ req: Request, credentialName: String?) -> String {
         var lines = ""
         lines.reserveCapacity(64)
-        requestHeaders(req, credential: credential, into: &lines)
+        requestHeaders(req, credentialName: credentialName, into: &lines)
         return lines
     }
 
-    /// The same, piece by piece into a string or straight into the JSON being written (no
+    /// The same, line by line into a string or straight into the JSON being written (no
     /// interpolation or `split`: it runs for every logged request).
-    func requestHeaders<Out: SummaryPieces>(_ req: Request, credential: (any APICredential)?, into out: inout Out) {
+    func requestHeaders<Out: SummaryPieces>(_ req: Request, credentialName: String?, into out: inout Out) {
         req.headers.firstValues(of: Self.requestNames) { n, value in
             if n > 0 {
-                Self.line(&out, Self.requestLineStarts[n - 1], BodyMasking.mask(Self.limited(value)))
+                out.line(Self.requestLineStarts[n - 1], BodyMasking.mask(Self.limited(value)))
                 return
             }
+            let shown = credentialName ?? BodyMasking.masked
             // The scheme: the bytes before the first space among the first 16. Bearer and Basic,
             // nearly every request, go with the line's start in one piece.
             var auth = value
-            let scheme = auth.withUTF8 { b -> (known: String?, bytes: [UInt8]) in
+            let scheme = auth.withUTF8 { b -> (known: LineStart?, bytes: [UInt8]) in
                 let head = UnsafeBufferPointer(rebasing: b[..<min(16, b.count)])
                 let cut = head.firstIndex(of: UInt8(ascii: " ")) ?? head.count
                 let s = UnsafeBufferPointer(rebasing: head[..<cut])
-                if s.elementsEqual("Bearer".utf8) { return ("Authorization: Bearer ", []) }
-                if s.elementsEqual("Basic".utf8) { return ("Authorization: Basic ", []) }
+                if s.count == 6, memcmp(s.baseAddress!, "Bearer", 6) == 0 { return (Self.bearerLineStart, []) }
+                if s.count == 5, memcmp(s.baseAddress!, "Basic", 5) == 0 { return (Self.basicLineStart, []) }
                 return (nil, Array(s))
             }
             if let known = scheme.known {
-                out.piece(known)
+                out.line(known, shown)
             } else {
-                out.piece("Authorization: ")
-                out.piece(String(decoding: scheme.bytes, as: UTF8.self)) // a cut inside a character is repaired, not kept
-                out.piece(" ")
+                // A cut inside a character is repaired, not kept.
+                out.line(Self.authorizationLineStart, String(decoding: scheme.bytes, as: UTF8.self) + " " + shown)
             }
-            out.piece(credential?.logName ?? BodyMasking.masked)
-            out.newline()
         }
     }
+
+    static let authorizationLineStart = LineStart(text: "Authorization: ")
 
     func responseHeaders(_ req: Request, _ res: HTTPResponse) -> String {
         var lines = ""
@@ -147,34 +148,43 @@ struct APILogMiddleware: Middleware {
     /// Without `Request-Id`, which the request's page shows from the request's own id (kept
     /// once per request, not twice).
     func responseHeaders<Out: SummaryPieces>(_ req: Request, _ res: HTTPResponse, into out: inout Out) {
-        res.headers.firstValues(of: Self.responseNames) { n, value in Self.line(&out, Self.responseLineStarts[n], Self.limited(value)) }
+        res.headers.firstValues(of: Self.responseNames) { n, value in out.line(Self.responseLineStarts[n], Self.limited(value)) }
     }
 
     /// A header's value as the summary keeps it: its first 200 characters.
     static func limited(_ v: String) -> String { v.utf8.count <= 200 ? v : String(v.prefix(200)) }
-
-    /// A line of a summary: `start` is the header's `Name: `.
-    static func line<Out: SummaryPieces>(_ out: inout Out, _ start: String, _ value: String) {
-        out.piece(start)
-        out.piece(value)
-        out.newline()
-    }
 }
 
-/// Where a header summary's pieces go: a `String` (the entry), or the JSON string being written
-/// (the record), escaped there as it comes.
+/// A summary line's start, `Name: ` (ASCII: nothing in it to escape), as text and as bytes.
+struct LineStart: Sendable {
+    let text: String
+    let bytes: [UInt8]
+
+    init(text: String) {
+        self.text = text
+        bytes = Array(text.utf8)
+    }
+
+    init(name: String) { self.init(text: name + ": ") }
+}
+
+/// Where a header summary's lines go: a `String` (the entry), or the JSON string being written
+/// (the record), the value escaped there as it comes and the line written in one piece.
 protocol SummaryPieces {
-    mutating func piece(_ s: String)
-    /// The end of a line (escaped once, not searched for in every piece).
-    mutating func newline()
+    /// A line: its start, the value, the end of the line.
+    mutating func line(_ start: LineStart, _ value: String)
 }
 
 extension String: SummaryPieces {
-    mutating func piece(_ s: String) { self += s }
-    mutating func newline() { self += "\n" }
+    mutating func line(_ start: LineStart, _ value: String) {
+        self += start.text
+        self += value
+        self += "\n"
+    }
 }
 
 extension JSONWriter: SummaryPieces {
-    mutating func piece(_ s: String) { stringPiece(s) }
-    mutating func newline() { stringPiece(escaped: "\\n") }
+    mutating func line(_ start: LineStart, _ value: String) {
+        start.bytes.withUnsafeBufferPointer { stringPiece(prefix: $0, value, suffix: "\\n") }
+    }
 }

@@ -40,6 +40,18 @@ protocol APICredential: Sendable {
     /// The name people gave it, for the request log beside ``logName`` (a key's "Checkout
     /// server"); nil when it has none.
     var logLabel: String? { get }
+    /// What the request log keeps of it, asked once per request (one call through the
+    /// existential, not one per field).
+    var logIdentity: APICredentialLogIdentity { get }
+}
+
+/// A credential as the request log names it.
+struct APICredentialLogIdentity: Sendable {
+    var publicID: String
+    var name: String
+    var label: String?
+    var organizationID: Int64
+    var environment: Environment
 }
 
 extension APICredential {
@@ -48,6 +60,9 @@ extension APICredential {
     var createdByUserID: Int64? { nil }
     func missingScope(_ resource: APIResource, _ level: APIAccessLevel) -> String? { nil }
     var logLabel: String? { nil }
+    var logIdentity: APICredentialLogIdentity {
+        APICredentialLogIdentity(publicID: publicID, name: logName, label: logLabel, organizationID: organizationID, environment: environment)
+    }
 }
 
 /// Recognises one kind of credential. The API pipeline asks each verifier in turn.
