@@ -39,6 +39,11 @@ public struct HTMLWriter: Sendable {
         html.withUTF8 { buffer.append(contentsOf: $0) }
     }
 
+    /// Markup the code composed itself (a time's element), written as it is. Never data.
+    public mutating func raw(trusted html: UnsafeBufferPointer<UInt8>) {
+        buffer.append(contentsOf: html)
+    }
+
     /// Text from data, escaped for element text and quoted attribute values.
     public mutating func text(_ s: String) {
         var s = s

@@ -2,6 +2,7 @@ import Database
 import Foundation
 import Synchronization
 import Testing
+import Web
 @testable import Portal
 
 @Suite("Money: currencies and amounts")
@@ -93,6 +94,33 @@ struct AmountTests {
         // Summer time: New York is -04:00 in July.
         #expect(PageTime.compact(1_783_000_000, zone: "America/New_York").contains("title=\"2 Jul 2026, 09:46 (America/New_York)\""))
         #expect(PageTime.compact(-1, zone: "Nonsense/Zone") == "<time datetime=\"1969-12-31T23:59:59Z\" title=\"31 Dec 1969, 23:59 (UTC)\">31 Dec 1969</time>")
+    }
+
+    /// The hand-written times read as Foundation's formatter writes them, from 1601 to year
+    /// 14,000 (five-digit years), in zones on both sides of UTC, a table's times included.
+    @Test func handWrittenTimesReadAsFoundationsFormatterWritesThem() {
+        for name in ["UTC", "Asia/Kathmandu", "America/St_Johns", "Pacific/Chatham"] {
+            let f = DateFormatter()
+            f.locale = Locale(identifier: "en_US_POSIX")
+            f.calendar = Calendar(identifier: .gregorian)
+            f.timeZone = TimeZone(identifier: name)!
+            f.dateFormat = "d MMM y"
+            let hm = DateFormatter()
+            hm.locale = f.locale
+            hm.timeZone = f.timeZone
+            hm.dateFormat = "HH:mm"
+            var zone = PageTime.Zone(name)
+            for t in stride(from: Int64(-11_600_000_000), to: 379_000_000_000, by: 3_333_333_337) + [0, 59, 3599, 86_399, 1_700_000_000] {
+                let date = Date(timeIntervalSince1970: TimeInterval(t))
+                let day = f.string(from: date), label = name == "UTC" ? "UTC" : name
+                #expect(PageTime.day(t, zone: name) == day, "\(t) \(name)")
+                #expect(PageTime.full(t, zone: name) == "\(day), \(hm.string(from: date)) (\(label))", "\(t) \(name)")
+                var w = HTMLWriter(capacity: 16)
+                PageTime.compact(t, in: &zone, into: &w)
+                #expect(w.string.hasSuffix("title=\"\(day), \(hm.string(from: date)) (\(label))\">\(day)</time>"), "\(t) \(name)")
+                #expect(w.string.hasPrefix("<time datetime=\"\(PageTime.iso8601(t))\""))
+            }
+        }
     }
 
     @Test func partiesKeepOnlyTheLastFourOfAnAccount() {

@@ -25,6 +25,25 @@ struct HTMLWriterTests {
         #expect(w.string == "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;")
     }
 
+    /// The escape check reads eight bytes at a time: each character to escape (and each near
+    /// miss) at every place of every length up to 40.
+    @Test("a character to escape is found wherever it stands, and near misses are left alone")
+    func escapesAtEveryPlace() {
+        let specials = ["&", "<", ">", "\"", "'", "%", "=", "?", ";", "(", "é", "🙂", "\u{0}"]
+        for n in 1...40 {
+            for p in 0..<n {
+                for c in specials {
+                    var chars = Array(repeating: "a", count: n)
+                    chars[p] = c
+                    let s = chars.joined()
+                    var w = HTMLWriter(capacity: 4)
+                    w.text(s)
+                    #expect(w.string == htmlEscape(s), "\(s.debugDescription)")
+                }
+            }
+        }
+    }
+
     @Test("integers are zero-padded to their width and keep their sign")
     func integers() {
         var w = HTMLWriter()
