@@ -25,6 +25,61 @@ public enum SQLArchive {
         bytes.withUnsafeBufferPointer { compress($0, level: level) }
     }
 
+    /// A zlib stream kept for many values, one at a time (not Sendable: one thread uses it):
+    /// its 256 KB of state are allocated once, not faulted in and cleared for every value, and
+    /// a value is compressed from its pieces where they lie (the request log's elements in
+    /// their batch), not first copied into one array.
+    public final class Compressor {
+        private var stream = z_stream()
+        private let ready: Bool
+        private var scratch = [UInt8](repeating: 0, count: 64 * 1024)
+
+        public init(level: Int32 = 1) {
+            ready = czlib_deflate_init_zlib(&stream, level) == Z_OK
+        }
+
+        deinit { if ready { deflateEnd(&stream) } }
+
+        /// What ``SQLArchive/compress(_:level:)`` makes of the bytes `body` hands to `write`,
+        /// joined in order, with their count (nil when it would be no smaller, or zlib fails).
+        public func compress(_ body: (_ write: (UnsafeBufferPointer<UInt8>) -> Void) -> Void) -> (data: [UInt8], size: Int)? {
+            guard ready else { return nil }
+            defer { deflateReset(&stream) }
+            var out: [UInt8] = []
+            var size = 0
+            var failed = false
+            scratch.withUnsafeMutableBufferPointer { scratch in
+                func drain(_ flush: Int32) -> Int32 {
+                    var rc: Int32 = Z_OK
+                    repeat {
+                        stream.next_out = scratch.baseAddress
+                        stream.avail_out = uInt(scratch.count)
+                        rc = deflate(&stream, flush)
+                        out.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<(scratch.count - Int(stream.avail_out))]))
+                    } while rc == Z_OK && (stream.avail_out == 0 || stream.avail_in > 0)
+                    return rc
+                }
+                body { piece in
+                    guard !failed, let base = piece.baseAddress, piece.count > 0 else { return }
+                    size += piece.count
+                    stream.next_in = UnsafeMutablePointer(mutating: base)
+                    stream.avail_in = uInt(piece.count)
+                    // Most pieces only fill deflate's window: one call, nothing to drain.
+                    stream.next_out = scratch.baseAddress
+                    stream.avail_out = uInt(scratch.count)
+                    let rc = deflate(&stream, Z_NO_FLUSH)
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<(scratch.count - Int(stream.avail_out))]))
+                    if rc != Z_OK && rc != Z_BUF_ERROR { failed = true; return }
+                    if stream.avail_in > 0 || stream.avail_out == 0 { failed = drain(Z_NO_FLUSH) != Z_OK && stream.avail_in > 0 }
+                }
+                if !failed { failed = drain(Z_FINISH) != Z_STREAM_END }
+            }
+            stream.next_in = nil
+            guard !failed, size > 0, out.count < size else { return nil }
+            return (out, size)
+        }
+    }
+
     public struct Corrupt: Error, CustomStringConvertible {
         public var description: String { "a compressed value does not inflate to its recorded size" }
     }

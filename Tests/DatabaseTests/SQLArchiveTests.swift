@@ -21,6 +21,34 @@ import Testing
         #expect(SQLArchive.compress((0..<4096).map { _ in UInt8.random(in: 0...255, using: &random) }) == nil)
     }
 
+    /// A value handed over in pieces, split anywhere, compresses to what the whole value does,
+    /// value after value on one stream; one that would not shrink (or nothing) gives nil.
+    @Test func aKeptStreamCompressesPiecesAsTheWholeValue() throws {
+        let compressor = SQLArchive.Compressor()
+        var random = SystemRandomNumberGenerator()
+        for round in 0..<30 {
+            let text = round % 3 == 0 ? Self.text : Array(Self.text.prefix(Int.random(in: 1...Self.text.count, using: &random)))
+            var cuts = (0..<Int.random(in: 0...60, using: &random)).map { _ in Int.random(in: 0...text.count, using: &random) }.sorted()
+            cuts = [0] + cuts + [text.count]
+            let whole = SQLArchive.compress(text)
+            let pieces = compressor.compress { write in
+                text.withUnsafeBufferPointer { t in
+                    for k in 1..<cuts.count { write(UnsafeBufferPointer(rebasing: t[cuts[k - 1]..<cuts[k]])) }
+                }
+            }
+            #expect(pieces?.data == whole, "round \(round)")
+            if let pieces {
+                #expect(pieces.size == text.count)
+                #expect(try pieces.data.withUnsafeBufferPointer { try SQLArchive.uncompress($0, size: pieces.size) } == text)
+            }
+        }
+        var random4k = (0..<4096).map { _ in UInt8.random(in: 0...255, using: &random) }
+        #expect(compressor.compress { write in random4k.withUnsafeBufferPointer(write) } == nil)
+        #expect(compressor.compress { _ in } == nil)
+        random4k = Self.text
+        #expect(compressor.compress { write in random4k.withUnsafeBufferPointer(write) }?.data == SQLArchive.compress(Self.text))
+    }
+
     /// A wrong size, a cut or altered stream, a size past the limit: an error, never a short
     /// or padded value and never an allocation of what a corrupt size says.
     @Test func refusesCorruptValues() throws {

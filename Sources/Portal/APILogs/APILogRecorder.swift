@@ -5,8 +5,8 @@ import Synchronization
 /// Moves request log entries from the request threads to the database without a request
 /// ever waiting for a write: requests append to an ``APILogBuffer`` (a lock and a copy of
 /// their element); one background thread takes what is there at least once a second (sooner
-/// when a batch's worth is waiting) and writes it with `save`, one transaction per batch of at
-/// most `batchSize`. `stop()` writes whatever is left, so a clean shutdown loses nothing.
+/// when a batch's worth is waiting) and writes it with `save`, one transaction per batch of
+/// `batchSize` (up to twice that when the rest would be a small batch of its own). `stop()` writes whatever is left, so a clean shutdown loses nothing.
 ///
 /// A batch is 500 requests, a fortieth of a second at 20,000 requests a second: the flusher's
 /// work comes in pieces of about a millisecond, which the requests around it hardly notice
@@ -16,7 +16,7 @@ final class APILogRecorder: Sendable {
     let buffer: APILogBuffer
     let interval: Duration
     let batchSize: Int
-    /// Writes the items of a batch in the range (at most `batchSize` of them).
+    /// Writes the items of a batch in the range (at most twice `batchSize` of them).
     private let save: @Sendable (APILogBatch, Range<Int>) throws -> Void
     private let logger: Logger
 
@@ -86,7 +86,10 @@ final class APILogRecorder: Sendable {
                 let n = batch.count
                 var start = 0
                 while start < n {
-                    let end = min(start + batchSize, n)
+                    // Woken at a batch, the flusher finds a few hundred more by the time it runs:
+                    // those join the batch (up to twice its size) rather than make a segment
+                    // and a transaction of their own.
+                    let end = n - start <= 2 * batchSize ? n : start + batchSize
                     do {
                         try save(batch, start..<end)
                     } catch {

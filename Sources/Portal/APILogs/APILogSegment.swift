@@ -39,6 +39,17 @@ enum APILogSegment {
         return out
     }
 
+    /// The same JSON handed to `write` piece by piece from where the elements lie (no copy).
+    static func encode(_ batch: APILogBatch, _ indices: [Int], into write: (UnsafeBufferPointer<UInt8>) -> Void) {
+        func piece(_ s: StaticString) { s.withUTF8Buffer(write) }
+        piece("[")
+        for (n, i) in indices.enumerated() {
+            if n > 0 { piece(",") }
+            batch.withElement(i, write)
+        }
+        piece("]")
+    }
+
     /// One request's element: the JSON array of its fields.
     static func element(_ e: APIRequestEntry) -> JSONWriter {
         element(requestID: e.requestID, createdAt: e.createdAt, credentialID: e.credentialID, credentialName: e.credentialName,

@@ -1,3 +1,4 @@
+import Synchronization
 import Database
 import Foundation
 import Jobs
@@ -17,6 +18,8 @@ struct APILogs: Sendable {
     /// `recordUse`, wired by the composition root (the log does not know what a key is).
     let recordUse: @Sendable (_ publicID: String, _ at: Int64, _ ip: String, _ db: Connection) throws -> Void
     let store = APILogsStore()
+    /// The flusher's zlib stream, kept from batch to batch (``SQLArchive/Compressor``).
+    private let compressor = SegmentCompressor()
 
     static let pruneKind = "api_logs.prune"
     /// How often the pruning runs, and how many rows one of its transactions deletes at most:
@@ -41,7 +44,7 @@ struct APILogs: Sendable {
     /// before the transaction begins: the writer is held only for the inserts.
     func save(_ batch: APILogBatch, _ range: Range<Int>) throws {
         guard !range.isEmpty else { return }
-        let segments = store.prepare(batch, range)
+        let segments = compressor.withCompressor { store.prepare(batch, range, compressor: $0) }
         // Each credential's newest item (by index: no copy of an item per request). Runs of one
         // credential, the common case, are told by comparing with the run's id, not hashed.
         var newest: [String: Int] = [:]
@@ -168,6 +171,19 @@ struct APILogs: Sendable {
     func schedulePruning(on jobs: JobWorker, at time: Int64) throws {
         try database.write { db in
             if try JobQueue.enqueueUnlessQueued(Self.pruneKind, payload: "", runAt: time, now: clock.now(), on: db) != nil { jobs.notify() }
+        }
+    }
+}
+
+/// One ``SQLArchive/Compressor`` for the flushes, one flush at a time (the flusher's thread,
+/// and tests that save directly).
+final class SegmentCompressor: Sendable {
+    private let compressor = Mutex(SQLArchive.Compressor())
+
+    func withCompressor<R>(_ body: (SQLArchive.Compressor) -> R) -> R {
+        compressor.withLock { c -> sending R in
+            let result = body(c)
+            return result
         }
     }
 }

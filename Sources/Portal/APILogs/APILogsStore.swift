@@ -78,7 +78,7 @@ struct APILogsStore {
 
     /// The items of `batch` in `range` as segments: one per organization and environment (and
     /// more when one would pass ``APILogSegment/capacity``), each keeping the batch's order.
-    func prepare(_ batch: APILogBatch, _ range: Range<Int>) -> [PreparedSegment] {
+    func prepare(_ batch: APILogBatch, _ range: Range<Int>, compressor: SQLArchive.Compressor) -> [PreparedSegment] {
         var groups: [(key: SegmentKey, indices: [Int])] = []
         for i in range {
             let key = SegmentKey(org: batch.items[i].facts.organizationID, env: batch.items[i].facts.environment)
@@ -88,7 +88,7 @@ struct APILogsStore {
                 groups.append((key, [i]))
             }
         }
-        return groups.map { prepareSegment($0.key, batch, $0.indices) }
+        return groups.map { prepareSegment($0.key, batch, $0.indices, compressor) }
     }
 
     fileprivate struct SegmentKey: Equatable {
@@ -96,7 +96,7 @@ struct APILogsStore {
         let env: Environment?
     }
 
-    private func prepareSegment(_ key: SegmentKey, _ batch: APILogBatch, _ indices: [Int]) -> PreparedSegment {
+    private func prepareSegment(_ key: SegmentKey, _ batch: APILogBatch, _ indices: [Int], _ compressor: SQLArchive.Compressor) -> PreparedSegment {
         var firstAt = Int64.max, lastAt = Int64.min, firstSecond = Int64.max, lastSecond = Int64.min, statuses = 0
         var seen = Set<String>()
         var lastCredential: String?
@@ -116,14 +116,15 @@ struct APILogsStore {
             }
             if let request = item.facts.requestBody, let response = item.facts.responseBody { bodies.append((position, item.facts.createdAt, request, response)) }
         }
-        let json = APILogSegment.encode(batch, indices)
-        // Compressed before the write transaction, on the flusher's thread (migration 0036 says why).
-        let compressed = SQLArchive.compress(json)
+        // Compressed before the write transaction, on the flusher's thread (migration 0036 says
+        // why), from the elements where they lie in the batch; kept as JSON text when that
+        // would not shrink it.
+        let compressed = compressor.compress { write in APILogSegment.encode(batch, indices, into: write) }
         return PreparedSegment(key: key, firstAt: firstAt, lastAt: lastAt, firstSecond: firstSecond, lastSecond: lastSecond, statuses: statuses,
                                credentials: credentials, count: indices.count,
                                // Bound as they are: the writer wrote them from strings, escaped, so they are UTF-8.
-                               data: compressed ?? UTF8Text(unchecked: json) as any SQLBindable, rawSize: compressed == nil ? nil : json.count,
-                               bodies: bodies)
+                               data: compressed?.data ?? UTF8Text(unchecked: APILogSegment.encode(batch, indices)) as any SQLBindable,
+                               rawSize: compressed?.size, bodies: bodies)
     }
 
     /// The bit of a status's class in a segment's `statuses`.
