@@ -269,6 +269,8 @@ struct APILogRecordTests {
         let organizationID: Int64 = 7
         let environment = Environment.sandbox
         func access(to resource: APIResource) -> APIAccessLevel { .write }
+        /// A name people gave it, with what JSON must escape.
+        var logLabel: String? { "Checkout \"blue\" \\ server\n✓" }
     }
 
     /// The request as a caller could send it: awkward values included.
@@ -297,6 +299,9 @@ struct APILogRecordTests {
             let entry = APIRequestRecord(middleware.entry(req, res, micros: 1234))
             let record = middleware.record(req, res, micros: 1234)
             #expect(String(decoding: record.element.bytes, as: UTF8.self) == String(decoding: entry.element.bytes, as: UTF8.self))
+            // The credential's fields, escaped once for the key, read back as the strings they are.
+            let fields = try APILogSegmentsTests.decode("[" + String(decoding: record.element.bytes, as: UTF8.self) + "]")[0]
+            #expect(fields[2] == c.credential?.publicID && fields[3] == c.credential?.logName && fields[4] == c.credential?.logLabel)
             #expect(record.requestID == entry.requestID && record.createdAt == entry.createdAt && record.second == entry.second
                     && record.organizationID == entry.organizationID && record.environment == entry.environment
                     && record.credentialID == entry.credentialID && record.credentialName == entry.credentialName

@@ -9,6 +9,7 @@ struct APIKeyCredential: APICredential {
     let restrictions: APIKeyRestrictions
     /// The member who made the key: payouts it prepares name them, so they cannot authorize them.
     let createdByUserID: Int64?
+    let logIdentity: APICredentialLogIdentity
 
     init(_ key: APIKeyRecord) {
         publicID = key.publicID
@@ -18,6 +19,7 @@ struct APIKeyCredential: APICredential {
         name = key.name
         restrictions = key.restrictions
         createdByUserID = key.createdBy
+        logIdentity = key.logIdentity
     }
 
     func access(to resource: APIResource) -> APIAccessLevel { restrictions.access(to: resource) }

@@ -33,6 +33,8 @@ struct APIKeyRecord: Sendable {
     /// `sk_sandbox_Ab3x…wXyZ`: enough to tell keys apart, nothing to use (``masking(_:_:)``).
     /// Made once with the record: every API request's credential and log entry name the key by it.
     let masked: String
+    /// How the request log names the key, made with the record (``APICredentialLogIdentity``).
+    let logIdentity: APICredentialLogIdentity
 
     static func masking(_ displayPrefix: String, _ last4: String) -> String { "\(displayPrefix)…\(last4)" }
 

@@ -12,10 +12,11 @@ struct APIKeysStore {
         """
 
     static func key(_ r: some RowReading) throws -> APIKeyRecord {
-        let displayPrefix = try r.string(6), last4 = try r.string(7)
+        let displayPrefix = try r.string(6), last4 = try r.string(7), publicID = try r.string(1), name = try r.string(4)
+        let masked = APIKeyRecord.masking(displayPrefix, last4)
         return APIKeyRecord(
-            id: try r.int64(0), publicID: try r.string(1), organizationID: try r.int64(2),
-            environment: Environment(rawValue: try r.string(3)) ?? .production, name: try r.string(4), secretSHA256: try r.blob(5),
+            id: try r.int64(0), publicID: publicID, organizationID: try r.int64(2),
+            environment: Environment(rawValue: try r.string(3)) ?? .production, name: name, secretSHA256: try r.blob(5),
             displayPrefix: displayPrefix, last4: last4, restrictions: APIKeyRestrictions(stored: try r.optionalString(8)),
             // A stored block this version cannot read allows nothing, rather than everything.
             ipAllowlist: try r.optionalString(9).map { $0.split(separator: " ").compactMap { try? CIDR(parsing: String($0)) } },
@@ -24,7 +25,8 @@ struct APIKeysStore {
             rolledFrom: try r.optionalInt64(16), replacedBy: try r.optionalInt64(17), replacedByPublicID: try r.optionalString(18),
             endsAt: try r.optionalInt64(19), lastUsedAt: try r.optionalInt64(20), lastUsedIP: try r.optionalString(21),
             reminded30At: try r.optionalInt64(22), reminded7At: try r.optionalInt64(23), reminded1At: try r.optionalInt64(24),
-            expiredAt: try r.optionalInt64(25), masked: APIKeyRecord.masking(displayPrefix, last4))
+            expiredAt: try r.optionalInt64(25), masked: masked,
+            logIdentity: APICredentialLogIdentity(publicID: publicID, name: masked, label: name))
     }
 
     struct NewKey {

@@ -54,34 +54,34 @@ struct APILogMiddleware: Middleware {
     /// holds them equal), without first making the entry's strings. Nearly every request
     /// takes this way; failures, which mask their path and keep their bodies, take the entry's.
     func record(_ req: Request, _ res: HTTPResponse, micros: Int64) -> APIRequestRecord {
-        let credential = req.apiCredential?.logIdentity
+        let apiCredential = req.apiCredential
+        let credential = apiCredential?.logIdentity
         let now = clock.now()
-        let name = credential?.name
-        let label = credential?.label
         let path = redaction.apply(req.loggedPath ?? req.path)
         let userAgent = req.headers["User-Agent"] ?? ""
         // Characters, as the entry's `prefix` counts them: no more bytes than the limit means no more characters.
         let element = APILogSegment.element(
-            requestID: req.id, createdAt: now, credentialID: credential?.publicID, credentialName: name, credentialLabel: label,
+            requestID: req.id, createdAt: now, credential: credential,
             method: req.method.rawValue, path: path.utf8.count <= Self.pathLimit ? path : String(path.prefix(Self.pathLimit)),
             status: res.status.code, durationMicroseconds: micros, ip: req.remoteAddress,
             userAgent: userAgent.utf8.count <= Self.userAgentLimit ? userAgent : String(userAgent.prefix(Self.userAgentLimit)),
-            capacity: 384, requestHeaders: { requestHeaders(req, credentialName: name, into: &$0) },
+            capacity: 384, requestHeaders: { requestHeaders(req, credentialName: credential?.name, into: &$0) },
             responseHeaders: { responseHeaders(req, res, into: &$0) })
         return APIRequestRecord(requestID: req.id,
                                 facts: APIRequestFacts(createdAt: now, second: APILogsStore.second(of: req.id) ?? now,
-                                                       organizationID: credential?.organizationID, environment: credential?.environment,
-                                                       credentialID: credential?.publicID, credentialName: name, credentialLabel: label,
+                                                       organizationID: apiCredential?.organizationID, environment: apiCredential?.environment,
+                                                       credential: credential,
                                                        ip: req.remoteAddress, status: res.status.code, requestBody: nil, responseBody: nil),
                                 element: element)
     }
 
     func entry(_ req: Request, _ res: HTTPResponse, micros: Int64) -> APIRequestEntry {
-        let credential = req.apiCredential?.logIdentity
+        let apiCredential = req.apiCredential
+        let credential = apiCredential?.logIdentity
         let status = res.status.code
         var e = APIRequestEntry(
             requestID: req.id, createdAt: clock.now(),
-            organizationID: credential?.organizationID, environment: credential?.environment,
+            organizationID: apiCredential?.organizationID, environment: apiCredential?.environment,
             credentialID: credential?.publicID, credentialName: credential?.name,
             method: req.method.rawValue, path: String(redaction.apply(req.loggedPath ?? req.path).prefix(Self.pathLimit)),
             status: status, durationMicroseconds: micros, ip: req.remoteAddress,

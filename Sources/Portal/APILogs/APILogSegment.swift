@@ -21,7 +21,7 @@ enum APILogSegment {
 
     /// The JSON of `entries`, in their order.
     static func encode(_ entries: ArraySlice<APIRequestEntry>) -> [UInt8] {
-        let batch = APILogBatch(entries.lazy.map(APIRequestRecord.init))
+        let batch = APILogBatch(entries.lazy.map { APIRequestRecord($0) })
         return encode(batch, Array(0..<batch.count))
     }
 
@@ -51,9 +51,8 @@ enum APILogSegment {
     }
 
     /// One request's element: the JSON array of its fields.
-    static func element(_ e: APIRequestEntry) -> JSONWriter {
-        element(requestID: e.requestID, createdAt: e.createdAt, credentialID: e.credentialID, credentialName: e.credentialName,
-                credentialLabel: e.credentialLabel, method: e.method, path: e.path, status: e.status,
+    static func element(_ e: APIRequestEntry, credential: APICredentialLogIdentity?) -> JSONWriter {
+        element(requestID: e.requestID, createdAt: e.createdAt, credential: credential, method: e.method, path: e.path, status: e.status,
                 durationMicroseconds: e.durationMicroseconds, ip: e.ip, userAgent: e.userAgent,
                 capacity: 320 + e.requestHeaders.utf8.count + e.responseHeaders.utf8.count,
                 requestHeaders: { $0.stringPiece(e.requestHeaders) }, responseHeaders: { $0.stringPiece(e.responseHeaders) })
@@ -63,16 +62,15 @@ enum APILogSegment {
     /// order is written). The two header summaries are written by the caller into their open
     /// JSON string: whole (an entry's), or piece by piece (``APILogMiddleware/record(_:_:micros:)``).
     /// Field by field, no closure or copy per field: it runs for every logged request.
-    static func element(requestID: String, createdAt: Int64, credentialID: String?, credentialName: String?, credentialLabel: String?,
-                        method: String, path: String, status: Int, durationMicroseconds: Int64, ip: String, userAgent: String,
+    static func element(requestID: String, createdAt: Int64, credential: APICredentialLogIdentity?, method: String, path: String, status: Int, durationMicroseconds: Int64, ip: String, userAgent: String,
                         capacity: Int, requestHeaders: (inout JSONWriter) -> Void, responseHeaders: (inout JSONWriter) -> Void) -> JSONWriter {
         var w = JSONWriter(capacity: capacity + path.utf8.count + userAgent.utf8.count)
         w.array { w in
             w.nextElement(); w.string(requestID)
             w.nextElement(); w.integer(createdAt)
-            w.nextElement(); optional(credentialID, &w)
-            w.nextElement(); optional(credentialName, &w)
-            w.nextElement(); optional(credentialLabel, &w)
+            // The credential's three fields, escaped when the key was read.
+            w.nextElement()
+            w.raw(credential?.elementFields ?? Self.noCredential)
             w.nextElement(); w.string(method)
             w.nextElement(); w.string(path)
             w.nextElement(); w.integer(status)
@@ -85,9 +83,7 @@ enum APILogSegment {
         return w
     }
 
-    private static func optional(_ s: String?, _ w: inout JSONWriter) {
-        if let s { w.string(s) } else { w.null() }
-    }
+    private static let noCredential = Array("null,null,null".utf8)
 
     // MARK: reading
 

@@ -34,13 +34,16 @@ struct APIRequestFacts: Sendable {
     var second: Int64
     var organizationID: Int64?
     var environment: Environment?
-    var credentialID: String?
-    var credentialName: String?
-    var credentialLabel: String?
+    /// The credential's id, name and label, shared with every request made with it.
+    var credential: APICredentialLogIdentity?
     var ip: String
     var status: Int
     var requestBody: String?
     var responseBody: String?
+
+    var credentialID: String? { credential?.publicID }
+    var credentialName: String? { credential?.name }
+    var credentialLabel: String? { credential?.label }
 }
 
 /// An entry as the request's thread hands it to the buffer: its element of a segment already
@@ -63,11 +66,12 @@ struct APIRequestRecord: Sendable {
 extension APIRequestRecord {
     init(_ e: APIRequestEntry) {
         requestID = e.requestID
+        let credential = e.credentialID == nil && e.credentialName == nil && e.credentialLabel == nil ? nil
+            : APICredentialLogIdentity(publicID: e.credentialID, name: e.credentialName, label: e.credentialLabel)
         facts = APIRequestFacts(createdAt: e.createdAt, second: APILogsStore.second(of: e.requestID) ?? e.createdAt,
-                                organizationID: e.organizationID, environment: e.environment, credentialID: e.credentialID,
-                                credentialName: e.credentialName, credentialLabel: e.credentialLabel, ip: e.ip, status: e.status,
-                                requestBody: e.requestBody, responseBody: e.responseBody)
-        element = APILogSegment.element(e)
+                                organizationID: e.organizationID, environment: e.environment, credential: credential,
+                                ip: e.ip, status: e.status, requestBody: e.requestBody, responseBody: e.responseBody)
+        element = APILogSegment.element(e, credential: credential)
     }
 }
 
