@@ -233,43 +233,34 @@ public struct RowView: RowReading {
     /// valid only during the call: copy what must outlive it. (Not generic, so that a caller
     /// in another module pays no generic value handling: it runs for every text of every row.)
     public func withUTF8(_ i: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws -> Bool {
-        precondition(statement.generation == generation, "RowView used after its row was left; copy values out inside the forEach body")
-        if let v = statement.columnValue(i) {
-            switch sqlite3_value_type(v) {
-            case SQLITE_TEXT:
-                // Pointer first, then size (SQLite's recommended order); no pointer reads as "",
-                // as in ``Statement/column(_:)``.
-                let text = sqlite3_value_text(v)
-                try body(UnsafeBufferPointer(start: text, count: text == nil ? 0 : Int(sqlite3_value_bytes(v))))
-                return true
-            case SQLITE_NULL where statement.hasColumn(i):
-                return false
-            default: break
-            }
-        }
-        _ = try decode(i, as: String?.self) // throws the mismatch or the unknown column
-        return false
+        try withStoredBytes(i, blobs: false, body)
     }
 
     /// Calls `body` with the bytes of a BLOB or TEXT column in SQLite's own memory (no copy)
     /// and returns true; returns false without calling it when the value is NULL. As with
     /// ``withUTF8(_:_:)``, the bytes are valid only during the call.
     public func withBytes(_ i: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws -> Bool {
+        try withStoredBytes(i, blobs: true, body)
+    }
+
+    /// A TEXT value's bytes (and a BLOB's, with `blobs`) in place; NULL none; anything else,
+    /// or a column out of range, the checked read's error.
+    @inline(__always)
+    private func withStoredBytes(_ i: Int, blobs: Bool, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) throws -> Bool {
         precondition(statement.generation == generation, "RowView used after its row was left; copy values out inside the forEach body")
         if let v = statement.columnValue(i) {
-            switch sqlite3_value_type(v) {
-            case SQLITE_BLOB:
-                let blob = sqlite3_value_blob(v)
-                try body(UnsafeBufferPointer(start: blob?.assumingMemoryBound(to: UInt8.self), count: blob == nil ? 0 : Int(sqlite3_value_bytes(v))))
+            let type = sqlite3_value_type(v)
+            if type == SQLITE_TEXT || (blobs && type == SQLITE_BLOB) {
+                // Pointer first, then size (SQLite's recommended order); no pointer reads as
+                // empty, as in ``Statement/column(_:)``.
+                let p = type == SQLITE_TEXT ? UnsafeRawPointer(sqlite3_value_text(v)) : sqlite3_value_blob(v)
+                try body(UnsafeBufferPointer(start: p?.assumingMemoryBound(to: UInt8.self), count: p == nil ? 0 : Int(sqlite3_value_bytes(v))))
                 return true
-            case SQLITE_TEXT:
-                return try withUTF8(i, body)
-            case SQLITE_NULL where statement.hasColumn(i):
-                return false
-            default: break
             }
+            if type == SQLITE_NULL && statement.hasColumn(i) { return false }
         }
-        _ = try decode(i, as: [UInt8]?.self) // throws the mismatch or the unknown column
+        // Throws the mismatch or the unknown column.
+        if blobs { _ = try decode(i, as: [UInt8]?.self) } else { _ = try decode(i, as: String?.self) }
         return false
     }
 }

@@ -100,15 +100,8 @@ struct JSONWriterTests {
     @Test("an escape is found wherever it stands in a string, and near misses are not escaped")
     func escapesAtEveryPlace() throws {
         let specials: [String] = ["\u{0}", "\u{1}", "\u{1F}", "\"", "\\", "\n", " ", "!", "#", "[", "]", "\u{7F}", "é", "🙂", "/"]
-        for n in 1...40 {
-            for p in 0..<n {
-                for c in specials {
-                    var chars = Array(repeating: "a", count: n)
-                    chars[p] = c
-                    let s = chars.joined()
-                    #expect(Self.written { $0.string(s) } == (try Self.encoded([s])).dropFirst().dropLast().map { $0 }, "\(s.debugDescription)")
-                }
-            }
+        for s in stringsWithOneAtEveryPlace(specials) {
+            #expect(Self.written { $0.string(s) } == (try Self.encoded([s])).dropFirst().dropLast().map { $0 }, "\(s.debugDescription)")
         }
     }
 

@@ -102,3 +102,19 @@ func hasSecurityHeaders(_ res: HTTPResponse) -> Bool {
         && res.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
         && res.headers["X-Frame-Options"] == "DENY"
 }
+
+/// Strings of `a`s, 1 to 40 long, with one of `specials` in each place: where a check that
+/// reads eight bytes at a time could miss one (inside a word, across two, in the last bytes).
+func stringsWithOneAtEveryPlace(_ specials: [String]) -> [String] {
+    var out: [String] = []
+    for n in 1...40 {
+        for p in 0..<n {
+            for c in specials {
+                var chars = Array(repeating: "a", count: n)
+                chars[p] = c
+                out.append(chars.joined())
+            }
+        }
+    }
+    return out
+}
