@@ -98,26 +98,12 @@ func needsHTMLEscaping<S: Sequence<UInt8>>(_ bytes: S) -> Bool {
     return false
 }
 
-/// The same for bytes in memory, eight at a time (a table row's values): the "has a zero
-/// byte" test, (v - 0x01…) & ~v & 0x80…, on the word xor'ed with each of the five.
+/// The same for bytes in memory, eight at a time (a table row's values).
 func needsHTMLEscaping(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-    guard let base = bytes.baseAddress, bytes.count >= 8 else {
-        for b in bytes where b <= 0x3E && (b == 0x26 || b == 0x3C || b == 0x3E || b == 0x22 || b == 0x27) { return true }
-        return false
-    }
-    @inline(__always) func hit(_ x: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-        @inline(__always) func zero(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
-        return (zero(x ^ (ones &* 0x26)) | zero(x ^ (ones &* 0x3C)) | zero(x ^ (ones &* 0x3E)) | zero(x ^ (ones &* 0x22)) | zero(x ^ (ones &* 0x27))) != 0
-    }
-    let raw = UnsafeRawPointer(base), n = bytes.count
-    var i = 0
-    while i + 8 <= n {
-        if hit(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { return true }
-        i += 8
-    }
-    // The last bytes as one more word that overlaps the one before.
-    return i < n && hit(raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self))
+    ByteScan.any(bytes, word: { x in
+        (ByteScan.zeroByte(x ^ ByteScan.splat(0x26)) | ByteScan.zeroByte(x ^ ByteScan.splat(0x3C)) | ByteScan.zeroByte(x ^ ByteScan.splat(0x3E))
+            | ByteScan.zeroByte(x ^ ByteScan.splat(0x22)) | ByteScan.zeroByte(x ^ ByteScan.splat(0x27))) != 0
+    }, byte: { $0 <= 0x3E && ($0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27) })
 }
 
 /// Escapes `& < > " '` for HTML text and attribute values. A string with none of them

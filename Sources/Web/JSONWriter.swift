@@ -149,30 +149,9 @@ public struct JSONWriter: Sendable {
     /// request's log entry checks a dozen strings and header values, a page of JSON hundreds).
     @inline(__always)
     static func needsEscape(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let base = utf8.baseAddress else { return false }
-        let n = utf8.count
-        guard n >= 8 else {
-            for i in 0..<n where base[i] < 0x20 || base[i] == 0x22 || base[i] == 0x5C { return true }
-            return false
-        }
-        let raw = UnsafeRawPointer(base)
-        var i = 0
-        while i + 8 <= n {
-            if wordNeedsEscape(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { return true }
-            i += 8
-        }
-        // The last bytes as one more word that overlaps the one before.
-        return i < n && wordNeedsEscape(raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self))
-    }
-
-    /// Whether a byte of `x` is below 0x20, or 0x22, or 0x5C: the "has a zero byte" test
-    /// ((v - 0x01…) & ~v & 0x80…, exact as a yes or no) on x shifted and x xor'ed.
-    @inline(__always)
-    static func wordNeedsEscape(_ x: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-        let below = (x &- ones &* 0x20) & ~x & highs
-        let q = x ^ (ones &* 0x22), b = x ^ (ones &* 0x5C)
-        return (below | ((q &- ones) & ~q & highs) | ((b &- ones) & ~b & highs)) != 0
+        ByteScan.any(utf8, word: { x in
+            (ByteScan.byteBelow(x, 0x20) | ByteScan.zeroByte(x ^ ByteScan.splat(0x22)) | ByteScan.zeroByte(x ^ ByteScan.splat(0x5C))) != 0
+        }, byte: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C })
     }
 
     /// The bytes of a string's content, escaped (no quotes).

@@ -27,6 +27,7 @@ struct APILogMiddleware: Middleware {
     static let requestLineStarts = requestHeaderNames.map { LineStart(name: $0) }
     static let responseLineStarts = responseHeaderNames.map { LineStart(name: $0) }
     static let bearerLineStart = LineStart(text: "Authorization: Bearer "), basicLineStart = LineStart(text: "Authorization: Basic ")
+    static let authorizationLineStart = LineStart(text: "Authorization: ")
 
     func handle(_ req: Request, next: (Request) throws -> HTTPResponse) throws -> HTTPResponse {
         let start = DispatchTime.now().uptimeNanoseconds
@@ -135,8 +136,6 @@ struct APILogMiddleware: Middleware {
             }
         }
     }
-
-    static let authorizationLineStart = LineStart(text: "Authorization: ")
 
     func responseHeaders(_ req: Request, _ res: HTTPResponse) -> String {
         var lines = ""

@@ -6,7 +6,8 @@ import Synchronization
 /// ever waiting for a write: requests append to an ``APILogBuffer`` (a lock and a copy of
 /// their element); one background thread takes what is there at least once a second (sooner
 /// when a batch's worth is waiting) and writes it with `save`, one transaction per batch of
-/// `batchSize` (up to twice that when the rest would be a small batch of its own). `stop()` writes whatever is left, so a clean shutdown loses nothing.
+/// `batchSize` (up to twice that when the rest would be a small batch of its own). `stop()`
+/// writes whatever is left, so a clean shutdown loses nothing.
 ///
 /// A batch is 500 requests, a fortieth of a second at 20,000 requests a second: the flusher's
 /// work comes in pieces of about a millisecond, which the requests around it hardly notice

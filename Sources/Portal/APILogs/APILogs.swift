@@ -1,7 +1,7 @@
-import Synchronization
 import Database
 import Foundation
 import Jobs
+import Synchronization
 
 /// The API request log: what the flusher writes, what the "API requests" page of an
 /// environment reads (`logs.read`), and the pruning the job worker runs.
@@ -181,6 +181,8 @@ final class SegmentCompressor: Sendable {
     private let compressor = Mutex(SQLArchive.Compressor())
 
     func withCompressor<R>(_ body: (SQLArchive.Compressor) -> R) -> R {
+        // Spelled out: Swift 6's region checker refuses `withLock { body($0) }` for a class
+        // value that is not Sendable.
         compressor.withLock { c -> sending R in
             let result = body(c)
             return result
