@@ -99,6 +99,7 @@ func needsHTMLEscaping<S: Sequence<UInt8>>(_ bytes: S) -> Bool {
 }
 
 /// The same for bytes in memory, eight at a time (a table row's values).
+@usableFromInline
 func needsHTMLEscaping(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
     ByteScan.any(bytes, word: { x in
         (ByteScan.zeroByte(x ^ ByteScan.splat(0x26)) | ByteScan.zeroByte(x ^ ByteScan.splat(0x3C)) | ByteScan.zeroByte(x ^ ByteScan.splat(0x3E))

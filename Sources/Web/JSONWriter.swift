@@ -273,10 +273,15 @@ extension HTTPResponse {
 /// The bytes of a ``JSONWriter``: an append is a capacity check, a uniqueness check and a copy
 /// (`[UInt8]`'s generic append paths were a tenth of a `/v1/transactions` page of 25, at some
 /// 2,000 small appends). Copied on write, like an array, so a copied writer writes on its own.
+///
+/// Its appends are inlinable: a page written in another module (a table of 25 rows, some 350
+/// pieces) paid a call, a uniqueness check and a length switch for each literal.
+@usableFromInline
 struct ByteBuffer: @unchecked Sendable { // the storage is written only when uniquely referenced
-    private final class Storage {
-        let base: UnsafeMutablePointer<UInt8>
-        let capacity: Int
+    @usableFromInline
+    final class Storage {
+        @usableFromInline let base: UnsafeMutablePointer<UInt8>
+        @usableFromInline let capacity: Int
 
         init(capacity: Int) {
             self.capacity = capacity
@@ -286,8 +291,8 @@ struct ByteBuffer: @unchecked Sendable { // the storage is written only when uni
         deinit { base.deallocate() }
     }
 
-    private var storage: Storage
-    private(set) var count = 0
+    @usableFromInline var storage: Storage
+    @usableFromInline var count = 0
 
     init(capacity: Int) {
         storage = Storage(capacity: max(capacity, 16))
@@ -304,7 +309,7 @@ struct ByteBuffer: @unchecked Sendable { // the storage is written only when uni
 
     /// Room for `n` more bytes: where they go (the count already covers them; the caller
     /// writes every one of them).
-    @inline(__always)
+    @inlinable @inline(__always)
     mutating func claim(_ n: Int) -> UnsafeMutablePointer<UInt8> {
         if _slowPath(n > storage.capacity - count || !isKnownUniquelyReferenced(&storage)) { reallocate(adding: n) }
         let p = storage.base + count
@@ -312,17 +317,20 @@ struct ByteBuffer: @unchecked Sendable { // the storage is written only when uni
         return p
     }
 
-    private mutating func reallocate(adding n: Int) {
+    @usableFromInline
+    mutating func reallocate(adding n: Int) {
         let needed = count + n
         let new = Storage(capacity: needed > storage.capacity ? max(storage.capacity * 2, needed) : storage.capacity)
         new.base.initialize(from: storage.base, count: count)
         storage = new
     }
 
+    @inlinable
     mutating func append(_ b: UInt8) {
         claim(1).initialize(to: b)
     }
 
+    @inlinable @inline(__always)
     mutating func append(contentsOf b: UnsafeBufferPointer<UInt8>) {
         guard b.count > 0 else { return }
         ByteBuffer.copy(b, to: claim(b.count))
@@ -330,7 +338,7 @@ struct ByteBuffer: @unchecked Sendable { // the storage is written only when uni
 
     /// Copies `source` to `target`: the few bytes of a name or a short string in two
     /// overlapping word moves, not a call to `memmove` each (most copies here are under 16 bytes).
-    @inline(__always)
+    @inlinable @inline(__always)
     static func copy(_ source: UnsafeBufferPointer<UInt8>, to target: UnsafeMutablePointer<UInt8>) {
         let n = source.count
         guard n > 0, let s = source.baseAddress else { return }
