@@ -236,6 +236,16 @@ public struct RowView: RowReading {
         try withStoredBytes(i, blobs: false, body)
     }
 
+    /// The UTF-8 bytes of a TEXT column in SQLite's own memory (no copy), nil when NULL: valid
+    /// while this row is the statement's (until the `forEach` body returns), as the view
+    /// itself is, for a row read into a value that lives as long as the view (a table row
+    /// written straight from the statement).
+    public func utf8(_ i: Int) throws -> UnsafeBufferPointer<UInt8>? {
+        var bytes: UnsafeBufferPointer<UInt8>?
+        _ = try withStoredBytes(i, blobs: false) { bytes = $0 }
+        return bytes
+    }
+
     /// Calls `body` with the bytes of a BLOB or TEXT column in SQLite's own memory (no copy)
     /// and returns true; returns false without calling it when the value is NULL. As with
     /// ``withUTF8(_:_:)``, the bytes are valid only during the call.

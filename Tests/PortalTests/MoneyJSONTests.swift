@@ -155,7 +155,14 @@ struct MoneyJSONTests {
         try Self.randomize(m, count: 90)
         let store = TransactionListStore()
         let records = try m.database.read { try m.transactions.page(m.scope(), .init(), olderThan: nil, limit: 200, on: $0) }
-        let rows = try m.database.read { try store.page(m.scope(), .init(), before: nil, after: nil, limit: 200, on: $0) }
+        func page(before: TransactionListStore.Key?, after: TransactionListStore.Key?, limit: Int) throws -> [TransactionSummary] {
+            var rows: [TransactionSummary] = []
+            try m.database.read { db in
+                try store.forEachSummary(m.scope(), .init(), before: before, after: after, limit: limit, on: db) { rows.append(TransactionSummary($0)) }
+            }
+            return rows
+        }
+        let rows = try page(before: nil, after: nil, limit: 200)
         #expect(rows.count == 90 && records.count == 90)
         for (row, record) in zip(rows, records) {
             #expect(row.id == record.id && row.publicID == record.publicID && row.externalID == record.externalID)
@@ -166,8 +173,9 @@ struct MoneyJSONTests {
         #expect(Set(rows.map(\.type)) == Set(TransactionType.allCases))
         // A page read upwards (the previous page) comes back newest first, the same rows.
         let key = TransactionListStore.Key(createdAt: records[40].createdAt, id: records[40].id)
-        let newer = try m.database.read { try store.page(m.scope(), .init(), before: nil, after: key, limit: 25, on: $0) }
+        let newer = try page(before: nil, after: key, limit: 25)
         #expect(newer.map(\.id) == records[15..<40].map(\.id))
+        #expect(try page(before: key, after: nil, limit: 25).map(\.id) == records[41..<66].map(\.id))
         let recent = try m.database.read { try store.recent(m.scope(), limit: 25, on: $0) }
         #expect(recent.map(\.id) == records.prefix(25).map(\.id))
     }

@@ -61,6 +61,14 @@ struct TransactionPagesTests {
         let found = try ob.get("\(base)/transactions?external_id=inv-2026-001")
         #expect(found.transactionIDs(base: base) == [t.publicID])
         #expect(found.text.contains("value=\"inv-2026-001\""))
+        // The other filters still hold for the one row the id finds.
+        let day = String(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(t.createdAt))).prefix(10))
+        #expect(try ob.get("\(base)/transactions?external_id=inv-2026-001&status=\(t.status.rawValue)&type=payin&from=\(day)&to=\(day)")
+            .transactionIDs(base: base) == [t.publicID])
+        for other in ["status=\(t.status == .paid ? "failed" : "paid")", "type=payout", "from=2099-01-01", "to=2000-01-01"] {
+            let r = try ob.get("\(base)/transactions?external_id=inv-2026-001&\(other)")
+            #expect(r.status == 200 && r.transactionIDs(base: base).isEmpty && r.text.contains("No transaction matches these filters"), "\(other)")
+        }
         // What an integrator sent is text, never markup, in every list and page.
         let odd = try portal.makeTransaction(org, .payin, "14.16", externalID: "<b>&\"x", sender: Party(name: "<img src=x onerror=alert(1)>"))
         for path in [base, "\(base)/transactions", "\(base)/transactions/\(odd.publicID)"] {

@@ -156,57 +156,63 @@ final class Dashboard: Sendable {
     // MARK: - the list
 
     struct ListPage: Sendable {
-        let rows: [TransactionSummary]
+        /// How many rows the page handed over.
+        let count: Int
         let resolved: TransactionSearch.Resolved
         /// Cursors of the neighbouring pages, when there are rows beyond.
         let next: String?
         let previous: String?
     }
 
-    func list(_ env: EnvAccess, search: TransactionSearch) throws -> ListPage {
+    /// A page of the list: its rows handed to `row` newest first while the read holds them (a
+    /// page is written straight from the statement; no record is made of a row), and what is
+    /// around them.
+    func list(_ env: EnvAccess, search: TransactionSearch, row: (MoneyStore.SummaryRow) throws -> Void) throws -> ListPage {
         try env.require(.transactionsRead)
         var resolved = search.resolve(zone: env.user.timeZone)
         let scope = env.scope
         return try database.read { db in
             try db.transaction(.deferred) {
                 if let externalID = resolved.externalID {
-                    // An index lookup: at most one row, then the other filters checked on it.
-                    let q = resolved.query
-                    let found = try store.summary(externalID: externalID, scope, on: db).map { [$0] } ?? []
-                    let rows = found.filter { t in
-                        (q.from.map { t.createdAt >= $0 } ?? true) && (q.until.map { t.createdAt < $0 } ?? true)
-                            && (q.status.map { t.status == $0 } ?? true) && (q.type.map { t.type == $0 } ?? true)
-                    }
-                    return ListPage(rows: rows, resolved: resolved, next: nil, previous: nil)
+                    // An index lookup: at most one row, the other filters checked on it.
+                    var count = 0
+                    try store.forEachSummary(externalID: externalID, scope, resolved.query, on: db) { try row($0); count += 1 }
+                    return ListPage(count: count, resolved: resolved, next: nil, previous: nil)
                 }
-                var rows = try store.page(scope, resolved.query, before: resolved.before, after: resolved.after, limit: Self.pageSize + 1, on: db)
-                if rows.isEmpty && (resolved.before != nil || resolved.after != nil) {
+                var count = 0, more = false
+                var first: TransactionListStore.Key?, last: TransactionListStore.Key?
+                func read() throws {
+                    // Downwards one row more than a page: the extra row says there are older ones.
+                    let limit = resolved.after == nil ? Self.pageSize + 1 : Self.pageSize
+                    try store.forEachSummary(scope, resolved.query, before: resolved.before, after: resolved.after, limit: limit, on: db) { r in
+                        guard count < Self.pageSize else { more = true; return }
+                        let key = TransactionListStore.Key(createdAt: try r.createdAt, id: try r.id)
+                        try row(r)
+                        count += 1
+                        if first == nil { first = key }
+                        last = key
+                    }
+                }
+                try read()
+                if count == 0 && (resolved.before != nil || resolved.after != nil) {
                     // A cursor past either end (a stale link): the first page, said so.
                     resolved.errors["page"] = "That page is past the end of the list, so it starts again from the newest transactions."
                     resolved.before = nil
                     resolved.after = nil
-                    rows = try store.page(scope, resolved.query, before: nil, after: nil, limit: Self.pageSize + 1, on: db)
+                    try read()
                 }
-                var page = rows
-                var hasOlder = false, hasNewer = false
-                if resolved.after != nil {
-                    // Read upwards: the extra row, if any, is the newest, beyond this page.
-                    if page.count > Self.pageSize { page.removeFirst(); hasNewer = true }
-                    if let last = page.last { hasOlder = try store.exists(scope, resolved.query, beyond: Self.key(last), newer: false, on: db) }
-                } else {
-                    if page.count > Self.pageSize { page.removeLast(); hasOlder = true }
-                    if resolved.before != nil, let first = page.first {
-                        hasNewer = try store.exists(scope, resolved.query, beyond: Self.key(first), newer: true, on: db)
-                    }
+                var hasOlder = more, hasNewer = false
+                if resolved.after != nil, let last {
+                    hasOlder = try store.exists(scope, resolved.query, beyond: last, newer: false, on: db)
                 }
-                return ListPage(rows: page, resolved: resolved,
-                                next: hasOlder ? page.last.map(TransactionSearch.cursor) : nil,
-                                previous: hasNewer ? page.first.map(TransactionSearch.cursor) : nil)
+                if resolved.before != nil || resolved.after != nil, let first {
+                    hasNewer = try store.exists(scope, resolved.query, beyond: first, newer: true, on: db)
+                }
+                return ListPage(count: count, resolved: resolved, next: hasOlder ? last.map(TransactionSearch.cursor) : nil,
+                                previous: hasNewer ? first.map(TransactionSearch.cursor) : nil)
             }
         }
     }
-
-    static func key(_ t: TransactionSummary) -> TransactionListStore.Key { .init(createdAt: t.createdAt, id: t.id) }
 
     // MARK: - a transaction
 

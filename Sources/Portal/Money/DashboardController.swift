@@ -70,12 +70,15 @@ struct DashboardController {
         let q = req.query
         let search = TransactionSearch(externalID: q["external_id"] ?? "", from: q["from"] ?? "", to: q["to"] ?? "", status: q["status"] ?? "",
                                        type: q["type"] ?? "", before: q["before"] ?? "", after: q["after"] ?? "")
-        let page = try dashboard.list(env, search: search)
+        // The rows are written as the list reads them, straight from the statement.
+        var rows = HTMLWriter(capacity: Dashboard.pageSize * 700)
+        var table = TransactionRows.Table(env)
+        let page = try dashboard.list(env, search: search) { table.write($0, into: &rows) }
         // Filters that could not be used are answered beside their fields, with the status
         // a form with errors has.
         let status: HTTPStatus = page.resolved.errors.keys.contains { $0 != "page" } ? .unprocessableContent : .ok
-        let view = TransactionListPage(env, search: search, page: page)
-        var w = HTMLWriter(capacity: 4096 + page.rows.count * 700)
+        let view = TransactionListPage(env, search: search, page: page, rows: rows)
+        var w = HTMLWriter(capacity: 6144 + rows.count)
         view.write(into: &w)
         return try templates.render(written: w, context: view, request: req, status: status)
     }

@@ -31,41 +31,62 @@ struct EnvHeader {
 enum TransactionRows {
     static func html(_ list: [TransactionSummary], env: EnvAccess) -> String {
         var w = HTMLWriter(capacity: list.count * 700 + 512)
-        write(list, env: env, into: &w)
+        var table = Table(env)
+        Table.open(into: &w)
+        for t in list { table.write(t, into: &w) }
+        Table.close(into: &w)
         return w.string
     }
 
-    static func write(_ list: [TransactionSummary], env: EnvAccess, into w: inout HTMLWriter) {
-        w.raw("""
-            <table class="table transactions">
-              <thead><tr><th scope="col">Created</th><th scope="col">Transaction</th><th scope="col">Type</th><th scope="col">Status</th><th scope="col">Counterparty</th><th scope="col" class="num">Amount</th></tr></thead>
-              <tbody>
+    /// A table of transactions written a row at a time (the list's rows come straight from the
+    /// statement): what every row shares worked out once.
+    struct Table {
+        /// Escaped once for the table, not once a row.
+        let base: String
+        let linked: Bool
+        var zone: PageTime.Zone
 
-            """)
-        // Escaped once for the table, not once a row.
-        let base = htmlEscape(EnvHeader(env: env).base)
-        let linked = env.can(.transactionsRead)
-        var zone = PageTime.Zone(env.user.timeZone)
-        for t in list {
+        init(_ env: EnvAccess) {
+            base = htmlEscape(EnvHeader(env: env).base)
+            linked = env.can(.transactionsRead)
+            zone = PageTime.Zone(env.user.timeZone)
+        }
+
+        static func open(into w: inout HTMLWriter) {
+            w.raw("""
+                <table class="table transactions">
+                  <thead><tr><th scope="col">Created</th><th scope="col">Transaction</th><th scope="col">Type</th><th scope="col">Status</th><th scope="col">Counterparty</th><th scope="col" class="num">Amount</th></tr></thead>
+                  <tbody>
+
+                """)
+        }
+
+        static func close(into w: inout HTMLWriter) {
+            w.raw("  </tbody>\n</table>\n")
+        }
+
+        mutating func write(_ t: some TransactionRowFields, into w: inout HTMLWriter) {
             w.raw("    <tr>\n      <td class=\"when\">")
             PageTime.compact(t.createdAt, in: &zone, into: &w)
             w.raw("</td>\n      <td>")
             if linked {
-                w.raw("<a href=\""); w.raw(trusted: base); w.raw("/transactions/"); w.text(t.publicID); w.raw("\" class=\"mono\">")
-                w.text(t.publicID); w.raw("</a>")
+                w.raw("<a href=\""); w.raw(trusted: base); w.raw("/transactions/")
+                t.withPublicID { id in w.text(utf8: id); w.raw("\" class=\"mono\">"); w.text(utf8: id) }
+                w.raw("</a>")
             } else {
-                w.raw("<span class=\"mono\">"); w.text(t.publicID); w.raw("</span>")
+                w.raw("<span class=\"mono\">"); t.withPublicID { w.text(utf8: $0) }; w.raw("</span>")
             }
-            if let e = t.externalID { w.raw("<div class=\"hint mono\">"); w.text(e); w.raw("</div>") }
-            w.raw("</td>\n      <td>"); w.raw(trusted: t.type.title)
-            w.raw("</td>\n      <td><span class=\"status "); w.raw(trusted: t.status.rawValue); w.raw("\">"); w.raw(trusted: t.status.title)
-            w.raw("</span></td>\n      <td>"); w.text(t.counterparty)
+            _ = t.withExternalID { e in w.raw("<div class=\"hint mono\">"); w.text(utf8: e); w.raw("</div>") }
+            let type = t.type, status = t.status
+            w.raw("</td>\n      <td>"); w.raw(trusted: type.title)
+            w.raw("</td>\n      <td><span class=\"status "); w.raw(trusted: status.rawValue); w.raw("\">"); w.raw(trusted: status.title)
+            w.raw("</span></td>\n      <td>"); t.withCounterparty { w.text(utf8: $0) }
             w.raw("</td>\n      <td class=\"num\">")
-            if !t.type.isIncoming { w.raw("−") }
-            Amount.display(t.amount.minor, t.amount.currency, into: &w)
+            if !type.isIncoming { w.raw("−") }
+            let amount = t.amount
+            Amount.display(amount.minor, amount.currency, into: &w)
             w.raw("</td>\n    </tr>\n")
         }
-        w.raw("  </tbody>\n</table>\n")
     }
 }
 
@@ -181,11 +202,14 @@ struct TransactionListPage: ViewModel {
     let header: EnvHeader
     let search: TransactionSearch
     let page: Dashboard.ListPage
+    /// The page's table rows, written as the list read them (``TransactionRows/Table``).
+    let rows: HTMLWriter
 
-    init(_ env: EnvAccess, search: TransactionSearch, page: Dashboard.ListPage) {
+    init(_ env: EnvAccess, search: TransactionSearch, page: Dashboard.ListPage, rows: HTMLWriter) {
         self.header = EnvHeader(env: env)
         self.search = search
         self.page = page
+        self.rows = rows
     }
 
     /// What the layout asks of the page.
@@ -209,8 +233,10 @@ struct TransactionListPage: ViewModel {
         writeFilters(errors, into: &w)
         w.raw("\n\n")
         if let message = errors["page"] { w.raw("<p class=\"flash notice\" role=\"status\">"); w.text(message); w.raw("</p>\n") }
-        if !page.rows.isEmpty {
-            TransactionRows.write(page.rows, env: env, into: &w)
+        if page.count > 0 {
+            TransactionRows.Table.open(into: &w)
+            w.append(rows)
+            TransactionRows.Table.close(into: &w)
             if page.next != nil || page.previous != nil {
                 w.raw("<nav class=\"pager\" aria-label=\"Pages\">\n")
                 if let cursor = page.previous { w.raw("  <a href=\""); w.text(link(("after", cursor))); w.raw("\" rel=\"prev\">← Newer</a>\n") }

@@ -124,17 +124,46 @@ struct MoneyStore {
     static let summaryColumns = "t.id, t.public_id, t.external_id, t.type, t.status, t.amount, t.currency, t.sender_name, t.recipient_name, t.created_at"
 
     /// Read from the row in place (``RowView``'s own readers, not the generic ones).
-    static func summary(_ r: RowView) throws -> TransactionSummary {
-        // Type, status and currency are read from the row's bytes, without a string each.
-        var currency: Currency?, type = TransactionType.payin, status = TransactionStatus.pending
-        _ = try r.withUTF8(6) { currency = Currency(storedCode: $0) }
-        guard let currency else { throw MoneyStoreError("unknown currency \(try r.string(6)) in transactions") }
-        _ = try r.withUTF8(3) { type = TransactionType(stored: $0) ?? .payin }
-        _ = try r.withUTF8(4) { status = TransactionStatus(stored: $0) ?? .pending }
-        // Only the party the row names is read.
-        return TransactionSummary(id: try r.int64(0), publicID: try r.string(1), externalID: try r.optionalString(2), type: type,
-                                  status: status, amount: Amount(minor: try r.int64(5), currency: currency),
-                                  counterparty: try r.string(type.isIncoming ? 7 : 8), createdAt: try r.int64(9))
+    static func summary(_ r: RowView) throws -> TransactionSummary { TransactionSummary(try SummaryRow(r)) }
+
+    /// A row of ``summaryColumns`` read where SQLite holds it, for a table row written straight
+    /// from the statement: no ``TransactionSummary`` (three strings) made of it. Its texts are
+    /// SQLite's bytes, valid only during the call that hands the row over.
+    struct SummaryRow: TransactionRowFields {
+        let id: Int64
+        let createdAt: Int64
+        let type: TransactionType
+        let status: TransactionStatus
+        let amount: Amount
+        let publicID: UnsafeBufferPointer<UInt8>
+        let externalID: UnsafeBufferPointer<UInt8>?
+        /// Only the party the row names is read: the sender of money coming in, else the recipient.
+        let counterparty: UnsafeBufferPointer<UInt8>
+
+        init(_ r: RowView) throws {
+            // Type, status and currency are read from the row's bytes, without a string each.
+            var currency: Currency?, type = TransactionType.payin, status = TransactionStatus.pending
+            _ = try r.withUTF8(6) { currency = Currency(storedCode: $0) }
+            guard let currency else { throw MoneyStoreError("unknown currency \(try r.string(6)) in transactions") }
+            _ = try r.withUTF8(3) { type = TransactionType(stored: $0) ?? .payin }
+            _ = try r.withUTF8(4) { status = TransactionStatus(stored: $0) ?? .pending }
+            self.type = type
+            self.status = status
+            id = try r.int64(0)
+            createdAt = try r.int64(9)
+            amount = Amount(minor: try r.int64(5), currency: currency)
+            publicID = try r.utf8(1) ?? UnsafeBufferPointer(start: nil, count: 0)
+            externalID = try r.utf8(2)
+            counterparty = try r.utf8(type.isIncoming ? 7 : 8) ?? UnsafeBufferPointer(start: nil, count: 0)
+        }
+
+        func withPublicID(_ body: (UnsafeBufferPointer<UInt8>) -> Void) { body(publicID) }
+        func withExternalID(_ body: (UnsafeBufferPointer<UInt8>) -> Void) -> Bool {
+            guard let externalID else { return false }
+            body(externalID)
+            return true
+        }
+        func withCounterparty(_ body: (UnsafeBufferPointer<UInt8>) -> Void) { body(counterparty) }
     }
 
     static func decodeMetadata(_ json: String) -> [String: String] {
@@ -240,4 +269,13 @@ struct MoneyStore {
 struct MoneyStoreError: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }
+}
+
+extension TransactionSummary {
+    /// A row read in place, copied out.
+    init(_ row: MoneyStore.SummaryRow) {
+        self.init(id: row.id, publicID: String(decoding: row.publicID, as: UTF8.self),
+                  externalID: row.externalID.map { String(decoding: $0, as: UTF8.self) }, type: row.type, status: row.status,
+                  amount: row.amount, counterparty: String(decoding: row.counterparty, as: UTF8.self), createdAt: row.createdAt)
+    }
 }

@@ -24,27 +24,36 @@ struct TransactionListStore {
 
     /// The newest `limit` transactions.
     func recent(_ scope: MoneyScope, limit: Int, on db: Connection) throws -> [TransactionSummary] {
-        try page(scope, Query(), before: nil, after: nil, limit: limit, on: db)
-    }
-
-    /// A page of `limit` rows, newest first: older than `before` (the next page), or newer than
-    /// `after` (the previous page, read upwards and returned newest first), or the first page.
-    func page(_ scope: MoneyScope, _ q: Query, before: Key?, after: Key?, limit: Int, on db: Connection) throws -> [TransactionSummary] {
-        let (sql, args) = Self.pageSQL(.summary, scope, q, before: before, after: after, limit: limit)
         // Decoded in place, not copied into rows of values first (a third of the read).
         var rows: [TransactionSummary] = []
         rows.reserveCapacity(limit)
-        try db.forEach(sql, arguments: args) { rows.append(try Columns.summary($0)) }
-        return after != nil && before == nil ? rows.reversed() : rows
+        try db.forEach(Shape.summary.firstPageSQL, arguments: [scope.organizationID, scope.environment.rawValue, limit]) {
+            rows.append(try Columns.summary($0))
+        }
+        return rows
     }
 
-    /// The transaction with an integrator's external id, as a table row shows it: one look-up
-    /// in `transactions_by_external_id`, and ten columns read in place rather than a whole record.
-    func summary(externalID: String, _ scope: MoneyScope, on db: Connection) throws -> TransactionSummary? {
-        var found: TransactionSummary?
-        try db.forEach("SELECT \(Columns.summaryColumns) FROM transactions t WHERE t.organization_id = ? AND t.environment = ? AND t.external_id = ?",
-                       scope.organizationID, scope.environment.rawValue, externalID) { found = try Columns.summary($0) }
-        return found
+    /// The rows of a page of the list, newest first, each read in place while SQLite holds it
+    /// (``MoneyStore/SummaryRow``): older than `before`, or the `limit` rows just newer than
+    /// `after` (read upwards, handed over newest first), or the first `limit` rows.
+    func forEachSummary(_ scope: MoneyScope, _ q: Query, before: Key?, after: Key?, limit: Int, on db: Connection,
+                        _ body: (MoneyStore.SummaryRow) throws -> Void) throws {
+        var (sql, args) = Self.pageSQL(.summary, scope, q, before: before, after: after, limit: limit)
+        if after != nil, before == nil {
+            // The rows just above the key, turned newest first by SQLite (a sort of `limit` rows).
+            sql = "SELECT * FROM (\(sql)) ORDER BY created_at DESC, id DESC"
+        }
+        try db.forEach(sql, arguments: args) { try body(try MoneyStore.SummaryRow($0)) }
+    }
+
+    /// The transaction with an integrator's external id, if it also meets the rest of `q`: one
+    /// look-up in `transactions_by_external_id`, its row read in place.
+    func forEachSummary(externalID: String, _ scope: MoneyScope, _ q: Query, on db: Connection,
+                        _ body: (MoneyStore.SummaryRow) throws -> Void) throws {
+        var sql = "SELECT \(Columns.summaryColumns) FROM transactions t INDEXED BY transactions_by_external_id WHERE t.organization_id = ? AND t.environment = ? AND t.external_id = ?"
+        var args: [any SQLBindable] = [scope.organizationID, scope.environment.rawValue, externalID]
+        Self.narrow(q, &sql, &args)
+        try db.forEach(sql, arguments: args) { try body(try MoneyStore.SummaryRow($0)) }
     }
 
     /// The rows of ``page(_:_:before:after:limit:on:)`` (newest first, older than `before`) read

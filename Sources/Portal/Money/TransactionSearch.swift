@@ -97,5 +97,5 @@ struct TransactionSearch: Sendable, Equatable {
         return TransactionListStore.Key(createdAt: c, id: i)
     }
 
-    static func cursor(_ t: TransactionSummary) -> String { "\(t.createdAt)_\(t.id)" }
+    static func cursor(_ k: TransactionListStore.Key) -> String { "\(k.createdAt)_\(k.id)" }
 }
