@@ -26,12 +26,14 @@ public enum SQLArchive {
     }
 
     /// A zlib stream kept for many values, one at a time (not Sendable: one thread uses it):
-    /// its 256 KB of state are allocated once, not faulted in and cleared for every value, and
-    /// a value is compressed from its pieces where they lie (the request log's elements in
-    /// their batch), not first copied into one array.
+    /// its 256 KB of state are allocated once, not faulted in and cleared for every value. A
+    /// value comes in pieces (the request log's elements where they lie in their batch), which
+    /// are gathered into a staging buffer and deflated 64 KB at a time: a call of `deflate`
+    /// per piece of a few hundred bytes cost as much again as the compression itself.
     public final class Compressor {
         private var stream = z_stream()
         private let ready: Bool
+        private var staging = [UInt8](repeating: 0, count: 64 * 1024)
         private var scratch = [UInt8](repeating: 0, count: 64 * 1024)
 
         public init(level: Int32 = 1) {
@@ -48,28 +50,41 @@ public enum SQLArchive {
             var out: [UInt8] = []
             var size = 0
             var failed = false
-            scratch.withUnsafeMutableBufferPointer { scratch in
-                /// Deflates until the input is taken and no output is left pending.
-                func drain(_ flush: Int32) -> Int32 {
-                    var rc: Int32 = Z_OK
-                    repeat {
-                        stream.next_out = scratch.baseAddress
-                        stream.avail_out = uInt(scratch.count)
-                        rc = deflate(&stream, flush)
-                        out.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<(scratch.count - Int(stream.avail_out))]))
-                    } while rc == Z_OK && (stream.avail_out == 0 || stream.avail_in > 0)
-                    return rc
+            staging.withUnsafeMutableBufferPointer { staging in
+                scratch.withUnsafeMutableBufferPointer { scratch in
+                    /// Deflates `input` until it is taken and no output is left pending.
+                    func deflateAll(_ input: UnsafeBufferPointer<UInt8>, _ flush: Int32) -> Bool {
+                        stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
+                        stream.avail_in = uInt(input.count)
+                        var rc: Int32 = Z_OK
+                        repeat {
+                            stream.next_out = scratch.baseAddress
+                            stream.avail_out = uInt(scratch.count)
+                            rc = deflate(&stream, flush)
+                            out.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<(scratch.count - Int(stream.avail_out))]))
+                        } while rc == Z_OK && (stream.avail_out == 0 || stream.avail_in > 0)
+                        // Z_BUF_ERROR is no progress, not a fault.
+                        return flush == Z_FINISH ? rc == Z_STREAM_END : rc == Z_OK || rc == Z_BUF_ERROR
+                    }
+                    var staged = 0
+                    body { piece in
+                        guard !failed, let base = piece.baseAddress, piece.count > 0 else { return }
+                        size += piece.count
+                        var from = base, left = piece.count
+                        while left > 0 && !failed {
+                            let n = min(left, staging.count - staged)
+                            (staging.baseAddress! + staged).update(from: from, count: n)
+                            staged += n
+                            from += n
+                            left -= n
+                            if staged == staging.count {
+                                failed = !deflateAll(UnsafeBufferPointer(staging), Z_NO_FLUSH)
+                                staged = 0
+                            }
+                        }
+                    }
+                    if !failed { failed = !deflateAll(UnsafeBufferPointer(rebasing: staging[..<staged]), Z_FINISH) }
                 }
-                body { piece in
-                    guard !failed, let base = piece.baseAddress, piece.count > 0 else { return }
-                    size += piece.count
-                    stream.next_in = UnsafeMutablePointer(mutating: base)
-                    stream.avail_in = uInt(piece.count)
-                    // Most pieces only fill deflate's window: one call. Z_BUF_ERROR is no progress, not a fault.
-                    let rc = drain(Z_NO_FLUSH)
-                    failed = rc != Z_OK && rc != Z_BUF_ERROR
-                }
-                if !failed { failed = drain(Z_FINISH) != Z_STREAM_END }
             }
             stream.next_in = nil
             guard !failed, size > 0, out.count < size else { return nil }

@@ -49,6 +49,33 @@ import Testing
         #expect(compressor.compress { write in random4k.withUnsafeBufferPointer(write) }?.data == SQLArchive.compress(Self.text))
     }
 
+    /// Values of hundreds of kilobytes, in pieces small and larger than the compressor's
+    /// 64 KB staging buffer (and ones ending exactly at its edge), compress as the whole value.
+    @Test func valuesLargerThanTheStagingBufferCompressAsTheWhole() throws {
+        let compressor = SQLArchive.Compressor()
+        let big = Array((0..<6000).map { "[\"6b16fe36\($0 * 7919 % 10007)\",\($0),\"/v1/transactions?limit=\($0 % 97)\"]" }.joined(separator: ",").utf8)
+        #expect(big.count > 3 * 65536)
+        var random = SystemRandomNumberGenerator()
+        let edges = [65536, 2 * 65536, 65535, 65537]
+        for round in 0..<6 {
+            var cuts: [Int]
+            switch round {
+            case 0: cuts = []                                                             // one piece, larger than the buffer
+            case 1: cuts = edges                                                          // pieces ending at the buffer's edge, and beside it
+            case 2: cuts = Array(stride(from: 300, to: big.count, by: 300))               // a log's elements
+            default: cuts = (0..<200).map { _ in Int.random(in: 0...big.count, using: &random) }
+            }
+            cuts = [0] + cuts.sorted() + [big.count]
+            let pieces = try #require(compressor.compress { write in
+                big.withUnsafeBufferPointer { b in
+                    for k in 1..<cuts.count { write(UnsafeBufferPointer(rebasing: b[cuts[k - 1]..<cuts[k]])) }
+                }
+            })
+            #expect(pieces.data == SQLArchive.compress(big), "round \(round)")
+            #expect(try pieces.data.withUnsafeBufferPointer { try SQLArchive.uncompress($0, size: pieces.size) } == big)
+        }
+    }
+
     /// A wrong size, a cut or altered stream, a size past the limit: an error, never a short
     /// or padded value and never an allocation of what a corrupt size says.
     @Test func refusesCorruptValues() throws {
