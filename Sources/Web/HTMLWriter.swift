@@ -41,8 +41,8 @@ public struct HTMLWriter: Sendable {
     @inlinable
     public mutating func raw(_ markup: StaticString) {
         // A literal's bytes where they lie (withUTF8Buffer's closure was a call of its own).
-        if markup.hasPointerRepresentation {
-            buffer.append(contentsOf: UnsafeBufferPointer(start: markup.utf8Start, count: markup.utf8CodeUnitCount))
+        if let bytes = markup.utf8Bytes {
+            buffer.append(contentsOf: bytes)
         } else {
             markup.withUTF8Buffer { buffer.append(contentsOf: $0) }
         }

@@ -63,17 +63,19 @@ public struct JSONWriter: Sendable {
     /// A member's name: written after a comma unless it is the object's first. Names are ASCII
     /// literals chosen in code, so they are written without escaping.
     public mutating func key(_ name: StaticString) {
+        if let bytes = name.utf8Bytes { key(bytes: bytes) } else { name.withUTF8Buffer { key(bytes: $0) } }
+    }
+
+    private mutating func key(bytes name: UnsafeBufferPointer<UInt8>) {
         let comma = buffer.last.map { $0 != UInt8(ascii: "{") } ?? false
-        name.withUTF8Buffer { name in
-            // `,"name":` written at once: a page of 25 transactions writes some 600 names.
-            let p = buffer.claim(name.count + (comma ? 4 : 3))
-            var i = 0
-            if comma { p[0] = UInt8(ascii: ","); i = 1 }
-            p[i] = UInt8(ascii: "\"")
-            ByteBuffer.copy(name, to: p + i + 1)
-            p[i + 1 + name.count] = UInt8(ascii: "\"")
-            p[i + 2 + name.count] = UInt8(ascii: ":")
-        }
+        // `,"name":` written at once: a page of 25 transactions writes some 600 names.
+        let p = buffer.claim(name.count + (comma ? 4 : 3))
+        var i = 0
+        if comma { p[0] = UInt8(ascii: ","); i = 1 }
+        p[i] = UInt8(ascii: "\"")
+        ByteBuffer.copy(name, to: p + i + 1)
+        p[i + 1 + name.count] = UInt8(ascii: "\"")
+        p[i + 2 + name.count] = UInt8(ascii: ":")
     }
 
     /// A member's name chosen at run time (a map's keys): escaped like any string.
@@ -126,20 +128,24 @@ public struct JSONWriter: Sendable {
     /// without quotes, backslashes or controls; `\\n`), copied as they are, and `s` between
     /// them escaped: a summary's line, in one claim of the buffer.
     public mutating func stringPiece(prefix: UnsafeBufferPointer<UInt8>, _ s: String, suffix: StaticString) {
+        guard let suffix = suffix.utf8Bytes else {
+            buffer.append(contentsOf: prefix)
+            stringPiece(s)
+            suffix.withUTF8Buffer { buffer.append(contentsOf: $0) }
+            return
+        }
         var s = s
         s.withUTF8 { utf8 in
-            suffix.withUTF8Buffer { suffix in
-                if Self.needsEscape(utf8) {
-                    buffer.append(contentsOf: prefix)
-                    escaped(utf8)
-                    buffer.append(contentsOf: suffix)
-                    return
-                }
-                let p = buffer.claim(prefix.count + utf8.count + suffix.count)
-                ByteBuffer.copy(prefix, to: p)
-                ByteBuffer.copy(utf8, to: p + prefix.count)
-                ByteBuffer.copy(suffix, to: p + prefix.count + utf8.count)
+            if Self.needsEscape(utf8) {
+                buffer.append(contentsOf: prefix)
+                escaped(utf8)
+                buffer.append(contentsOf: suffix)
+                return
             }
+            let p = buffer.claim(prefix.count + utf8.count + suffix.count)
+            ByteBuffer.copy(prefix, to: p)
+            ByteBuffer.copy(utf8, to: p + prefix.count)
+            ByteBuffer.copy(suffix, to: p + prefix.count + utf8.count)
         }
     }
 
@@ -386,5 +392,15 @@ struct ByteBuffer: @unchecked Sendable { // the storage is written only when uni
             if n < 0 { i -= 1; out[i] = UInt8(ascii: "-") }
             append(contentsOf: UnsafeBufferPointer(rebasing: out[i...]))
         }
+    }
+}
+
+extension StaticString {
+    /// A string literal's UTF-8 bytes where the binary keeps them, without `withUTF8Buffer`'s
+    /// closure (a call of its own for every name of every object written); nil for a literal
+    /// of one scalar, which has no such bytes.
+    @inlinable
+    var utf8Bytes: UnsafeBufferPointer<UInt8>? {
+        hasPointerRepresentation ? UnsafeBufferPointer(start: utf8Start, count: utf8CodeUnitCount) : nil
     }
 }

@@ -55,8 +55,13 @@ struct APILogMiddleware: Middleware {
     /// holds them equal), without first making the entry's strings. Nearly every request
     /// takes this way; failures, which mask their path and keep their bodies, take the entry's.
     func record(_ req: Request, _ res: HTTPResponse, micros: Int64) -> APIRequestRecord {
-        let apiCredential = req.apiCredential
-        let credential = apiCredential?.logIdentity
+        // The credential's three facts read at once (each optional chain copied the existential).
+        var credential: APICredentialLogIdentity?, organizationID: Int64?, environment: Environment?
+        if let c = req.apiCredential {
+            credential = c.logIdentity
+            organizationID = c.organizationID
+            environment = c.environment
+        }
         let now = clock.now()
         let path = redaction.apply(req.loggedPath ?? req.path)
         let userAgent = req.headers["User-Agent"] ?? ""
@@ -70,8 +75,7 @@ struct APILogMiddleware: Middleware {
             responseHeaders: { responseHeaders(req, res, into: &$0) })
         return APIRequestRecord(requestID: req.id,
                                 facts: APIRequestFacts(createdAt: now, second: APILogsStore.second(of: req.id) ?? now,
-                                                       organizationID: apiCredential?.organizationID, environment: apiCredential?.environment,
-                                                       credential: credential,
+                                                       organizationID: organizationID, environment: environment, credential: credential,
                                                        ip: req.remoteAddress, status: res.status.code, requestBody: nil, responseBody: nil),
                                 element: element)
     }
@@ -155,7 +159,8 @@ struct APILogMiddleware: Middleware {
 }
 
 /// A summary line's start, `Name: ` (ASCII: nothing in it to escape), as text and as bytes.
-struct LineStart: Sendable {
+/// A class: a line takes one reference from its table, not a string's and an array's.
+final class LineStart: Sendable {
     let text: String
     let bytes: [UInt8]
 
@@ -164,7 +169,7 @@ struct LineStart: Sendable {
         bytes = Array(text.utf8)
     }
 
-    init(name: String) { self.init(text: name + ": ") }
+    convenience init(name: String) { self.init(text: name + ": ") }
 }
 
 /// Where a header summary's lines go: a `String` (the entry), or the JSON string being written
