@@ -9,8 +9,10 @@ each server start so that one run's request log never weighs on the next):
     at 64 connections) and GET /v1/transactions?limit=25 (goal >= 0.25x HB plaintext, p99 < 10 ms),
     both with the request log on, then both again with it off (`serve --api-log off`), each beside
     Hummingbird in its own rounds;
-  - the log's cost (goal < 10 %) from on and off alternating round by round on the same cores
-    (the harness takes one candidate a run, so the lines above compare through Hummingbird);
+  - the log's cost (goal < 10 %) from on and off alternating in pairs on the same cores (at
+    least five pairs; the median of the pairs' drops, each pair's drop printed, and the server's
+    CPU time per request on and off) (the harness takes one candidate a run, so the lines above
+    compare through Hummingbird);
   - valid callers' throughput alone, then while a second client sends as many requests with
     random keys (half with a valid checksum, which costs a lookup; half without, refused before
     any), from our own server on core 0 and two wrk on core 1: both figures, and the 401s' rate.
@@ -206,26 +208,44 @@ for name, path, goal, size in measured:
 # ---------------------------------------------------------------- the log's cost, on and off interleaved
 # The harness takes one candidate per run, so on and off above are in different rounds, each
 # beside its own Hummingbird; on a shared machine those can differ more than the log costs.
-# Here the two alternate, round by round, on the same cores: the cost is the drop of the medians.
+# Here the two alternate on the same cores, in pairs (on-off, then off-on, ...): the cost is
+# the median of each pair's drop, so a slow stretch of the machine falls on both halves of a
+# pair rather than on one side's median. Beside it, the server's CPU time per request (user +
+# system, from /proc), which a neighbour's load moves less than throughput. At least five pairs.
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
 
 def one_run(log, path):
     server = start(log)
     try:
         subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c64", "-d2s", "-H", f"Authorization: Bearer {key}", f"http://127.0.0.1:{a.port}{path}"],
                        stdout=subprocess.DEVNULL, check=True)
-        return parse(wrk(["-H", f"Authorization: Bearer {key}"], conns=64, path=path).communicate()[0])
+        before = cpu_ticks(server.pid)
+        out = wrk(["-H", f"Authorization: Bearer {key}"], conns=64, path=path).communicate()[0]
+        ticks = cpu_ticks(server.pid) - before
+        rps, p99, _ = parse(out)
+        requests = int(re.search(r"(\d+) requests in", out).group(1))
+        return rps, p99, ticks / os.sysconf("SC_CLK_TCK") * 1e6 / max(requests, 1)
     finally:
         stop(server)
 
+pairs = max(5, int(a.rounds))
 for name, path, goal, size in measured:
     runs = {"on": [], "off": []}
-    for r in range(int(a.rounds)):
+    for r in range(pairs):
         for log in (("on", "off") if r % 2 == 0 else ("off", "on")):
             runs[log].append(one_run(log, path))
+    drops = [100 * (1 - on[0] / off[0]) for on, off in zip(runs["on"], runs["off"])]
+    cpu = {log: statistics.median(x[2] for x in v) for log, v in runs.items()}
     med = {log: statistics.median(x[0] for x in v) for log, v in runs.items()}
     p99 = {log: statistics.median(x[1] for x in v) for log, v in runs.items()}
-    say("GET %s, log on vs off interleaved (%s rounds, 64 connections): %.0f vs %.0f req/s, p99 %.2f vs %.2f ms: the log costs %.1f %%  [goal < 10 %%]"
-        % (path, a.rounds, med["on"], med["off"], p99["on"], p99["off"], 100 * (1 - med["on"] / med["off"])))
+    say("GET %s, log on vs off interleaved (%d pairs, 64 connections): %.0f vs %.0f req/s, p99 %.2f vs %.2f ms: the log costs %.1f %% (median of the pairs' drops: %s)  [goal < 10 %%]"
+        % (path, pairs, med["on"], med["off"], p99["on"], p99["off"], statistics.median(drops), " ".join("%.1f" % d for d in drops)))
+    say("  server CPU per request: %.1f µs with the log, %.1f µs without: %.1f %% more work (medians of the same runs)"
+        % (cpu["on"], cpu["off"], 100 * (cpu["on"] / cpu["off"] - 1)))
 
 # ---------------------------------------------------------------- valid callers during a flood of random keys
 def base62(n, width):
