@@ -46,6 +46,30 @@ import Testing
         #expect(tokens.count == 1000)
     }
 
+    /// The pool hands out each byte once, across its refills, from many threads at once; its
+    /// bytes are as evenly spread as the CSPRNG's; large draws still come whole.
+    @Test func pooledBytesAreFreshEveryDrawAndEven() async {
+        #expect(SecureRandom.pooledBytes(0).isEmpty)
+        #expect(SecureRandom.pooledBytes(1).count == 1 && SecureRandom.pooledBytes(256).count == 256)
+        #expect(SecureRandom.pooledBytes(5000).count == 5000)
+        // 8 threads × 250 draws of 32 bytes: 64 KB, sixteen refills of the 4 KB pool.
+        let draws = await withTaskGroup(of: [[UInt8]].self) { group in
+            for _ in 0..<8 { group.addTask { (0..<250).map { _ in SecureRandom.pooledBytes(32) } } }
+            var all: [[UInt8]] = []
+            for await d in group { all += d }
+            return all
+        }
+        #expect(draws.count == 2000 && Set(draws).count == 2000)
+        // Any byte handed out twice would show as a repeated 8-byte window across draws.
+        var windows = Set<[UInt8]>()
+        for d in draws { for i in stride(from: 0, to: 32, by: 8) { windows.insert(Array(d[i..<i + 8])) } }
+        #expect(windows.count == 8000)
+        var counts = [Int](repeating: 0, count: 256)
+        for d in draws { for b in d { counts[Int(b)] += 1 } }
+        // 64,000 bytes: 250 each expected, σ ≈ 16: ±120 is over 7σ.
+        #expect(counts.allSatisfy { (130...370).contains($0) }, "\(counts)")
+    }
+
     @Test func uniformIndex() {
         #expect(SecureRandom.index(below: 1) == 0)
         let n = 31, draws = 31_000
