@@ -1,4 +1,3 @@
-import COpenSSL
 import Glibc
 import Synchronization
 
@@ -38,9 +37,7 @@ struct RandomPool: ~Copyable {
     var left: Int { RandomPool.size - next }
 
     mutating func refill() {
-        guard RAND_bytes(storage, Int32(RandomPool.size)) == 1 else {
-            fatalError("SecureRandom: OpenSSL RAND_bytes failed (\(OpenSSLError.lastMessage())); refusing to continue without a CSPRNG")
-        }
+        SecureRandom.fill(UnsafeMutableBufferPointer(start: storage, count: RandomPool.size))
         next = 0
     }
 

@@ -18,20 +18,21 @@ public enum SecureRandom {
         precondition(count >= 0, "SecureRandom.bytes: negative count")
         guard count > 0 else { return [] }
         var result = [UInt8](repeating: 0, count: count)
-        let ok = result.withUnsafeMutableBufferPointer { buffer in
-            // RAND_bytes takes an Int32 length; ask in chunks so any Int count works.
-            var offset = 0
-            while offset < buffer.count {
-                let chunk = min(buffer.count - offset, Int(Int32.max))
-                guard RAND_bytes(buffer.baseAddress! + offset, Int32(chunk)) == 1 else { return false }
-                offset += chunk
-            }
-            return true
-        }
-        guard ok else {
-            fatalError("SecureRandom: OpenSSL RAND_bytes failed (\(OpenSSLError.lastMessage())); refusing to continue without a CSPRNG")
-        }
+        result.withUnsafeMutableBufferPointer { fill($0) }
         return result
+    }
+
+    /// Fills `buffer` from the CSPRNG. Traps if OpenSSL cannot (see the failure policy above).
+    static func fill(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
+        // RAND_bytes takes an Int32 length; ask in chunks so any Int count works.
+        var offset = 0
+        while offset < buffer.count {
+            let chunk = min(buffer.count - offset, Int(Int32.max))
+            guard RAND_bytes(buffer.baseAddress! + offset, Int32(chunk)) == 1 else {
+                fatalError("SecureRandom: OpenSSL RAND_bytes failed (\(OpenSSLError.lastMessage())); refusing to continue without a CSPRNG")
+            }
+            offset += chunk
+        }
     }
 
     /// A random token of `bytes` random bytes, encoded base64url without padding

@@ -55,13 +55,7 @@ struct APILogMiddleware: Middleware {
     /// holds them equal), without first making the entry's strings. Nearly every request
     /// takes this way; failures, which mask their path and keep their bodies, take the entry's.
     func record(_ req: Request, _ res: HTTPResponse, micros: Int64) -> APIRequestRecord {
-        // The credential's three facts read at once (each optional chain copied the existential).
-        var credential: APICredentialLogIdentity?, organizationID: Int64?, environment: Environment?
-        if let c = req.apiCredential {
-            credential = c.logIdentity
-            organizationID = c.organizationID
-            environment = c.environment
-        }
+        let (credential, organizationID, environment) = Self.credentialFacts(req)
         let now = clock.now()
         let path = redaction.apply(req.loggedPath ?? req.path)
         let userAgent = req.headers["User-Agent"] ?? ""
@@ -81,12 +75,11 @@ struct APILogMiddleware: Middleware {
     }
 
     func entry(_ req: Request, _ res: HTTPResponse, micros: Int64) -> APIRequestEntry {
-        let apiCredential = req.apiCredential
-        let credential = apiCredential?.logIdentity
+        let (credential, organizationID, environment) = Self.credentialFacts(req)
         let status = res.status.code
         var e = APIRequestEntry(
             requestID: req.id, createdAt: clock.now(),
-            organizationID: apiCredential?.organizationID, environment: apiCredential?.environment,
+            organizationID: organizationID, environment: environment,
             credentialID: credential?.publicID, credentialName: credential?.name,
             method: req.method.rawValue, path: String(redaction.apply(req.loggedPath ?? req.path).prefix(Self.pathLimit)),
             status: status, durationMicroseconds: micros, ip: req.remoteAddress,
@@ -101,6 +94,13 @@ struct APILogMiddleware: Middleware {
             if case .bytes(let b) = res.body { e.responseBody = BodyMasking.keep(b) ?? "" } else { e.responseBody = "" }
         }
         return e
+    }
+
+    /// The request's credential as the log names it, and its organization and environment,
+    /// read at once (each optional chain copied the existential).
+    static func credentialFacts(_ req: Request) -> (APICredentialLogIdentity?, Int64?, Environment?) {
+        guard let c = req.apiCredential else { return (nil, nil, nil) }
+        return (c.logIdentity, c.organizationID, c.environment)
     }
 
     /// A few headers a developer debugging a call wants, one per line. The Authorization

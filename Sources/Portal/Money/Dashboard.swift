@@ -186,7 +186,7 @@ final class Dashboard: Sendable {
                     let limit = resolved.after == nil ? Self.pageSize + 1 : Self.pageSize
                     try store.forEachSummary(scope, resolved.query, before: resolved.before, after: resolved.after, limit: limit, on: db) { r in
                         guard count < Self.pageSize else { more = true; return }
-                        let key = TransactionListStore.Key(createdAt: try r.createdAt, id: try r.id)
+                        let key = TransactionListStore.Key(createdAt: r.createdAt, id: r.id)
                         try row(r)
                         count += 1
                         if first == nil { first = key }

@@ -165,7 +165,6 @@ struct TransactionSummary: Sendable {
 /// kept recent rows) or read in place from the statement (``MoneyStore/SummaryRow``, the
 /// list's pages): one row writer for both. Texts are handed over as their UTF-8 bytes.
 protocol TransactionRowFields {
-    var id: Int64 { get }
     var createdAt: Int64 { get }
     var type: TransactionType { get }
     var status: TransactionStatus { get }

@@ -56,7 +56,7 @@ struct TransactionListStore {
         try db.forEach(sql, arguments: args) { try body(try MoneyStore.SummaryRow($0)) }
     }
 
-    /// The rows of ``page(_:_:before:after:limit:on:)`` (newest first, older than `before`) read
+    /// The rows of a page (newest first, older than `before`) read
     /// in place: `body` gets each row of ``MoneyStore/transactionColumns`` while SQLite holds it,
     /// and no record is built (a `/v1` page written straight into its JSON).
     func forEachInPage(_ scope: MoneyScope, _ q: Query, before: Key?, limit: Int, on db: Connection,
