@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Portal
+import Web
 
 /// The transactions list (filters, keyset pages, dates in the viewer's zone, bad input) and a
 /// transaction's page, over real sockets.
@@ -227,5 +228,33 @@ struct TransactionPagesTests {
         let before = page.text[..<r.lowerBound]
         guard let start = before.range(of: "<a href=\"", options: .backwards) else { return nil }
         return String(before[start.upperBound...]).replacingOccurrences(of: "&amp;", with: "&")
+    }
+    /// The filter form's quick path (long literals, selects written ahead) and the general one
+    /// write the same bytes, for every status and type and for values that need escaping;
+    /// a value no select offers goes the general way.
+    @Test func theFilterFormsQuickPathWritesWhatTheGeneralOneDoes() throws {
+        let (portal, _, owner, org) = try TestPortal.withOwner()
+        let user = try #require(try portal.app.database.read { try AccountsStore().user(email: owner.email, on: $0) })
+        let env = try EnvAccess(try portal.app.organizations.access(user: user, organization: org), environment: .sandbox)
+        let statuses = [""] + TransactionStatus.allCases.map(\.rawValue) + ["nonsense"]
+        let types = [""] + TransactionType.allCases.map(\.rawValue) + ["\"><script>"]
+        var compared = 0
+        for (i, status) in statuses.enumerated() {
+            for (j, type) in types.enumerated() {
+                let search = TransactionSearch(externalID: (i + j) % 3 == 0 ? "" : "a&b<\"'\(i)>", from: j % 2 == 0 ? "2026-01-0\(j % 9 + 1)" : "",
+                                               to: i % 2 == 0 ? "" : "x\"y", status: status, type: type)
+                let page = TransactionListPage(env, search: search, page: Dashboard.ListPage(count: 0, resolved: .init(), next: nil, previous: nil),
+                                               rows: HTMLWriter())
+                var quick = HTMLWriter(), general = HTMLWriter()
+                page.writeFilters([:], into: &quick)
+                page.writeFilters([:], into: &general, general: true)
+                #expect(quick.string == general.string, "status \(status), type \(type)")
+                #expect(quick.string.contains("<form class=\"card filters\"") && quick.string.hasSuffix("</form>"))
+                #expect(!quick.string.contains("<script>") && !quick.string.contains("a&b"))
+                if !status.isEmpty && status != "nonsense" { #expect(quick.string.contains("<option value=\"\(status)\" selected>")) }
+                compared += 1
+            }
+        }
+        #expect(compared == statuses.count * types.count)
     }
 }

@@ -254,53 +254,119 @@ struct TransactionListPage: ViewModel {
     }
 
     /// The filters, with a value, an error and its references per field.
-    func writeFilters(_ errors: [String: String], into w: inout HTMLWriter) {
-        func field(_ name: StaticString, _ label: StaticString, control: (inout HTMLWriter, _ invalid: Bool) -> Void) {
-            let error = errors.isEmpty ? nil : errors[name.description]
-            w.raw("    <div class=\"field"); if error != nil { w.raw(" has-error") }
-            w.raw("\">\n      <label for=\""); w.raw(name); w.raw("\">"); w.raw(label); w.raw("</label>\n")
-            control(&w, error != nil)
-            if let error { w.raw("      <p class=\"error\" id=\""); w.raw(name); w.raw("-error\">"); w.text(error); w.raw("</p>\n") }
-            w.raw("    </div>\n")
-        }
-        func invalid(_ w: inout HTMLWriter, _ name: StaticString, _ yes: Bool) {
-            if yes { w.raw(" aria-invalid=\"true\" aria-describedby=\""); w.raw(name); w.raw("-error\"") }
-        }
-        func date(_ name: StaticString, _ label: StaticString, _ value: String) {
-            field(name, label) { w, bad in
-                w.raw("      <input id=\""); w.raw(name); w.raw("\" name=\""); w.raw(name); w.raw("\" type=\"date\" value=\""); w.text(value)
-                w.raw("\" placeholder=\"YYYY-MM-DD\" pattern=\"\\d{4}-\\d{2}-\\d{2}\""); invalid(&w, name, bad); w.raw(">\n")
-            }
-        }
-        func select(_ name: StaticString, _ label: StaticString, any: StaticString, _ options: [(value: String, label: String)], selected: String) {
-            field(name, label) { w, bad in
-                w.raw("      <select id=\""); w.raw(name); w.raw("\" name=\""); w.raw(name); w.raw("\""); invalid(&w, name, bad)
-                w.raw(">\n        <option value=\"\">"); w.raw(any); w.raw("</option>\n")
-                for o in options {
-                    w.raw("        <option value=\""); w.text(o.value); w.raw(o.value == selected ? "\" selected>" : "\">"); w.text(o.label); w.raw("</option>\n")
-                }
-                w.raw("      </select>\n")
-            }
-        }
+    ///
+    /// Without errors (nearly every search) the form is a few long literals around the typed
+    /// values and the two selects kept written for each choice: piece by piece it was some
+    /// 17,000 instructions, 7 % of a search page (callgrind). The pieces come from the same
+    /// writers as the general form, and a test holds the two to the same bytes.
+    func writeFilters(_ errors: [String: String], into w: inout HTMLWriter, general: Bool = false) {
+        guard errors.isEmpty, !general,
+              let status = Self.statusSelects.first(where: { $0.value == search.status }),
+              let type = Self.typeSelects.first(where: { $0.value == search.type })
+        else { return writeFiltersPiecewise(errors, into: &w) }
+        w.raw("<form class=\"card filters\" method=\"get\" action=\""); w.text(header.base)
+        w.raw("""
+            /transactions" novalidate aria-label="Filter transactions">
+              <div class="grid">
+                <div class="field">
+                  <label for="external_id">External ID</label>
+                  <input id="external_id" name="external_id" type="text" maxlength="200" autocomplete="off" value="
+            """)
+        w.text(search.externalID)
+        w.raw("""
+            ">
+                </div>
+                <div class="field">
+                  <label for="from">From</label>
+                  <input id="from" name="from" type="date" value="
+            """)
+        w.text(search.from)
+        w.raw("""
+            " placeholder="YYYY-MM-DD" pattern="\\d{4}-\\d{2}-\\d{2}">
+                </div>
+                <div class="field">
+                  <label for="to">To (including that day)</label>
+                  <input id="to" name="to" type="date" value="
+            """)
+        w.text(search.to)
+        w.raw("""
+            " placeholder="YYYY-MM-DD" pattern="\\d{4}-\\d{2}-\\d{2}">
+                </div>
+
+            """)
+        w.append(status.html)
+        w.append(type.html)
+        w.raw("  </div>\n  <div class=\"actions\">\n    <button type=\"submit\" class=\"primary\">Search</button>\n")
+        if search.isFiltered { w.raw("    <a class=\"button secondary\" href=\""); w.text(header.base); w.raw("/transactions\">Clear filters</a>\n") }
+        w.raw("  </div>\n</form>")
+    }
+
+    /// The form piece by piece, for any values and errors.
+    private func writeFiltersPiecewise(_ errors: [String: String], into w: inout HTMLWriter) {
+        func error(_ name: StaticString) -> String? { errors.isEmpty ? nil : errors[name.description] }
         w.raw("<form class=\"card filters\" method=\"get\" action=\""); w.text(header.base)
         w.raw("/transactions\" novalidate aria-label=\"Filter transactions\">\n")
         if errors.keys.contains(where: { $0 != "page" }) {
             w.raw("  <div class=\"flash alert\" role=\"alert\">Some filters could not be used and are left out; see the messages below. The other filters still apply.</div>\n")
         }
         w.raw("  <div class=\"grid\">\n")
-        field("external_id", "External ID") { w, bad in
+        Self.field(&w, "external_id", "External ID", error: error("external_id")) { w, bad in
             w.raw("      <input id=\"external_id\" name=\"external_id\" type=\"text\" maxlength=\"200\" autocomplete=\"off\" value=\"")
-            w.text(search.externalID); w.raw("\""); invalid(&w, "external_id", bad); w.raw(">\n")
+            w.text(search.externalID); w.raw("\""); Self.invalid(&w, "external_id", bad); w.raw(">\n")
         }
-        date("from", "From", search.from)
-        date("to", "To (including that day)", search.to)
-        select("status", "Status", any: "Any status", Self.statuses, selected: search.status)
-        select("type", "Type", any: "Any type", Self.types, selected: search.type)
+        Self.date(&w, "from", "From", search.from, error: error("from"))
+        Self.date(&w, "to", "To (including that day)", search.to, error: error("to"))
+        Self.select(&w, "status", "Status", any: "Any status", Self.statuses, selected: search.status, error: error("status"))
+        Self.select(&w, "type", "Type", any: "Any type", Self.types, selected: search.type, error: error("type"))
         w.raw("  </div>\n  <div class=\"actions\">\n    <button type=\"submit\" class=\"primary\">Search</button>\n")
         if search.isFiltered { w.raw("    <a class=\"button secondary\" href=\""); w.text(header.base); w.raw("/transactions\">Clear filters</a>\n") }
         w.raw("  </div>\n</form>")
     }
 
+    private static func field(_ w: inout HTMLWriter, _ name: StaticString, _ label: StaticString, error: String?,
+                              control: (inout HTMLWriter, _ invalid: Bool) -> Void) {
+        w.raw("    <div class=\"field"); if error != nil { w.raw(" has-error") }
+        w.raw("\">\n      <label for=\""); w.raw(name); w.raw("\">"); w.raw(label); w.raw("</label>\n")
+        control(&w, error != nil)
+        if let error { w.raw("      <p class=\"error\" id=\""); w.raw(name); w.raw("-error\">"); w.text(error); w.raw("</p>\n") }
+        w.raw("    </div>\n")
+    }
+
+    private static func invalid(_ w: inout HTMLWriter, _ name: StaticString, _ yes: Bool) {
+        if yes { w.raw(" aria-invalid=\"true\" aria-describedby=\""); w.raw(name); w.raw("-error\"") }
+    }
+
+    private static func date(_ w: inout HTMLWriter, _ name: StaticString, _ label: StaticString, _ value: String, error: String?) {
+        field(&w, name, label, error: error) { w, bad in
+            w.raw("      <input id=\""); w.raw(name); w.raw("\" name=\""); w.raw(name); w.raw("\" type=\"date\" value=\""); w.text(value)
+            w.raw("\" placeholder=\"YYYY-MM-DD\" pattern=\"\\d{4}-\\d{2}-\\d{2}\""); invalid(&w, name, bad); w.raw(">\n")
+        }
+    }
+
+    private static func select(_ w: inout HTMLWriter, _ name: StaticString, _ label: StaticString, any: StaticString,
+                               _ options: [(value: String, label: String)], selected: String, error: String?) {
+        field(&w, name, label, error: error) { w, bad in
+            w.raw("      <select id=\""); w.raw(name); w.raw("\" name=\""); w.raw(name); w.raw("\""); invalid(&w, name, bad)
+            w.raw(">\n        <option value=\"\">"); w.raw(any); w.raw("</option>\n")
+            for o in options {
+                w.raw("        <option value=\""); w.text(o.value); w.raw(o.value == selected ? "\" selected>" : "\">"); w.text(o.label); w.raw("</option>\n")
+            }
+            w.raw("      </select>\n")
+        }
+    }
+
+    /// Each select as written for each choice ("" for any) without an error.
+    private static func selects(_ name: StaticString, _ label: StaticString, any: StaticString,
+                                _ options: [(value: String, label: String)]) -> [(value: String, html: HTMLWriter)] {
+        ([""] + options.map(\.value)).map { value in
+            var w = HTMLWriter(capacity: 1024)
+            select(&w, name, label, any: any, options, selected: value, error: nil)
+            return (value, w)
+        }
+    }
+
+    private static let statusSelects = selects("status", "Status", any: "Any status", statuses)
+    private static let typeSelects = selects("type", "Type", any: "Any type", types)
     private static let statuses = TransactionStatus.allCases.map { (value: $0.rawValue, label: $0.title) }
     private static let types = TransactionType.allCases.map { (value: $0.rawValue, label: $0.title) }
 }
