@@ -25,6 +25,12 @@ struct SessionFlashStore: FlashStore {
     }
 
     func save(pending: [FlashMessage], consumed: Bool, request: Request, response: inout HTTPResponse) {
+        if pending.isEmpty && request.auth?.session?.flash == nil {
+            // Nothing to add, show or carry to a new session (most requests): which session
+            // the browser ends up with does not matter, and finding out read every response
+            // header lowercased. Only a cookie's messages shown here may need clearing.
+            return cookies.save(pending: [], consumed: consumed, request: request, response: &response)
+        }
         let shown = consumed ? Self.decode(request.auth?.session?.flash) : []
         var forCookie = pending
         do {
