@@ -280,6 +280,26 @@ import Testing
         }
     }
 
+    /// The cache hashes a sample of the SQL (its length, its last 32 bytes, 8 from the middle):
+    /// texts that share the sample, built at run time rather than literals, are still told
+    /// apart by their whole text, each its own statement with its own answer.
+    @Test func textsSharingTheHashedSampleStayApart() throws {
+        try withConnection { conn in
+            let tail = " AS n FROM (SELECT 1) WHERE 1 = 1 ORDER BY n LIMIT 1"
+            let pad = String(repeating: " ", count: 40)
+            // Same length, same middle and tail; only the selected number differs, near the start.
+            let texts = (1...9).map { "SELECT \($0)\(pad)\(tail)" }
+            #expect(Set(texts.map(\.utf8.count)).count == 1)
+            for _ in 0..<3 {
+                for (i, sql) in texts.enumerated() {
+                    #expect(try conn.scalar(String(sql), as: Int.self) == i + 1)
+                }
+            }
+            let handles = Set(try texts.map { try #require(conn.cachedStatement($0)).handle })
+            #expect(handles.count == texts.count)
+        }
+    }
+
     /// After use a cached statement keeps no bound value (they may be secrets).
     @Test func bindingsAreClearedAfterUse() throws {
         try withConnection { conn in
