@@ -170,6 +170,12 @@ struct ReportsTests {
         // A sweep run again (a lost lease re-runs it) does not double the next one.
         _ = try portal.app.reports.sweep()
         #expect(try queuedSweeps().count == 1)
+        // Nothing is summed twice: a month with both files summed is passed over; one that lost
+        // a checksum gets that one back, the same bytes, the same sum.
+        #expect(try portal.app.reports.computeChecksums(organizationID: scope.organizationID, environment: scope.environment) == 0)
+        try portal.app.database.write { _ = try $0.execute("DELETE FROM report_checksums WHERE month = ? AND kind = 'accounts'", past.key) }
+        #expect(try portal.app.reports.computeChecksums(organizationID: scope.organizationID, environment: scope.environment) == 1)
+        #expect(try Self.checksums(portal, scope) == sums)
     }
 
     @Test func aClosedMonthReadBackByPythonEqualsTheDatabase() throws {
