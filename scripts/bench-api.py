@@ -105,8 +105,11 @@ var = os.path.join(a.work, "var", "api")
 shutil.rmtree(var, ignore_errors=True)
 os.makedirs(var)
 db = os.path.join(var, "portal-api.sqlite")
-# A fresh copy for each start: the request log writes into it.
-fresh = f"rm -f {db}*; cp {cache_db} {db}; cp {cache}/secret.key {var}/secret.key"
+# A fresh copy for each start: the request log writes into it. Written back to the disk before
+# the server starts (sync -f): left to the kernel, the copy's ~700 MB of dirty pages went out
+# 30 s later (vm.dirty_expire_centisecs), in the middle of a later round, and the writeback's
+# CPU fell on whichever side of an on/off pair was running then.
+fresh = f"rm -f {db}*; cp {cache_db} {db}; cp {cache}/secret.key {var}/secret.key; sync -f {db}"
 
 # The per-address budget of failed credentials: the server's default, unless lifted.
 FAILURES = "20"
