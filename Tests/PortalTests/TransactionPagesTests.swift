@@ -229,6 +229,7 @@ struct TransactionPagesTests {
         guard let start = before.range(of: "<a href=\"", options: .backwards) else { return nil }
         return String(before[start.upperBound...]).replacingOccurrences(of: "&amp;", with: "&")
     }
+
     /// The filter form's quick path (long literals, selects written ahead) and the general one
     /// write the same bytes, for every status and type and for values that need escaping;
     /// a value no select offers goes the general way.
@@ -247,7 +248,7 @@ struct TransactionPagesTests {
                                                rows: HTMLWriter())
                 var quick = HTMLWriter(), general = HTMLWriter()
                 page.writeFilters([:], into: &quick)
-                page.writeFilters([:], into: &general, general: true)
+                page.writeFiltersPiecewise([:], into: &general)
                 #expect(quick.string == general.string, "status \(status), type \(type)")
                 #expect(quick.string.contains("<form class=\"card filters\"") && quick.string.hasSuffix("</form>"))
                 #expect(!quick.string.contains("<script>") && !quick.string.contains("a&b"))

@@ -259,8 +259,8 @@ struct TransactionListPage: ViewModel {
     /// values and the two selects kept written for each choice: piece by piece it was some
     /// 17,000 instructions, 7 % of a search page (callgrind). The pieces come from the same
     /// writers as the general form, and a test holds the two to the same bytes.
-    func writeFilters(_ errors: [String: String], into w: inout HTMLWriter, general: Bool = false) {
-        guard errors.isEmpty, !general,
+    func writeFilters(_ errors: [String: String], into w: inout HTMLWriter) {
+        guard errors.isEmpty,
               let status = Self.statusSelects.first(where: { $0.value == search.status }),
               let type = Self.typeSelects.first(where: { $0.value == search.type })
         else { return writeFiltersPiecewise(errors, into: &w) }
@@ -302,7 +302,7 @@ struct TransactionListPage: ViewModel {
     }
 
     /// The form piece by piece, for any values and errors.
-    private func writeFiltersPiecewise(_ errors: [String: String], into w: inout HTMLWriter) {
+    func writeFiltersPiecewise(_ errors: [String: String], into w: inout HTMLWriter) {
         func error(_ name: StaticString) -> String? { errors.isEmpty ? nil : errors[name.description] }
         w.raw("<form class=\"card filters\" method=\"get\" action=\""); w.text(header.base)
         w.raw("/transactions\" novalidate aria-label=\"Filter transactions\">\n")
