@@ -75,10 +75,10 @@ else:
 key = open(os.path.join(cache, "key.txt")).read().strip()
 
 # The seeded months' report checksums are made by a server started on the cache itself, so that
-# each measured start (on a copy) does not redo that start-up sweep. Once a day: the sweep is
-# daily, and a month becomes due for its checksum days after it closes (Reports.settleSeconds),
-# so a cache settled yesterday may owe one today, ~5 s of CPU in every measured server's first
-# seconds (beside the log's on/off pairs) until the cache is settled again.
+# each measured start (on a copy) does not redo that start-up sweep. Again on each new day: the
+# sweep is daily, so every copy of a cache settled on an earlier day runs it in its first
+# seconds (beside the log's on/off pairs), and a month that closed since then is owed its
+# checksums (a few seconds of CPU on a million transactions).
 settled_path = os.path.join(cache, "settled")
 today = time.strftime("%Y-%m-%d", time.gmtime())
 if not os.path.exists(settled_path) or open(settled_path).read().strip() != today:
