@@ -89,9 +89,12 @@ struct MailDeliveryTests {
         let t0 = Date()
         #expect(try first.deliverDue(now: t0) == 0) // server down
         // The old process dies while sending the second mail: it is claimed, never recorded.
+        // Queued with the clock's second at the time, which may be one after t0's: the dead
+        // worker claims it when it is due, not at t0.
         let inFlight = try f.enqueue("two@example.com", token: "two")
+        let claimedAt = Date()
         let claimed = try f.db.database.write {
-            try JobStore.claim(kinds: [MailDelivery.kind], owner: "dead", now: unixSeconds(t0), lease: { _ in 600 }, on: $0)
+            try JobStore.claim(kinds: [MailDelivery.kind], owner: "dead", now: unixSeconds(claimedAt), lease: { _ in 600 }, on: $0)
         }
         #expect(claimed?.payload == String(inFlight))
 
@@ -101,7 +104,7 @@ struct MailDeliveryTests {
         #expect(try restarted.deliverDue(now: t0.addingTimeInterval(31)) == 1, "the failed one, after its backoff")
         #expect(try f.row(failed).sentAt != nil)
         #expect(try f.row(inFlight).sentAt == nil)
-        #expect(try restarted.deliverDue(now: t0.addingTimeInterval(601)) == 1, "the one claimed mid-send, after its lease")
+        #expect(try restarted.deliverDue(now: claimedAt.addingTimeInterval(601)) == 1, "the one claimed mid-send, after its lease")
         #expect(try f.row(inFlight).sentAt != nil)
         #expect(try f.row(inFlight).attempts == 2)
         #expect(try restarted.deliverDue(now: t0.addingTimeInterval(100_000)) == 0)
