@@ -111,7 +111,7 @@ public struct Templates: Sendable {
             guard let t = library.getTemplate(named: layout) else { throw Error.notFound(layout) }
             layoutTemplate = t
         }
-        let root = RenderContext(viewModel: context, globals: request.map(Self.globals(for:)) ?? [:])
+        let root = RenderContext(viewModel: context, request: request)
         let html: String
         if let fixed = context as? FixedViewModel {
             // The page's own HTML depends on nothing but the view model: render it once.
@@ -153,9 +153,9 @@ public struct Templates: Sendable {
 
     /// The layout alone around `content`, HTML the caller rendered (and may have kept) itself:
     /// `context` answers the layout's own names (`title`), the request its globals.
-    public func render(content: String, context: Any, request: Request, status: HTTPStatus = .ok,
+    public func render(content: String, context: some ViewModel, request: Request, status: HTTPStatus = .ok,
                        layout: String = Templates.defaultLayout) throws -> HTTPResponse {
-        let root = RenderContext(viewModel: context, globals: Self.globals(for: request))
+        let root = RenderContext(parent: context, request: request)
         root.content = content
         let rendered: Rendered
         if let codedLayout = coded[layout] {
@@ -171,12 +171,12 @@ public struct Templates: Sendable {
     /// The layout around a page written in code (``HTMLWriter``), for pages too hot for a
     /// template: `context` answers the layout's own names (`title`), the request its globals.
     /// With a coded layout the page's bytes are copied once, into the response.
-    public func render(written page: HTMLWriter, context: Any, request: Request, status: HTTPStatus = .ok,
+    public func render(written page: HTMLWriter, context: some ViewModel, request: Request, status: HTTPStatus = .ok,
                        layout: String = Templates.defaultLayout) throws -> HTTPResponse {
         guard let codedLayout = coded[layout] else {
             return try render(content: page.string, context: context, request: request, status: status, layout: layout)
         }
-        let root = RenderContext(viewModel: context, globals: Self.globals(for: request))
+        let root = RenderContext(parent: context, request: request)
         let (before, after) = codedLayout.parts(value: root.child(named:))
         return HTTPResponse(status: status, headers: ["Content-Type": "text/html; charset=utf-8"],
                             body: .bytes(page.withBytes { p in before.withBytes { Self.joined($0, p, after) } }))
@@ -191,12 +191,6 @@ public struct Templates: Sendable {
         return HTTPResponse(status: status, headers: ["Content-Type": "text/html; charset=utf-8"], body: .bytes(Self.bytes(rendered)))
     }
 
-    static func globals(for request: Request) -> [String: Any] {
-        var g = request.templateValues
-        g["requestId"] = request.id
-        g["flash"] = request.flashMessages
-        return g
-    }
 }
 
 /// A layout made in code instead of a template: every page of a site goes through its layout,
@@ -261,11 +255,29 @@ struct FastHTMLContentType: MustacheContentType {
 /// HTML as `content` for the layout.
 final class RenderContext: MustacheParent {
     private let lookup: (String) -> Any?
-    private let globals: [String: Any]
+    /// The request's globals, read where they lie: merged into one dictionary, the request's
+    /// values were copied and the copy grown twice for `requestId` and `flash`, ~7,000
+    /// instructions a page for the half-dozen names a layout asks.
+    private let templateValues: [String: Any]
+    private let requestID: String?
+    private let flash: [FlashMessage]?
     var content: String?
 
-    init(viewModel: Any, globals: [String: Any]) {
-        self.globals = globals
+    /// `request` nil: no globals. The flash is read now, as the page is rendered, whether or
+    /// not a template shows it (reading it is what clears it from the session).
+    /// A view model known to be a ``ViewModel`` where it is passed: asked as `Any` whether it
+    /// is one, the dynamic cast cost ~1,700 instructions a page.
+    init(parent: some MustacheParent, request: Request?) {
+        templateValues = request?.templateValues ?? [:]
+        requestID = request?.id
+        flash = request?.flashMessages
+        lookup = { parent.child(named: $0) }
+    }
+
+    init(viewModel: Any, request: Request?) {
+        templateValues = request?.templateValues ?? [:]
+        requestID = request?.id
+        flash = request?.flashMessages
         // Dictionaries with `String` keys are parents too (`child(named:)` is their subscript).
         // Asked first, a cast to `[String: Any]` cost a page written in code a microsecond to fail.
         if let parent = viewModel as? MustacheParent {
@@ -285,7 +297,11 @@ final class RenderContext: MustacheParent {
     func child(named name: String) -> Any? {
         if let v = lookup(name) { return v }
         if name == "content", let content { return content }
-        return globals[name]
+        if let requestID {
+            if name == "flash" { return flash }
+            if name == "requestId" { return requestID }
+        }
+        return templateValues[name]
     }
 }
 

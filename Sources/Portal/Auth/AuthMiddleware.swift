@@ -63,6 +63,9 @@ struct AuthMiddleware: Middleware {
         }
         let csrf = LazyTemplateValue { CSRFToken.mask(secret()) }
         req.storage[AuthKey.self] = AuthContext(session: session, user: user, csrf: csrf)
+        // Room for the page's globals at once (this, the header's user, the organization
+        // bar): grown one by one, the dictionary was rebuilt at each.
+        req.templateValues.reserveCapacity(4)
         req.templateValues["csrfToken"] = csrf
         if let user, session?.stage == .active {
             req.templateValues["currentUser"] = HeaderUser(user: user)
