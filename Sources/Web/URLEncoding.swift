@@ -201,6 +201,43 @@ public struct URLEncodedForm: Sendable, Sequence {
     /// UTF-8 becomes U+FFFD, and pairs past `maxFields` are ignored. Query parameters are
     /// untrusted input either way; handlers validate the values they use.
     public static func parseQuery(_ query: String, maxFields: Int = 256) -> URLEncodedForm {
+        var query = query
+        // Native strings are contiguous: split their bytes where they lie. Through the UTF-8
+        // view's generic `split` and `firstIndex` a search page's query cost ~6,700
+        // instructions, more than its SQL's lookup.
+        return query.withUTF8 { parseQuery(bytes: $0, maxFields: maxFields) }
+    }
+
+    static func parseQuery(bytes: UnsafeBufferPointer<UInt8>, maxFields: Int) -> URLEncodedForm {
+        var form = URLEncodedForm()
+        form.pairs.reserveCapacity(8)
+        var start = 0
+        let end = bytes.count
+        while start < end, form.pairs.count < maxFields {
+            var stop = start, eq = -1, plain = true
+            while stop < end {
+                let b = bytes[stop]
+                if b == UInt8(ascii: "&") { break }
+                if b == UInt8(ascii: "=") { if eq < 0 { eq = stop } } else if b == UInt8(ascii: "%") || b == UInt8(ascii: "+") { plain = false }
+                stop += 1
+            }
+            if stop > start {
+                let nameEnd = eq < 0 ? stop : eq
+                let name = UnsafeBufferPointer(rebasing: bytes[start..<nameEnd])
+                let value = UnsafeBufferPointer(rebasing: bytes[(eq < 0 ? stop : eq + 1)..<stop])
+                form.pairs.append(plain
+                    ? (name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self))
+                    : (name: PercentDecoding.decodeLeniently(name, plusAsSpace: true),
+                       value: PercentDecoding.decodeLeniently(value, plusAsSpace: true)))
+            }
+            start = stop + 1
+        }
+        return form
+    }
+
+    /// The query parse as it was, over the string's UTF-8 view: what a test compares the
+    /// byte parser with.
+    static func parseQueryThroughView(_ query: String, maxFields: Int = 256) -> URLEncodedForm {
         var form = URLEncodedForm()
         for piece in query.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
             if form.pairs.count >= maxFields { break }

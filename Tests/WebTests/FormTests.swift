@@ -1,6 +1,6 @@
 import HTTP
 import Testing
-import Web
+@testable import Web
 
 @Suite struct URLEncodedFormTests {
     @Test func decodesPlusPercentRepeatedAndEmpty() throws {
@@ -63,6 +63,28 @@ import Web
         #expect(q["a"] == "%zz")
         #expect(q["b"] == "A")
         #expect(q["c"] == "")
+    }
+
+    @Test func theQueryParsedOnBytesIsTheOneParsedThroughTheUTF8View() {
+        // Pieces a query is made of, malformed ones included; joined at random, both parsers
+        // must give the same pairs in the same order, and honour the field limit alike.
+        let pieces = ["a=1", "external_id=RF-0500000", "from=2026-06-01", "b=%41%42", "c=%zz", "d=%4", "e=%", "f",
+                      "=v", "g=", "h=1+2", "i==x", "j=a=b", "%C3%A9=%C3%A9", "k=%FF%FE", "l=\u{e9}t\u{e9}", "", "m=+", "n=%2B%26%3D"]
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let n = Int.random(in: 0...8, using: &rng)
+            var query = (0..<n).map { _ in pieces.randomElement(using: &rng)! }.joined(separator: "&")
+            if Bool.random(using: &rng) { query += "&" }
+            if Bool.random(using: &rng) { query = "&" + query }
+            let limit = Int.random(in: 1...10, using: &rng)
+            let bytes = URLEncodedForm.parseQuery(query, maxFields: limit).pairs
+            let view = URLEncodedForm.parseQueryThroughView(query, maxFields: limit).pairs
+            #expect(bytes.map(\.name) == view.map(\.name), "\(query)")
+            #expect(bytes.map(\.value) == view.map(\.value), "\(query)")
+        }
+        let form = URLEncodedForm.parseQuery("external_id=RF%2D1&from=2026-06-01&to=&x")
+        #expect(form.pairs.map(\.name) == ["external_id", "from", "to", "x"])
+        #expect(form.pairs.map(\.value) == ["RF-1", "2026-06-01", "", ""])
     }
 }
 
