@@ -169,17 +169,23 @@ public protocol RequestStorageKey {
 /// the page: each is kept in a box of its own type beside its key's identity, found by a
 /// scan and read without a cast (the key's type names the value's type), where a
 /// dictionary of `Any` hashed the key and dynamically cast the value on every read.
+///
+/// The subscript is inlinable so that it is specialized for each key where it is used: as a
+/// generic call from another module it built the tuple's and the optional's type metadata
+/// at run time on every read and write (~1,000 instructions each, a dozen a page).
 public struct RequestStorage {
-    private final class Box<Value> {
-        let value: Value
-        init(_ value: Value) { self.value = value }
+    @usableFromInline
+    final class Box<Value> {
+        @usableFromInline let value: Value
+        @usableFromInline init(_ value: Value) { self.value = value }
     }
 
     /// Boxes are never changed, only replaced, so a copy of the storage keeps its values.
-    private var entries: [(key: ObjectIdentifier, box: AnyObject)] = []
+    @usableFromInline var entries: [(key: ObjectIdentifier, box: AnyObject)] = []
 
     public init() {}
 
+    @inlinable
     public subscript<Key: RequestStorageKey>(key: Key.Type) -> Key.Value? {
         get {
             let id = ObjectIdentifier(key)
