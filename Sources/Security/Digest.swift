@@ -71,15 +71,17 @@ public enum Digest {
 
     /// The digest of `bytes` under `algorithm`.
     public static func hash(_ algorithm: Algorithm, _ bytes: [UInt8]) -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        let ok = bytes.withNonEmptyPointer { data, count in
-            EVP_Digest(data, count, &output, &length, algorithm.evp, nil)
+        var ok: Int32 = 0
+        // The digest is written where it stays (one array, not a 64-byte one and its prefix).
+        let output = [UInt8](unsafeUninitializedCapacity: Int(EVP_MAX_MD_SIZE)) { out, count in
+            var length: UInt32 = 0
+            ok = bytes.withNonEmptyPointer { data, n in EVP_Digest(data, n, out.baseAddress, &length, algorithm.evp, nil) }
+            count = ok == 1 ? Int(length) : 0
         }
-        guard ok == 1, Int(length) == algorithm.outputLength else {
+        guard ok == 1, output.count == algorithm.outputLength else {
             fatalError("Digest: EVP_Digest(\(algorithm.rawValue)) failed: \(OpenSSLError.lastMessage())")
         }
-        return Array(output.prefix(Int(length)))
+        return output
     }
 
     /// HMAC-SHA1 of `message` under `key` (20 bytes). For TOTP/HOTP only; not for new designs.

@@ -87,6 +87,10 @@ import Testing
 
     @Test func hex() {
         #expect(Hex.encode([0x00, 0xAB, 0xFF]) == "00abff")
+        let every = (0...255).map { UInt8($0) }
+        #expect(Hex.encode(every) == every.map { String(format: "%02x", $0) }.joined())
+        #expect(Hex.encode([]) == "")
+        #expect(Hex.decode(Hex.encode(every)) == every)
         #expect(Hex.decode("00ABff") == [0x00, 0xAB, 0xFF])
         #expect(Hex.decode("abc") == nil)
         #expect(Hex.decode("zz") == nil)
