@@ -7,8 +7,13 @@ import Web
 /// What every environment page says about where it is.
 struct EnvHeader {
     let env: EnvAccess
+    /// Made once: a page links to it several times (each made anew was ~550 instructions).
+    let base: String
 
-    var base: String { "/orgs/\(env.org.publicID)/\(env.environment.rawValue)" }
+    init(env: EnvAccess) {
+        self.env = env
+        base = "/orgs/\(env.org.publicID)/\(env.environment.rawValue)"
+    }
 
     func child(named name: String) -> Any? {
         switch name {
