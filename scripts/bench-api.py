@@ -219,25 +219,31 @@ for name, path, goal, size in measured:
 # beside its own Hummingbird; on a shared machine those can differ more than the log costs.
 # Here the two alternate on the same cores, in pairs (on-off, then off-on, ...): the cost is
 # the median of each pair's drop, so a slow stretch of the machine falls on both halves of a
-# pair rather than on one side's median. Beside it, the server's CPU time per request (user +
-# system, from /proc), which a neighbour's load moves less than throughput. At least five pairs.
+# pair rather than on one side's median. Beside it, the server's CPU time per request (from
+# /proc), which a neighbour's load moves less than throughput: user and system apart. The log's
+# own work is the user time's (its records, and the flusher's encoding and compression; its
+# writes are a few hundred kilobytes a second); the system time is the sockets' and the
+# scheduler's, and on this shared machine it swung by 10 µs a request between runs of the same
+# server (perf: task switches and interrupts returning to user mode), more than the log costs
+# in all. At least five pairs.
 
 def cpu_ticks(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime
+    return int(fields[11]), int(fields[12])  # utime, stime
 
 def one_run(log, path):
     server = start(log)
     try:
         subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c64", "-d2s", "-H", f"Authorization: Bearer {key}", f"http://127.0.0.1:{a.port}{path}"],
                        stdout=subprocess.DEVNULL, check=True)
-        before = cpu_ticks(server.pid)
+        user0, system0 = cpu_ticks(server.pid)
         out = wrk(["-H", f"Authorization: Bearer {key}"], conns=64, path=path).communicate()[0]
-        ticks = cpu_ticks(server.pid) - before
+        user1, system1 = cpu_ticks(server.pid)
         rps, p99, _ = parse(out)
         requests = int(re.search(r"(\d+) requests in", out).group(1))
-        return rps, p99, ticks / os.sysconf("SC_CLK_TCK") * 1e6 / max(requests, 1)
+        per = lambda ticks: ticks / os.sysconf("SC_CLK_TCK") * 1e6 / max(requests, 1)
+        return rps, p99, per(user1 - user0 + system1 - system0), per(user1 - user0), per(system1 - system0)
     finally:
         stop(server)
 
@@ -249,12 +255,16 @@ for name, path, goal, size in measured:
             runs[log].append(one_run(log, path))
     drops = [100 * (1 - on[0] / off[0]) for on, off in zip(runs["on"], runs["off"])]
     cpu = {log: statistics.median(x[2] for x in v) for log, v in runs.items()}
+    user = {log: statistics.median(x[3] for x in v) for log, v in runs.items()}
+    system = {log: statistics.median(x[4] for x in v) for log, v in runs.items()}
     med = {log: statistics.median(x[0] for x in v) for log, v in runs.items()}
     p99 = {log: statistics.median(x[1] for x in v) for log, v in runs.items()}
     say("GET %s, log on vs off interleaved (%d pairs, 64 connections): %.0f vs %.0f req/s, p99 %.2f vs %.2f ms: the log costs %.1f %% (median of the pairs' drops: %s)  [goal < 10 %%]"
         % (path, pairs, med["on"], med["off"], p99["on"], p99["off"], statistics.median(drops), " ".join("%.1f" % d for d in drops)))
     say("  server CPU per request: %.1f µs with the log, %.1f µs without: %.1f %% more work (medians of the same runs)"
         % (cpu["on"], cpu["off"], 100 * (cpu["on"] / cpu["off"] - 1)))
+    say("    of which user: %.1f vs %.1f µs, %+.1f %% (the log's own work); system: %.1f vs %.1f µs, %+.1f %% (sockets and scheduling)"
+        % (user["on"], user["off"], 100 * (user["on"] / user["off"] - 1), system["on"], system["off"], 100 * (system["on"] / system["off"] - 1)))
 
 # ---------------------------------------------------------------- valid callers during a flood of random keys
 def base62(n, width):
