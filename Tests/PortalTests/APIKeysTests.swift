@@ -103,6 +103,7 @@ struct APIKeysTests {
 
     @Test func aRollKeepsTheOldSecretWorkingForTheOverlapOnly() throws {
         let (portal, b, _, org) = try TestPortal.withOwner()
+        portal.clock.stop() // the overlap is checked to the second
         let old = try #require(try b.createKey(org, [("ip_allowlist", "127.0.0.0/8"), ("restrict_payouts", "read")]).shownSecret)
         let oldID = try portal.keyID(old)
         let keyPage = try b.get("/orgs/\(org)/sandbox/api-keys/\(oldID)")
@@ -181,6 +182,7 @@ struct APIKeysTests {
 
     @Test func anExpiredKeyIsRefusedAtItsExpiry() throws {
         let (portal, b, _, org) = try TestPortal.withOwner()
+        portal.clock.stop() // the expiry is checked to the second
         let secret = try #require(try b.createKey(org, [("expires_in_days", "30")]).shownSecret)
         portal.clock.advance(seconds: 30 * 86400 - 1)
         #expect(try portal.ping(secret).status == 200)
@@ -505,6 +507,7 @@ extension APIKeysTests {
     /// A new Production secret, rolled or made, needs a fresh authenticator code.
     @Test func rollingAProductionKeyNeedsAFreshCode() throws {
         let (portal, b, owner, org) = try TestPortal.withOwner()
+        portal.clock.stop() // "the code just used" must be the same 30-second step's
         try portal.enableProduction(org)
         portal.clock.advance(seconds: 30)
         let live = try #require(try b.createKey(org, env: "production", [("code", owner.code(portal))]).shownSecret)
@@ -530,6 +533,7 @@ extension APIKeysTests {
     /// radio ticked, or a date in `expires_in_days`; a choice and a date together is asked about.
     @Test func theExpiryIsReadTheWayItWasMeant() throws {
         let (portal, b, _, org) = try TestPortal.withOwner()
+        portal.clock.stop() // "90 days from now" is checked to the second
         let day = String(PageTime.iso8601(portal.clock.now + 40 * 86400).prefix(10))
         func expiry(_ fields: [(String, String)]) throws -> Int64? {
             let page = try b.createKey(org, fields)

@@ -246,6 +246,7 @@ struct AppsCredentialHealthTests {
 
     @Test func productionCredentialsNeedAFreshAuthenticatorCode() throws {
         let (portal, b, owner, org) = try TestPortal.withOwner()
+        portal.clock.stop() // "the code just used" must be the same 30-second step's
         try portal.enableProduction(org)
         let base = "/orgs/\(org)/production/apps"
         let form = try b.get("\(base)/new")

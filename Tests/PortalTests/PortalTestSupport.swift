@@ -131,11 +131,22 @@ final class Socket {
     }
 }
 
-/// Real time plus an offset a test can move forward.
+/// Real time plus an offset a test can move forward; or, once stopped, the second it was
+/// stopped at plus that offset.
 final class TestClock: Sendable {
     private let offset = Atomic<Int64>(0)
+    /// The real second the clock stopped at, 0 while it runs.
+    private let stoppedAt = Atomic<Int64>(0)
     func advance(seconds: Int64) { offset.add(seconds, ordering: .relaxed) }
-    var now: Int64 { Int64(Date().timeIntervalSince1970) + offset.load(ordering: .relaxed) }
+    /// From now on every reading, the portal's and the test's, is the same second until the
+    /// test advances it: for checks at an exact second (an expiry, a 30-second code step, a
+    /// minute shown on a page), which a second or a step turning over between two readings of
+    /// the running clock made fail now and then.
+    func stop() { stoppedAt.store(Int64(Date().timeIntervalSince1970), ordering: .relaxed) }
+    var now: Int64 {
+        let stopped = stoppedAt.load(ordering: .relaxed)
+        return (stopped != 0 ? stopped : Int64(Date().timeIntervalSince1970)) + offset.load(ordering: .relaxed)
+    }
     var portalClock: PortalClock { PortalClock { [self] in now } }
 }
 
