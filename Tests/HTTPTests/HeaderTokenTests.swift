@@ -46,4 +46,29 @@ import Testing
         HTTPHeaders().firstValues(of: names) { _, _ in none += 1 }
         #expect(none == 0)
     }
+
+    /// Random fields, repeated ones among them, and names of equal lengths whose first bytes
+    /// differ only in the bit the quick check folds (`[` and `{`, `@` and `` ` ``): each name
+    /// is answered as the subscript answers it, in the names' order.
+    @Test func randomFieldsAndNamesAreAnsweredAsTheSubscriptAnswersThem() {
+        let pool = ["X-A", "x-a", "X-B", "[-A", "{-A", "@-A", "`-A", "Content-Type", "content-type", "Retry-After", "RETRY-AFTER",
+                    "RateLimit-Limit", "RateLimit-Reset", "ratelimit-reset", "A", "a", "B", "Ab", "aB", "X-Long-Name-1", "X-Long-Name-2"]
+        var rng = SystemRandomNumberGenerator()
+        for round in 0..<3_000 {
+            var h = HTTPHeaders()
+            for i in 0..<Int.random(in: 0...10, using: &rng) { h.add(pool.randomElement(using: &rng)!, "v\(i)") }
+            // Names asked once each (a middleware's list; asking one twice is the test above).
+            var asked: [String] = []
+            for _ in 0..<Int.random(in: 0...8, using: &rng) {
+                let name = pool.randomElement(using: &rng)!
+                if !asked.contains(where: { $0.lowercased() == name.lowercased() }) { asked.append(name) }
+            }
+            var got: [(Int, String)] = []
+            h.firstValues(of: HTTPHeaders.Names(asked)) { got.append(($0, $1)) }
+            var expected: [(Int, String)] = []
+            for (n, name) in asked.enumerated() { if let v = h[name] { expected.append((n, v)) } }
+            #expect(got.map(\.0) == expected.map(\.0) && got.map(\.1) == expected.map(\.1), "round \(round): \(h) asked \(asked)")
+            if got.map(\.0) != expected.map(\.0) { return }
+        }
+    }
 }
