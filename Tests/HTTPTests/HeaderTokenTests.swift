@@ -48,8 +48,10 @@ import Testing
     }
 
     /// Random fields, repeated ones among them, and names of equal lengths whose first bytes
-    /// differ only in the bit the quick check folds (`[` and `{`, `@` and `` ` ``): each name
-    /// is answered as the subscript answers it, in the names' order.
+    /// differ only in the bit that folds case (`[` and `{`, `@` and `` ` ``, which are not
+    /// letters and must not match): each name gets the first field of that name regardless of
+    /// its letters' case, in the names' order. The expected answer is worked out here, not
+    /// with the comparison the code under test uses.
     @Test func randomFieldsAndNamesAreAnsweredAsTheSubscriptAnswersThem() {
         let pool = ["X-A", "x-a", "X-B", "[-A", "{-A", "@-A", "`-A", "Content-Type", "content-type", "Retry-After", "RETRY-AFTER",
                     "RateLimit-Limit", "RateLimit-Reset", "ratelimit-reset", "A", "a", "B", "Ab", "aB", "X-Long-Name-1", "X-Long-Name-2"]
@@ -66,7 +68,10 @@ import Testing
             var got: [(Int, String)] = []
             h.firstValues(of: HTTPHeaders.Names(asked)) { got.append(($0, $1)) }
             var expected: [(Int, String)] = []
-            for (n, name) in asked.enumerated() { if let v = h[name] { expected.append((n, v)) } }
+            // The pool is ASCII: `lowercased()` folds letters and nothing else.
+            for (n, name) in asked.enumerated() {
+                if let v = h.first(where: { $0.name.lowercased() == name.lowercased() })?.value { expected.append((n, v)) }
+            }
             #expect(got.map(\.0) == expected.map(\.0) && got.map(\.1) == expected.map(\.1), "round \(round): \(h) asked \(asked)")
             if got.map(\.0) != expected.map(\.0) { return }
         }

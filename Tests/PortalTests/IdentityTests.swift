@@ -264,31 +264,47 @@ struct IdentityTests {
     }
 
     @Test func lockoutAfterRepeatedFailuresSurvivesARestartAndEnds() throws {
-        let portal = try TestPortal()
-        portal.clock.stop() // the first delay is 2 s: a slow second between failures must not end it
-        let b = Browser(portal)
-        let user = try TestUser.enrolled(portal, b)
-        let attacker = Browser(portal)
-        for _ in 0..<5 {
-            #expect(try attacker.submit("/login", to: "/login", [("email", user.email), ("password", "guess")]).status == 401)
-        }
-        // The sixth comes too soon: refused without checking, even with the right password.
-        let early = try attacker.submit("/login", to: "/login", [("email", user.email), ("password", user.password)])
-        #expect(early.status == 429)
-        #expect(early.text.contains("Too many attempts"))
-        // Keep failing (waiting out each delay) up to the lock.
-        for _ in 5..<20 {
+        let dir = NSTemporaryDirectory() + "portal-lockout-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let configure: (inout PortalConfig) -> Void = { $0.databasePath = dir + "/portal.sqlite" }
+        var email = "", password = ""
+        var advanced: Int64 = 0
+        do {
+            let portal = try TestPortal(configure: configure)
+            portal.clock.stop() // the first delay is 2 s: a slow second between failures must not end it
+            let b = Browser(portal)
+            let user = try TestUser.enrolled(portal, b)
+            (email, password) = (user.email, user.password)
+            let attacker = Browser(portal)
+            for _ in 0..<5 {
+                #expect(try attacker.submit("/login", to: "/login", [("email", email), ("password", "guess")]).status == 401)
+            }
+            // The sixth comes too soon: refused without checking, even with the right password.
+            let early = try attacker.submit("/login", to: "/login", [("email", email), ("password", password)])
+            #expect(early.status == 429)
+            #expect(early.text.contains("Too many attempts"))
+            // Keep failing (waiting out each delay) up to the lock.
+            for _ in 5..<20 {
+                portal.clock.advance(seconds: 61)
+                _ = try attacker.submit("/login", to: "/login", [("email", email), ("password", "guess")])
+            }
             portal.clock.advance(seconds: 61)
-            _ = try attacker.submit("/login", to: "/login", [("email", user.email), ("password", "guess")])
+            advanced = 16 * 61
+            #expect(try attacker.submit("/login", to: "/login", [("email", email), ("password", password)]).status == 429)
+            #expect(try portal.auditActions(for: email).contains("login.locked"))
+            portal.app.shutdown()
+            portal.app.waitUntilStopped()
         }
-        portal.clock.advance(seconds: 61)
-        #expect(try attacker.submit("/login", to: "/login", [("email", user.email), ("password", user.password)]).status == 429)
-        #expect(try portal.auditActions(for: user.email).contains("login.locked"))
-        // The counters live in SQLite: a new process on the same database still refuses.
-        let rows = try portal.app.database.read { try $0.scalar("SELECT count(*) FROM throttles WHERE locked_until IS NOT NULL", as: Int.self) }
-        #expect(rows ?? 0 >= 1)
-        portal.clock.advance(seconds: 16 * 60)
-        let r = try attacker.submit("/login", to: "/login", [("email", user.email), ("password", user.password)])
+        // The counters live in SQLite: a new process on the same database, at the same moment,
+        // still refuses the right password; once the lock's 15 minutes are over it lets it in.
+        let again = try TestPortal(configure: configure)
+        again.clock.stop()
+        again.clock.advance(seconds: advanced)
+        let attacker = Browser(again)
+        #expect(try attacker.submit("/login", to: "/login", [("email", email), ("password", password)]).status == 429)
+        again.clock.advance(seconds: 16 * 60)
+        let r = try attacker.submit("/login", to: "/login", [("email", email), ("password", password)])
         #expect(r.status == 303 && r["Location"] == "/login/mfa")
     }
 

@@ -88,12 +88,15 @@ struct NewUserTests {
         let (portal, a, _, org) = try TestPortal.withOwner()
         portal.clock.stop() // the minute the invitation was sent is the one the test formats
         #expect(try TeamTests().invite(portal, a, org: org, email: "cy@example.com", name: "Cy", role: "developer").status == 303)
+        let sentAt = portal.clock.now
+        // Looked at two minutes later: the page must show when it was sent, not when it is read.
+        portal.clock.advance(seconds: 120)
         let team = try a.get("/orgs/\(org)/team")
-        let sent = PageTime.full(portal.clock.now, zone: "UTC")
-        #expect(sent.hasSuffix("(UTC)"))
+        let sent = PageTime.full(sentAt, zone: "UTC")
+        #expect(sent.hasSuffix("(UTC)") && sent != PageTime.full(portal.clock.now, zone: "UTC"))
         // The day in the cell, the full time on hover, kept on one line by the stylesheet.
         #expect(team.text.contains("<td class=\"when\"><time datetime=\""))
-        #expect(team.text.contains("title=\"\(sent)\">\(PageTime.day(portal.clock.now, zone: "UTC"))</time>"))
+        #expect(team.text.contains("title=\"\(sent)\">\(PageTime.day(sentAt, zone: "UTC"))</time>"))
         #expect(!team.text.contains("<td>\(sent)</td>"))
         #expect(try a.get("/static/css/portal.css").text.contains("td.when, .when, time { white-space: nowrap; }"))
     }
