@@ -235,23 +235,6 @@ public struct URLEncodedForm: Sendable, Sequence {
         return form
     }
 
-    /// The query parse as it was, over the string's UTF-8 view: what a test compares the
-    /// byte parser with.
-    static func parseQueryThroughView(_ query: String, maxFields: Int = 256) -> URLEncodedForm {
-        var form = URLEncodedForm()
-        for piece in query.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
-            if form.pairs.count >= maxFields { break }
-            let eq = piece.firstIndex(of: UInt8(ascii: "="))
-            let rawName = piece[piece.startIndex..<(eq ?? piece.endIndex)]
-            let rawValue = eq.map { piece[piece.index(after: $0)...] } ?? piece[piece.endIndex...]
-            form.pairs.append((
-                name: PercentDecoding.decodeLeniently(rawName, plusAsSpace: true),
-                value: PercentDecoding.decodeLeniently(rawValue, plusAsSpace: true)
-            ))
-        }
-        return form
-    }
-
     /// Encodes pairs as `application/x-www-form-urlencoded` (spaces as `%20`).
     public static func encode(_ pairs: [(String, String)]) -> String {
         pairs.map { PercentEncoding.encode($0.0) + "=" + PercentEncoding.encode($0.1) }.joined(separator: "&")
