@@ -265,27 +265,28 @@ final class RenderContext: MustacheParent {
 
     /// `request` nil: no globals. The flash is read now, as the page is rendered, whether or
     /// not a template shows it (reading it is what clears it from the session).
-    /// A view model known to be a ``ViewModel`` where it is passed: asked as `Any` whether it
-    /// is one, the dynamic cast cost ~1,700 instructions a page.
-    init(parent: some MustacheParent, request: Request?) {
+    private init(request: Request?, lookup: @escaping (String) -> Any?) {
         templateValues = request?.templateValues ?? [:]
         requestID = request?.id
         flash = request?.flashMessages
-        lookup = { parent.child(named: $0) }
+        self.lookup = lookup
     }
 
-    init(viewModel: Any, request: Request?) {
-        templateValues = request?.templateValues ?? [:]
-        requestID = request?.id
-        flash = request?.flashMessages
+    /// A view model known to be a ``ViewModel`` where it is passed: asked as `Any` whether it
+    /// is one, the dynamic cast cost ~1,700 instructions a page.
+    convenience init(parent: some MustacheParent, request: Request?) {
+        self.init(request: request) { parent.child(named: $0) }
+    }
+
+    convenience init(viewModel: Any, request: Request?) {
         // Dictionaries with `String` keys are parents too (`child(named:)` is their subscript).
         // Asked first, a cast to `[String: Any]` cost a page written in code a microsecond to fail.
         if let parent = viewModel as? MustacheParent {
-            lookup = { parent.child(named: $0) }
+            self.init(parent: parent, request: request)
         } else {
             // A plain struct: swift-mustache's own reflection, once per name.
             let mirror = Mirror(reflecting: viewModel)
-            lookup = { name in
+            self.init(request: request) { name in
                 guard let value = mirror.children.first(where: { $0.label == name })?.value else { return nil }
                 let m = Mirror(reflecting: value)
                 guard m.displayStyle == .optional else { return value }
